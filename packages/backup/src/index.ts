@@ -1,0 +1,6 @@
+/**
+ * @repoman/backup
+ *
+ * @since 0.1.0
+ */
+export {}

@@ -1,0 +1,6 @@
+/**
+ * @repoman/core
+ *
+ * @since 0.1.0
+ */
+export {}

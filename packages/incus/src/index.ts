@@ -1,0 +1,6 @@
+/**
+ * @repoman/incus
+ *
+ * @since 0.1.0
+ */
+export {}

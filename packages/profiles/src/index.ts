@@ -1,0 +1,6 @@
+/**
+ * @repoman/profiles
+ *
+ * @since 0.1.0
+ */
+export {}
