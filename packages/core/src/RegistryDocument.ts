@@ -1,0 +1,144 @@
+/**
+ * The registry document (`repoman.toml`, schema 3) and the per-project
+ * override file (`repos.d/<name>.toml`), as Schemas from the TOML value tree
+ * to typed values.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import { ImageRef, ProfileName } from "./Ids.ts"
+import { Project } from "./Project.ts"
+
+/**
+ * The registry schema version this release reads and writes.
+ *
+ * @since 0.1.0
+ */
+export const CURRENT_SCHEMA = 3 as const
+
+/**
+ * Profiles a project gets when neither the registry nor the project names any.
+ *
+ * @since 0.1.0
+ */
+export const DEFAULT_PROFILES: ReadonlyArray<ProfileName> = [ProfileName.make("default")]
+
+/**
+ * How chatty the CLI is by default.
+ *
+ * @since 0.1.0
+ */
+export const OutputMode = Schema.Literals(["quiet", "normal", "verbose"])
+/** @since 0.1.0 */
+export type OutputMode = typeof OutputMode.Type
+
+/**
+ * A path as written in the registry. A leading `~` stands for the user's home
+ * and is expanded where the path is used (see `ConfigPaths.expandHome`).
+ *
+ * @since 0.1.0
+ */
+export const ConfigPath = Schema.String.pipe(
+  Schema.check(Schema.makeFilter((s: string) =>
+    (s.length > 0 && !s.includes("\0") && (s.startsWith("/") || s === "~" || s.startsWith("~/")))
+    || "a path must be absolute or start with ~/"
+  ))
+)
+
+/**
+ * An IPv4 or IPv6 address in text form.
+ *
+ * @since 0.1.0
+ */
+export const IpAddress = Schema.String.pipe(
+  Schema.check(Schema.makeFilter((s: string) =>
+    /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/.test(s)
+    || (/^[0-9a-fA-F:]+$/.test(s) && s.includes(":"))
+    || "not an IP address"
+  ))
+)
+
+const withDefault = <S extends Schema.Top & { readonly "~type.make.in": unknown }>(value: S["Encoded"]) =>
+  Schema.withDecodingDefaultKey<S>(Effect.succeed(value))
+
+/**
+ * `[defaults]`: where repos and backups live and what new projects get.
+ *
+ * @since 0.1.0
+ */
+export const Defaults = Schema.Struct({
+  reposRoot: ConfigPath.pipe(withDefault("~/repos")),
+  backupRoot: ConfigPath.pipe(withDefault("/nfs/repos")),
+  logdir: ConfigPath.pipe(withDefault("~/.local/state/repoman")),
+  incusProject: Schema.String.pipe(withDefault("repoman")),
+  defaultImage: ImageRef.pipe(withDefault("images:ubuntu/26.04/cloud")),
+  profiles: Schema.Array(ProfileName).pipe(withDefault(DEFAULT_PROFILES))
+}).pipe(Schema.encodeKeys({
+  reposRoot: "repos_root",
+  backupRoot: "backup_root",
+  incusProject: "incus_project",
+  defaultImage: "default_image"
+}))
+/** @since 0.1.0 */
+export type Defaults = typeof Defaults.Type
+
+/**
+ * The registry document, schema 3. Keys repoman does not know are not part
+ * of this type; the file-backed Registry keeps them on disk across writes.
+ *
+ * @example
+ * ```ts
+ * import * as Schema from "effect/Schema"
+ * import { parse } from "smol-toml"
+ * import { RegistryDocument } from "@repoman/core/RegistryDocument"
+ * const doc = Schema.decodeUnknownSync(RegistryDocument)(parse("schema = 3\n"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const RegistryDocument = Schema.Struct({
+  schema: Schema.Literal(CURRENT_SCHEMA),
+  repoman: Schema.Struct({
+    output: OutputMode.pipe(withDefault("quiet"))
+  }).pipe(withDefault({})),
+  host: Schema.Struct({
+    lanIp: Schema.optionalKey(IpAddress)
+  }).pipe(Schema.encodeKeys({ lanIp: "lan_ip" }), withDefault({})),
+  defaults: Defaults.pipe(withDefault({})),
+  projects: Schema.Array(Project).pipe(withDefault([]))
+}).pipe(Schema.encodeKeys({ projects: "project" }))
+/** @since 0.1.0 */
+export type RegistryDocument = typeof RegistryDocument.Type
+
+/**
+ * An empty schema-3 document with every default filled in.
+ *
+ * @since 0.1.0
+ */
+export const emptyDocument: RegistryDocument = Schema.decodeUnknownSync(RegistryDocument)({ schema: CURRENT_SCHEMA })
+
+/**
+ * A per-project override file, `repos.d/<name>.toml`: extra profiles, an
+ * image, extra mounts and environment for one project.
+ *
+ * @since 0.1.0
+ */
+export const ProjectOverride = Schema.Struct({
+  container: Schema.Struct({
+    image: Schema.optionalKey(ImageRef),
+    profiles: Schema.Array(ProfileName).pipe(withDefault([]))
+  }).pipe(withDefault({})),
+  mounts: Schema.Array(Schema.Struct({
+    source: ConfigPath,
+    path: Schema.String.pipe(Schema.check(Schema.makeFilter((s: string) =>
+      s.startsWith("/") || "a mount path inside the container must be absolute"
+    )))
+  })).pipe(withDefault([])),
+  env: Schema.Record(
+    Schema.String.pipe(Schema.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),
+    Schema.String
+  ).pipe(withDefault({}))
+}).pipe(Schema.encodeKeys({ mounts: "mount" }))
+/** @since 0.1.0 */
+export type ProjectOverride = typeof ProjectOverride.Type
