@@ -1,0 +1,90 @@
+/**
+ * The `repoman` command tree and how it reports failures.
+ *
+ * Exit codes: 0 success, 1 the operation failed, 2 usage error. Every
+ * failure prints one clear line to stderr (no stack trace for a user
+ * mistake); `--help` prints help on stdout.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as CliError from "effect/cli/CliError"
+import * as CliOutput from "effect/cli/CliOutput"
+import * as Command from "effect/cli/Command"
+import * as Console from "effect/Console"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Runtime from "effect/Runtime"
+import { list } from "./commands/list.ts"
+import { version } from "./Version.ts"
+
+/**
+ * The root command.
+ *
+ * @since 0.1.0
+ */
+export const command = Command.make("repoman").pipe(
+  Command.withDescription("Run AI coding agents in per-project Incus containers, with backups"),
+  Command.withSubcommands([list])
+)
+
+/**
+ * Ends the process with `code`; the reason has already been printed.
+ *
+ * @since 0.1.0
+ */
+export class ExitCode extends Data.TaggedError("ExitCode")<{ readonly code: number }> {
+  override get [Runtime.errorExitCode](): number {
+    return this.code
+  }
+  // Already printed: tell runMain not to log it again.
+  override readonly [Runtime.errorReported] = false
+}
+
+/** Usage errors: one line each on stderr and a pointer to --help, not the whole help page. */
+const presenter: CliOutput.Presenter = {
+  present: (event) =>
+    event._tag === "InvalidInvocation"
+      ? Effect.gen(function*() {
+        for (const error of event.errors) yield* Console.error(`repoman: ${error.message}`)
+        yield* Console.error(`Run '${event.commandPath.join(" ")} --help' for usage.`)
+      })
+      : CliOutput.defaultPresenter.present(event)
+}
+
+const messageOf = (e: unknown): string =>
+  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message.length > 0
+    ? e.message
+    : String(e)
+
+/**
+ * Runs `repoman` with the given arguments (without the program name).
+ * Fails only with {@link ExitCode}, after printing why.
+ *
+ * @example
+ * ```ts
+ * import { run } from "@repoman/cli/Cli"
+ * const program = run(["list", "--json"])
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const run = (argv: ReadonlyArray<string>) =>
+  Command.runWith(command, { version })(argv).pipe(
+    Effect.provide(CliOutput.layerPresenter(presenter)),
+    Effect.catchCause((cause): Effect.Effect<void, ExitCode> => {
+      if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
+      const error = Cause.squash(cause)
+      if (CliError.isCliError(error)) {
+        if (error._tag === "ShowHelp") {
+          return error.errors.length === 0 ? Effect.void : Effect.fail(new ExitCode({ code: 2 }))
+        }
+        return Console.error(`repoman: ${error.message}`).pipe(Effect.andThen(Effect.fail(new ExitCode({ code: 2 }))))
+      }
+      const failure = Cause.findErrorOption(cause)
+      const line = failure._tag === "Some"
+        ? `repoman: ${messageOf(failure.value)}`
+        : `repoman: internal error: ${Cause.pretty(cause)}`
+      return Console.error(line).pipe(Effect.andThen(Effect.fail(new ExitCode({ code: 1 }))))
+    })
+  )

@@ -1,0 +1,6 @@
+/**
+ * The version every @repoman package shares (kept equal to package.json by a test).
+ *
+ * @since 0.1.0
+ */
+export const version = "0.1.0"
