@@ -60,7 +60,7 @@ export type RepoDir = typeof RepoDir.Type
  */
 export const ImageRef = Schema.String.pipe(
   Schema.check(Schema.makeFilter((s: string) =>
-    /^(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._/:-]{0,254}$/.test(s) && s.length <= 255
+    /^(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(s) && s.length <= 255
     || "an image is [remote:]alias or fingerprint, e.g. images:ubuntu/26.04/cloud"
   )),
   Schema.brand("ImageRef")

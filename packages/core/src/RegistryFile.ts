@@ -101,7 +101,8 @@ export const make = (options: Options = {}) =>
         const decoded = yield* decodeRegistryText(file, text)
         const [result, next] = yield* f(decoded.document)
         const nextText = encodeRegistryText(next, decoded.unknown)
-        if (nextText === text) return result
+        // Unchanged content keeps the user's own formatting and comments.
+        if (nextText === encodeRegistryText(decoded.document, decoded.unknown)) return result
         if (decoded.from !== 3) {
           const original = `${file}.schema${decoded.from}.bak`
           if (!(yield* fs.exists(original).pipe(Effect.mapError(io(original, "check"))))) {
