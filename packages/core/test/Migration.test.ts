@@ -36,8 +36,8 @@ describe("migration from schema 1", () => {
       const doc = yield* registry.load
       assert.strictEqual(doc.schema, 3)
       assert.strictEqual(doc.repoman.output, "normal")
-      assert.deepStrictEqual(doc.host, {})
-      assert.deepStrictEqual(doc.defaults, {
+      assert.deepStrictEqual<unknown>(doc.host, {})
+      assert.deepStrictEqual<unknown>(doc.defaults, {
         reposRoot: "~/repos",
         backupRoot: "/nfs/repos",
         logdir: "~/.local/state/repoman",
@@ -45,7 +45,7 @@ describe("migration from schema 1", () => {
         defaultImage: "images:ubuntu/24.04/cloud",
         profiles: ["default"]
       })
-      assert.deepStrictEqual(doc.projects, [
+      assert.deepStrictEqual<unknown>(doc.projects, [
         {
           name: "isurus",
           repo: "isurus-project",
@@ -103,8 +103,8 @@ describe("migration from schema 2", () => {
     Effect.gen(function*() {
       const { registry, file, original } = yield* seeded("schema2.toml")
       const doc = yield* registry.load
-      assert.deepStrictEqual(doc.host, { lanIp: "192.168.1.42" })
-      assert.deepStrictEqual(doc.defaults, {
+      assert.deepStrictEqual<unknown>(doc.host, { lanIp: "192.168.1.42" })
+      assert.deepStrictEqual<unknown>(doc.defaults, {
         reposRoot: "/srv/repos",
         backupRoot: "/mnt/backup/repos",
         logdir: "~/.local/state/repoman",
@@ -112,7 +112,7 @@ describe("migration from schema 2", () => {
         defaultImage: "images:ubuntu/26.04/cloud",
         profiles: ["default", "claude-share"]
       })
-      assert.deepStrictEqual(doc.projects.map((p) => [p.name, p.profiles, p.lastSync, p.backup, p.created]), [
+      assert.deepStrictEqual<unknown>(doc.projects.map((p) => [p.name, p.profiles, p.lastSync, p.backup, p.created]), [
         ["isurus", ["default", "claude-share", "llm-share"], "2026-04-28T20:17:03Z", true, "2026-04-28T15:00:00Z"],
         ["porbeagle", ["default", "claude-share"], undefined, true, "2026-05-01T08:00:00Z"]
       ])
@@ -133,8 +133,8 @@ describe("schema 3", () => {
     Effect.gen(function*() {
       const { registry, file, original } = yield* seeded("schema3.toml")
       const doc = yield* registry.load
-      assert.deepStrictEqual(doc.host, { lanIp: "192.168.1.42" })
-      assert.deepStrictEqual(doc.projects[0]?.profiles, ["default", "claude-share"])
+      assert.deepStrictEqual<unknown>(doc.host, { lanIp: "192.168.1.42" })
+      assert.deepStrictEqual<unknown>(doc.projects[0]?.profiles, ["default", "claude-share"])
       yield* registry.modify((d) => Effect.succeed([undefined, d] as const))
       const fs = yield* FileSystem.FileSystem
       assert.isFalse(yield* fs.exists(`${file}.bak`))

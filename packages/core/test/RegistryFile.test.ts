@@ -3,8 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
-import { hostname } from "node:os"
 import { spawnSync } from "node:child_process"
+import { hostname } from "node:os"
 import { ProjectName } from "../src/Ids.ts"
 import type { Project } from "../src/Project.ts"
 import { Timestamp } from "../src/Project.ts"
@@ -34,8 +34,9 @@ created = "2026-01-01T00:00:00Z"
 `
 
 /** The failure reason of `effect`, which must fail with a RegistryError. */
-const reasonOf = <A>(effect: Effect.Effect<A, { readonly _tag: "RegistryError"; readonly reason: RegistryErrorReason }>) =>
-  Effect.map(Effect.flip(effect), (e) => e.reason)
+const reasonOf = <A>(
+  effect: Effect.Effect<A, { readonly _tag: "RegistryError"; readonly reason: RegistryErrorReason }>
+) => Effect.map(Effect.flip(effect), (e) => e.reason)
 
 /** A pid that belongs to no running process: one of a child that has exited. */
 const deadPid = (): number => {
@@ -153,7 +154,7 @@ describe("RegistryFile overrides", () => {
       yield* fs.writeFileString(`${dir}/repos.d/ghost.toml`, `[container]\nimage = "debian"\n`)
       const registry = yield* registryAt(dir)
       const overrides = yield* registry.overrides
-      assert.deepStrictEqual(overrides.byProject.get(ProjectName.make("alpha")), {
+      assert.deepStrictEqual<unknown>(overrides.byProject.get(ProjectName.make("alpha")), {
         container: { profiles: ["gitconfig-ro"] },
         mounts: [{ source: "~/data", path: "/data" }],
         env: { FOO: "bar" }

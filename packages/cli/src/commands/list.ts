@@ -3,16 +3,19 @@
  *
  * @since 0.1.0
  */
-import * as Console from "effect/Console"
-import * as Effect from "effect/Effect"
-import * as Command from "effect/cli/Command"
-import * as Flag from "effect/cli/Flag"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import type { Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { table } from "../render/table.ts"
 
-const json = Flag.Boolean("json").pipe(Flag.withDescription("Print the projects as a JSON array"), Flag.withDefault(false))
+const jsonFlag = Flag.Boolean("json").pipe(
+  Flag.withDescription("Print the projects as a JSON array"),
+  Flag.withDefault(false)
+)
 
 const row = (p: Project, repoPath: string) => ({
   name: p.name,
@@ -25,9 +28,9 @@ const row = (p: Project, repoPath: string) => ({
 })
 
 /** @since 0.1.0 */
-export const list = Command.make("list", { json }).pipe(
+export const list = Command.make("list", { json: jsonFlag }).pipe(
   Command.withDescription("List the managed projects"),
-  Command.withHandler(Effect.fnUntraced(function*({ json }) {
+  Command.withHandler(Effect.fnUntraced(function*({ json: asJson }) {
     const registry = yield* Registry
     const { home } = yield* ConfigPaths
     const loaded = yield* registry.load.pipe(
@@ -35,7 +38,7 @@ export const list = Command.make("list", { json }).pipe(
       Effect.catchReason("RegistryError", "NotInitialized", (r) => Effect.succeed({ missing: r.path }))
     )
     if ("missing" in loaded) {
-      if (json) return yield* Console.log("[]")
+      if (asJson) return yield* Console.log("[]")
       return yield* Console.error(`No projects yet: there is no registry at ${loaded.missing}. Run 'repoman setup'.`)
     }
     const { document } = loaded
@@ -45,7 +48,7 @@ export const list = Command.make("list", { json }).pipe(
     }
     const reposRoot = expandHome(document.defaults.reposRoot, home)
     const rows = document.projects.map((p) => row(p, `${reposRoot}/${p.repo}`))
-    if (json) return yield* Console.log(JSON.stringify(rows, null, 2))
+    if (asJson) return yield* Console.log(JSON.stringify(rows, null, 2))
     if (rows.length === 0) return yield* Console.log("No projects. Create one with 'repoman new NAME'.")
     yield* Console.log(table(
       ["NAME", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP"],
