@@ -51,7 +51,9 @@ export interface Paths {
  *
  * @since 0.1.0
  */
-export const paths = (options: { readonly home: string; readonly configDir: string; readonly stateDir?: string }): Paths => ({
+export const paths = (
+  options: { readonly home: string; readonly configDir: string; readonly stateDir?: string }
+): Paths => ({
   home: options.home,
   configDir: options.configDir,
   stateDir: options.stateDir ?? join(options.home, ".local", "state", "repoman"),
@@ -73,8 +75,7 @@ export class ConfigPaths extends Context.Service<ConfigPaths, Paths>()("@repoman
   static readonly layer = Layer.effect(
     ConfigPaths,
     Effect.gen(function*() {
-      const opt = (name: string) =>
-        Config.option(Config.NonEmptyString(name)).pipe(Effect.map(Option.getOrUndefined))
+      const opt = (name: string) => Config.option(Config.NonEmptyString(name)).pipe(Effect.map(Option.getOrUndefined))
       const home = (yield* opt("HOME")) ?? homedir()
       const explicit = yield* opt("REPOMAN_CONFIG_DIR")
       const xdgConfig = yield* opt("XDG_CONFIG_HOME")
@@ -90,6 +91,7 @@ export class ConfigPaths extends Context.Service<ConfigPaths, Paths>()("@repoman
   )
 
   /** Fixed locations, for tests and for scripts that keep repoman's files elsewhere. */
-  static readonly layerFrom = (options: { readonly home: string; readonly configDir: string; readonly stateDir?: string }) =>
-    Layer.succeed(ConfigPaths, paths(options))
+  static readonly layerFrom = (
+    options: { readonly home: string; readonly configDir: string; readonly stateDir?: string }
+  ) => Layer.succeed(ConfigPaths, paths(options))
 }

@@ -59,10 +59,12 @@ export type RepoDir = typeof RepoDir.Type
  * @since 0.1.0
  */
 export const ImageRef = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((s: string) =>
-    /^(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(s) && s.length <= 255
-    || "an image is [remote:]alias or fingerprint, e.g. images:ubuntu/26.04/cloud"
-  )),
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      /^(?:[A-Za-z0-9][A-Za-z0-9._-]*:)?[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/.test(s) && s.length <= 255
+      || "an image is [remote:]alias or fingerprint, e.g. images:ubuntu/26.04/cloud"
+    )
+  ),
   Schema.brand("ImageRef")
 )
 /** @since 0.1.0 */

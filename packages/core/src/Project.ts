@@ -13,10 +13,12 @@ import { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
  * @since 0.1.0
  */
 export const Timestamp = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((s: string) =>
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s))
-    || "a timestamp is ISO 8601 in UTC, e.g. 2026-04-28T15:00:00Z"
-  )),
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$/.test(s) && !Number.isNaN(Date.parse(s))
+      || "a timestamp is ISO 8601 in UTC, e.g. 2026-04-28T15:00:00Z"
+    )
+  ),
   Schema.brand("Timestamp")
 )
 /** @since 0.1.0 */
@@ -27,8 +29,7 @@ export type Timestamp = typeof Timestamp.Type
  *
  * @since 0.1.0
  */
-export const timestampFromDate = (date: Date): Timestamp =>
-  Timestamp.make(date.toISOString().replace(/\.\d{3}Z$/, "Z"))
+export const timestampFromDate = (date: Date): Timestamp => Timestamp.make(date.toISOString().replace(/\.\d{3}Z$/, "Z"))
 
 /**
  * A managed project. `profiles` is the full list the container was created

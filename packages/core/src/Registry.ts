@@ -225,23 +225,26 @@ export interface RegistryPrimitives {
  *
  * @since 0.1.0
  */
-export class Registry extends Context.Service<Registry, RegistryPrimitives & {
-  /** Every registered project, in registry order. */
-  readonly projects: Effect.Effect<ReadonlyArray<Project>, RegistryError>
-  /** One project; fails with `ProjectNotFound`. */
-  readonly getProject: (name: ProjectName) => Effect.Effect<Project, RegistryError>
-  /** Adds a project; fails with `ProjectExists` when the name is taken. */
-  readonly addProject: (project: Project) => Effect.Effect<void, RegistryError>
-  /** Removes a project and returns it; fails with `ProjectNotFound`. */
-  readonly removeProject: (name: ProjectName) => Effect.Effect<Project, RegistryError>
-  /** Replaces a project with `f(project)` and returns the new record. */
-  readonly updateProject: (
-    name: ProjectName,
-    f: (project: Project) => Project
-  ) => Effect.Effect<Project, RegistryError>
-  /** The override of one project, if it has a file. */
-  readonly getOverride: (name: ProjectName) => Effect.Effect<Option.Option<ProjectOverride>, RegistryError>
-}>()("@repoman/core/Registry") {}
+export class Registry extends Context.Service<
+  Registry,
+  RegistryPrimitives & {
+    /** Every registered project, in registry order. */
+    readonly projects: Effect.Effect<ReadonlyArray<Project>, RegistryError>
+    /** One project; fails with `ProjectNotFound`. */
+    readonly getProject: (name: ProjectName) => Effect.Effect<Project, RegistryError>
+    /** Adds a project; fails with `ProjectExists` when the name is taken. */
+    readonly addProject: (project: Project) => Effect.Effect<void, RegistryError>
+    /** Removes a project and returns it; fails with `ProjectNotFound`. */
+    readonly removeProject: (name: ProjectName) => Effect.Effect<Project, RegistryError>
+    /** Replaces a project with `f(project)` and returns the new record. */
+    readonly updateProject: (
+      name: ProjectName,
+      f: (project: Project) => Project
+    ) => Effect.Effect<Project, RegistryError>
+    /** The override of one project, if it has a file. */
+    readonly getOverride: (name: ProjectName) => Effect.Effect<Option.Option<ProjectOverride>, RegistryError>
+  }
+>()("@repoman/core/Registry") {}
 
 const fail = (reason: RegistryErrorReason) => Effect.fail(new RegistryError({ reason }))
 

@@ -40,10 +40,12 @@ export type OutputMode = typeof OutputMode.Type
  * @since 0.1.0
  */
 export const ConfigPath = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((s: string) =>
-    (s.length > 0 && !s.includes("\0") && (s.startsWith("/") || s === "~" || s.startsWith("~/")))
-    || "a path must be absolute or start with ~/"
-  ))
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      (s.length > 0 && !s.includes("\0") && (s.startsWith("/") || s === "~" || s.startsWith("~/")))
+      || "a path must be absolute or start with ~/"
+    )
+  )
 )
 
 /**
@@ -52,11 +54,13 @@ export const ConfigPath = Schema.String.pipe(
  * @since 0.1.0
  */
 export const IpAddress = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((s: string) =>
-    /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/.test(s)
-    || (/^[0-9a-fA-F:]+$/.test(s) && s.includes(":"))
-    || "not an IP address"
-  ))
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      /^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$/.test(s)
+      || (/^[0-9a-fA-F:]+$/.test(s) && s.includes(":"))
+      || "not an IP address"
+    )
+  )
 )
 
 const withDefault = <S extends Schema.Top & { readonly "~type.make.in": unknown }>(value: S["Encoded"]) =>
@@ -131,9 +135,11 @@ export const ProjectOverride = Schema.Struct({
   }).pipe(withDefault({})),
   mounts: Schema.Array(Schema.Struct({
     source: ConfigPath,
-    path: Schema.String.pipe(Schema.check(Schema.makeFilter((s: string) =>
-      s.startsWith("/") || "a mount path inside the container must be absolute"
-    )))
+    path: Schema.String.pipe(
+      Schema.check(
+        Schema.makeFilter((s: string) => s.startsWith("/") || "a mount path inside the container must be absolute")
+      )
+    )
   })).pipe(withDefault([])),
   env: Schema.Record(
     Schema.String.pipe(Schema.check(Schema.isPattern(/^[A-Za-z_][A-Za-z0-9_]*$/))),

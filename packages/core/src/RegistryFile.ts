@@ -22,8 +22,8 @@ import type { PlatformError } from "effect/PlatformError"
 import * as Schema from "effect/Schema"
 import { ConfigPaths } from "./ConfigPaths.ts"
 import { ProjectName } from "./Ids.ts"
-import { acquire, type LockBusy } from "./internal/lockFile.ts"
 import { writeFileAtomic } from "./internal/atomicFile.ts"
+import { acquire, type LockBusy } from "./internal/lockFile.ts"
 import {
   Io,
   LockTimeout,
@@ -68,7 +68,9 @@ export const make = (options: Options = {}) =>
     const readText = fs.readFileString(file).pipe(
       Effect.catchReason("PlatformError", "NotFound", () =>
         Effect.fail(new RegistryError({ reason: new NotInitialized({ path: file }) }))),
-      Effect.mapError((e) => e instanceof RegistryError ? e : io(file, "read")(e))
+      Effect.mapError((e) =>
+        e instanceof RegistryError ? e : io(file, "read")(e)
+      )
     )
 
     const withLock = <A, E>(body: Effect.Effect<A, E>): Effect.Effect<A, E | RegistryError> =>
@@ -161,4 +163,3 @@ export const layer = (options: Options = {}): Layer.Layer<
   never,
   ConfigPaths | FileSystem.FileSystem | Path.Path
 > => Layer.effect(Registry, make(options))
-

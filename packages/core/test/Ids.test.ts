@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { ImageRef, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
 import { expandHome } from "../src/ConfigPaths.ts"
+import { ImageRef, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
 
 const valid = <S extends Schema.Top>(schema: S) => Schema.is(schema)
 

@@ -14,16 +14,27 @@ import { decodeRegistryText, encodeRegistryText } from "../src/RegistryCodec.ts"
 import type { RegistryDocument } from "../src/RegistryDocument.ts"
 
 const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".split("")
-const word = (min: number, max: number) => fc.array(fc.constantFrom(...alnum), { minLength: min, maxLength: max }).map((a) => a.join(""))
+const word = (min: number, max: number) =>
+  fc.array(fc.constantFrom(...alnum), { minLength: min, maxLength: max }).map((a) => a.join(""))
 
 const projectName = fc.tuple(fc.constantFrom(..."abcXYZ".split("")), word(0, 20), fc.boolean())
   .map(([a, b, dash]) => ProjectName.make(dash && b.length > 1 ? `${a}${b.slice(0, 1)}-${b.slice(1)}` : `${a}${b}`))
 const repoDir = fc.tuple(word(1, 30), fc.constantFrom("", "-x", "_y", ".git", " space", "ü"))
   .map(([a, b]) => RepoDir.make(a + b))
-const image = fc.tuple(fc.constantFrom("", "images:", "local:"), word(1, 10), fc.constantFrom("", "/12/cloud", "/26.04"))
+const image = fc.tuple(
+  fc.constantFrom("", "images:", "local:"),
+  word(1, 10),
+  fc.constantFrom("", "/12/cloud", "/26.04")
+)
   .map(([r, a, b]) => ImageRef.make(r + a + b))
-const profile = fc.tuple(word(1, 12), fc.constantFrom("", "-share", ".v2", "_ro")).map(([a, b]) => ProfileName.make(a + b))
-const timestamp = fc.date({ min: new Date("2000-01-01T00:00:00Z"), max: new Date("2099-12-31T23:59:59Z"), noInvalidDate: true })
+const profile = fc.tuple(word(1, 12), fc.constantFrom("", "-share", ".v2", "_ro")).map(([a, b]) =>
+  ProfileName.make(a + b)
+)
+const timestamp = fc.date({
+  min: new Date("2000-01-01T00:00:00Z"),
+  max: new Date("2099-12-31T23:59:59Z"),
+  noInvalidDate: true
+})
   .map((d) => Timestamp.make(d.toISOString().replace(/\.\d{3}Z$/, "Z")))
 const path = fc.tuple(fc.constantFrom("~", "/srv", "/nfs/backup", "~/a b"), word(0, 8)).map(([a, b]) =>
   b === "" ? a : `${a}/${b}`

@@ -1,0 +1,514 @@
+/**
+ * Where repoman mirrors project repos to, and how.
+ *
+ * An implementation supplies two primitives, `check` (is the target there and
+ * usable?) and `mirrorOne` (mirror one source, reporting progress); {@link make}
+ * derives the rest, the way `ChildProcessSpawner.make(spawn)` derives its
+ * helpers. The derived `mirror` is where the target-wide safety checks live
+ * (design invariant 5), so every target gets them:
+ *
+ * - it refuses to write to a backup root that is not a mounted filesystem,
+ *   unless the caller turns that check off (`requireMount: false`);
+ * - it refuses an unwritable root (except for a dry run).
+ *
+ * The per-source checks (a missing or empty source is refused, because a
+ * `--delete` mirror of it would wipe the backup) belong to `mirrorOne`, which
+ * fails with `SourceMissing` or `SourceEmpty`.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { ProjectName } from "./Ids.ts"
+
+// ---------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------
+
+/**
+ * One project's source directory to mirror. The backup copy is named after
+ * the project.
+ *
+ * @since 0.1.0
+ */
+export class MirrorSource extends Schema.Class<MirrorSource>("@repoman/core/BackupTarget/MirrorSource")({
+  project: ProjectName,
+  path: Schema.String
+}) {}
+
+/**
+ * How to mirror.
+ *
+ * @since 0.1.0
+ */
+export interface MirrorOptions {
+  /** Delete files from the backup that are gone from the source. */
+  readonly delete: boolean
+  /** Work out and report what would change, without changing anything. */
+  readonly dryRun: boolean
+  /**
+   * Refuse to run unless the backup root is a mounted filesystem. Default
+   * `true`; turn off only for a local backup disk.
+   */
+  readonly requireMount?: boolean
+  /** How many sources to mirror at once. Default `1`. */
+  readonly concurrency?: number
+}
+
+/**
+ * What `check` found out about the target. `None` means unknown (for
+ * instance because the target is unreachable).
+ *
+ * @since 0.1.0
+ */
+export class TargetStatus extends Schema.Class<TargetStatus>("@repoman/core/BackupTarget/TargetStatus")({
+  /** The backup root, as the user knows it (a path, a URL). */
+  location: Schema.String,
+  reachable: Schema.Boolean,
+  mounted: Schema.Boolean,
+  fsType: Schema.Option(Schema.String),
+  writable: Schema.Boolean,
+  freeBytes: Schema.Option(Schema.Number)
+}) {}
+
+/**
+ * What mirroring one source did (or, in a dry run, would do).
+ *
+ * @since 0.1.0
+ */
+export class MirrorStats extends Schema.Class<MirrorStats>("@repoman/core/BackupTarget/MirrorStats")({
+  filesTransferred: Schema.Int,
+  bytesTransferred: Schema.Number,
+  filesDeleted: Schema.Int
+}) {
+  /** No files, no bytes. */
+  static readonly zero = new MirrorStats({ filesTransferred: 0, bytesTransferred: 0, filesDeleted: 0 })
+}
+
+/**
+ * Progress reported by `mirrorOne` while it runs: totals so far.
+ *
+ * @since 0.1.0
+ */
+export interface MirrorProgress {
+  readonly filesTransferred: number
+  readonly bytesTransferred: number
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/**
+ * The backup root is not a mounted filesystem, or cannot be reached.
+ *
+ * @since 0.1.0
+ */
+export class NotMounted extends Schema.TaggedClass<NotMounted>("@repoman/core/BackupTarget/NotMounted")("NotMounted", {
+  location: Schema.String
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `the backup root ${this.location} is not a mounted filesystem; mount it, or turn the mount check off for a local disk`
+  }
+}
+
+/**
+ * The backup root cannot be written to.
+ *
+ * @since 0.1.0
+ */
+export class NotWritable extends Schema.TaggedClass<NotWritable>("@repoman/core/BackupTarget/NotWritable")(
+  "NotWritable",
+  { location: Schema.String }
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `the backup root ${this.location} is not writable`
+  }
+}
+
+/**
+ * The source of a project does not exist.
+ *
+ * @since 0.1.0
+ */
+export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/core/BackupTarget/SourceMissing")(
+  "SourceMissing",
+  { project: ProjectName, path: Schema.String }
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `not mirroring ${this.project}: its source ${this.path} does not exist`
+  }
+}
+
+/**
+ * The source of a project is empty; mirroring it could wipe its backup.
+ *
+ * @since 0.1.0
+ */
+export class SourceEmpty extends Schema.TaggedClass<SourceEmpty>("@repoman/core/BackupTarget/SourceEmpty")(
+  "SourceEmpty",
+  { project: ProjectName, path: Schema.String }
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `not mirroring ${this.project}: its source ${this.path} is empty, and mirroring it could wipe the backup`
+  }
+}
+
+/**
+ * The backup root has not enough free space.
+ *
+ * @since 0.1.0
+ */
+export class InsufficientSpace extends Schema.TaggedClass<InsufficientSpace>(
+  "@repoman/core/BackupTarget/InsufficientSpace"
+)("InsufficientSpace", {
+  location: Schema.String,
+  neededBytes: Schema.optional(Schema.Number),
+  freeBytes: Schema.optional(Schema.Number)
+}) {
+  /** One line for the user. */
+  get message(): string {
+    const sizes = this.neededBytes !== undefined && this.freeBytes !== undefined
+      ? ` (${this.neededBytes} bytes needed, ${this.freeBytes} free)`
+      : ""
+    return `not enough space on the backup root ${this.location}${sizes}`
+  }
+}
+
+/**
+ * Something else holds the target (another mirror run, a lock).
+ *
+ * @since 0.1.0
+ */
+export class Busy extends Schema.TaggedClass<Busy>("@repoman/core/BackupTarget/Busy")("Busy", {
+  location: Schema.String,
+  detail: Schema.String
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `the backup root ${this.location} is busy: ${this.detail}`
+  }
+}
+
+/**
+ * An operation did not finish in time (a hung NFS server, say).
+ *
+ * @since 0.1.0
+ */
+export class Timeout extends Schema.TaggedClass<Timeout>("@repoman/core/BackupTarget/Timeout")("Timeout", {
+  operation: Schema.String,
+  after: Schema.Duration
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.operation} did not finish within ${Duration.format(this.after)}`
+  }
+}
+
+/**
+ * Any other failure, with the tool's exit code when there is one.
+ *
+ * @since 0.1.0
+ */
+export class Failed extends Schema.TaggedClass<Failed>("@repoman/core/BackupTarget/Failed")("Failed", {
+  detail: Schema.String,
+  exitCode: Schema.optional(Schema.Int)
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return this.exitCode === undefined ? this.detail : `${this.detail} (exit code ${this.exitCode})`
+  }
+}
+
+/**
+ * Why a {@link BackupError} happened.
+ *
+ * @since 0.1.0
+ */
+export const BackupErrorReason = Schema.Union([
+  NotMounted,
+  NotWritable,
+  SourceMissing,
+  SourceEmpty,
+  InsufficientSpace,
+  Busy,
+  Timeout,
+  Failed
+])
+/** @since 0.1.0 */
+export type BackupErrorReason = typeof BackupErrorReason.Type
+
+/**
+ * The one error of the {@link BackupTarget} boundary.
+ *
+ * @since 0.1.0
+ */
+export class BackupError extends Schema.TaggedError<BackupError>("@repoman/core/BackupTarget/BackupError")(
+  "BackupError",
+  { reason: BackupErrorReason, cause: Schema.optional(Schema.Defect()) }
+) {
+  /** The reason's one-line message. */
+  override get message(): string {
+    return this.reason.message
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Results and events
+// ---------------------------------------------------------------------------
+
+/**
+ * How mirroring one source ended.
+ *
+ * @since 0.1.0
+ */
+export const MirrorOutcome = Schema.Union([
+  Schema.TaggedStruct("Success", {}),
+  Schema.TaggedStruct("Failure", { reason: BackupErrorReason })
+])
+/** @since 0.1.0 */
+export type MirrorOutcome = typeof MirrorOutcome.Type
+
+/**
+ * The result for one project. A failed source does not stop the others; its
+ * result says why it failed, and its counts are zero.
+ *
+ * @since 0.1.0
+ */
+export class MirrorResult extends Schema.Class<MirrorResult>("@repoman/core/BackupTarget/MirrorResult")({
+  project: ProjectName,
+  filesTransferred: Schema.Int,
+  bytesTransferred: Schema.Number,
+  filesDeleted: Schema.Int,
+  duration: Schema.Duration,
+  outcome: MirrorOutcome
+}) {
+  /** Whether the mirror of this project succeeded. */
+  get succeeded(): boolean {
+    return this.outcome._tag === "Success"
+  }
+}
+
+/**
+ * Mirroring of one project started.
+ *
+ * @since 0.1.0
+ */
+export class MirrorStarted extends Schema.TaggedClass<MirrorStarted>("@repoman/core/BackupTarget/MirrorStarted")(
+  "MirrorStarted",
+  { project: ProjectName, path: Schema.String }
+) {}
+
+/**
+ * Progress of one project: totals so far.
+ *
+ * @since 0.1.0
+ */
+export class MirrorProgressed extends Schema.TaggedClass<MirrorProgressed>(
+  "@repoman/core/BackupTarget/MirrorProgressed"
+)("MirrorProgressed", {
+  project: ProjectName,
+  filesTransferred: Schema.Int,
+  bytesTransferred: Schema.Number
+}) {}
+
+/**
+ * Mirroring of one project ended, successfully or not.
+ *
+ * @since 0.1.0
+ */
+export class MirrorFinished extends Schema.TaggedClass<MirrorFinished>("@repoman/core/BackupTarget/MirrorFinished")(
+  "MirrorFinished",
+  { result: MirrorResult }
+) {}
+
+/**
+ * What `mirror` streams: for each project one `MirrorStarted`, any number of
+ * `MirrorProgressed` and one `MirrorFinished`.
+ *
+ * @since 0.1.0
+ */
+export const MirrorEvent = Schema.Union([MirrorStarted, MirrorProgressed, MirrorFinished])
+/** @since 0.1.0 */
+export type MirrorEvent = typeof MirrorEvent.Type
+
+// ---------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------
+
+/**
+ * What a backup target implementation has to supply; see {@link make}.
+ *
+ * @since 0.1.0
+ */
+export interface BackupTargetPrimitives {
+  /** Reports whether the target is reachable, mounted and writable. */
+  check(): Effect.Effect<TargetStatus, BackupError>
+  /**
+   * Mirrors one source into the backup copy named after its project, calling
+   * `onProgress` with totals as it goes. Must fail with `SourceMissing` or
+   * `SourceEmpty` (and change nothing) for a missing or empty source.
+   */
+  mirrorOne(
+    source: MirrorSource,
+    options: MirrorOptions,
+    onProgress: (progress: MirrorProgress) => Effect.Effect<void>
+  ): Effect.Effect<MirrorStats, BackupError>
+}
+
+/**
+ * A backup target: the {@link BackupTargetPrimitives} plus what {@link make}
+ * derives from them.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { BackupTarget, MirrorSource } from "@repoman/core/BackupTarget"
+ * import { ProjectName } from "@repoman/core/Ids"
+ *
+ * const sync = Effect.gen(function*() {
+ *   const target = yield* BackupTarget
+ *   const results = yield* target.mirrorAll(
+ *     [new MirrorSource({ project: ProjectName.make("isurus"), path: "/home/me/repos/isurus-project" })],
+ *     { delete: true, dryRun: false }
+ *   )
+ *   return results.filter((r) => !r.succeeded)
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class BackupTarget extends Context.Service<
+  BackupTarget,
+  BackupTargetPrimitives & {
+    /**
+     * Checks the target once, then mirrors every source (up to `concurrency` at
+     * a time) and streams the progress. Fails only for target-wide problems
+     * (`NotMounted`, `NotWritable`, or a failing `check`); a failing source ends
+     * in a `MirrorFinished` whose outcome is a `Failure`.
+     */
+    mirror(sources: ReadonlyArray<MirrorSource>, options: MirrorOptions): Stream.Stream<MirrorEvent, BackupError>
+    /** Runs {@link mirror} to the end and returns the result of each project. */
+    mirrorAll(
+      sources: ReadonlyArray<MirrorSource>,
+      options: MirrorOptions
+    ): Effect.Effect<ReadonlyArray<MirrorResult>, BackupError>
+  }
+>()("@repoman/core/BackupTarget") {}
+
+const refuse = (reason: BackupErrorReason) => Effect.fail(new BackupError({ reason }))
+
+/**
+ * Refuses a mirror the target-wide checks rule out.
+ *
+ * @since 0.1.0
+ */
+export const guard = (status: TargetStatus, options: MirrorOptions): Effect.Effect<void, BackupError> => {
+  if (!status.reachable || ((options.requireMount ?? true) && !status.mounted)) {
+    return refuse(new NotMounted({ location: status.location }))
+  }
+  if (!options.dryRun && !status.writable) return refuse(new NotWritable({ location: status.location }))
+  return Effect.void
+}
+
+/**
+ * Builds a {@link BackupTarget} from its two primitives.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Layer from "effect/Layer"
+ * import * as Option from "effect/Option"
+ * import * as BackupTarget from "@repoman/core/BackupTarget"
+ *
+ * // A target that accepts everything and copies nothing.
+ * const layerNull = Layer.succeed(
+ *   BackupTarget.BackupTarget,
+ *   BackupTarget.make({
+ *     check: () =>
+ *       Effect.succeed(
+ *         new BackupTarget.TargetStatus({
+ *           location: "/dev/null",
+ *           reachable: true,
+ *           mounted: true,
+ *           fsType: Option.none(),
+ *           writable: true,
+ *           freeBytes: Option.none()
+ *         })
+ *       ),
+ *     mirrorOne: () => Effect.succeed(BackupTarget.MirrorStats.zero)
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"] => {
+  const mirrorSource = (source: MirrorSource, options: MirrorOptions): Stream.Stream<MirrorEvent> =>
+    Stream.callback<MirrorEvent>((queue) =>
+      Effect.gen(function*() {
+        const { path, project } = source
+        yield* Queue.offer(queue, new MirrorStarted({ project, path }))
+        const startedAt = yield* Clock.currentTimeMillis
+        const outcome = yield* Effect.result(primitives.mirrorOne(source, options, (progress) =>
+          Queue.offer(
+            queue,
+            new MirrorProgressed({
+              project,
+              filesTransferred: progress.filesTransferred,
+              bytesTransferred: progress.bytesTransferred
+            })
+          ).pipe(Effect.asVoid)))
+        const duration = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
+        const stats = Result.isSuccess(outcome) ? outcome.success : MirrorStats.zero
+        const result = new MirrorResult({
+          project,
+          filesTransferred: stats.filesTransferred,
+          bytesTransferred: stats.bytesTransferred,
+          filesDeleted: stats.filesDeleted,
+          duration,
+          outcome: Result.isSuccess(outcome)
+            ? { _tag: "Success" }
+            : { _tag: "Failure", reason: outcome.failure.reason }
+        })
+        yield* Queue.offer(queue, new MirrorFinished({ result }))
+        yield* Queue.end(queue)
+      })
+    )
+
+  const mirror = (sources: ReadonlyArray<MirrorSource>, options: MirrorOptions) =>
+    Stream.unwrap(
+      primitives.check().pipe(
+        Effect.flatMap((status) => guard(status, options)),
+        Effect.as(
+          Stream.fromIterable(sources).pipe(
+            Stream.flatMap((source) => mirrorSource(source, options), { concurrency: options.concurrency ?? 1 })
+          )
+        )
+      )
+    )
+
+  const mirrorAll = (sources: ReadonlyArray<MirrorSource>, options: MirrorOptions) =>
+    mirror(sources, options).pipe(
+      Stream.filter((event): event is MirrorFinished => event._tag === "MirrorFinished"),
+      Stream.map((event) => event.result),
+      Stream.runCollect
+    )
+
+  return BackupTarget.of({
+    check: () => primitives.check(),
+    mirrorOne: (source, options, onProgress) => primitives.mirrorOne(source, options, onProgress),
+    mirror,
+    mirrorAll
+  })
+}

@@ -1,0 +1,168 @@
+/**
+ * The profile library: Incus profile YAML files (`description`, `config`,
+ * `devices`) shipped by repoman (vendor), written by the user (a user file
+ * shadows a vendor file of the same name) or contributed by plugins, rendered
+ * with host variables such as `${HOST_LAN_IP}`, `${USER}` and `${HOME}`.
+ *
+ * Interface only; `@repoman/profiles` implements it.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import type { ProfileSpec } from "./ContainerRuntime.ts"
+import { ProfileName } from "./Ids.ts"
+
+// ---------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------
+
+/**
+ * Where a library profile comes from: repoman's vendor library, the user's
+ * profile dir, or a plugin (by its id).
+ *
+ * @since 0.1.0
+ */
+export const ProfileOrigin = Schema.Union([
+  Schema.TaggedStruct("Vendor", {}),
+  Schema.TaggedStruct("User", {}),
+  Schema.TaggedStruct("Plugin", { id: Schema.String })
+])
+/** @since 0.1.0 */
+export type ProfileOrigin = typeof ProfileOrigin.Type
+
+/**
+ * One profile of the library, as `list` reports it: the profile that wins for
+ * its name. `shadows` is true when it hides a vendor profile of the same name.
+ *
+ * @since 0.1.0
+ */
+export class ProfileEntry extends Schema.Class<ProfileEntry>("@repoman/core/ProfileStore/ProfileEntry")({
+  name: ProfileName,
+  origin: ProfileOrigin,
+  shadows: Schema.Boolean,
+  /** Where the profile is read from: a file path, or a plugin's own locator. */
+  location: Schema.String
+}) {}
+
+/**
+ * The values of the `${NAME}` placeholders a profile may use, by name.
+ *
+ * @since 0.1.0
+ */
+export type ProfileVariables = Readonly<Record<string, string>>
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/**
+ * No profile of that name in the library.
+ *
+ * @since 0.1.0
+ */
+export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/ProfileStore/NotFound")("NotFound", {
+  name: Schema.String
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `there is no profile "${this.name}" in the profile library`
+  }
+}
+
+/**
+ * The profile file is not valid YAML or not an Incus profile.
+ *
+ * @since 0.1.0
+ */
+export class Malformed extends Schema.TaggedClass<Malformed>("@repoman/core/ProfileStore/Malformed")("Malformed", {
+  file: Schema.String,
+  line: Schema.optional(Schema.Int),
+  detail: Schema.String
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.file}${this.line === undefined ? "" : `:${this.line}`}: ${this.detail}`
+  }
+}
+
+/**
+ * The profile uses a `${NAME}` placeholder with no value.
+ *
+ * @since 0.1.0
+ */
+export class UnknownVariable extends Schema.TaggedClass<UnknownVariable>(
+  "@repoman/core/ProfileStore/UnknownVariable"
+)("UnknownVariable", {
+  file: Schema.String,
+  placeholder: Schema.String
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.file}: no value for the placeholder \${${this.placeholder}}`
+  }
+}
+
+/**
+ * Why a {@link ProfileError} happened.
+ *
+ * @since 0.1.0
+ */
+export const ProfileErrorReason = Schema.Union([NotFound, Malformed, UnknownVariable])
+/** @since 0.1.0 */
+export type ProfileErrorReason = typeof ProfileErrorReason.Type
+
+/**
+ * The one error of the {@link ProfileStore} boundary.
+ *
+ * @since 0.1.0
+ */
+export class ProfileError extends Schema.TaggedError<ProfileError>("@repoman/core/ProfileStore/ProfileError")(
+  "ProfileError",
+  { reason: ProfileErrorReason, cause: Schema.optional(Schema.Defect()) }
+) {
+  /** The reason's one-line message. */
+  override get message(): string {
+    return this.reason.message
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Service
+// ---------------------------------------------------------------------------
+
+/**
+ * The profile library.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+ * import { ProfileName } from "@repoman/core/Ids"
+ * import { ProfileStore } from "@repoman/core/ProfileStore"
+ *
+ * const install = (name: ProfileName) =>
+ *   Effect.gen(function*() {
+ *     const store = yield* ProfileStore
+ *     const runtime = yield* ContainerRuntime
+ *     const spec = yield* store.render(name, { USER: "me", HOME: "/home/me", HOST_LAN_IP: "192.168.1.42" })
+ *     yield* runtime.putProfile(name, spec)
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class ProfileStore extends Context.Service<ProfileStore, {
+  /** Lists the library, one entry per name, sorted by name. */
+  list(): Effect.Effect<ReadonlyArray<ProfileEntry>, ProfileError>
+
+  /** Reads the raw YAML text of the winning profile of that name. */
+  read(name: ProfileName): Effect.Effect<string, ProfileError>
+
+  /**
+   * Parses the profile and replaces every `${NAME}` placeholder with its
+   * value from `variables`; `UnknownVariable` for a placeholder with none.
+   */
+  render(name: ProfileName, variables: ProfileVariables): Effect.Effect<ProfileSpec, ProfileError>
+}>()("@repoman/core/ProfileStore") {}

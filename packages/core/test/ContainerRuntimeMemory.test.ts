@@ -1,0 +1,98 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/testing/TestClock"
+import { ExecResult, InstanceSpec, NamespaceSpec } from "../src/ContainerRuntime.ts"
+import * as ContainerRuntimeMemory from "../src/ContainerRuntimeMemory.ts"
+import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
+import { ContainerRuntimeSuite, emulateSuiteCommands } from "./ContainerRuntimeSuite.ts"
+
+ContainerRuntimeSuite("memory", ContainerRuntimeMemory.layerMemory({ exec: emulateSuiteCommands }), {
+  image: "images:debian/12"
+})
+
+const spec = (name: string, profiles: ReadonlyArray<string> = ["default"]) =>
+  new InstanceSpec({
+    name: ProjectName.make(name),
+    image: ImageRef.make("images:debian/12"),
+    profiles: profiles.map((p) => ProfileName.make(p)),
+    devices: {},
+    config: {}
+  })
+
+const reasonOf = <A, E extends { readonly reason: { readonly _tag: string } }>(effect: Effect.Effect<A, E>) =>
+  Effect.match(effect, { onFailure: (e) => e.reason._tag, onSuccess: () => "Success" })
+
+describe("ContainerRuntimeMemory", () => {
+  it.effect("records exec and shell calls and answers them with the handler", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make({
+        exec: ({ argv, interactive }) =>
+          Effect.succeed(new ExecResult({ exitCode: interactive ? 7 : 0, stdout: argv.join(" "), stderr: "" }))
+      })
+      const name = ProjectName.make("box")
+      yield* runtime.create(spec("box"))
+      const result = yield* runtime.exec(name, ["echo", "hi"], { user: 1000 })
+      assert.strictEqual(result.stdout, "echo hi")
+      assert.strictEqual(yield* runtime.shell(name, { cwd: "/srv" }), 7)
+      assert.deepStrictEqual(yield* runtime.calls, [
+        { name, argv: ["echo", "hi"], options: { user: 1000 }, interactive: false },
+        { name, argv: ContainerRuntimeMemory.defaultShell, options: { cwd: "/srv" }, interactive: true }
+      ])
+    }))
+
+  it.effect("defaults to exit code 0 with no output", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      yield* runtime.create(spec("box"))
+      const result = yield* runtime.exec(ProjectName.make("box"), ["anything"])
+      assert.deepStrictEqual([result.exitCode, result.stdout, result.stderr], [0, "", ""])
+    }))
+
+  it.effect("a missing namespace fails every instance operation until ensureNamespace creates it", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make({ namespace: "repoman", namespaceExists: false })
+      assert.strictEqual(yield* reasonOf(runtime.list()), "NotFound")
+      assert.strictEqual(yield* reasonOf(runtime.create(spec("box"))), "NotFound")
+      const nsSpec = new NamespaceSpec({
+        name: "repoman",
+        description: "repoman projects",
+        config: { "restricted": "true" },
+        rootDiskPool: "default"
+      })
+      const created = yield* runtime.ensureNamespace(nsSpec)
+      assert.deepStrictEqual([created.name, created.description, created.config], [
+        "repoman",
+        "repoman projects",
+        { restricted: "true" }
+      ])
+      const root = yield* runtime.getProfile(ProfileName.make("default"))
+      assert.deepStrictEqual(root.devices, { root: { type: "disk", path: "/", pool: "default" } })
+      const again = yield* runtime.ensureNamespace(new NamespaceSpec({ ...nsSpec, description: "changed" }))
+      assert.strictEqual(again.description, "changed")
+      assert.strictEqual((yield* runtime.create(spec("box"))).status, "Running")
+    }))
+
+  it.effect("errors carry a one-line message from their reason", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      const error = yield* Effect.flip(runtime.get(ProjectName.make("nope")))
+      assert.strictEqual(error.message, "instance \"nope\" does not exist")
+      yield* runtime.create(spec("box"))
+      const conflict = yield* Effect.flip(runtime.start(ProjectName.make("box")))
+      assert.strictEqual(conflict.message, "instance \"box\": is already running")
+    }))
+
+  it.effect("the default profile cannot be deleted", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      assert.strictEqual(yield* reasonOf(runtime.deleteProfile(ProfileName.make("default"))), "Conflict")
+    }))
+
+  it.effect("instances are created at the current time", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      yield* TestClock.adjust("1 hour")
+      const created = yield* runtime.create(spec("box"))
+      assert.strictEqual(created.createdAt.epochMilliseconds, 3_600_000)
+    }))
+})
