@@ -164,6 +164,18 @@ export class Profile extends Schema.Class<Profile>("@repoman/core/ContainerRunti
 }) {}
 
 /**
+ * A storage pool of the engine. `driver` tells how instances are stored:
+ * `dir` copies the whole image for every instance, while copy-on-write
+ * drivers (`btrfs`, `zfs`, `lvm` thin pools) clone it in an instant.
+ *
+ * @since 0.1.0
+ */
+export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/ContainerRuntime/StoragePool")({
+  name: Schema.String,
+  driver: Schema.String
+}) {}
+
+/**
  * The outcome of a command run to completion inside an instance. A non-zero
  * exit code is a result, not an error.
  *
@@ -413,6 +425,9 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
 
   /** Reads a namespace; fails with `NotFound` if it does not exist. */
   getNamespace(name: string): Effect.Effect<Namespace, ContainerRuntimeError>
+
+  /** Lists the storage pools of the engine (they are shared by every namespace). */
+  listStoragePools(): Effect.Effect<ReadonlyArray<StoragePool>, ContainerRuntimeError>
 
   /** Lists the instances of the namespace with their current state. */
   list(): Effect.Effect<ReadonlyArray<Instance>, ContainerRuntimeError>

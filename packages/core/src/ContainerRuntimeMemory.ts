@@ -29,7 +29,8 @@ import {
   type NamespaceSpec,
   NotFound,
   Profile,
-  ProfileSpec
+  ProfileSpec,
+  StoragePool
 } from "./ContainerRuntime.ts"
 import { ProfileName, type ProjectName } from "./Ids.ts"
 
@@ -76,6 +77,8 @@ export interface MemoryOptions {
   readonly namespaceExists?: boolean
   /** Answers `exec` and `shell`. Default: exit code 0, no output. */
   readonly exec?: ExecHandler
+  /** The engine's storage pools. Default: one `dir` pool named `default`. */
+  readonly storagePools?: ReadonlyArray<StoragePool>
 }
 
 /**
@@ -234,6 +237,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             ? fail(new NotFound({ kind: "namespace", name }))
             : Effect.succeed(toNamespace(name, ns))
         }),
+
+      listStoragePools: () =>
+        Effect.succeed(options.storagePools ?? [new StoragePool({ name: "default", driver: "dir" })]),
 
       list: () => inNamespace((ns) => Effect.succeed(Array.from(ns.instances.values(), toInstance))),
 
