@@ -41,12 +41,24 @@ export class ExitCode extends Data.TaggedError("ExitCode")<{ readonly code: numb
   override readonly [Runtime.errorReported] = false
 }
 
+/**
+ * A usage error on one line. The parser puts "Did you mean this?" suggestions
+ * on extra lines; they go in parentheses instead.
+ */
+const usageLine = (error: CliError.NonShowHelpErrors): string => {
+  if ("suggestions" in error && error.suggestions.length > 0) {
+    const base = error.message.split("\n\n")[0] ?? error.message
+    return `${base} (did you mean ${error.suggestions.join(" or ")}?)`
+  }
+  return error.message.replace(/\s*\n\s*/g, " ")
+}
+
 /** Usage errors: one line each on stderr and a pointer to --help, not the whole help page. */
 const presenter: CliOutput.Presenter = {
   present: (event) =>
     event._tag === "InvalidInvocation"
       ? Effect.gen(function*() {
-        for (const error of event.errors) yield* Console.error(`repoman: ${error.message}`)
+        for (const error of event.errors) yield* Console.error(`repoman: ${usageLine(error)}`)
         yield* Console.error(`Run '${event.commandPath.join(" ")} --help' for usage.`)
       })
       : CliOutput.defaultPresenter.present(event)

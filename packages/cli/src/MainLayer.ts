@@ -6,9 +6,9 @@
  * @since 0.1.0
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import * as Layer from "effect/Layer"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import * as RegistryFile from "@repoman/core/RegistryFile"
+import * as Layer from "effect/Layer"
 
 /**
  * Everything the CLI needs, built from the environment.

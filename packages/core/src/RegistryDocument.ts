@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ImageRef, ProfileName } from "./Ids.ts"
+import { UidMode } from "./Idmap.ts"
 import { Project } from "./Project.ts"
 
 /**
@@ -77,8 +78,10 @@ export const Defaults = Schema.Struct({
   logdir: ConfigPath.pipe(withDefault("~/.local/state/repoman")),
   incusProject: Schema.String.pipe(withDefault("repoman")),
   defaultImage: ImageRef.pipe(withDefault("images:ubuntu/26.04/cloud")),
-  profiles: Schema.Array(ProfileName).pipe(withDefault(DEFAULT_PROFILES))
+  profiles: Schema.Array(ProfileName).pipe(withDefault(DEFAULT_PROFILES)),
+  uidMode: UidMode.pipe(withDefault("idmap"))
 }).pipe(Schema.encodeKeys({
+  uidMode: "uid_mode",
   reposRoot: "repos_root",
   backupRoot: "backup_root",
   incusProject: "incus_project",

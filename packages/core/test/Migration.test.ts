@@ -43,7 +43,8 @@ describe("migration from schema 1", () => {
         logdir: "~/.local/state/repoman",
         incusProject: "repoman",
         defaultImage: "images:ubuntu/24.04/cloud",
-        profiles: ["default"]
+        profiles: ["default"],
+        uidMode: "idmap"
       })
       assert.deepStrictEqual<unknown>(doc.projects, [
         {
@@ -110,7 +111,8 @@ describe("migration from schema 2", () => {
         logdir: "~/.local/state/repoman",
         incusProject: "agents",
         defaultImage: "images:ubuntu/26.04/cloud",
-        profiles: ["default", "claude-share"]
+        profiles: ["default", "claude-share"],
+        uidMode: "idmap"
       })
       assert.deepStrictEqual<unknown>(doc.projects.map((p) => [p.name, p.profiles, p.lastSync, p.backup, p.created]), [
         ["isurus", ["default", "claude-share", "llm-share"], "2026-04-28T20:17:03Z", true, "2026-04-28T15:00:00Z"],

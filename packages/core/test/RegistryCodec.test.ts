@@ -60,7 +60,8 @@ const document: fc.Arbitrary<RegistryDocument> = fc.record({
     logdir: path,
     incusProject: word(1, 16),
     defaultImage: image,
-    profiles: fc.array(profile, { maxLength: 3 })
+    profiles: fc.array(profile, { maxLength: 3 }),
+    uidMode: fc.constantFrom("idmap" as const, "shift" as const)
   }),
   projects: fc.uniqueArray(project, { selector: (p) => p.name, maxLength: 6 })
 })

@@ -1,0 +1,142 @@
+/**
+ * The real entry point in a child process: exit codes, what reaches stderr,
+ * and that a broken registry is reported without being touched.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Path from "effect/Path"
+import * as ChildProcess from "effect/process/ChildProcess"
+import * as Stream from "effect/Stream"
+import { fileURLToPath } from "node:url"
+
+const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+
+/** Each run starts Node on the unbundled source: allow for a slow, busy machine. */
+const timeout = 60_000
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** `node src/bin.ts <argv>` with HOME and the config dir in `home`; no shell. */
+const repoman = Effect.fn("repoman")(function*(home: string, argv: ReadonlyArray<string>) {
+  const path = yield* Path.Path
+  const handle = yield* ChildProcess.make(process.execPath, [bin, ...argv], {
+    cwd: home,
+    env: {
+      PATH: process.env["PATH"],
+      HOME: home,
+      REPOMAN_CONFIG_DIR: path.join(home, "config"),
+      NO_COLOR: "1"
+    }
+  })
+  const [stdout, stderr, exitCode] = yield* Effect.all([
+    Stream.mkString(Stream.decodeText(handle.stdout)),
+    Stream.mkString(Stream.decodeText(handle.stderr)),
+    handle.exitCode
+  ], { concurrency: "unbounded" })
+  return { code: Number(exitCode), stdout, stderr } satisfies Run
+}, Effect.scoped)
+
+/** A temp home with `config/repoman.toml` holding `text` (when given). */
+const setup = Effect.fn("setup")(function*(text?: string) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-bin-" })
+  const configDir = path.join(home, "config")
+  yield* fs.makeDirectory(configDir)
+  const file = path.join(configDir, "repoman.toml")
+  if (text !== undefined) yield* fs.writeFileString(file, text)
+  const snapshot = Effect.all({ bytes: fs.readFile(file), entries: fs.readDirectory(configDir) })
+  return { home, configDir, file, snapshot }
+})
+
+const project = (name: string, repo: string) => [
+  "[[project]]",
+  `name = "${name}"`,
+  `repo = "${repo}"`,
+  `image = "images:debian/12"`,
+  `profiles = ["default"]`,
+  `created = "2026-04-28T15:00:00Z"`
+]
+
+const validRegistry = ["schema = 3", "", ...project("isurus", "isurus"), ""].join("\n")
+
+/** Line 11 is `name = "Bad_Name"`. */
+const badNameRegistry = ["schema = 3", "", ...project("isurus", "isurus"), "", ...project("Bad_Name", "bad"), ""]
+  .join("\n")
+
+/** Line 4: an unterminated string. */
+const invalidToml = ["schema = 3", "", "[[project]]", `name = "isurus`, `repo = "isurus"`, ""].join("\n")
+
+const assertOneLine = (stderr: string) => {
+  assert.isTrue(stderr.endsWith("\n"), `stderr ends with a newline: ${JSON.stringify(stderr)}`)
+  assert.deepStrictEqual(stderr.slice(0, -1).split("\n").length, 1, `one line on stderr: ${JSON.stringify(stderr)}`)
+  assert.notInclude(stderr, "    at ", "no stack trace")
+}
+
+describe("bin.ts (child process)", () => {
+  it.live("invalid TOML: exit 1, one line with file and line, file untouched", () =>
+    Effect.gen(function*() {
+      const { file, home, snapshot } = yield* setup(invalidToml)
+      const before = yield* snapshot
+      const run = yield* repoman(home, ["list"])
+      assert.strictEqual(run.code, 1, run.stderr)
+      assert.strictEqual(run.stdout, "")
+      assertOneLine(run.stderr)
+      assert.isTrue(run.stderr.startsWith(`repoman: ${file}:4:`), run.stderr)
+      assert.include(run.stderr, "not valid TOML")
+      assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)), timeout)
+
+  it.live("schema violation: exit 1, one line with file, line and key, file untouched", () =>
+    Effect.gen(function*() {
+      const { file, home, snapshot } = yield* setup(badNameRegistry)
+      const before = yield* snapshot
+      assert.strictEqual(badNameRegistry.split("\n")[10], `name = "Bad_Name"`)
+      const run = yield* repoman(home, ["list", "--json"])
+      assert.strictEqual(run.code, 1, run.stderr)
+      assert.strictEqual(run.stdout, "")
+      assertOneLine(run.stderr)
+      assert.isTrue(run.stderr.startsWith(`repoman: ${file}:11: key project[1].name: `), run.stderr)
+      assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)), timeout)
+
+  it.live("usage error: exit 2, the error and a --help pointer on stderr", () =>
+    Effect.gen(function*() {
+      const { home } = yield* setup(validRegistry)
+      const run = yield* repoman(home, ["frobnicate"])
+      assert.strictEqual(run.code, 2, run.stderr)
+      assert.strictEqual(run.stdout, "")
+      assert.strictEqual(
+        run.stderr,
+        `repoman: Unknown subcommand "frobnicate" for "repoman"\nRun 'repoman --help' for usage.\n`
+      )
+    }).pipe(Effect.provide(NodeServices.layer)), timeout)
+
+  it.live(
+    "list on a valid registry: exit 0, the project with its repo under $HOME, file untouched",
+    () =>
+      Effect.gen(function*() {
+        const path = yield* Path.Path
+        const { home, snapshot } = yield* setup(validRegistry)
+        const before = yield* snapshot
+        const run = yield* repoman(home, ["list"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.strictEqual(run.stderr, "")
+        const lines = run.stdout.trimEnd().split("\n")
+        assert.strictEqual(lines.length, 2, run.stdout)
+        const cells = lines.map((l) => l.split(/ {2,}/))
+        assert.deepStrictEqual(cells, [
+          ["NAME", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP"],
+          ["isurus", path.join(home, "repos", "isurus"), "images:debian/12", "2026-04-28T15:00:00Z", "never", "yes"]
+        ])
+        assert.deepStrictEqual(yield* snapshot, before)
+      }).pipe(Effect.provide(NodeServices.layer)),
+    timeout
+  )
+})

@@ -1,0 +1,88 @@
+/**
+ * Runs `repoman` in-process with real argv against the memory registry and
+ * fixed config paths, capturing what it prints.
+ *
+ * The platform services `Command.runWith` needs are inert fakes (a no-op
+ * file system; a terminal and a process spawner that die when used), so a
+ * test cannot silently depend on the host.
+ */
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import type { Registry } from "@repoman/core/Registry"
+import { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Path from "effect/Path"
+import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import * as Schema from "effect/Schema"
+import * as Stdio from "effect/Stdio"
+import * as Terminal from "effect/Terminal"
+import * as TestConsole from "effect/testing/TestConsole"
+import { run } from "../src/Cli.ts"
+
+/** The home directory every in-process run sees. */
+export const home = "/home/ada"
+
+const unused = Effect.die("unused")
+
+/** The services `Command.runWith` requires, none of them reaching the host. */
+export const PlatformTest = Layer.mergeAll(
+  FileSystem.layerNoop({}),
+  Path.layer,
+  Stdio.layerTest({}),
+  Layer.succeed(
+    Terminal.Terminal,
+    Terminal.make({
+      columns: Effect.succeed(100),
+      rows: Effect.succeed(40),
+      size: unused,
+      readInput: unused,
+      readLine: unused,
+      display: () => Effect.void
+    })
+  ),
+  Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, ChildProcessSpawner.make(() => unused))
+)
+
+/** What one run printed and how it ended: `code` 0 on success, else the ExitCode. */
+export interface Outcome {
+  readonly code: number
+  readonly stdout: ReadonlyArray<string>
+  readonly stderr: ReadonlyArray<string>
+}
+
+const lines = (entries: ReadonlyArray<unknown>): ReadonlyArray<string> => entries.flatMap((e) => String(e).split("\n"))
+
+/**
+ * Runs `repoman <argv>` with a fresh console. `registry` replaces the memory
+ * registry (for failure tests); otherwise `memory` configures it.
+ */
+export const runCli = (
+  argv: ReadonlyArray<string>,
+  options: { readonly memory?: RegistryMemory.MemoryOptions; readonly registry?: Layer.Layer<Registry> } = {}
+): Effect.Effect<Outcome> =>
+  Effect.gen(function*() {
+    const code = yield* run(argv).pipe(Effect.match({ onSuccess: () => 0, onFailure: (e) => e.code }))
+    return {
+      code,
+      stdout: lines(yield* TestConsole.logLines),
+      stderr: lines(yield* TestConsole.errorLines)
+    }
+  }).pipe(
+    Effect.provide(
+      Layer.mergeAll(
+        TestConsole.layer,
+        options.registry ?? RegistryMemory.layer(options.memory),
+        ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+        PlatformTest
+      ),
+      { local: true }
+    ) // a fresh console, not the one it.effect installed
+  )
+
+/** Decodes a registry document from its file shape (snake_case keys, `[[project]]`). */
+export const documentFrom = Schema.decodeUnknownSync(RegistryDocument)
+
+/** Decodes an override file's content (`[container]`, `[[mount]]`, `[env]`). */
+export const overrideFrom = Schema.decodeUnknownSync(ProjectOverride)

@@ -1,0 +1,127 @@
+/**
+ * The error of the project-lifecycle programs (setup, new, status, remove,
+ * shell): what the user asked for cannot be done as asked, and nothing was
+ * changed. Errors of the services they call (registry, container runtime)
+ * pass through as they are.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * The repo directory does not exist (or is not a directory).
+ *
+ * @since 0.1.0
+ */
+export class RepoMissing extends Schema.TaggedClass<RepoMissing>()("RepoMissing", { path: Schema.String }) {
+  get message(): string {
+    return `the repo directory ${this.path} does not exist: create it (or clone into it) first`
+  }
+}
+
+/**
+ * The repo directory resolves outside the repos root (a symlink out, say).
+ *
+ * @since 0.1.0
+ */
+export class RepoOutsideRoot extends Schema.TaggedClass<RepoOutsideRoot>()("RepoOutsideRoot", {
+  path: Schema.String,
+  resolved: Schema.String,
+  root: Schema.String
+}) {
+  get message(): string {
+    return `the repo ${this.path} resolves to ${this.resolved}, outside the repos root ${this.root}`
+  }
+}
+
+/**
+ * The host has not delegated the user's ids to Incus (`/etc/subuid`,
+ * `/etc/subgid`); `commands` fix it.
+ *
+ * @since 0.1.0
+ */
+export class IdmapNotDelegated extends Schema.TaggedClass<IdmapNotDelegated>()("IdmapNotDelegated", {
+  missing: Schema.Array(Schema.String),
+  commands: Schema.Array(Schema.String)
+}) {
+  get message(): string {
+    return `Incus may not map your ids yet (missing ${this.missing.join(", ")}). Run as root:\n  ${
+      this.commands.join("\n  ")
+    }\nthen run 'repoman setup' again (or use --uid-mode shift)`
+  }
+}
+
+/**
+ * No storage pool to put containers on, or not the one asked for.
+ *
+ * @since 0.1.0
+ */
+export class StoragePoolMissing extends Schema.TaggedClass<StoragePoolMissing>()("StoragePoolMissing", {
+  wanted: Schema.optionalKey(Schema.String),
+  available: Schema.Array(Schema.String)
+}) {
+  get message(): string {
+    const have = this.available.length === 0 ? "there are none" : `available: ${this.available.join(", ")}`
+    return this.wanted === undefined
+      ? `Incus has no storage pool (${have}): create one, e.g. 'incus storage create default btrfs'`
+      : `Incus has no storage pool named ${this.wanted} (${have})`
+  }
+}
+
+/**
+ * A path given by the user is not acceptable (relative, or not a directory).
+ *
+ * @since 0.1.0
+ */
+export class InvalidPath extends Schema.TaggedClass<InvalidPath>()("InvalidPath", {
+  path: Schema.String,
+  detail: Schema.String
+}) {
+  get message(): string {
+    return `${this.path}: ${this.detail}`
+  }
+}
+
+/**
+ * The project is registered but its container does not exist.
+ *
+ * @since 0.1.0
+ */
+export class ContainerMissing extends Schema.TaggedClass<ContainerMissing>()("ContainerMissing", {
+  name: Schema.String,
+  namespace: Schema.String
+}) {
+  get message(): string {
+    return `project ${this.name} has no container in Incus project ${this.namespace} (remove it with 'repoman remove ${this.name} --keep-incus')`
+  }
+}
+
+/**
+ * Why a lifecycle program refused.
+ *
+ * @since 0.1.0
+ */
+export const LifecycleErrorReason = Schema.Union([
+  RepoMissing,
+  RepoOutsideRoot,
+  IdmapNotDelegated,
+  StoragePoolMissing,
+  InvalidPath,
+  ContainerMissing
+])
+/** @since 0.1.0 */
+export type LifecycleErrorReason = typeof LifecycleErrorReason.Type
+
+/**
+ * The one error of the lifecycle programs.
+ *
+ * @since 0.1.0
+ */
+export class LifecycleError extends Schema.TaggedError<LifecycleError>()("LifecycleError", {
+  reason: LifecycleErrorReason,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  override get message(): string {
+    return this.reason.message
+  }
+}
