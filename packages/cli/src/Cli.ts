@@ -12,11 +12,17 @@ import * as CliError from "effect/cli/CliError"
 import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Runtime from "effect/Runtime"
 import { list } from "./commands/list.ts"
-import { version } from "./Version.ts"
+import { newCommand } from "./commands/new.ts"
+import { remove } from "./commands/remove.ts"
+import { setup } from "./commands/setup.ts"
+import { shell } from "./commands/shell.ts"
+import { status } from "./commands/status.ts"
+import { ExitCode } from "./ExitCode.ts"
+
+export { ExitCode }
+import { version } from "@repoman/core/Version"
 
 /**
  * The root command.
@@ -25,21 +31,8 @@ import { version } from "./Version.ts"
  */
 export const command = Command.make("repoman").pipe(
   Command.withDescription("Run AI coding agents in per-project Incus containers, with backups"),
-  Command.withSubcommands([list])
+  Command.withSubcommands([setup, newCommand, list, shell, status, remove])
 )
-
-/**
- * Ends the process with `code`; the reason has already been printed.
- *
- * @since 0.1.0
- */
-export class ExitCode extends Data.TaggedError("ExitCode")<{ readonly code: number }> {
-  override get [Runtime.errorExitCode](): number {
-    return this.code
-  }
-  // Already printed: tell runMain not to log it again.
-  override readonly [Runtime.errorReported] = false
-}
 
 /**
  * A usage error on one line. The parser puts "Did you mean this?" suggestions
@@ -87,6 +80,7 @@ export const run = (argv: ReadonlyArray<string>) =>
     Effect.catchCause((cause): Effect.Effect<void, ExitCode> => {
       if (Cause.hasInterruptsOnly(cause)) return Effect.interrupt
       const error = Cause.squash(cause)
+      if (error instanceof ExitCode) return Effect.fail(error)
       if (CliError.isCliError(error)) {
         if (error._tag === "ShowHelp") {
           return error.errors.length === 0 ? Effect.void : Effect.fail(new ExitCode({ code: 2 }))

@@ -6,7 +6,11 @@
  * file system; a terminal and a process spawner that die when used), so a
  * test cannot silently depend on the host.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { layerMemory as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
+import * as HostInfo from "@repoman/core/HostInfo"
 import type { Registry } from "@repoman/core/Registry"
 import { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -26,9 +30,12 @@ export const home = "/home/ada"
 
 const unused = Effect.die("unused")
 
-/** The services `Command.runWith` requires, none of them reaching the host. */
-export const PlatformTest = Layer.mergeAll(
-  FileSystem.layerNoop({}),
+/**
+ * The services `Command.runWith` requires, none of them reaching the host;
+ * `realFiles` swaps in the real file system (for commands that check repos).
+ */
+export const platformTest = (realFiles: boolean) => Layer.mergeAll(
+  realFiles ? NodeFileSystem.layer : FileSystem.layerNoop({}),
   Path.layer,
   Stdio.layerTest({}),
   Layer.succeed(
@@ -60,7 +67,14 @@ const lines = (entries: ReadonlyArray<unknown>): ReadonlyArray<string> => entrie
  */
 export const runCli = (
   argv: ReadonlyArray<string>,
-  options: { readonly memory?: RegistryMemory.MemoryOptions; readonly registry?: Layer.Layer<Registry> } = {}
+  options: {
+    readonly memory?: RegistryMemory.MemoryOptions
+    readonly registry?: Layer.Layer<Registry>
+    readonly runtime?: Layer.Layer<ContainerRuntime>
+    readonly host?: Partial<HostInfo.HostInfoValues>
+    /** Use the real file system, with this directory as home. */
+    readonly home?: string
+  } = {}
 ): Effect.Effect<Outcome> =>
   Effect.gen(function*() {
     const code = yield* run(argv).pipe(Effect.match({ onSuccess: () => 0, onFailure: (e) => e.code }))
@@ -74,8 +88,10 @@ export const runCli = (
       Layer.mergeAll(
         TestConsole.layer,
         options.registry ?? RegistryMemory.layer(options.memory),
-        ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-        PlatformTest
+        options.runtime ?? runtimeMemory({ namespace: "repoman" }),
+        HostInfo.layerTest({ home: options.home ?? home, ...options.host }),
+        ConfigPaths.layerFrom({ home: options.home ?? home, configDir: `${options.home ?? home}/.config/repoman` }),
+        platformTest(options.home !== undefined)
       ),
       { local: true }
     ) // a fresh console, not the one it.effect installed

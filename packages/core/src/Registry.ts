@@ -187,8 +187,9 @@ export interface OrphanOverride {
 }
 
 /**
- * All override files: the valid ones by project, and those that name no
- * registered project (reported, never silently ignored).
+ * All override files: each valid one by project name (`new` applies the
+ * override of a project it is about to register), and those that name no
+ * registered project (reported by `list`, never silently ignored).
  *
  * @since 0.1.0
  */

@@ -144,8 +144,8 @@ export const make = (options: Options = {}) =>
         const full = path.join(dir, entry)
         const text = yield* fs.readFileString(full).pipe(Effect.mapError(io(full, "read")))
         const override = yield* decodeOverrideText(full, text)
-        if (isProjectName(name) && registered.has(name)) byProject.set(name, override)
-        else orphans.push({ name, path: full })
+        if (isProjectName(name)) byProject.set(name, override)
+        if (!registered.has(name)) orphans.push({ name, path: full })
       }
       return { byProject, orphans }
     })

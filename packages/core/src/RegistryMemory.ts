@@ -55,8 +55,8 @@ export const make = (options: MemoryOptions = {}) =>
         const byProject = new Map<ProjectName, ProjectOverride>()
         const orphans: Array<{ name: string; path: string }> = []
         for (const [name, override] of options.overrides ?? []) {
-          if (registered.has(name)) byProject.set(name, override)
-          else orphans.push({ name, path: `memory:repos.d/${name}.toml` })
+          byProject.set(name, override)
+          if (!registered.has(name)) orphans.push({ name, path: `memory:repos.d/${name}.toml` })
         }
         return { byProject, orphans }
       })

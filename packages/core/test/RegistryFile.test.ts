@@ -160,6 +160,12 @@ describe("RegistryFile overrides", () => {
         env: { FOO: "bar" }
       })
       assert.deepStrictEqual(overrides.orphans, [{ name: "ghost", path: `${dir}/repos.d/ghost.toml` }])
+      // Still readable by name: `new ghost` would apply it.
+      assert.deepStrictEqual<unknown>(overrides.byProject.get(ProjectName.make("ghost")), {
+        container: { image: "debian", profiles: [] },
+        mounts: [],
+        env: {}
+      })
       assert.isTrue(Option.isSome(yield* registry.getOverride(ProjectName.make("alpha"))))
     }).pipe(Effect.provide(NodeServices.layer)))
 

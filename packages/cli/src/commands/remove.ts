@@ -1,0 +1,61 @@
+/**
+ * `repoman remove NAME [--yes] [--keep-incus]`: destroy the container (or
+ * only unmanage it), never the repo. Prints exactly what goes first.
+ *
+ * @since 0.1.0
+ */
+import { planRemoval, type RemovalPlan, removeProject } from "@repoman/core/RemoveProject"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Prompt from "effect/cli/Prompt"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stdio from "effect/Stdio"
+import { ExitCode } from "../ExitCode.ts"
+import { projectName } from "./args.ts"
+
+const flags = {
+  name: projectName,
+  yes: Flag.Boolean("yes").pipe(Flag.withAlias("y"), Flag.withDescription("Do not ask"), Flag.withDefault(false)),
+  keepIncus: Flag.Boolean("keep-incus").pipe(
+    Flag.withDescription("Keep the container; only drop the project from the registry"),
+    Flag.withDefault(false)
+  )
+}
+
+const describe = (plan: RemovalPlan): string =>
+  [
+    `This removes project ${plan.project.name}:`,
+    ...Option.match(plan.container, {
+      onNone: () => [
+        plan.keepIncus
+          ? `  - the registry entry only; container ${plan.project.name} stays in Incus project ${plan.namespace}`
+          : `  - the registry entry (its container is already gone)`
+      ],
+      onSome: (c) => [
+        `  - container ${plan.project.name} (${c.status}) in Incus project ${plan.namespace}, stopped and deleted`,
+        ...Object.entries(c.devices).map(([d, o]) => `    with device ${d}: ${o["type"] ?? "?"} ${o["source"] ?? ""}`.trimEnd()),
+        `  - the registry entry`
+      ]
+    }),
+    `The repo at ${plan.repoPath} is not touched.`
+  ].join("\n")
+
+/** @since 0.1.0 */
+export const remove = Command.make("remove", flags).pipe(
+  Command.withDescription("Delete a project's container; never its repo"),
+  Command.withHandler(Effect.fnUntraced(function*({ name, yes, keepIncus }) {
+    const plan = yield* planRemoval(name, { keepIncus })
+    yield* Console.log(describe(plan))
+    if (!yes) {
+      if (!(yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+        yield* Console.error("repoman: not removing without confirmation: pass --yes")
+        return yield* new ExitCode({ code: 1 })
+      }
+      if (!(yield* Prompt.Confirm({ message: `Remove ${name}?`, initial: false }))) return
+    }
+    yield* removeProject(plan)
+    yield* Console.log(`removed ${name}`)
+  }))
+)

@@ -1,0 +1,46 @@
+/**
+ * `repoman status [NAME] [--json]`: health of one project or all.
+ *
+ * @since 0.1.0
+ */
+import { ProjectName } from "@repoman/core/Ids"
+import { type ProjectStatus, projectStatus } from "@repoman/core/ProjectStatus"
+import * as Argument from "effect/cli/Argument"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { age } from "../render/duration.ts"
+import { ExitCode } from "../ExitCode.ts"
+
+const flags = {
+  name: Argument.String("name").pipe(
+    Argument.withSchema(ProjectName),
+    Argument.withDescription("One project (default: all)"),
+    Argument.optional
+  ),
+  json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false))
+}
+
+const mark = (ok: boolean | null) => ok === null ? "-" : ok ? "ok" : "FAIL"
+
+const render = (s: ProjectStatus): string =>
+  [
+    `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode})`,
+    `  repo mount   ${mark(s.mountPresent)}  ${s.repoPath}`,
+    ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${s.userProbe.detail}`]),
+    ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${s.rootProbe.detail}`]),
+    `  last sync    ${s.lastSyncAgeSeconds === null ? "never" : `${age(s.lastSyncAgeSeconds)} ago (${s.lastSync})`}`,
+    ...s.warnings.map((w) => `  warning: ${w}`)
+  ].join("\n")
+
+/** @since 0.1.0 */
+export const status = Command.make("status", flags).pipe(
+  Command.withDescription("Check containers, repo mounts, the uid mapping and backups"),
+  Command.withHandler(Effect.fnUntraced(function*({ name, json }) {
+    const report = yield* projectStatus(Option.getOrUndefined(name))
+    yield* Console.log(json ? JSON.stringify(report, null, 2) : report.map(render).join("\n\n"))
+    if (report.some((s) => !s.healthy)) return yield* new ExitCode({ code: 1 })
+  }))
+)

@@ -1,0 +1,26 @@
+/**
+ * Appends a line to a root-owned file through `sudo tee -a` (argv list, the
+ * content on stdin: no shell sees it).
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as ChildProcess from "effect/process/ChildProcess"
+import * as Stream from "effect/Stream"
+
+export class SudoFailed extends Data.TaggedError("SudoFailed")<{ readonly file: string; readonly code: number }> {
+  override get message(): string {
+    return `could not append to ${this.file} with sudo (exit code ${this.code})`
+  }
+}
+
+export const appendAsRoot = (file: string, content: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const handle = yield* ChildProcess.make("sudo", ["tee", "-a", file], {
+      stdin: Stream.make(new TextEncoder().encode(content)),
+      stdout: "ignore",
+      stderr: "inherit",
+      detached: false
+    })
+    const code = yield* handle.exitCode
+    if (Number(code) !== 0) return yield* new SudoFailed({ file, code: Number(code) })
+  }))

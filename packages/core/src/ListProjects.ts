@@ -1,0 +1,80 @@
+/**
+ * `list`: the registry merged with the live state of the namespace, from one
+ * request to the engine. Containers repoman did not register show as
+ * unmanaged; registered projects whose container is gone show as missing.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import { ContainerRuntime, type InstanceStatus } from "./ContainerRuntime.ts"
+import { Registry } from "./Registry.ts"
+
+/**
+ * One line of `repoman list`.
+ *
+ * @since 0.1.0
+ */
+export interface ProjectRow {
+  readonly name: string
+  readonly kind: "managed" | "missing" | "unmanaged"
+  readonly state: InstanceStatus | "Missing"
+  readonly repoPath: string | null
+  readonly image: string | null
+  readonly profiles: ReadonlyArray<string>
+  readonly created: string | null
+  readonly lastSync: string | null
+  readonly backup: boolean | null
+}
+
+/**
+ * Lists the projects with their live state.
+ *
+ * @since 0.1.0
+ */
+export const listProjects = Effect.gen(function*() {
+  const registry = yield* Registry
+  const runtime = yield* ContainerRuntime
+  const { home } = yield* ConfigPaths
+  const document = yield* registry.load
+  // Without the engine the registry still answers; the states are then unknown.
+  const listed = yield* runtime.list().pipe(
+    Effect.map((instances) => ({ instances, warning: null })),
+    Effect.catchReason("ContainerRuntimeError", "Unavailable", (r) =>
+      Effect.succeed({ instances: [], warning: `${r.message}: container states are unknown` }))
+  )
+  const instances = listed.instances
+  const online = listed.warning === null
+  const live = new Map(instances.map((i) => [i.name as string, i]))
+  const reposRoot = expandHome(document.defaults.reposRoot, home)
+  const rows: Array<ProjectRow> = document.projects.map((p) => {
+    const instance = live.get(p.name)
+    return {
+      name: p.name,
+      kind: instance === undefined && online ? "missing" : "managed",
+      state: instance !== undefined ? instance.status : online ? "Missing" : "Unknown",
+      repoPath: `${reposRoot}/${p.repo}`,
+      image: p.image,
+      profiles: p.profiles,
+      created: p.created,
+      lastSync: p.lastSync ?? null,
+      backup: p.backup
+    }
+  })
+  const registered = new Set<string>(document.projects.map((p) => p.name))
+  for (const i of instances) {
+    if (registered.has(i.name)) continue
+    rows.push({
+      name: i.name,
+      kind: "unmanaged",
+      state: i.status,
+      repoPath: i.config["user.repoman.repo"] ?? null,
+      image: null,
+      profiles: i.profiles,
+      created: null,
+      lastSync: null,
+      backup: null
+    })
+  }
+  return { rows, namespace: runtime.namespace, warning: listed.warning }
+})

@@ -1,0 +1,155 @@
+/**
+ * `new`: create a project's container and register it, all or nothing.
+ *
+ * One create request carries image, profiles, devices and config and starts
+ * the container; the registry is written last, and any failure after the
+ * container exists deletes it again, so the registry and Incus never disagree.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
+import * as Path from "effect/Path"
+import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import { ContainerRuntime, type DeviceMap, InstanceSpec } from "./ContainerRuntime.ts"
+import { HostInfo } from "./HostInfo.ts"
+import type { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
+import { rawIdmap } from "./Idmap.ts"
+import { InvalidPath, LifecycleError } from "./LifecycleError.ts"
+import { type Project, timestampFromDate } from "./Project.ts"
+import { ProjectExists, Registry, RegistryError } from "./Registry.ts"
+import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
+import { resolveRepo, type RepoPath } from "./RepoPath.ts"
+import { managedKeys } from "./Setup.ts"
+
+/**
+ * What the user asked for. `repo` defaults to the name, `image` to the
+ * override's or the registry default; `profiles` add to the registry defaults
+ * and the override's.
+ *
+ * @since 0.1.0
+ */
+export interface NewProjectInput {
+  readonly name: ProjectName
+  readonly repo?: RepoDir
+  readonly image?: ImageRef
+  readonly profiles?: ReadonlyArray<ProfileName>
+  readonly backup?: boolean
+}
+
+/**
+ * The instance spec `new` sends, derived from the registry, the override
+ * and the host; exposed so callers can show it before creating.
+ *
+ * @since 0.1.0
+ */
+export const instanceSpec = (options: {
+  readonly name: ProjectName
+  readonly image: ImageRef
+  readonly profiles: ReadonlyArray<ProfileName>
+  readonly repo: RepoPath
+  readonly document: RegistryDocument
+  readonly override: Option.Option<ProjectOverride>
+  readonly mounts: ReadonlyArray<{ readonly source: string; readonly path: string }>
+  readonly host: { readonly uid: number; readonly gid: number }
+}): InstanceSpec => {
+  const shift = options.document.defaults.uidMode === "shift"
+  const disk = (source: string, path: string) => ({
+    type: "disk",
+    source,
+    path,
+    ...(shift ? { shift: "true" } : {})
+  })
+  const devices: Record<string, DeviceMap[string]> = { repo: disk(options.repo.real, options.repo.path) }
+  options.mounts.forEach((m, i) => {
+    devices[`mount${i}`] = disk(m.source, m.path)
+  })
+  const env = Option.match(options.override, { onNone: () => ({}), onSome: (o) => o.env })
+  return new InstanceSpec({
+    name: options.name,
+    image: options.image,
+    profiles: options.profiles,
+    devices,
+    config: {
+      ...(shift ? {} : { "raw.idmap": rawIdmap(options.host.uid, options.host.gid) }),
+      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`environment.${k}`, v])),
+      ...managedKeys({ "user.repoman.project": options.name, "user.repoman.repo": options.repo.path })
+    }
+  })
+}
+
+const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
+
+/**
+ * Creates the project. Fails without changing anything when the name is
+ * taken, the repo is missing or outside the repos root, or Incus refuses.
+ *
+ * @since 0.1.0
+ */
+export const newProject = Effect.fn("newProject")(function*(input: NewProjectInput) {
+  const registry = yield* Registry
+  const runtime = yield* ContainerRuntime
+  const host = yield* HostInfo
+  const { home } = yield* ConfigPaths
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+
+  const document = yield* registry.load
+  if (document.projects.some((p) => p.name === input.name)) {
+    return yield* new RegistryError({ reason: new ProjectExists({ name: input.name }) })
+  }
+  const override = yield* registry.getOverride(input.name)
+  const reposRoot = expandHome(document.defaults.reposRoot, home)
+  const repo = yield* resolveRepo(reposRoot, input.repo ?? (input.name as string as RepoDir))
+
+  // Extra mounts of the override: they must exist; in shift mode (no Incus path
+  // restriction) they must also stay inside the repos root.
+  const overrideMounts = Option.match(override, { onNone: () => [], onSome: (o) => o.mounts })
+  const mounts = yield* Effect.forEach(overrideMounts, (m) =>
+    Effect.gen(function*() {
+      const source = expandHome(m.source, home)
+      const real = yield* fs.realPath(source).pipe(
+        Effect.mapError(() =>
+          new LifecycleError({
+            reason: new InvalidPath({ path: source, detail: "the override's mount source does not exist" })
+          })
+        )
+      )
+      if (document.defaults.uidMode === "shift" && !real.startsWith(`${repo.root}/`) && real !== repo.root) {
+        return yield* new LifecycleError({
+          reason: new InvalidPath({ path: source, detail: `outside the repos root ${repo.root} (uid mode shift)` })
+        })
+      }
+      return { source: real, path: path.isAbsolute(m.path) ? m.path : path.join(repo.path, m.path) }
+    }))
+
+  const overrideImage = Option.flatMap(override, (o) => Option.fromNullishOr(o.container.image))
+  const image = input.image ?? Option.getOrElse(overrideImage, () => document.defaults.defaultImage)
+  const profiles = unique([
+    ...document.defaults.profiles,
+    ...Option.match(override, { onNone: () => [], onSome: (o) => o.container.profiles }),
+    ...(input.profiles ?? [])
+  ])
+  const spec = instanceSpec({ name: input.name, image, profiles, repo, document, override, mounts, host })
+  const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
+  const project: Project = {
+    name: input.name,
+    repo: input.repo ?? (input.name as string as RepoDir),
+    image,
+    profiles,
+    created,
+    backup: input.backup ?? true
+  }
+
+  return yield* Effect.scoped(Effect.gen(function*() {
+    const instance = yield* Effect.acquireRelease(
+      runtime.create(spec),
+      (_, exit) => Exit.isFailure(exit) ? Effect.ignore(runtime.remove(input.name)) : Effect.void
+    )
+    yield* registry.addProject(project)
+    return { project, instance, repo }
+  }))
+})

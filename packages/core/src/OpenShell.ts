@@ -1,0 +1,50 @@
+/**
+ * `shell`: an interactive shell (or a given command) in a project's
+ * container, as the uid-1000 user with HOME set, in the repo directory (the
+ * same absolute path as on the host) or the one asked for. A stopped
+ * container is started first.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import { ContainerRuntime } from "./ContainerRuntime.ts"
+import { containerUser } from "./ContainerUser.ts"
+import type { ProjectName } from "./Ids.ts"
+import { Registry } from "./Registry.ts"
+
+/**
+ * Options of {@link openShell}.
+ *
+ * @since 0.1.0
+ */
+export interface ShellInput {
+  readonly cwd?: string
+  /** Run this instead of a login shell (still attached to the terminal). */
+  readonly argv?: ReadonlyArray<string>
+  readonly env?: Readonly<Record<string, string>>
+}
+
+/**
+ * Opens the shell and returns its exit code.
+ *
+ * @since 0.1.0
+ */
+export const openShell = Effect.fn("openShell")(function*(name: ProjectName, input: ShellInput = {}) {
+  const registry = yield* Registry
+  const runtime = yield* ContainerRuntime
+  const { home } = yield* ConfigPaths
+  const document = yield* registry.load
+  const project = yield* registry.getProject(name)
+  const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
+  const instance = yield* runtime.get(name)
+  if (instance.status !== "Running") yield* runtime.start(name)
+  const user = yield* containerUser(name, repoPath)
+  return yield* runtime.shell(name, {
+    user: user.uid,
+    group: user.gid,
+    cwd: input.cwd ?? repoPath,
+    env: { HOME: user.home, USER: user.name, ...input.env },
+    ...(input.argv === undefined ? {} : { argv: input.argv })
+  })
+})

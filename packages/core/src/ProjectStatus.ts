@@ -1,0 +1,167 @@
+/**
+ * `status`: the health of one project or all: container state, the repo
+ * mount, a write probe as uid 1000 (must land on the host owned by the host
+ * user), a write probe as container root (must not land as host root), and
+ * the age of the last sync.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
+import * as Path from "effect/Path"
+import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import { ContainerRuntime, type InstanceStatus } from "./ContainerRuntime.ts"
+import { HostInfo } from "./HostInfo.ts"
+import type { ProjectName } from "./Ids.ts"
+import { CONTAINER_ID, type UidMode } from "./Idmap.ts"
+import type { Project } from "./Project.ts"
+import { Registry } from "./Registry.ts"
+import { SHIFT_WARNING } from "./Setup.ts"
+
+/**
+ * The outcome of one write probe.
+ *
+ * @since 0.1.0
+ */
+export interface Probe {
+  /** Whether the result is the safe, expected one. */
+  readonly ok: boolean
+  /** Whether the write went through. */
+  readonly wrote: boolean
+  /** Owner uid of the probe file on the host, when it was written. */
+  readonly hostUid: number | null
+  readonly detail: string
+}
+
+/**
+ * The status of one project.
+ *
+ * @since 0.1.0
+ */
+export interface ProjectStatus {
+  readonly name: string
+  readonly namespace: string
+  readonly state: InstanceStatus | "Missing"
+  readonly repoPath: string
+  readonly mountPresent: boolean | null
+  readonly userProbe: Probe | null
+  readonly rootProbe: Probe | null
+  readonly lastSync: string | null
+  readonly lastSyncAgeSeconds: number | null
+  readonly uidMode: UidMode
+  readonly warnings: ReadonlyArray<string>
+  readonly healthy: boolean
+}
+
+const probeName = (who: string) => `.repoman-probe-${who}-${Math.random().toString(36).slice(2, 10)}`
+
+const statusOf = (project: Project, reposRoot: string, uidMode: UidMode, now: number) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    const host = yield* HostInfo
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const repoPath = path.join(reposRoot, project.repo)
+    const lastSyncAgeSeconds = project.lastSync === undefined
+      ? null
+      : Math.max(0, Math.round((now - Date.parse(project.lastSync)) / 1000))
+    const base = {
+      name: project.name,
+      namespace: runtime.namespace,
+      repoPath,
+      lastSync: project.lastSync ?? null,
+      lastSyncAgeSeconds,
+      uidMode
+    }
+    const modeWarnings = uidMode === "shift" ? [SHIFT_WARNING] : []
+
+    const instance = yield* runtime.get(project.name).pipe(
+      Effect.map(Option.some),
+      Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
+    )
+    if (Option.isNone(instance)) {
+      return {
+        ...base,
+        state: "Missing",
+        mountPresent: null,
+        userProbe: null,
+        rootProbe: null,
+        warnings: [...modeWarnings, `the container of ${project.name} does not exist`],
+        healthy: false
+      } satisfies ProjectStatus
+    }
+    if (instance.value.status !== "Running") {
+      return {
+        ...base,
+        state: instance.value.status,
+        mountPresent: null,
+        userProbe: null,
+        rootProbe: null,
+        warnings: modeWarnings,
+        healthy: true
+      } satisfies ProjectStatus
+    }
+
+    const mount = yield* runtime.exec(project.name, ["test", "-d", repoPath])
+    const probe = (uid: number) =>
+      Effect.gen(function*() {
+        const file = path.join(repoPath, probeName(uid === 0 ? "root" : "user"))
+        const result = yield* runtime.exec(project.name, ["touch", file], { user: uid, group: uid, cwd: "/" })
+        const owner = yield* fs.stat(file).pipe(
+          Effect.map((info) => Option.getOrNull(info.uid)),
+          Effect.orElseSucceed(() => null)
+        )
+        yield* Effect.ignore(fs.remove(file))
+        return { wrote: result.exitCode === 0 && owner !== null, owner, stderr: result.stderr.trim() }
+      })
+
+    const user = yield* probe(CONTAINER_ID)
+    const userProbe: Probe = {
+      ok: user.wrote && user.owner === host.uid,
+      wrote: user.wrote,
+      hostUid: user.owner,
+      detail: !user.wrote
+        ? `uid ${CONTAINER_ID} cannot write the repo${user.stderr === "" ? "" : `: ${user.stderr}`}`
+        : user.owner === host.uid
+        ? `uid ${CONTAINER_ID} writes as ${host.user} (host uid ${host.uid})`
+        : `uid ${CONTAINER_ID} writes as host uid ${user.owner}, not ${host.user} (${host.uid})`
+    }
+    const root = yield* probe(0)
+    const rootProbe: Probe = {
+      ok: !root.wrote || root.owner !== 0,
+      wrote: root.wrote,
+      hostUid: root.owner,
+      detail: !root.wrote
+        ? "container root cannot write the repo"
+        : root.owner === 0
+        ? "container root writes as HOST ROOT into the repo"
+        : `container root writes as unprivileged host uid ${root.owner}`
+    }
+    const mountPresent = mount.exitCode === 0
+    return {
+      ...base,
+      state: instance.value.status,
+      mountPresent,
+      userProbe,
+      rootProbe,
+      warnings: modeWarnings,
+      healthy: mountPresent && userProbe.ok && rootProbe.ok
+    } satisfies ProjectStatus
+  })
+
+/**
+ * The status of the named project, or of every project.
+ *
+ * @since 0.1.0
+ */
+export const projectStatus = Effect.fn("projectStatus")(function*(name?: ProjectName) {
+  const registry = yield* Registry
+  const { home } = yield* ConfigPaths
+  const document = yield* registry.load
+  const projects = name === undefined ? document.projects : [yield* registry.getProject(name)]
+  const reposRoot = expandHome(document.defaults.reposRoot, home)
+  const now = yield* Clock.currentTimeMillis
+  return yield* Effect.forEach(projects, (p) => statusOf(p, reposRoot, document.defaults.uidMode, now))
+})

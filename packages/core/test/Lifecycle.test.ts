@@ -1,0 +1,273 @@
+/**
+ * The lifecycle programs (setup, new, list, status, remove, shell) against
+ * the memory runtime and registry, with real directories for the repos.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { ConfigPaths } from "../src/ConfigPaths.ts"
+import { ContainerRuntime, ExecResult, InstanceSpec, ProfileSpec, StoragePool } from "../src/ContainerRuntime.ts"
+import * as RuntimeMemory from "../src/ContainerRuntimeMemory.ts"
+import * as HostInfo from "../src/HostInfo.ts"
+import { ImageRef, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
+import { listProjects } from "../src/ListProjects.ts"
+import { newProject } from "../src/NewProject.ts"
+import { openShell } from "../src/OpenShell.ts"
+import { projectStatus } from "../src/ProjectStatus.ts"
+import { Registry } from "../src/Registry.ts"
+import * as RegistryMemory from "../src/RegistryMemory.ts"
+import { emptyDocument, type RegistryDocument } from "../src/RegistryDocument.ts"
+import { planRemoval, removeProject } from "../src/RemoveProject.ts"
+import { setup } from "../src/Setup.ts"
+
+const uid = process.getuid?.() ?? 1000
+const gid = process.getgid?.() ?? 1000
+
+/** A home dir with ~/repos and fake /etc/subuid files, plus the layers over it. */
+const world = (options: { readonly document?: RegistryDocument; readonly runtime?: RuntimeMemory.MemoryOptions } = {}) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-life-" })
+    yield* fs.makeDirectory(`${home}/repos/isurus/src`, { recursive: true })
+    yield* fs.writeFileString(`${home}/repos/isurus/README`, "hello\n")
+    const runtime = yield* RuntimeMemory.make({ namespace: "repoman", ...options.runtime })
+    if (options.runtime?.namespaceExists !== false) {
+      yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+    }
+    const document = options.document ?? { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
+    const registry = yield* RegistryMemory.make({ document })
+    const layer = Layer.mergeAll(
+      Layer.succeed(Registry, registry),
+      Layer.succeed(ContainerRuntime, runtime),
+      HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` })
+    )
+    return { home, runtime, layer }
+  })
+
+const isurus = ProjectName.make("isurus")
+
+describe("new", () => {
+  it.effect("creates and starts one container with the repo at the same path, mapped ids, and registers it", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world()
+      const { project } = yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+      const instance = yield* runtime.get(isurus)
+      assert.strictEqual(instance.status, "Running")
+      assert.deepStrictEqual(instance.devices["repo"], {
+        type: "disk",
+        source: yield* (yield* FileSystem.FileSystem).realPath(`${home}/repos/isurus`),
+        path: `${home}/repos/isurus`
+      })
+      assert.strictEqual(instance.config["raw.idmap"], uid === gid ? `both ${uid} 1000` : `uid ${uid} 1000\ngid ${gid} 1000`)
+      assert.strictEqual(instance.config["user.repoman.managed"], "true")
+      assert.strictEqual(project.repo, "isurus")
+      const stored = yield* Registry.use((r) => r.getProject(isurus)).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(stored, project)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a missing repo dir is refused naming the path; nothing is created", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world()
+      const error = yield* Effect.flip(newProject({ name: ProjectName.make("ghost") }).pipe(Effect.provide(layer)))
+      assert.strictEqual(error._tag, "LifecycleError")
+      assert.include(error.message, `${home}/repos/ghost`)
+      assert.deepStrictEqual(yield* runtime.list(), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a repo symlinked out of the repos root is refused", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, runtime, layer } = yield* world()
+      yield* fs.makeDirectory(`${home}/outside`)
+      yield* fs.symlink(`${home}/outside`, `${home}/repos/sneaky`)
+      const error = yield* Effect.flip(newProject({ name: ProjectName.make("sneaky") }).pipe(Effect.provide(layer)))
+      assert.include(error.message, "outside the repos root")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("all or nothing: when the registry write fails, the new container is deleted again", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      const registry = yield* Registry.useSync((r) => r).pipe(Effect.provide(layer))
+      const failing = Layer.succeed(
+        Registry,
+        Registry.of({ ...registry, addProject: () => Effect.asVoid(registry.getProject(ProjectName.make("nobody"))) })
+      )
+      const error = yield* Effect.flip(newProject({ name: isurus }).pipe(Effect.provide(Layer.merge(layer, failing))))
+      assert.strictEqual(error._tag, "RegistryError")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("an unknown profile fails and leaves neither container nor registry entry", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      const error = yield* Effect.flip(
+        newProject({ name: isurus, profiles: [ProfileName.make("nope")] }).pipe(Effect.provide(layer))
+      )
+      assert.strictEqual(error._tag, "ContainerRuntimeError")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+      const projects = yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(projects, [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("--repo, --profile and the project's override file add up", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, runtime, layer } = yield* world()
+      yield* runtime.putProfile(ProfileName.make("extra"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+      yield* runtime.putProfile(ProfileName.make("cli"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+      yield* fs.makeDirectory(`${home}/repos/data`)
+      const registry = yield* RegistryMemory.make({
+        document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } },
+        overrides: new Map([[ProjectName.make("shark"), {
+          container: { profiles: [ProfileName.make("extra")], image: ImageRef.make("local:custom") },
+          mounts: [{ source: "~/repos/data", path: "/data" }],
+          env: { FOO: "bar" }
+        }]])
+      })
+      const withOverride = Layer.merge(layer, Layer.succeed(Registry, registry))
+      const { project } = yield* newProject({
+        name: ProjectName.make("shark"),
+        repo: RepoDir.make("isurus"),
+        profiles: [ProfileName.make("cli")]
+      }).pipe(Effect.provide(withOverride))
+      assert.deepStrictEqual<unknown>(project.profiles, ["default", "extra", "cli"])
+      assert.strictEqual(project.image, "local:custom")
+      const instance = yield* runtime.get(ProjectName.make("shark"))
+      assert.strictEqual(instance.devices["repo"]?.["path"], `${home}/repos/isurus`)
+      assert.strictEqual(instance.devices["mount0"]?.["path"], "/data")
+      assert.strictEqual(instance.config["environment.FOO"], "bar")
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+describe("setup", () => {
+  it.effect("refuses when the ids are not delegated, changing nothing", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world({ runtime: { namespaceExists: false } })
+      const error = yield* Effect.flip(
+        setup({}).pipe(Effect.provide(Layer.merge(layer, HostInfo.layerTest({ uid: 4_000_123_456, gid: 4_000_123_456 }))))
+      )
+      assert.strictEqual(error._tag, "LifecycleError")
+      assert.include(error.message, "root:4000123456:1")
+      assert.isTrue(Option.isNone(yield* runtime.getNamespace("repoman").pipe(Effect.option)))
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("shift mode: creates the restricted project on the pool, warns on dir, and is idempotent", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world({
+        runtime: { namespaceExists: false, storagePools: [new StoragePool({ name: "default", driver: "dir" })] }
+      })
+      const uninitialized = Layer.merge(layer, RegistryMemory.layer())
+      const first = yield* setup({ uidMode: "shift", incusProject: "repoman" }).pipe(Effect.provide(uninitialized))
+      assert.strictEqual(first.registry, "created")
+      assert.strictEqual(first.pool.driver, "dir")
+      assert.isTrue(first.warnings.some((w) => w.includes("copy-on-write")))
+      assert.isTrue(first.warnings.some((w) => w.includes("host root")))
+      const ns = yield* runtime.getNamespace("repoman")
+      assert.strictEqual(ns.config["restricted"], "true")
+      assert.strictEqual(ns.config["restricted.containers.privilege"], "unprivileged")
+      assert.isUndefined(ns.config["restricted.devices.disk.paths"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+describe("list, status, remove, shell", () => {
+  it.effect("list merges live state: managed, missing and unmanaged", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+      yield* runtime.remove(isurus)
+      yield* runtime.create(
+        new InstanceSpec({
+          name: ProjectName.make("stray"),
+          image: ImageRef.make("debian"),
+          profiles: [ProfileName.make("default")],
+          devices: {},
+          config: {}
+        })
+      )
+      const { rows } = yield* listProjects.pipe(Effect.provide(layer))
+      assert.deepStrictEqual(rows.map((r) => [r.name, r.kind, r.state]), [
+        ["isurus", "missing", "Missing"],
+        ["stray", "unmanaged", "Running"]
+      ])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("status probes: uid 1000 lands as the host user; root is refused", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      // The memory engine runs `touch` on the host: uid 1000 as the host user, root refused.
+      const exec: RuntimeMemory.ExecHandler = (req) =>
+        req.argv[0] === "touch" && req.options.user === 1000
+          ? fs.writeFileString(req.argv[1] ?? "", "").pipe(
+            Effect.orDie,
+            Effect.as(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
+          )
+          : Effect.succeed(new ExecResult({ exitCode: req.argv[0] === "touch" ? 1 : 0, stdout: "", stderr: "" }))
+      const { layer, home } = yield* world({ runtime: { exec } })
+      yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+      const [s] = yield* projectStatus(isurus).pipe(Effect.provide(layer))
+      assert.strictEqual(s?.state, "Running")
+      assert.isTrue(s?.mountPresent)
+      assert.strictEqual(s?.userProbe?.ok, true)
+      assert.strictEqual(s?.userProbe?.hostUid, uid)
+      assert.deepStrictEqual([s?.rootProbe?.ok, s?.rootProbe?.wrote], [true, false])
+      assert.isTrue(s?.healthy)
+      // The probes leave nothing behind.
+      assert.deepStrictEqual((yield* fs.readDirectory(`${home}/repos/isurus`)).sort(), ["README", "src"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("remove deletes the container and the entry, and leaves the repo alone", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { runtime, layer, home } = yield* world()
+      yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+      const plan = yield* planRemoval(isurus, { keepIncus: false }).pipe(Effect.provide(layer))
+      assert.strictEqual(plan.repoPath, `${home}/repos/isurus`)
+      assert.isTrue(Option.isSome(plan.container))
+      yield* removeProject(plan).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(yield* runtime.list(), [])
+      assert.strictEqual(yield* fs.readFileString(`${home}/repos/isurus/README`), "hello\n")
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("remove --keep-incus only forgets the project", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+      const plan = yield* planRemoval(isurus, { keepIncus: true }).pipe(Effect.provide(layer))
+      yield* removeProject(plan).pipe(Effect.provide(layer))
+      assert.strictEqual((yield* runtime.list()).length, 1)
+      assert.deepStrictEqual(yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer)), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("shell runs as the container's uid-1000 user with HOME, in the repo dir", () =>
+    Effect.gen(function*() {
+      const exec: RuntimeMemory.ExecHandler = (req) =>
+        Effect.succeed(
+          new ExecResult({
+            exitCode: req.interactive ? 7 : 0,
+            stdout: req.argv.join(" ") === "cat /etc/passwd" ? "root:x:0:0::/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/sh\n" : "",
+            stderr: ""
+          })
+        )
+      const mem = yield* RuntimeMemory.make({ namespace: "repoman", exec })
+      const { layer, home } = yield* world()
+      yield* mem.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+      const withMem = Layer.merge(layer, Layer.succeed(ContainerRuntime, mem))
+      yield* newProject({ name: isurus }).pipe(Effect.provide(withMem))
+      const code = yield* openShell(isurus, { argv: ["id"] }).pipe(Effect.provide(withMem))
+      assert.strictEqual(code, 7)
+      const calls = yield* mem.calls
+      const shell = calls.find((c) => c.interactive)
+      assert.deepStrictEqual(shell?.argv, ["id"])
+      assert.deepStrictEqual(shell?.options, {
+        user: 1000,
+        group: 1000,
+        cwd: `${home}/repos/isurus`,
+        env: { HOME: "/home/ubuntu", USER: "ubuntu" }
+      })
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
