@@ -91,6 +91,8 @@ export const run = (argv: ReadonlyArray<string>) =>
       const line = failure._tag === "Some"
         ? `repoman: ${messageOf(failure.value)}`
         : `repoman: internal error: ${Cause.pretty(cause)}`
-      return Console.error(line).pipe(Effect.andThen(Effect.fail(new ExitCode({ code: 1 }))))
+      const usage = failure._tag === "Some" && typeof failure.value === "object" && failure.value !== null &&
+        "usage" in failure.value && failure.value.usage === true
+      return Console.error(line).pipe(Effect.andThen(Effect.fail(new ExitCode({ code: usage ? 2 : 1 }))))
     })
   )

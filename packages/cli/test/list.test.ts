@@ -1,6 +1,8 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
-import { ProjectName } from "@repoman/core/Ids"
+import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import { ImageRef, ProjectName } from "@repoman/core/Ids"
 import { InvalidDocument, make as makeRegistry, Registry, RegistryError } from "@repoman/core/Registry"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
@@ -34,16 +36,37 @@ const document = documentFrom({
 
 const usageHint = (command: string) => `Run '${command} --help' for usage.`
 
+/** A memory engine where isurus runs, lamna's container is gone, and "stray" is not repoman's. */
+const engine = Layer.effect(
+  ContainerRuntime,
+  Effect.gen(function*() {
+    const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+    for (const name of ["isurus", "stray"]) {
+      yield* runtime.create(
+        new InstanceSpec({
+          name: ProjectName.make(name),
+          image: ImageRef.make("images:ubuntu/26.04/cloud"),
+          profiles: [],
+          devices: {},
+          config: {}
+        })
+      )
+    }
+    return runtime
+  }).pipe(Effect.orDie)
+)
+
 describe("repoman list", () => {
   it.effect("prints a table with the repo path expanded from ~/repos", () =>
     Effect.gen(function*() {
-      const out = yield* runCli(["list"], { memory: { document } })
+      const out = yield* runCli(["list"], { memory: { document }, runtime: engine })
       assert.strictEqual(out.code, 0)
       assert.deepStrictEqual(out.stderr, [])
       assert.deepStrictEqual(out.stdout, [
-        "NAME    REPO                       IMAGE                      CREATED               LAST SYNC             BACKUP",
-        `isurus  ${home}/repos/isurus     images:ubuntu/26.04/cloud  2026-04-28T15:00:00Z  2026-05-01T08:30:00Z  yes`,
-        `lamna   ${home}/repos/lamna-web  images:debian/12           2026-04-29T09:00:00Z  never                 no`
+        "NAME    STATE                REPO                       IMAGE                      CREATED               LAST SYNC             BACKUP",
+        `isurus  Running              ${home}/repos/isurus     images:ubuntu/26.04/cloud  2026-04-28T15:00:00Z  2026-05-01T08:30:00Z  yes`,
+        `lamna   Missing              ${home}/repos/lamna-web  images:debian/12           2026-04-29T09:00:00Z  never                 no`,
+        `stray   Running (unmanaged)  -                          -                          -                     -                     -`
       ])
     }))
 
@@ -58,13 +81,15 @@ describe("repoman list", () => {
 
   it.effect("--json prints every project with its fields", () =>
     Effect.gen(function*() {
-      const out = yield* runCli(["list", "--json"], { memory: { document } })
+      const out = yield* runCli(["list", "--json"], { memory: { document }, runtime: engine })
       assert.strictEqual(out.code, 0)
       assert.deepStrictEqual(out.stderr, [])
       const parsed = yield* Schema.decodeUnknownEffect(Schema.fromJsonString(Schema.Unknown))(out.stdout.join("\n"))
       assert.deepStrictEqual(parsed, [
         {
           name: "isurus",
+          kind: "managed",
+          state: "Running",
           repoPath: `${home}/repos/isurus`,
           image: "images:ubuntu/26.04/cloud",
           profiles: ["default", "rust"],
@@ -74,12 +99,25 @@ describe("repoman list", () => {
         },
         {
           name: "lamna",
+          kind: "missing",
+          state: "Missing",
           repoPath: `${home}/repos/lamna-web`,
           image: "images:debian/12",
           profiles: ["default"],
           created: "2026-04-29T09:00:00Z",
           lastSync: null,
           backup: false
+        },
+        {
+          name: "stray",
+          kind: "unmanaged",
+          state: "Running",
+          repoPath: null,
+          image: null,
+          profiles: [],
+          created: null,
+          lastSync: null,
+          backup: null
         }
       ])
     }))

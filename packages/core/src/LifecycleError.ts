@@ -124,4 +124,9 @@ export class LifecycleError extends Schema.TaggedError<LifecycleError>()("Lifecy
   override get message(): string {
     return this.reason.message
   }
+
+  /** Whether the user's input was at fault (the CLI exits 2) rather than the operation (exit 1). */
+  get usage(): boolean {
+    return this.reason._tag === "RepoOutsideRoot"
+  }
 }

@@ -1,10 +1,11 @@
 /**
- * `repoman shell NAME [--cwd PATH]`: an interactive shell in the container,
- * as the uid-1000 user, in the repo directory.
+ * `repoman shell NAME [--cwd PATH] [-- CMD...]`: an interactive shell (or
+ * CMD) in the container, as the uid-1000 user, in the repo directory.
  *
  * @since 0.1.0
  */
 import { openShell } from "@repoman/core/OpenShell"
+import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
@@ -14,14 +15,21 @@ import { projectName } from "./args.ts"
 
 const flags = {
   name: projectName,
-  cwd: Flag.String("cwd").pipe(Flag.withDescription("Start in this directory (default: the repo)"), Flag.optional)
+  cwd: Flag.String("cwd").pipe(Flag.withDescription("Start in this directory (default: the repo)"), Flag.optional),
+  command: Argument.String("command").pipe(
+    Argument.withDescription("Run this instead of a login shell (after --)"),
+    Argument.variadic()
+  )
 }
 
 /** @since 0.1.0 */
 export const shell = Command.make("shell", flags).pipe(
   Command.withDescription("Open a shell in the project's container, in the repo directory"),
-  Command.withHandler(Effect.fnUntraced(function*({ name, cwd }) {
-    const code = yield* openShell(name, Option.match(cwd, { onNone: () => ({}), onSome: (dir) => ({ cwd: dir }) }))
+  Command.withHandler(Effect.fnUntraced(function*({ name, cwd, command }) {
+    const code = yield* openShell(name, {
+      ...Option.match(cwd, { onNone: () => ({}), onSome: (dir) => ({ cwd: dir }) }),
+      ...(command.length === 0 ? {} : { argv: command })
+    })
     if (code !== 0) return yield* new ExitCode({ code })
   }))
 )
