@@ -1,0 +1,426 @@
+/**
+ * The Incus REST API (`/1.0`) as Schemas: the response envelope, operations,
+ * and the resources repoman uses (instances, projects, profiles, storage
+ * pools, the server). Field names are Incus's own (`expanded_config`,
+ * `used_by`), so the Incus REST documentation applies as is.
+ *
+ * Decoding tolerates fields this module does not list (newer Incus versions
+ * add some), and object-valued fields Incus sends as `null` decode as empty.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+
+// ---------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------
+
+/**
+ * A string-to-string map (`config`, one device's options).
+ *
+ * @since 0.1.0
+ */
+export const StringMap = Schema.Record(Schema.String, Schema.String)
+/** @since 0.1.0 */
+export type StringMap = typeof StringMap.Type
+
+/**
+ * Devices by name, each a map of options.
+ *
+ * @since 0.1.0
+ */
+export const Devices = Schema.Record(Schema.String, StringMap)
+/** @since 0.1.0 */
+export type Devices = typeof Devices.Type
+
+/** A key that may be missing or `null` and then decodes to `empty`. */
+const orEmpty = <S extends Schema.Constraint>(schema: S, empty: S["Type"]) =>
+  Schema.NullOr(schema).pipe(
+    Schema.decodeTo(
+      Schema.toType(schema),
+      SchemaTransformation.transform({
+        decode: (value: S["Type"] | null): S["Type"] => value ?? empty,
+        encode: (value: S["Type"]) => value
+      })
+    ),
+    Schema.withDecodingDefaultKey(Effect.succeed(null))
+  )
+
+const map = () => orEmpty(StringMap, {})
+const devices = () => orEmpty(Devices, {})
+const strings = () => orEmpty(Schema.Array(Schema.String), [])
+const text = () => orEmpty(Schema.String, "")
+
+// ---------------------------------------------------------------------------
+// Envelope and operations
+// ---------------------------------------------------------------------------
+
+/**
+ * The envelope of every response: `sync` (result in `metadata`), `async` (an
+ * operation in `metadata`, `operation` its URL) or `error`.
+ *
+ * @since 0.1.0
+ */
+export class Response extends Schema.Class<Response>("@repoman/incus/IncusApi/Response")({
+  type: Schema.Literals(["sync", "async", "error"]),
+  status: text(),
+  status_code: Schema.optionalKey(Schema.Number),
+  operation: text(),
+  error_code: Schema.optionalKey(Schema.Number),
+  error: text(),
+  metadata: Schema.optionalKey(Schema.Unknown)
+}) {}
+
+/**
+ * A background operation. `status` is `Pending`, `Running`, `Success`,
+ * `Failure` or `Cancelled`; `err` holds the failure text; `metadata` the
+ * result (for exec: `{ return, output }`).
+ *
+ * @since 0.1.0
+ */
+export class Operation extends Schema.Class<Operation>("@repoman/incus/IncusApi/Operation")({
+  id: Schema.String,
+  class: text(),
+  description: text(),
+  created_at: text(),
+  updated_at: text(),
+  status: Schema.String,
+  status_code: Schema.Number,
+  resources: orEmpty(Schema.Record(Schema.String, Schema.Array(Schema.String)), {}),
+  metadata: Schema.optionalKey(Schema.Unknown),
+  may_cancel: Schema.optionalKey(Schema.Boolean),
+  err: text(),
+  location: text()
+}) {}
+
+/**
+ * The result of an exec with `record-output`: the exit code and the log
+ * paths of the streams (`"1"` stdout, `"2"` stderr).
+ *
+ * @since 0.1.0
+ */
+export class ExecMetadata extends Schema.Class<ExecMetadata>("@repoman/incus/IncusApi/ExecMetadata")({
+  return: Schema.Number,
+  output: map()
+}) {}
+
+// ---------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------
+
+/**
+ * `environment` of `GET /1.0`. `kernel_features` and `lxc_features` values
+ * are the strings `"true"` / `"false"`.
+ *
+ * @since 0.1.0
+ */
+export class ServerEnvironment extends Schema.Class<ServerEnvironment>("@repoman/incus/IncusApi/ServerEnvironment")({
+  server: text(),
+  server_version: text(),
+  server_name: text(),
+  server_clustered: Schema.optionalKey(Schema.Boolean),
+  project: text(),
+  driver: text(),
+  driver_version: text(),
+  kernel_version: text(),
+  storage: text(),
+  firewall: text(),
+  kernel_features: map(),
+  lxc_features: map()
+}) {}
+
+/**
+ * `GET /1.0`: API version and extensions, how we are authenticated, and the
+ * server's environment.
+ *
+ * @since 0.1.0
+ */
+export class Server extends Schema.Class<Server>("@repoman/incus/IncusApi/Server")({
+  api_extensions: strings(),
+  api_status: text(),
+  api_version: Schema.String,
+  auth: text(),
+  auth_user_name: text(),
+  auth_user_method: text(),
+  public: Schema.optionalKey(Schema.Boolean),
+  environment: Schema.optionalKey(ServerEnvironment)
+}) {}
+
+// ---------------------------------------------------------------------------
+// Instances
+// ---------------------------------------------------------------------------
+
+/**
+ * Runtime state of an instance (`recursion=2` or `/state`). Only the fields
+ * repoman reads are listed; the rest (`network`, `disk`, ...) is kept out.
+ *
+ * @since 0.1.0
+ */
+export class InstanceState extends Schema.Class<InstanceState>("@repoman/incus/IncusApi/InstanceState")({
+  status: Schema.String,
+  status_code: Schema.Number,
+  pid: Schema.optionalKey(Schema.Number),
+  processes: Schema.optionalKey(Schema.Number)
+}) {}
+
+/**
+ * An instance (`recursion=1`; `state` with `recursion=2`). `config` and
+ * `devices` are its own; `expanded_*` include its profiles'.
+ *
+ * @since 0.1.0
+ */
+export class Instance extends Schema.Class<Instance>("@repoman/incus/IncusApi/Instance")({
+  name: Schema.String,
+  description: text(),
+  status: Schema.String,
+  status_code: Schema.Number,
+  type: text(),
+  architecture: text(),
+  config: map(),
+  devices: devices(),
+  profiles: strings(),
+  expanded_config: map(),
+  expanded_devices: devices(),
+  ephemeral: Schema.optionalKey(Schema.Boolean),
+  stateful: Schema.optionalKey(Schema.Boolean),
+  created_at: Schema.String,
+  last_used_at: text(),
+  location: text(),
+  project: text(),
+  state: Schema.optionalKey(Schema.NullOr(InstanceState))
+}) {}
+
+/**
+ * Where a new instance comes from: `{ type: "image", alias }` for a local
+ * image, plus `server`, `protocol` and `mode: "pull"` for a remote one.
+ *
+ * @since 0.1.0
+ */
+export const InstanceSource = Schema.Struct({
+  type: Schema.String,
+  alias: Schema.optionalKey(Schema.String),
+  fingerprint: Schema.optionalKey(Schema.String),
+  server: Schema.optionalKey(Schema.String),
+  protocol: Schema.optionalKey(Schema.String),
+  mode: Schema.optionalKey(Schema.String),
+  project: Schema.optionalKey(Schema.String)
+})
+/** @since 0.1.0 */
+export type InstanceSource = typeof InstanceSource.Type
+
+/**
+ * `POST /1.0/instances`. With `start: true` the instance is also started in
+ * the same operation.
+ *
+ * @since 0.1.0
+ */
+export const InstancesPost = Schema.Struct({
+  name: Schema.String,
+  type: Schema.Literals(["container", "virtual-machine"]),
+  source: InstanceSource,
+  description: Schema.optionalKey(Schema.String),
+  profiles: Schema.Array(Schema.String),
+  config: StringMap,
+  devices: Devices,
+  start: Schema.optionalKey(Schema.Boolean),
+  ephemeral: Schema.optionalKey(Schema.Boolean)
+})
+/** @since 0.1.0 */
+export type InstancesPost = typeof InstancesPost.Type
+
+/**
+ * `PUT /1.0/instances/<name>`: replaces the instance's own settings.
+ *
+ * @since 0.1.0
+ */
+export const InstancePut = Schema.Struct({
+  description: Schema.String,
+  profiles: Schema.Array(Schema.String),
+  config: StringMap,
+  devices: Devices,
+  ephemeral: Schema.optionalKey(Schema.Boolean),
+  stateful: Schema.optionalKey(Schema.Boolean),
+  architecture: Schema.optionalKey(Schema.String)
+})
+/** @since 0.1.0 */
+export type InstancePut = typeof InstancePut.Type
+
+/**
+ * `PUT /1.0/instances/<name>/state`. `timeout` is in seconds (`-1`: wait for
+ * ever); `force` kills instead of shutting down.
+ *
+ * @since 0.1.0
+ */
+export const InstanceStatePut = Schema.Struct({
+  action: Schema.Literals(["start", "stop", "restart", "freeze", "unfreeze"]),
+  timeout: Schema.optionalKey(Schema.Number),
+  force: Schema.optionalKey(Schema.Boolean),
+  stateful: Schema.optionalKey(Schema.Boolean)
+})
+/** @since 0.1.0 */
+export type InstanceStatePut = typeof InstanceStatePut.Type
+
+/**
+ * `POST /1.0/instances/<name>/exec`, non-interactive with recorded output
+ * (the client fills `wait-for-websocket`, `record-output` and `interactive`).
+ *
+ * @since 0.1.0
+ */
+export const InstanceExecPost = Schema.Struct({
+  command: Schema.Array(Schema.String),
+  environment: Schema.optionalKey(StringMap),
+  user: Schema.optionalKey(Schema.Number),
+  group: Schema.optionalKey(Schema.Number),
+  cwd: Schema.optionalKey(Schema.String)
+})
+/** @since 0.1.0 */
+export type InstanceExecPost = typeof InstanceExecPost.Type
+
+// ---------------------------------------------------------------------------
+// Projects
+// ---------------------------------------------------------------------------
+
+/**
+ * A project. Incus fills in the `features.*` defaults at creation.
+ *
+ * @since 0.1.0
+ */
+export class Project extends Schema.Class<Project>("@repoman/incus/IncusApi/Project")({
+  name: Schema.String,
+  description: text(),
+  config: map(),
+  used_by: strings()
+}) {}
+
+/**
+ * `POST /1.0/projects`.
+ *
+ * @since 0.1.0
+ */
+export const ProjectsPost = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  config: StringMap
+})
+/** @since 0.1.0 */
+export type ProjectsPost = typeof ProjectsPost.Type
+
+/**
+ * `PUT /1.0/projects/<name>`: replaces description and the whole config.
+ *
+ * @since 0.1.0
+ */
+export const ProjectPut = Schema.Struct({
+  description: Schema.String,
+  config: StringMap
+})
+/** @since 0.1.0 */
+export type ProjectPut = typeof ProjectPut.Type
+
+// ---------------------------------------------------------------------------
+// Profiles
+// ---------------------------------------------------------------------------
+
+/**
+ * A profile of a project. `used_by` lists instance URLs
+ * (`/1.0/instances/<name>?project=<p>`).
+ *
+ * @since 0.1.0
+ */
+export class Profile extends Schema.Class<Profile>("@repoman/incus/IncusApi/Profile")({
+  name: Schema.String,
+  description: text(),
+  config: map(),
+  devices: devices(),
+  used_by: strings(),
+  project: text()
+}) {}
+
+/**
+ * `POST /1.0/profiles`.
+ *
+ * @since 0.1.0
+ */
+export const ProfilesPost = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  config: StringMap,
+  devices: Devices
+})
+/** @since 0.1.0 */
+export type ProfilesPost = typeof ProfilesPost.Type
+
+/**
+ * `PUT /1.0/profiles/<name>`: replaces description, config and devices.
+ *
+ * @since 0.1.0
+ */
+export const ProfilePut = Schema.Struct({
+  description: Schema.String,
+  config: StringMap,
+  devices: Devices
+})
+/** @since 0.1.0 */
+export type ProfilePut = typeof ProfilePut.Type
+
+// ---------------------------------------------------------------------------
+// Storage pools
+// ---------------------------------------------------------------------------
+
+/**
+ * A storage pool. `driver` is `dir`, `btrfs`, `zfs`, `lvm`, ...
+ *
+ * @since 0.1.0
+ */
+export class StoragePool extends Schema.Class<StoragePool>("@repoman/incus/IncusApi/StoragePool")({
+  name: Schema.String,
+  driver: Schema.String,
+  description: text(),
+  config: map(),
+  status: text(),
+  used_by: strings(),
+  locations: strings()
+}) {}
+
+/**
+ * `POST /1.0/storage-pools`.
+ *
+ * @since 0.1.0
+ */
+export const StoragePoolsPost = Schema.Struct({
+  name: Schema.String,
+  driver: Schema.String,
+  description: Schema.String,
+  config: StringMap
+})
+/** @since 0.1.0 */
+export type StoragePoolsPost = typeof StoragePoolsPost.Type
+
+/**
+ * `PUT /1.0/storage-pools/<name>`.
+ *
+ * @since 0.1.0
+ */
+export const StoragePoolPut = Schema.Struct({
+  description: Schema.String,
+  config: StringMap
+})
+/** @since 0.1.0 */
+export type StoragePoolPut = typeof StoragePoolPut.Type
+
+// ---------------------------------------------------------------------------
+// URLs
+// ---------------------------------------------------------------------------
+
+/**
+ * The last path segment of an Incus URL such as
+ * `/1.0/instances/web?project=p`, URL-decoded.
+ *
+ * @since 0.1.0
+ */
+export const nameFromUrl = (url: string): string => {
+  const path = url.split("?")[0] ?? ""
+  return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1))
+}

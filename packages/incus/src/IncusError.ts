@@ -1,0 +1,234 @@
+/**
+ * The one error of the Incus boundary, with a `reason` per kind of failure.
+ *
+ * Incus reports errors as an HTTP status plus a text, and many validation
+ * errors come as HTTP 500 (restriction violations, duplicate names, unknown
+ * profiles, a profile in use). {@link classify} therefore looks at the text
+ * first and at the status second. Transport failures on the unix socket
+ * become {@link Unavailable}, with a hint that tells the user what to do.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+const fields = {
+  /** The request, e.g. `POST /1.0/instances?project=repoman`. */
+  request: Schema.String,
+  /** The HTTP status or Incus `error_code` (0 when Incus gave none). */
+  status: Schema.Number,
+  /** Incus's error text. */
+  detail: Schema.String,
+  /**
+   * The id of the background operation that failed, when the request was
+   * accepted and failed later (Incus may then have made something already).
+   */
+  operation: Schema.optionalKey(Schema.String)
+}
+
+/**
+ * incusd cannot be reached through the socket: the socket file is missing
+ * (`ENOENT`), nothing listens on it (`ECONNREFUSED`), the user may not open
+ * it (`EACCES`), or the connection broke.
+ *
+ * @since 0.1.0
+ */
+export class Unavailable extends Schema.TaggedClass<Unavailable>("@repoman/incus/IncusError/Unavailable")(
+  "Unavailable",
+  {
+    socketPath: Schema.String,
+    /** The errno code (`ENOENT`, `ECONNREFUSED`, `EACCES`, ...), or `""`. */
+    code: Schema.String,
+    detail: Schema.String
+  }
+) {
+  /** What the user should do about it. */
+  get hint(): string {
+    switch (this.code) {
+      case "ENOENT":
+        return `there is no Incus socket at ${this.socketPath}: install Incus and start incusd ` +
+          `(e.g. 'sudo systemctl start incus'), or point INCUS_SOCKET at the right socket`
+      case "ECONNREFUSED":
+        return `incusd is not running (nothing listens on ${this.socketPath}): start it ` +
+          `(e.g. 'sudo systemctl start incus') and try again`
+      case "EACCES":
+      case "EPERM":
+        return `you may not use ${this.socketPath}: add yourself to the incus-admin group ` +
+          `('sudo usermod -aG incus-admin $USER'), then log in again or run 'newgrp incus-admin'`
+      default:
+        return `the connection to incusd on ${this.socketPath} failed: check that incusd is running`
+    }
+  }
+
+  /** One line for the user. */
+  get message(): string {
+    return `cannot reach incusd at ${this.socketPath} (${this.code || this.detail}): ${this.hint}`
+  }
+}
+
+/**
+ * The object (instance, project, profile, pool, image, operation, command)
+ * does not exist.
+ *
+ * @since 0.1.0
+ */
+export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/incus/IncusError/NotFound")("NotFound", fields) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.request}: not found: ${this.detail}`
+  }
+}
+
+/**
+ * An object with that name exists already.
+ *
+ * @since 0.1.0
+ */
+export class AlreadyExists extends Schema.TaggedClass<AlreadyExists>("@repoman/incus/IncusError/AlreadyExists")(
+  "AlreadyExists",
+  fields
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.request}: already exists: ${this.detail}`
+  }
+}
+
+/**
+ * The restrictions of the Incus project refuse the request (a disk path
+ * outside the allowed ones, a privileged container, `raw.idmap` for foreign
+ * ids, `shift` on a restricted path), or the host does not delegate the ids
+ * asked for.
+ *
+ * @since 0.1.0
+ */
+export class Forbidden extends Schema.TaggedClass<Forbidden>("@repoman/incus/IncusError/Forbidden")(
+  "Forbidden",
+  fields
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.request}: forbidden: ${this.detail}`
+  }
+}
+
+/**
+ * The object is in a state that does not allow the request: already running
+ * or stopped, not running, in use, not empty, or changed since it was read
+ * (ETag mismatch).
+ *
+ * @since 0.1.0
+ */
+export class Conflict extends Schema.TaggedClass<Conflict>("@repoman/incus/IncusError/Conflict")("Conflict", fields) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.request}: conflict: ${this.detail}`
+  }
+}
+
+/**
+ * Incus took the request and failed it for another reason, or answered with
+ * something this client cannot read.
+ *
+ * @since 0.1.0
+ */
+export class OperationFailed extends Schema.TaggedClass<OperationFailed>(
+  "@repoman/incus/IncusError/OperationFailed"
+)("OperationFailed", fields) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.request} failed: ${this.detail}`
+  }
+}
+
+/**
+ * Why an {@link IncusError} happened.
+ *
+ * @since 0.1.0
+ */
+export const IncusErrorReason = Schema.Union([
+  Unavailable,
+  NotFound,
+  AlreadyExists,
+  Forbidden,
+  Conflict,
+  OperationFailed
+])
+/** @since 0.1.0 */
+export type IncusErrorReason = typeof IncusErrorReason.Type
+
+/**
+ * The one error of the Incus client. Match on `reason` with
+ * `Effect.catchReason("IncusError", "NotFound", ...)`.
+ *
+ * @since 0.1.0
+ */
+export class IncusError extends Schema.TaggedError<IncusError>("@repoman/incus/IncusError")("IncusError", {
+  reason: IncusErrorReason,
+  cause: Schema.optional(Schema.Defect())
+}) {
+  /** The reason's one-line message. */
+  override get message(): string {
+    return this.reason.message
+  }
+}
+
+const alreadyExists = /already exists|UNIQUE constraint failed/i
+const forbidden = /\bforbidden\b|\bnot allowed\b|restricted (?:parent )?source path/i
+const conflict =
+  /already (?:running|stopped)|\bis (?:not )?running\b|isn't running|\bin use\b|only empty projects|cannot be deleted|can't be cancelled|ETag doesn't match|cannot be disabled on non-empty|\bis busy\b|\bis frozen\b/i
+const notFound = /not found|doesn't exist|does not exist|Image not provided/i
+
+/**
+ * Picks the reason for an Incus error from its text and status. The text
+ * decides first because Incus answers many refusals with HTTP 500.
+ *
+ * @example
+ * ```ts
+ * import { classify } from "@repoman/incus/IncusError"
+ * classify("POST /1.0/profiles", 500, "Error inserting \"p\" into database: The profile already exists")._tag
+ * // "AlreadyExists"
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const classify = (
+  request: string,
+  status: number,
+  detail: string,
+  operation?: string
+): IncusErrorReason => {
+  const args = { request, status, detail, ...(operation === undefined ? {} : { operation }) }
+  if (alreadyExists.test(detail)) return new AlreadyExists(args)
+  if (forbidden.test(detail)) return new Forbidden(args)
+  if (conflict.test(detail) || status === 409 || status === 412) return new Conflict(args)
+  if (notFound.test(detail) || status === 404) return new NotFound(args)
+  if (status === 403) return new Forbidden(args)
+  return new OperationFailed(args)
+}
+
+/**
+ * The errno code of a Node error (`ENOENT`, ...), or `""`.
+ *
+ * @since 0.1.0
+ */
+export const errnoCode = (cause: unknown): string => {
+  if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
+    return cause.code
+  }
+  if (typeof cause === "object" && cause !== null && "cause" in cause && cause.cause !== cause) {
+    return errnoCode(cause.cause)
+  }
+  return ""
+}
+
+/**
+ * The reason for a transport failure on the socket.
+ *
+ * @since 0.1.0
+ */
+export const unavailable = (socketPath: string, cause: unknown): Unavailable =>
+  new Unavailable({
+    socketPath,
+    code: errnoCode(cause),
+    detail: cause instanceof Error ? cause.message : String(cause)
+  })

@@ -1,0 +1,590 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  ContainerRuntime,
+  type ContainerRuntimeError,
+  InstanceSpec,
+  NamespaceSpec,
+  ProfileSpec
+} from "@repoman/core/ContainerRuntime"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as ChildProcess from "effect/process/ChildProcess"
+import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import * as IncusClient from "../src/IncusClient.ts"
+import * as IncusContainerRuntime from "../src/IncusContainerRuntime.ts"
+import { classify, IncusError, type IncusErrorReason, Unavailable } from "../src/IncusError.ts"
+import {
+  error,
+  failedOp,
+  type FakeIncus,
+  fakeIncus,
+  type FakeRequest,
+  instance,
+  type Route,
+  started,
+  succeeded,
+  sync
+} from "./fakeIncus.ts"
+
+/** A spawner that runs nothing: records the command and exits with `exitCode`. */
+const fakeSpawner = (exitCode: number) => {
+  const spawned: Array<ChildProcess.StandardCommand> = []
+  const spawner = ChildProcessSpawner.make((command) =>
+    Effect.sync(() => {
+      if (command._tag === "StandardCommand") spawned.push(command)
+      return ChildProcessSpawner.makeHandle({
+        pid: ChildProcessSpawner.ProcessId(4242),
+        exitCode: Effect.succeed(ChildProcessSpawner.ExitCode(exitCode)),
+        isRunning: Effect.succeed(false),
+        kill: () => Effect.void,
+        stdin: Sink.drain,
+        stdout: Stream.empty,
+        stderr: Stream.empty,
+        all: Stream.empty,
+        getInputFd: () => Sink.drain,
+        getOutputFd: () => Stream.empty,
+        unref: Effect.succeed(Effect.void)
+      })
+    })
+  )
+  return { spawned, layer: Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, spawner) }
+}
+
+/** Runs `body` with the runtime for project `p` over a fake incusd. */
+const withRuntime = <A, E>(
+  route: Route,
+  body: (runtime: ContainerRuntime["Service"], fake: FakeIncus) => Effect.Effect<A, E>,
+  spawner = fakeSpawner(0)
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const fake = yield* fakeIncus(route)
+    return yield* Effect.gen(function*() {
+      return yield* body(yield* ContainerRuntime, fake)
+    }).pipe(
+      Effect.provide(
+        IncusContainerRuntime.layerNoDependencies({ project: "p" }).pipe(
+          Layer.provide(Layer.mergeAll(IncusClient.layer({ socketPath: fake.socketPath }), spawner.layer))
+        )
+      )
+    )
+  }))
+
+const reasonOf = <A>(effect: Effect.Effect<A, ContainerRuntimeError>) =>
+  Effect.match(effect, { onFailure: (e) => e.reason._tag, onSuccess: () => "Success" })
+
+const calls = (requests: ReadonlyArray<FakeRequest>) => requests.map((r) => `${r.method} ${r.path}`)
+
+const name = ProjectName.make("web")
+const spec = new InstanceSpec({
+  name,
+  image: ImageRef.make("repoman-busybox"),
+  profiles: [ProfileName.make("default")],
+  devices: { repo: { type: "disk", source: "/srv/repos/web", path: "/srv/repos/web" } },
+  config: { "user.repoman.repo": "/srv/repos/web" }
+})
+
+describe("imageSource", () => {
+  it("local aliases, fingerprints and well-known remotes", () => {
+    assert.deepStrictEqual(
+      IncusContainerRuntime.imageSource(ImageRef.make("repoman-busybox")),
+      Option.some({ type: "image", alias: "repoman-busybox" })
+    )
+    assert.deepStrictEqual(
+      IncusContainerRuntime.imageSource(ImageRef.make("local:3fab2b70f4a0")),
+      Option.some({ type: "image", fingerprint: "3fab2b70f4a0" })
+    )
+    assert.deepStrictEqual(
+      IncusContainerRuntime.imageSource(ImageRef.make("images:ubuntu/26.04/cloud")),
+      Option.some({
+        type: "image",
+        mode: "pull",
+        protocol: "simplestreams",
+        server: "https://images.linuxcontainers.org",
+        alias: "ubuntu/26.04/cloud"
+      })
+    )
+    assert.isTrue(Option.isNone(IncusContainerRuntime.imageSource(ImageRef.make("myremote:debian"))))
+  })
+})
+
+describe("toRuntimeError", () => {
+  const notFound = (detail: string, operation?: string) =>
+    IncusContainerRuntime.toRuntimeError("p", { kind: "instance", name: "web", operation: "create", image: "img" })(
+      new IncusError({ reason: classify("POST /1.0/instances?project=p", 404, detail, operation) })
+    ).reason
+
+  it("names what is missing: the profile, the image, the project, else the subject", () => {
+    assert.deepInclude(notFound("Requested profile \"nope\" doesn't exist"), { kind: "profile", name: "nope" })
+    assert.deepInclude(notFound("Image not provided for instance creation", "op"), { kind: "image", name: "img" })
+    assert.deepInclude(notFound("Failed loading project: Project not found"), { kind: "namespace", name: "p" })
+    assert.deepInclude(
+      notFound("Failed to fetch instance \"imagebuilder\" in project \"p\": Instance not found"),
+      { kind: "instance", name: "web" }
+    )
+  })
+
+  it("keeps Incus's text for conflicts and restrictions, and the hint for an absent daemon", () => {
+    const map = (reason: IncusErrorReason) =>
+      IncusContainerRuntime.toRuntimeError("p", { kind: "instance", name: "web", operation: "start" })(
+        new IncusError({ reason })
+      )
+    assert.deepInclude(map(classify("r", 400, "The instance is already running")).reason, {
+      _tag: "Conflict",
+      detail: "The instance is already running"
+    })
+    assert.deepInclude(map(classify("r", 500, "Privileged containers are forbidden")).reason, {
+      _tag: "Forbidden",
+      namespace: "p"
+    })
+    const down = map(new Unavailable({ socketPath: "/s", code: "EACCES", detail: "connect EACCES /s" }))
+    assert.strictEqual(down.reason._tag, "Unavailable")
+    assert.match(down.message, /incus-admin/)
+  })
+})
+
+describe("IncusContainerRuntime.create", () => {
+  it.live("is one POST with start: true, carrying image, profiles, devices and config", () => {
+    let postedYet = false
+    return withRuntime(
+      (req) => {
+        const created = req.method === "GET" && req.path === "/1.0/instances/web"
+        if (created && !postedYet) return error(404, "Instance not found")
+        if (created) return sync(instance("web"))
+        if (req.method === "POST" && req.path === "/1.0/instances") {
+          postedYet = true
+          return started("op-1")
+        }
+        if (req.path === "/1.0/operations/op-1/wait") return succeeded("op-1")
+        return undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          const created = yield* runtime.create(spec)
+          assert.strictEqual(created.status, "Running")
+          const requests = yield* fake.requests
+          assert.deepStrictEqual(calls(requests), [
+            "GET /1.0/instances/web",
+            "POST /1.0/instances",
+            "GET /1.0/operations/op-1/wait",
+            "GET /1.0/instances/web"
+          ])
+          assert.strictEqual(requests[1]?.query.get("project"), "p")
+          assert.deepStrictEqual(requests[1]?.body, {
+            name: "web",
+            type: "container",
+            source: { type: "image", alias: "repoman-busybox" },
+            profiles: ["default"],
+            config: {
+              "user.repoman.repo": "/srv/repos/web",
+              "user.repoman.image": "repoman-busybox",
+              ...IncusClient.managedConfig
+            },
+            devices: { repo: { type: "disk", source: "/srv/repos/web", path: "/srv/repos/web" } },
+            start: true
+          })
+        })
+    )
+  })
+
+  it.live("an existing name is AlreadyExists, and nothing is posted or deleted", () =>
+    withRuntime(
+      (req) => req.method === "GET" && req.path === "/1.0/instances/web" ? sync(instance("web")) : undefined,
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* reasonOf(runtime.create(spec)), "AlreadyExists")
+          assert.deepStrictEqual(calls(yield* fake.requests), ["GET /1.0/instances/web"])
+        })
+    ))
+
+  it.live("made but not started: the instance is deleted again and the reason kept", () => {
+    let exists = false
+    return withRuntime(
+      (req) => {
+        if (req.path === "/1.0/instances/web" && req.method === "GET") {
+          return exists ? sync(instance("web", "Stopped")) : error(404, "Instance not found")
+        }
+        if (req.method === "POST" && req.path === "/1.0/instances") {
+          exists = true
+          return started("op-2")
+        }
+        if (req.path === "/1.0/operations/op-2/wait") {
+          return failedOp(
+            "Failed to start device \"repo\": The \"shift\" property cannot be used with a restricted source path"
+          )
+        }
+        if (req.method === "DELETE" && req.path === "/1.0/instances/web") {
+          exists = false
+          return started("op-3")
+        }
+        if (req.path === "/1.0/operations/op-3/wait") return succeeded("op-3")
+        return undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* reasonOf(runtime.create(spec)), "Forbidden")
+          assert.isFalse(exists)
+          assert.include(calls(yield* fake.requests), "DELETE /1.0/instances/web")
+        })
+    )
+  })
+
+  it.live("refused at once (unknown profile): NotFound names the profile, nothing is deleted", () =>
+    withRuntime(
+      (req) => {
+        if (req.method === "GET" && req.path === "/1.0/instances/web") return error(404, "Instance not found")
+        if (req.method === "POST") return error(500, "Requested profile \"nope\" doesn't exist")
+        return undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          const e = yield* Effect.flip(runtime.create(spec))
+          assert.deepInclude(e.reason, { _tag: "NotFound", kind: "profile", name: "nope" })
+          assert.notInclude(calls(yield* fake.requests), "DELETE /1.0/instances/web")
+        })
+    ))
+
+  it.live("an image from an unknown remote is NotFound before any request", () =>
+    withRuntime(() => undefined, (runtime, fake) =>
+      Effect.gen(function*() {
+        const e = yield* Effect.flip(runtime.create(new InstanceSpec({ ...spec, image: ImageRef.make("nowhere:x") })))
+        assert.deepInclude(e.reason, { _tag: "NotFound", kind: "image", name: "nowhere:x" })
+        assert.deepStrictEqual(yield* fake.requests, [])
+      })))
+})
+
+describe("IncusContainerRuntime: state, exec, shell", () => {
+  it.live("restart of a stopped instance is Conflict without asking Incus to restart", () =>
+    withRuntime(
+      (req) => req.method === "GET" ? sync(instance("web", "Stopped")) : undefined,
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* reasonOf(runtime.restart(name)), "Conflict")
+          assert.deepStrictEqual(calls(yield* fake.requests), ["GET /1.0/instances/web"])
+        })
+    ))
+
+  it.live("remove stops a running instance with force, then deletes it", () =>
+    withRuntime(
+      (req) => {
+        if (req.method === "GET" && req.path === "/1.0/instances/web") return sync(instance("web"))
+        if (req.method === "PUT") return started("op-s")
+        if (req.method === "DELETE") return started("op-d")
+        if (req.path.endsWith("/wait")) return succeeded("x")
+        return undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          yield* runtime.remove(name)
+          const requests = yield* fake.requests
+          assert.deepStrictEqual(calls(requests), [
+            "GET /1.0/instances/web",
+            "PUT /1.0/instances/web/state",
+            "GET /1.0/operations/op-s/wait",
+            "DELETE /1.0/instances/web",
+            "GET /1.0/operations/op-d/wait"
+          ])
+          assert.deepStrictEqual(requests[1]?.body, { action: "stop", force: true })
+        })
+    ))
+
+  it.live("exec of a missing command gives exit code 127, like a shell", () =>
+    withRuntime(
+      (req) => {
+        if (req.method === "POST") return started("op-e")
+        if (req.path.endsWith("/wait")) return failedOp("Command not found")
+        if (req.method === "DELETE") return sync({})
+        return undefined
+      },
+      (runtime) =>
+        Effect.gen(function*() {
+          const result = yield* runtime.exec(name, ["nope"])
+          assert.strictEqual(result.exitCode, 127)
+          assert.match(result.stderr, /Command not found/)
+        })
+    ))
+
+  it.live("exec in a stopped instance is Conflict; in a missing one NotFound", () =>
+    withRuntime(
+      (req) =>
+        req.path === "/1.0/instances/web/exec"
+          ? error(400, "Instance is not running")
+          : error(404, "Failed to fetch instance \"gone\" in project \"p\": Instance not found"),
+      (runtime) =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* reasonOf(runtime.exec(name, ["true"])), "Conflict")
+          assert.strictEqual(yield* reasonOf(runtime.exec(ProjectName.make("gone"), ["true"])), "NotFound")
+        })
+    ))
+
+  it.live("shell spawns incus exec with an argv list, inherited stdio and no new session", () => {
+    const spawner = fakeSpawner(7)
+    return withRuntime(
+      (req) => req.method === "GET" ? sync(instance("web")) : undefined,
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          const code = yield* runtime.shell(name, {
+            user: 1000,
+            group: 1000,
+            cwd: "/srv/repos/web",
+            env: { HOME: "/home/ubuntu", X: "a b; $(rm -rf /)" },
+            argv: ["bash", "-l"]
+          })
+          assert.strictEqual(code, 7)
+          const [command] = spawner.spawned
+          assert.strictEqual(command?.command, "incus")
+          assert.deepStrictEqual(command?.args, [
+            "exec",
+            "local:web",
+            "--project",
+            "p",
+            "--user",
+            "1000",
+            "--group",
+            "1000",
+            "--cwd",
+            "/srv/repos/web",
+            "--env",
+            "HOME=/home/ubuntu",
+            "--env",
+            "X=a b; $(rm -rf /)",
+            "--",
+            "bash",
+            "-l"
+          ])
+          assert.deepInclude(command?.options, {
+            stdin: "inherit",
+            stdout: "inherit",
+            stderr: "inherit",
+            detached: false,
+            extendEnv: true,
+            env: { INCUS_SOCKET: fake.socketPath }
+          })
+        }),
+      spawner
+    )
+  })
+
+  it.live("shell without argv runs the user's login shell from /etc/passwd", () => {
+    const spawner = fakeSpawner(0)
+    const log = "/1.0/instances/web/logs/exec-output/exec_op-p"
+    return withRuntime(
+      (req) => {
+        if (req.method === "GET" && req.path === "/1.0/instances/web") return sync(instance("web"))
+        if (req.method === "POST") return started("op-p")
+        if (req.path.endsWith("/wait")) return succeeded("op-p", { return: 0, output: { "1": `${log}.stdout` } })
+        if (req.method === "GET" && req.path === `${log}.stdout`) {
+          return { raw: true, body: "root:x:0:0:root:/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/bash\n" }
+        }
+        if (req.method === "GET" && req.path === `${log}.stderr`) return { raw: true, body: "" }
+        if (req.method === "DELETE") return sync({})
+        return undefined
+      },
+      (runtime) =>
+        Effect.gen(function*() {
+          yield* runtime.shell(name, { user: 1000, group: 1000 })
+          assert.deepStrictEqual(spawner.spawned[0]?.args.slice(-3), ["--", "/bin/bash", "-l"])
+        }),
+      spawner
+    )
+  })
+})
+
+describe("IncusContainerRuntime: namespace and profiles", () => {
+  it.live("ensureNamespace of an existing project: GET, PUT with If-Match, features.* kept; root disk added", () => {
+    let config: Record<string, string> = {
+      "features.images": "false",
+      "features.storage.volumes": "true",
+      "restricted.devices.disk.paths": "/old",
+      "user.keep": "no"
+    }
+    let devices: Record<string, Record<string, string>> = {}
+    return withRuntime(
+      (req) => {
+        if (req.path === "/1.0/projects/repoman") {
+          if (req.method === "GET") {
+            return sync({ name: "repoman", description: "old", config, used_by: [] }, 200, { Etag: "\"e1\"" })
+          }
+          if (req.method === "PUT" && req.headers["if-match"] === "\"e1\"") {
+            config = (req.body as { config: Record<string, string> }).config
+            return sync({})
+          }
+        }
+        if (req.path === "/1.0/profiles/default" && req.query.get("project") === "repoman") {
+          if (req.method === "GET") {
+            return sync({ name: "default", description: "", config: {}, devices }, 200, { Etag: "\"e2\"" })
+          }
+          if (req.method === "PUT" && req.headers["if-match"] === "\"e2\"") {
+            devices = (req.body as { devices: Record<string, Record<string, string>> }).devices
+            return sync({})
+          }
+        }
+        return req.method === "PUT" ? error(412, "ETag doesn't match") : undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          const ns = yield* runtime.ensureNamespace(
+            new NamespaceSpec({
+              name: "repoman",
+              description: "repoman projects",
+              config: { "restricted": "true", "features.profiles": "true" },
+              rootDiskPool: "fast"
+            })
+          )
+          assert.deepStrictEqual(ns.config, {
+            "features.images": "false",
+            "features.storage.volumes": "true",
+            "restricted": "true",
+            "features.profiles": "true",
+            ...IncusClient.managedConfig
+          })
+          assert.deepStrictEqual(devices, { root: { type: "disk", path: "/", pool: "fast" } })
+          assert.notInclude((yield* fake.requests).map((r) => r.method), "PATCH")
+        })
+    )
+  })
+
+  it.live("ensureNamespace of a missing project creates it, managed, with a root disk", () => {
+    let project: unknown = undefined
+    let devices: unknown = {}
+    return withRuntime(
+      (req) => {
+        if (req.path === "/1.0/projects/fresh" && req.method === "GET") {
+          return project === undefined ? error(404, "Project not found") : sync(project)
+        }
+        if (req.path === "/1.0/projects" && req.method === "POST") {
+          project = { ...(req.body as object), used_by: [] }
+          return sync(null, 201)
+        }
+        if (req.path === "/1.0/profiles/default") {
+          if (req.method === "GET") return sync({ name: "default", description: "", config: {}, devices: {} })
+          devices = (req.body as { devices: unknown }).devices
+          return sync({})
+        }
+        return undefined
+      },
+      (runtime) =>
+        Effect.gen(function*() {
+          const ns = yield* runtime.ensureNamespace(
+            new NamespaceSpec({
+              name: "fresh",
+              description: "d",
+              config: { restricted: "true" },
+              rootDiskPool: "default"
+            })
+          )
+          assert.deepStrictEqual(ns.config, { restricted: "true", ...IncusClient.managedConfig })
+          assert.deepStrictEqual(devices, { root: { type: "disk", path: "/", pool: "default" } })
+        })
+    )
+  })
+
+  it.live("ensureNamespace leaves the default project's profile alone, and writes nothing when in line", () =>
+    withRuntime(
+      (req) => {
+        if (req.path === "/1.0/projects/shared" && req.method === "GET") {
+          return sync({
+            name: "shared",
+            description: "d",
+            config: { "features.profiles": "false", ...IncusClient.managedConfig },
+            used_by: []
+          })
+        }
+        // Without features.profiles Incus answers with the default project's profile.
+        if (req.path === "/1.0/profiles/default" && req.method === "GET") {
+          return sync({ name: "default", description: "", config: {}, devices: {}, project: "default" })
+        }
+        return undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          yield* runtime.ensureNamespace(
+            new NamespaceSpec({
+              name: "shared",
+              description: "d",
+              config: { "features.profiles": "false" },
+              rootDiskPool: "default"
+            })
+          )
+          assert.deepStrictEqual((yield* fake.requests).filter((r) => r.method !== "GET"), [])
+        })
+    ))
+
+  it.live("profiles read back without the managed keys, with their users in this project", () =>
+    withRuntime(
+      (req) =>
+        req.method === "GET" && req.path === "/1.0/profiles/shared"
+          ? sync({
+            name: "shared",
+            description: "d",
+            config: { "limits.cpu": "1", ...IncusClient.managedConfig },
+            devices: {},
+            used_by: ["/1.0/instances/web?project=p", "/1.0/instances/other?project=q", "/1.0/profiles/x?project=p"],
+            project: "p"
+          })
+          : undefined,
+      (runtime) =>
+        Effect.gen(function*() {
+          const profile = yield* runtime.getProfile(ProfileName.make("shared"))
+          assert.deepStrictEqual(profile.config, { "limits.cpu": "1" })
+          assert.deepStrictEqual(profile.usedBy, [name])
+        })
+    ))
+
+  it.live("putProfile creates a missing profile (managed) and replaces an existing one with If-Match", () => {
+    const bodies: Array<unknown> = []
+    let exists = false
+    return withRuntime(
+      (req) => {
+        if (req.method === "GET") {
+          return exists
+            ? sync({ name: "x", description: "", config: IncusClient.managedConfig, devices: {} }, 200, {
+              Etag: "\"e\""
+            })
+            : error(404, "Fetch profile: Profile not found")
+        }
+        bodies.push({ method: req.method, ifMatch: req.headers["if-match"], body: req.body })
+        exists = true
+        return sync(null, req.method === "POST" ? 201 : 200)
+      },
+      (runtime) =>
+        Effect.gen(function*() {
+          const p = new ProfileSpec({ description: "d", config: { a: "1" }, devices: {} })
+          yield* runtime.putProfile(ProfileName.make("x"), p)
+          yield* runtime.putProfile(ProfileName.make("x"), p)
+          assert.deepStrictEqual(bodies, [
+            {
+              method: "POST",
+              ifMatch: undefined,
+              body: { name: "x", description: "d", config: { a: "1", ...IncusClient.managedConfig }, devices: {} }
+            },
+            {
+              method: "PUT",
+              ifMatch: "\"e\"",
+              body: { description: "d", config: { a: "1", ...IncusClient.managedConfig }, devices: {} }
+            }
+          ])
+        })
+    )
+  })
+
+  it.live("the default profile cannot be deleted (Conflict); list of a missing project is NotFound", () =>
+    withRuntime(
+      (req) => {
+        if (req.path === "/1.0/profiles/default") return sync({ name: "default", config: {}, devices: {} })
+        if (req.path === "/1.0/instances") return sync([])
+        if (req.path === "/1.0/projects/p") return error(404, "Project not found")
+        return undefined
+      },
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          assert.strictEqual(yield* reasonOf(runtime.deleteProfile(ProfileName.make("default"))), "Conflict")
+          assert.notInclude(calls(yield* fake.requests), "DELETE /1.0/profiles/default")
+          const e = yield* Effect.flip(runtime.list())
+          assert.deepInclude(e.reason, { _tag: "NotFound", kind: "namespace", name: "p" })
+        })
+    ))
+})
