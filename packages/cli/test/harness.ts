@@ -34,23 +34,24 @@ const unused = Effect.die("unused")
  * The services `Command.runWith` requires, none of them reaching the host;
  * `realFiles` swaps in the real file system (for commands that check repos).
  */
-export const platformTest = (realFiles: boolean) => Layer.mergeAll(
-  realFiles ? NodeFileSystem.layer : FileSystem.layerNoop({}),
-  Path.layer,
-  Stdio.layerTest({}),
-  Layer.succeed(
-    Terminal.Terminal,
-    Terminal.make({
-      columns: Effect.succeed(100),
-      rows: Effect.succeed(40),
-      size: unused,
-      readInput: unused,
-      readLine: unused,
-      display: () => Effect.void
-    })
-  ),
-  Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, ChildProcessSpawner.make(() => unused))
-)
+export const platformTest = (realFiles: boolean) =>
+  Layer.mergeAll(
+    realFiles ? NodeFileSystem.layer : FileSystem.layerNoop({}),
+    Path.layer,
+    Stdio.layerTest({}),
+    Layer.succeed(
+      Terminal.Terminal,
+      Terminal.make({
+        columns: Effect.succeed(100),
+        rows: Effect.succeed(40),
+        size: unused,
+        readInput: unused,
+        readLine: unused,
+        display: () => Effect.void
+      })
+    ),
+    Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, ChildProcessSpawner.make(() => unused))
+  )
 
 /** What one run printed and how it ended: `code` 0 on success, else the ExitCode. */
 export interface Outcome {

@@ -1,0 +1,172 @@
+/**
+ * The project lifecycle against the real incusd, as a non-root user, through
+ * the real `repoman` executable: the user flow and the safety invariants.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Schema from "effect/Schema"
+import { busybox, debian, IntegrationLayer, sandbox, snapshot } from "./integration.ts"
+
+const Json = Schema.fromJsonString(Schema.Unknown)
+const json = (text: string) => Schema.decodeUnknownEffect(Json)(text).pipe(Effect.orDie)
+
+describe("repoman against a real Incus", () => {
+  it.live(
+    "the whole user flow on the Debian image: setup, new, shell, status, list, remove",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { reposRoot, repoman, setup } = yield* sandbox
+        const repo = `${reposRoot}/isurus`
+        yield* fs.makeDirectory(`${repo}/src`, { recursive: true })
+        yield* fs.writeFileString(`${repo}/src/main.rs`, "fn main() {}\n")
+        yield* fs.chmod(`${repo}/src/main.rs`, 0o640)
+
+        const s = yield* setup
+        assert.strictEqual(s.code, 0, s.stderr)
+        assert.include(s.stdout, "uid mode idmap")
+
+        const n = yield* repoman(["new", "isurus", "--image", debian])
+        assert.strictEqual(n.code, 0, n.stderr)
+
+        const sh = yield* repoman([
+          "shell",
+          "isurus",
+          "--",
+          "sh",
+          "-c",
+          "id -u; id -g; pwd; echo \"$HOME\"; echo hi > made-inside"
+        ])
+        assert.strictEqual(sh.code, 0, sh.stderr)
+        assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["1000", "1000", repo, "/home/ubuntu"])
+        // The uid mapping seen from the host: the container's uid 1000 is this user.
+        const made = yield* fs.stat(`${repo}/made-inside`)
+        assert.strictEqual(made.uid._tag === "Some" ? made.uid.value : -1, process.getuid?.())
+
+        const exit = yield* repoman(["shell", "isurus", "--", "sh", "-c", "exit 7"])
+        assert.strictEqual(exit.code, 7)
+
+        const st = yield* repoman(["status", "isurus", "--json"])
+        assert.strictEqual(st.code, 0, st.stdout + st.stderr)
+        const [status] = (yield* json(st.stdout)) as ReadonlyArray<Record<string, unknown>>
+        assert.strictEqual(status?.["state"], "Running")
+        assert.strictEqual(status?.["mountPresent"], true)
+        assert.deepStrictEqual((status?.["userProbe"] as Record<string, unknown>)["hostUid"], process.getuid?.())
+        const root = status?.["rootProbe"] as Record<string, unknown>
+        assert.strictEqual(root["ok"], true)
+        assert.notStrictEqual(root["hostUid"], 0)
+
+        const l = yield* repoman(["list", "--json"])
+        assert.strictEqual(l.code, 0, l.stderr)
+        const rows = (yield* json(l.stdout)) as ReadonlyArray<Record<string, unknown>>
+        assert.deepStrictEqual(rows.map((r) => [r["name"], r["kind"], r["state"], r["repoPath"]]), [
+          ["isurus", "managed", "Running", repo]
+        ])
+
+        // Invariant 1: remove leaves every byte and mode under the repo as it was.
+        const before = yield* snapshot(repo)
+        const refused = yield* repoman(["remove", "isurus"])
+        assert.strictEqual(refused.code, 1, "no TTY and no --yes: refuse")
+        assert.include(refused.stdout, `The repo at ${repo} is not touched.`)
+        const r = yield* repoman(["remove", "isurus", "--yes"])
+        assert.strictEqual(r.code, 0, r.stderr)
+        assert.deepStrictEqual(yield* snapshot(repo), before)
+        const after = yield* repoman(["list", "--json"])
+        assert.deepStrictEqual(yield* json(after.stdout), [])
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+
+  it.live("invariant 3: hostile names and --repo values exit 2 and create nothing", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { reposRoot, repoman, setup, client, project } = yield* sandbox
+      assert.strictEqual((yield* setup).code, 0)
+      yield* fs.makeDirectory(`${reposRoot}/ok`)
+      yield* fs.makeDirectory(`${reposRoot}/../outside`)
+      yield* fs.symlink(`${reposRoot}/../outside`, `${reposRoot}/sneaky`)
+      const hostile: ReadonlyArray<ReadonlyArray<string>> = [
+        ["new", "../etc"],
+        ["new", "/etc"],
+        ["new", "a;rm -rf ~"],
+        ["new", "$(id)"],
+        ["new", "`id`"],
+        ["new", "x".repeat(64)],
+        ["new", "ünïcode"],
+        ["new", "-rf"],
+        ["new", "1abc"],
+        ["new", "ok", "--repo", "../outside"],
+        ["new", "ok", "--repo", "/etc"],
+        ["new", "ok", "--repo", "a/b"],
+        ["new", "ok", "--repo", ".."],
+        ["new", "sneaky"],
+        ["new", "ok", "--image", "x; reboot"]
+      ]
+      for (const argv of hostile) {
+        const out = yield* repoman(argv)
+        assert.strictEqual(out.code, 2, `${JSON.stringify(argv)}: ${out.stderr}`)
+        assert.notInclude(out.stderr, "    at ", "no stack trace")
+      }
+      assert.deepStrictEqual(yield* client.listInstances(project), [])
+      assert.deepStrictEqual(yield* json((yield* repoman(["list", "--json"])).stdout), [])
+    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), 300_000)
+
+  it.live(
+    "invariant 2: in repoman's project Incus itself refuses a disk from outside the allowed paths",
+    () =>
+      Effect.gen(function*() {
+        const { reposRoot, setup, client, project } = yield* sandbox
+        assert.strictEqual((yield* setup).code, 0)
+        const runtime = yield* ContainerRuntime.pipe(Effect.provide(IncusContainerRuntime.layerClient({ project })))
+        for (const source of ["/etc", "/", `${reposRoot}/../`, `${reposRoot}X`]) {
+          const error = yield* Effect.flip(
+            runtime.create(
+              new InstanceSpec({
+                name: ProjectName.make("escape"),
+                image: ImageRef.make(busybox),
+                profiles: [ProfileName.make("default")],
+                devices: { host: { type: "disk", source, path: "/mnt/host" } },
+                config: {}
+              })
+            )
+          )
+          assert.strictEqual(error.reason._tag, "Forbidden", `${source}: ${error.message}`)
+        }
+        assert.deepStrictEqual(yield* client.listInstances(project), [])
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+
+  it.live(
+    "invariant 4: a failure after the container exists leaves no container and no registry entry",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { dir, reposRoot, repoman, setup, client, project } = yield* sandbox
+        assert.strictEqual((yield* setup).code, 0)
+        yield* fs.makeDirectory(`${reposRoot}/isurus`)
+        const registry = `${dir}/config/repoman.toml`
+        const before = yield* fs.readFileString(registry)
+
+        // A profile that does not exist.
+        const missing = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "nope"])
+        assert.strictEqual(missing.code, 1, missing.stderr)
+        assert.include(missing.stderr, "nope")
+        assert.deepStrictEqual(yield* client.listInstances(project), [])
+
+        // The registry cannot be written once the container runs: it must go again.
+        yield* fs.chmod(`${dir}/config`, 0o500)
+        const blocked = yield* repoman(["new", "isurus", "--image", busybox]).pipe(
+          Effect.ensuring(Effect.orDie(fs.chmod(`${dir}/config`, 0o700)))
+        )
+        assert.strictEqual(blocked.code, 1, blocked.stderr)
+        assert.deepStrictEqual(yield* client.listInstances(project), [])
+        assert.strictEqual(yield* fs.readFileString(registry), before)
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+})
