@@ -52,11 +52,11 @@ describe("repoman against a real Incus", () => {
 
         const st = yield* repoman(["status", "isurus", "--json"])
         assert.strictEqual(st.code, 0, st.stdout + st.stderr)
-        const [status] = (yield* json(st.stdout)) as ReadonlyArray<Record<string, unknown>>
-        assert.strictEqual(status?.["state"], "Running")
-        assert.strictEqual(status?.["mountPresent"], true)
-        assert.deepStrictEqual((status?.["userProbe"] as Record<string, unknown>)["hostUid"], process.getuid?.())
-        const root = status?.["rootProbe"] as Record<string, unknown>
+        const [status = {}] = (yield* json(st.stdout)) as ReadonlyArray<Record<string, unknown>>
+        assert.strictEqual(status["state"], "Running")
+        assert.strictEqual(status["mountPresent"], true)
+        assert.deepStrictEqual((status["userProbe"] as Record<string, unknown>)["hostUid"], process.getuid?.())
+        const root = status["rootProbe"] as Record<string, unknown>
         assert.strictEqual(root["ok"], true)
         assert.notStrictEqual(root["hostUid"], 0)
 

@@ -7,8 +7,8 @@
  */
 import * as Effect from "effect/Effect"
 import { ContainerRuntime } from "./ContainerRuntime.ts"
-import type { ProjectName } from "./Ids.ts"
 import { CONTAINER_ID } from "./Idmap.ts"
+import type { ProjectName } from "./Ids.ts"
 
 /**
  * The uid-1000 user of a container.

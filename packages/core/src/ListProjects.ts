@@ -7,7 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime, type InstanceStatus } from "./ContainerRuntime.ts"
+import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "./ContainerRuntime.ts"
 import { Registry } from "./Registry.ts"
 
 /**
@@ -40,8 +40,15 @@ export const listProjects = Effect.gen(function*() {
   // Without the engine the registry still answers; the states are then unknown.
   const listed = yield* runtime.list().pipe(
     Effect.map((instances) => ({ instances, warning: null })),
-    Effect.catchReason("ContainerRuntimeError", "Unavailable", (r) =>
-      Effect.succeed({ instances: [], warning: `${r.message}: container states are unknown` }))
+    Effect.catchReason(
+      "ContainerRuntimeError",
+      "Unavailable",
+      (r) => Effect.succeed({ instances: [], warning: `${r.message}: container states are unknown` })
+    ),
+    Effect.catchReason("ContainerRuntimeError", "NotFound", (r) =>
+      r.kind === "namespace"
+        ? Effect.succeed({ instances: [], warning: `${r.message}: run 'repoman setup'` })
+        : Effect.fail(new ContainerRuntimeError({ reason: r })))
   )
   const instances = listed.instances
   const online = listed.warning === null

@@ -7,8 +7,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { ImageRef, ProfileName } from "./Ids.ts"
 import { UidMode } from "./Idmap.ts"
+import { ImageRef, ProfileName } from "./Ids.ts"
 import { Project } from "./Project.ts"
 
 /**

@@ -32,26 +32,28 @@ export interface RemovalPlan {
  *
  * @since 0.1.0
  */
-export const planRemoval = Effect.fn("planRemoval")(function*(name: ProjectName, options: { readonly keepIncus: boolean }) {
-  const registry = yield* Registry
-  const runtime = yield* ContainerRuntime
-  const { home } = yield* ConfigPaths
-  const document = yield* registry.load
-  const project = yield* registry.getProject(name)
-  const container = options.keepIncus
-    ? Option.none()
-    : yield* runtime.get(name).pipe(
-      Effect.map((i) => Option.some({ status: i.status, devices: i.devices })),
-      Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
-    )
-  return {
-    project,
-    namespace: runtime.namespace,
-    repoPath: `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`,
-    keepIncus: options.keepIncus,
-    container
-  } satisfies RemovalPlan
-})
+export const planRemoval = Effect.fn("planRemoval")(
+  function*(name: ProjectName, options: { readonly keepIncus: boolean }) {
+    const registry = yield* Registry
+    const runtime = yield* ContainerRuntime
+    const { home } = yield* ConfigPaths
+    const document = yield* registry.load
+    const project = yield* registry.getProject(name)
+    const container = options.keepIncus
+      ? Option.none()
+      : yield* runtime.get(name).pipe(
+        Effect.map((i) => Option.some({ status: i.status, devices: i.devices })),
+        Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
+      )
+    return {
+      project,
+      namespace: runtime.namespace,
+      repoPath: `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`,
+      keepIncus: options.keepIncus,
+      container
+    } satisfies RemovalPlan
+  }
+)
 
 /**
  * Carries out a plan: stops and deletes the container, then drops the

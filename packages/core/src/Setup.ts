@@ -12,8 +12,8 @@ import * as Path from "effect/Path"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, NamespaceSpec, type StoragePool } from "./ContainerRuntime.ts"
 import { HostInfo } from "./HostInfo.ts"
-import type { ImageRef } from "./Ids.ts"
 import { checkDelegation, delegationCommands, projectRestrictions, type UidMode } from "./Idmap.ts"
+import type { ImageRef } from "./Ids.ts"
 import { IdmapNotDelegated, InvalidPath, LifecycleError, StoragePoolMissing } from "./LifecycleError.ts"
 import { Registry } from "./Registry.ts"
 import { emptyDocument, type RegistryDocument } from "./RegistryDocument.ts"
@@ -150,7 +150,11 @@ export const setup = Effect.fn("setup")(function*(input: SetupInput) {
   const pool = yield* choosePool(yield* runtime.listStoragePools(), input.storagePool)
   const before = yield* runtime.getNamespace(defaults.incusProject).pipe(
     Effect.map((ns) => ns.config),
-    Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeed({} as Readonly<Record<string, string>>))
+    Effect.catchReason(
+      "ContainerRuntimeError",
+      "NotFound",
+      () => Effect.succeed({} as Readonly<Record<string, string>>)
+    )
   )
   const keptPaths = (before["restricted.devices.disk.paths"] ?? "").split(",").filter((p) => p.length > 0)
   const restrictions = projectRestrictions({

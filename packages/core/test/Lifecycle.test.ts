@@ -18,8 +18,8 @@ import { newProject } from "../src/NewProject.ts"
 import { openShell } from "../src/OpenShell.ts"
 import { projectStatus } from "../src/ProjectStatus.ts"
 import { Registry } from "../src/Registry.ts"
-import * as RegistryMemory from "../src/RegistryMemory.ts"
 import { emptyDocument, type RegistryDocument } from "../src/RegistryDocument.ts"
+import * as RegistryMemory from "../src/RegistryMemory.ts"
 import { planRemoval, removeProject } from "../src/RemoveProject.ts"
 import { setup } from "../src/Setup.ts"
 
@@ -27,7 +27,9 @@ const uid = process.getuid?.() ?? 1000
 const gid = process.getgid?.() ?? 1000
 
 /** A home dir with ~/repos and fake /etc/subuid files, plus the layers over it. */
-const world = (options: { readonly document?: RegistryDocument; readonly runtime?: RuntimeMemory.MemoryOptions } = {}) =>
+const world = (
+  options: { readonly document?: RegistryDocument; readonly runtime?: RuntimeMemory.MemoryOptions } = {}
+) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-life-" })
@@ -35,9 +37,13 @@ const world = (options: { readonly document?: RegistryDocument; readonly runtime
     yield* fs.writeFileString(`${home}/repos/isurus/README`, "hello\n")
     const runtime = yield* RuntimeMemory.make({ namespace: "repoman", ...options.runtime })
     if (options.runtime?.namespaceExists !== false) {
-      yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+      yield* runtime.putProfile(
+        ProfileName.make("default"),
+        new ProfileSpec({ description: "", config: {}, devices: {} })
+      )
     }
-    const document = options.document ?? { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
+    const document = options.document ??
+      { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
     const registry = yield* RegistryMemory.make({ document })
     const layer = Layer.mergeAll(
       Layer.succeed(Registry, registry),
@@ -62,7 +68,10 @@ describe("new", () => {
         source: yield* (yield* FileSystem.FileSystem).realPath(`${home}/repos/isurus`),
         path: `${home}/repos/isurus`
       })
-      assert.strictEqual(instance.config["raw.idmap"], uid === gid ? `both ${uid} 1000` : `uid ${uid} 1000\ngid ${gid} 1000`)
+      assert.strictEqual(
+        instance.config["raw.idmap"],
+        uid === gid ? `both ${uid} 1000` : `uid ${uid} 1000\ngid ${gid} 1000`
+      )
       assert.strictEqual(instance.config["user.repoman.managed"], "true")
       assert.strictEqual(project.repo, "isurus")
       const stored = yield* Registry.use((r) => r.getProject(isurus)).pipe(Effect.provide(layer))
@@ -118,7 +127,10 @@ describe("new", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const { home, runtime, layer } = yield* world()
-      yield* runtime.putProfile(ProfileName.make("extra"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+      yield* runtime.putProfile(
+        ProfileName.make("extra"),
+        new ProfileSpec({ description: "", config: {}, devices: {} })
+      )
       yield* runtime.putProfile(ProfileName.make("cli"), new ProfileSpec({ description: "", config: {}, devices: {} }))
       yield* fs.makeDirectory(`${home}/repos/data`)
       const registry = yield* RegistryMemory.make({
@@ -149,7 +161,9 @@ describe("setup", () => {
     Effect.gen(function*() {
       const { runtime, layer } = yield* world({ runtime: { namespaceExists: false } })
       const error = yield* Effect.flip(
-        setup({}).pipe(Effect.provide(Layer.merge(layer, HostInfo.layerTest({ uid: 4_000_123_456, gid: 4_000_123_456 }))))
+        setup({}).pipe(
+          Effect.provide(Layer.merge(layer, HostInfo.layerTest({ uid: 4_000_123_456, gid: 4_000_123_456 })))
+        )
       )
       assert.strictEqual(error._tag, "LifecycleError")
       assert.include(error.message, "root:4000123456:1")
@@ -249,7 +263,9 @@ describe("list, status, remove, shell", () => {
         Effect.succeed(
           new ExecResult({
             exitCode: req.interactive ? 7 : 0,
-            stdout: req.argv.join(" ") === "cat /etc/passwd" ? "root:x:0:0::/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/sh\n" : "",
+            stdout: req.argv.join(" ") === "cat /etc/passwd"
+              ? "root:x:0:0::/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/sh\n"
+              : "",
             stderr: ""
           })
         )

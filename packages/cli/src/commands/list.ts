@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { type ProjectRow, listProjects } from "@repoman/core/ListProjects"
+import { listProjects, type ProjectRow } from "@repoman/core/ListProjects"
 import { Registry } from "@repoman/core/Registry"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -11,7 +11,10 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { table } from "../render/table.ts"
 
-const json = Flag.Boolean("json").pipe(Flag.withDescription("Print the projects as a JSON array"), Flag.withDefault(false))
+const json = Flag.Boolean("json").pipe(
+  Flag.withDescription("Print the projects as a JSON array"),
+  Flag.withDefault(false)
+)
 
 const render = (rows: ReadonlyArray<ProjectRow>) =>
   table(

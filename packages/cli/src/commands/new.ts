@@ -19,28 +19,38 @@ const flags = {
     Flag.withDescription("The repo directory under the repos root (default: NAME)"),
     Flag.optional
   ),
-  image: Flag.String("image").pipe(Flag.withSchema(ImageRef), Flag.withDescription("Image to create from"), Flag.optional),
+  image: Flag.String("image").pipe(
+    Flag.withSchema(ImageRef),
+    Flag.withDescription("Image to create from"),
+    Flag.optional
+  ),
   profile: Flag.String("profile").pipe(
     Flag.withSchema(ProfileName),
     Flag.withAlias("p"),
     Flag.withDescription("A profile to add to the defaults (repeatable)"),
     Flag.atLeast(0)
   ),
-  noBackup: Flag.Boolean("no-backup").pipe(Flag.withDescription("Leave this project out of backups"), Flag.withDefault(false))
+  noBackup: Flag.Boolean("no-backup").pipe(
+    Flag.withDescription("Leave this project out of backups"),
+    Flag.withDefault(false)
+  )
 }
 
 /** @since 0.1.0 */
 export const newCommand = Command.make("new", flags).pipe(
   Command.withDescription("Create a project's container, with its repo mounted at the same path"),
   Command.withHandler(Effect.fnUntraced(function*(f) {
-    const { project, repo } = yield* newProject({
+    const created = yield* newProject({
       name: f.name,
       profiles: f.profile,
       backup: !f.noBackup,
       ...Option.match(f.repo, { onNone: () => ({}), onSome: (repo) => ({ repo }) }),
       ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) })
     })
+    const { project } = created
     yield* Console.log(`created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}`)
-    yield* Console.log(`repo ${repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`)
+    yield* Console.log(
+      `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
+    )
   }))
 )

@@ -35,7 +35,9 @@ const describe = (plan: RemovalPlan): string =>
       ],
       onSome: (c) => [
         `  - container ${plan.project.name} (${c.status}) in Incus project ${plan.namespace}, stopped and deleted`,
-        ...Object.entries(c.devices).map(([d, o]) => `    with device ${d}: ${o["type"] ?? "?"} ${o["source"] ?? ""}`.trimEnd()),
+        ...Object.entries(c.devices).map(([d, o]) =>
+          `    with device ${d}: ${o["type"] ?? "?"} ${o["source"] ?? ""}`.trimEnd()
+        ),
         `  - the registry entry`
       ]
     }),

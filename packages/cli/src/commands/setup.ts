@@ -4,8 +4,8 @@
  * @since 0.1.0
  */
 import { HostInfo } from "@repoman/core/HostInfo"
-import { ImageRef } from "@repoman/core/Ids"
 import { checkDelegation, delegationCommands, UidMode } from "@repoman/core/Idmap"
+import { ImageRef } from "@repoman/core/Ids"
 import { IpAddress } from "@repoman/core/RegistryDocument"
 import { setup as runSetup, type SetupInput } from "@repoman/core/Setup"
 import * as Command from "effect/cli/Command"
@@ -46,7 +46,9 @@ const offerDelegation = Effect.gen(function*() {
   const host = yield* HostInfo
   const delegation = yield* checkDelegation(host)
   if (delegation.missing.length === 0) return
-  yield* Console.log(`Incus may not map your ids yet. This needs, as root:\n  ${delegationCommands(delegation).join("\n  ")}`)
+  yield* Console.log(
+    `Incus may not map your ids yet. This needs, as root:\n  ${delegationCommands(delegation).join("\n  ")}`
+  )
   const ok = yield* Prompt.Confirm({ message: "Add the lines now with sudo?", initial: true })
   if (!ok) return
   for (const m of delegation.missing) yield* appendAsRoot(m.file, `${m.line}\n`)

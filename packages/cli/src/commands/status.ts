@@ -11,8 +11,8 @@ import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { age } from "../render/duration.ts"
 import { ExitCode } from "../ExitCode.ts"
+import { age } from "../render/duration.ts"
 
 const flags = {
   name: Argument.String("name").pipe(
