@@ -33,6 +33,14 @@ node_ok() {
 
 mkdir -p "$bin"
 
+# Installs an npm package into its own prefix under .tools/.
+npm_install_into() {
+  local dir=$1 spec=$2
+  mkdir -p "$dir"
+  [ -f "$dir/package.json" ] || echo '{"private":true}' >"$dir/package.json"
+  npm install --prefix "$dir" --no-audit --no-fund --loglevel=error "$spec" >/dev/null
+}
+
 # 1. A bootstrap npm (any version) to fetch Node 24 from the npm registry.
 if ! command -v npm >/dev/null 2>&1 && ! [ -x "$tools/node/node_modules/node/bin/node" ]; then
   say "no npm on this machine: installing Debian's nodejs and npm"
@@ -48,9 +56,7 @@ elif command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
   say "using the host's node $(node --version)"
 else
   say "host node is $(node --version 2>/dev/null || echo missing), need >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR: installing node@$NODE_SPEC from the npm registry into .tools/node"
-  mkdir -p "$tools/node"
-  [ -f "$tools/node/package.json" ] || echo '{"private":true}' >"$tools/node/package.json"
-  npm install --prefix "$tools/node" --no-audit --no-fund --loglevel=error "node@$NODE_SPEC" >/dev/null
+  npm_install_into "$tools/node" "node@$NODE_SPEC"
   ln -sfn "$tools/node/node_modules/node/bin/node" "$bin/node"
   say "installed node $("$bin/node" --version)"
 fi
@@ -61,9 +67,7 @@ if [ -x "$bin/pnpm" ] && [ "$("$bin/pnpm" --version 2>/dev/null)" = "$PNPM_VERSI
   say "pnpm $PNPM_VERSION already in .tools/bin"
 else
   say "installing pnpm@$PNPM_VERSION into .tools/pnpm"
-  mkdir -p "$tools/pnpm"
-  [ -f "$tools/pnpm/package.json" ] || echo '{"private":true}' >"$tools/pnpm/package.json"
-  npm install --prefix "$tools/pnpm" --no-audit --no-fund --loglevel=error "pnpm@$PNPM_VERSION" >/dev/null
+  npm_install_into "$tools/pnpm" "pnpm@$PNPM_VERSION"
   cat >"$bin/pnpm" <<SH
 #!/bin/sh
 exec "$bin/node" "$tools/pnpm/node_modules/pnpm/bin/pnpm.cjs" "\$@"
