@@ -96,7 +96,10 @@ const choosePool = (pools: ReadonlyArray<StoragePool>, wanted: string | undefine
  *
  * @since 0.1.0
  */
-export const setup = Effect.fn("setup")(function*(input: SetupInput) {
+export const setup = Effect.fn("setup")(function*(
+  input: SetupInput,
+  idFiles?: { readonly subuid: string; readonly subgid: string }
+) {
   const registry = yield* Registry
   const runtime = yield* ContainerRuntime
   const host = yield* HostInfo
@@ -125,7 +128,7 @@ export const setup = Effect.fn("setup")(function*(input: SetupInput) {
 
   // 1. The host side: delegation and the repos root.
   if (defaults.uidMode === "idmap") {
-    const delegation = yield* checkDelegation(host).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+    const delegation = yield* checkDelegation(host, idFiles).pipe(Effect.provideService(FileSystem.FileSystem, fs))
     if (delegation.missing.length > 0) {
       return yield* lifecycle(
         new IdmapNotDelegated({

@@ -9,7 +9,14 @@ import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { ConfigPaths } from "../src/ConfigPaths.ts"
-import { ContainerRuntime, ExecResult, InstanceSpec, ProfileSpec, StoragePool } from "../src/ContainerRuntime.ts"
+import {
+  ContainerRuntime,
+  ExecResult,
+  InstanceSpec,
+  NamespaceSpec,
+  ProfileSpec,
+  StoragePool
+} from "../src/ContainerRuntime.ts"
 import * as RuntimeMemory from "../src/ContainerRuntimeMemory.ts"
 import * as HostInfo from "../src/HostInfo.ts"
 import { ImageRef, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
@@ -175,7 +182,7 @@ describe("setup", () => {
       const { runtime, layer } = yield* world({
         runtime: { namespaceExists: false, storagePools: [new StoragePool({ name: "default", driver: "dir" })] }
       })
-      const uninitialized = Layer.merge(layer, RegistryMemory.layer())
+      const uninitialized = Layer.merge(layer, Layer.succeed(Registry, yield* RegistryMemory.make()))
       const first = yield* setup({ uidMode: "shift", incusProject: "repoman" }).pipe(Effect.provide(uninitialized))
       assert.strictEqual(first.registry, "created")
       assert.strictEqual(first.pool.driver, "dir")
@@ -185,6 +192,41 @@ describe("setup", () => {
       assert.strictEqual(ns.config["restricted"], "true")
       assert.strictEqual(ns.config["restricted.containers.privilege"], "unprivileged")
       assert.isUndefined(ns.config["restricted.devices.disk.paths"])
+      // Again, with the same answers: nothing changes.
+      const second = yield* setup({ uidMode: "shift", incusProject: "repoman" }).pipe(Effect.provide(uninitialized))
+      assert.strictEqual(second.registry, "unchanged")
+      assert.deepStrictEqual(yield* runtime.getNamespace("repoman"), ns)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("idmap mode: disk paths limited to the repos root, idmap to the host ids; paths others added are kept", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { runtime, layer, home } = yield* world({ runtime: { namespaceExists: false } })
+      const subuid = `${home}/subuid`
+      yield* fs.writeFileString(subuid, `root:1000000:1000000000\nroot:${uid}:1\n`)
+      yield* fs.writeFileString(`${home}/subgid`, `root:${gid}:1\n`)
+      const registry = Layer.succeed(Registry, yield* RegistryMemory.make())
+      const run = setup({ incusProject: "repoman" }, { subuid, subgid: `${home}/subgid` }).pipe(
+        Effect.provide(Layer.merge(layer, registry))
+      )
+      const report = yield* run
+      assert.strictEqual(report.uidMode, "idmap")
+      const real = yield* fs.realPath(`${home}/repos`)
+      let ns = yield* runtime.getNamespace("repoman")
+      assert.strictEqual(ns.config["restricted.devices.disk.paths"], real)
+      assert.strictEqual(ns.config["restricted.idmap.uid"], String(uid))
+      assert.strictEqual(ns.config["restricted.idmap.gid"], String(gid))
+      yield* runtime.ensureNamespace(
+        new NamespaceSpec({
+          name: "repoman",
+          description: ns.description,
+          config: { ...ns.config, "restricted.devices.disk.paths": `${real},/home/ada/.claude` },
+          rootDiskPool: "default"
+        })
+      )
+      yield* run
+      ns = yield* runtime.getNamespace("repoman")
+      assert.strictEqual(ns.config["restricted.devices.disk.paths"], `${real},/home/ada/.claude`)
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
