@@ -105,11 +105,27 @@ export class UnknownVariable extends Schema.TaggedClass<UnknownVariable>(
 }
 
 /**
+ * A profile plugin named in the registry (`[plugins] profiles`) could not be
+ * loaded or did not build its store.
+ *
+ * @since 0.1.0
+ */
+export class PluginFailed extends Schema.TaggedClass<PluginFailed>("@repoman/core/ProfileStore/PluginFailed")(
+  "PluginFailed",
+  { id: Schema.String, detail: Schema.String }
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `profile plugin "${this.id}": ${this.detail}`
+  }
+}
+
+/**
  * Why a {@link ProfileError} happened.
  *
  * @since 0.1.0
  */
-export const ProfileErrorReason = Schema.Union([NotFound, Malformed, UnknownVariable])
+export const ProfileErrorReason = Schema.Union([NotFound, Malformed, UnknownVariable, PluginFailed])
 /** @since 0.1.0 */
 export type ProfileErrorReason = typeof ProfileErrorReason.Type
 

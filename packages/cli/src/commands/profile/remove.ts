@@ -1,0 +1,20 @@
+/**
+ * `repoman profile remove NAME`: delete an installed profile, refused while
+ * containers use it. Never touches host files.
+ *
+ * @since 0.1.0
+ */
+import { removeProfile } from "@repoman/core/ProfileInstall"
+import * as Command from "effect/cli/Command"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import { profileName } from "./args.ts"
+
+/** @since 0.1.0 */
+export const remove = Command.make("remove", { name: profileName }).pipe(
+  Command.withDescription("Delete a profile from the repoman Incus project (host files stay)"),
+  Command.withHandler(Effect.fnUntraced(function*({ name }) {
+    yield* removeProfile(name)
+    yield* Console.log(`removed profile ${name} from Incus; no host file was touched`)
+  }))
+)

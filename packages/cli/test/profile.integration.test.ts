@@ -1,0 +1,231 @@
+/**
+ * `repoman profile` against the real incusd, as a non-root user, through the
+ * real `repoman` executable, with HOME a temp dir: install/diff/edit/
+ * reinstall, shadowing, claude-share under the uid mapping, remove while in
+ * use, sensitive and missing sources, and the restricted disk paths.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as ChildProcess from "effect/process/ChildProcess"
+import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { fileURLToPath } from "node:url"
+import { busybox, IntegrationLayer, type Outcome, sandbox } from "./integration.ts"
+
+const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+
+const Rows = Schema.fromJsonString(Schema.Array(Schema.Struct({
+  name: Schema.String,
+  origin: Schema.String,
+  shadows: Schema.Boolean,
+  installed: Schema.Boolean,
+  inSync: Schema.NullOr(Schema.Boolean)
+})))
+
+/** The sandbox, plus a `repoman` that runs with HOME set to a temp home inside it. */
+const world = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const box = yield* sandbox
+  const home = `${box.dir}/home`
+  yield* fs.makeDirectory(`${home}/.claude`, { recursive: true })
+  yield* fs.writeFileString(`${home}/.claude/from-host`, "written on the host\n")
+  yield* fs.writeFileString(`${home}/.claude.json`, "{}\n")
+  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
+  const env = {
+    ...process.env,
+    HOME: home,
+    REPOMAN_CONFIG_DIR: `${box.dir}/config`,
+    XDG_STATE_HOME: `${box.dir}/state`
+  }
+  const repoman = (args: ReadonlyArray<string>): Effect.Effect<Outcome> =>
+    Effect.scoped(Effect.gen(function*() {
+      const handle = yield* ChildProcess.make(process.execPath, [bin, ...args], { env, stdin: "ignore" })
+      const [stdout, stderr, code] = yield* Effect.all([
+        Stream.mkString(Stream.decodeText(handle.stdout)),
+        Stream.mkString(Stream.decodeText(handle.stderr)),
+        handle.exitCode
+      ], { concurrency: "unbounded" })
+      return { code: Number(code), stdout, stderr }
+    })).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner), Effect.orDie)
+  const setup = yield* repoman([
+    "setup",
+    "--non-interactive",
+    "--incus-project",
+    box.project,
+    "--repos-root",
+    box.reposRoot
+  ])
+  assert.strictEqual(setup.code, 0, setup.stderr)
+  const rows = Effect.flatMap(
+    repoman(["profile", "list", "--json"]),
+    (out) => Schema.decodeUnknownEffect(Rows)(out.stdout).pipe(Effect.orDie)
+  )
+  const diskPaths = Effect.map(
+    box.client.getProject(box.project),
+    (p) => (p.value.config["restricted.devices.disk.paths"] ?? "").split(",")
+  )
+  return { ...box, home, repoman, rows, diskPaths }
+})
+
+const mine = (extra: string) =>
+  [
+    "description: my claude-share",
+    "config:",
+    "  environment.MINE: \"yes\"",
+    extra,
+    "devices:",
+    "  claude-dir: { type: disk, source: \"${HOME}/.claude\", path: \"${HOME}/.claude\" }",
+    ""
+  ].join("\n")
+
+describe("repoman profile against a real Incus", () => {
+  it.live(
+    "install, diff equal, edit the user file, diff shows it, reinstall; the user file shadows the vendor one",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { dir, home, repoman, rows, diskPaths, reposRoot } = yield* world
+
+        const vendor = yield* repoman(["profile", "install", "claude-share"])
+        assert.strictEqual(vendor.code, 0, vendor.stderr)
+        assert.strictEqual((yield* repoman(["profile", "diff", "claude-share"])).code, 0)
+        const paths = yield* diskPaths
+        assert.includeMembers(paths, [reposRoot, `${home}/.claude`])
+
+        // A user file of the same name shadows the vendor one (and differs from what is installed).
+        yield* fs.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
+        yield* fs.writeFileString(`${dir}/config/profiles.d/claude-share.yaml`, mine(""))
+        const shadowed = (yield* rows).find((r) => r.name === "claude-share")
+        assert.deepStrictEqual(
+          [shadowed?.origin, shadowed?.shadows, shadowed?.installed, shadowed?.inSync],
+          ["user", true, true, false]
+        )
+        assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+        const equal = yield* repoman(["profile", "diff", "claude-share"])
+        assert.deepStrictEqual([equal.code, equal.stdout], [0, ""])
+
+        yield* fs.writeFileString(`${dir}/config/profiles.d/claude-share.yaml`, mine("  environment.EDITED: \"1\""))
+        const changed = yield* repoman(["profile", "diff", "claude-share"])
+        assert.strictEqual(changed.code, 1, changed.stderr)
+        assert.include(changed.stdout, "--- incus/claude-share")
+        assert.include(changed.stdout, "+++ library/claude-share")
+        assert.include(changed.stdout, "\n+  environment.EDITED: \"1\"\n")
+
+        assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+        assert.strictEqual((yield* repoman(["profile", "diff", "claude-share"])).code, 0)
+        assert.deepStrictEqual(
+          (yield* rows).filter((r) => r.installed).map((r) => [r.name, r.inSync]),
+          [["claude-share", true]]
+        )
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+
+  it.live(
+    "claude-share in a container: uid 1000 writes into ~/.claude and the host user owns the file; remove refuses while in use",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { home, reposRoot, repoman, client, project } = yield* world
+        yield* fs.makeDirectory(`${reposRoot}/isurus`)
+        assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+        const created = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "claude-share"])
+        assert.strictEqual(created.code, 0, created.stderr)
+
+        const sh = yield* repoman([
+          "shell",
+          "isurus",
+          "--",
+          "sh",
+          "-c",
+          `id -u; echo "$CLAUDE_CONFIG_DIR"; cat ${home}/.claude/from-host; echo agent > ${home}/.claude/from-container`
+        ])
+        assert.strictEqual(sh.code, 0, sh.stderr)
+        assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["1000", `${home}/.claude`, "written on the host"])
+        const written = yield* fs.stat(`${home}/.claude/from-container`)
+        assert.strictEqual(written.uid._tag === "Some" ? written.uid.value : -1, process.getuid?.())
+        assert.strictEqual(written.gid._tag === "Some" ? written.gid.value : -1, process.getgid?.())
+        assert.strictEqual(yield* fs.readFileString(`${home}/.claude/from-container`), "agent\n")
+
+        const refused = yield* repoman(["profile", "remove", "claude-share"])
+        assert.strictEqual(refused.code, 1)
+        assert.include(refused.stderr, "isurus")
+        assert.isTrue((yield* client.getProfile(project, "claude-share")).value.used_by.length > 0)
+
+        assert.strictEqual((yield* repoman(["remove", "isurus", "--yes"])).code, 0)
+        const removed = yield* repoman(["profile", "remove", "claude-share"])
+        assert.strictEqual(removed.code, 0, removed.stderr)
+        // Host files stay.
+        assert.strictEqual(yield* fs.readFileString(`${home}/.claude/from-container`), "agent\n")
+        assert.isTrue(yield* fs.exists(`${home}/.claude/from-host`))
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+
+  it.live(
+    "sensitive and missing sources are refused; after install other paths are still refused by Incus",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { dir, home, repoman, diskPaths, client, project } = yield* world
+        yield* fs.makeDirectory(`${home}/.ssh`)
+        yield* fs.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
+        yield* fs.writeFileString(
+          `${dir}/config/profiles.d/keys.yaml`,
+          "devices:\n  k: { type: disk, source: \"${HOME}/.ssh\", path: /mnt/keys }\n"
+        )
+        yield* fs.symlink(`${home}/.ssh`, `${home}/agent-state`)
+        yield* fs.writeFileString(
+          `${dir}/config/profiles.d/sneaky.yaml`,
+          "devices:\n  k: { type: disk, source: \"${HOME}/agent-state\", path: /mnt/state }\n"
+        )
+        const before = yield* diskPaths
+        for (const name of ["keys", "sneaky"]) {
+          const refused = yield* repoman(["profile", "install", name])
+          assert.strictEqual(refused.code, 1, name)
+          assert.include(refused.stderr, "--allow-sensitive")
+          assert.include(refused.stderr, name === "keys" ? `${home}/.ssh` : `${home}/agent-state`)
+        }
+        // A file source: Incus refuses to start a container with a file as an allowed path; refused up front.
+        yield* fs.writeFileString(
+          `${dir}/config/profiles.d/claude-json.yaml`,
+          "devices:\n  j: { type: disk, source: \"${HOME}/.claude.json\", path: \"${HOME}/.claude.json\" }\n"
+        )
+        const file = yield* repoman(["profile", "install", "claude-json"])
+        assert.strictEqual(file.code, 1)
+        assert.include(file.stderr, `${home}/.claude.json`)
+        assert.include(file.stderr, "is a file")
+        const missing = yield* repoman(["profile", "install", "codex-share"])
+        assert.strictEqual(missing.code, 1)
+        assert.include(missing.stderr, `${home}/.codex`)
+        assert.deepStrictEqual(yield* diskPaths, before)
+        const profiles = yield* client.listProfiles(project)
+        assert.deepStrictEqual(profiles.map((p) => p.name), ["default"])
+
+        assert.strictEqual((yield* repoman(["profile", "install", "claude-share", "llm-share"])).code, 0)
+        const runtime = yield* ContainerRuntime.pipe(Effect.provide(IncusContainerRuntime.layerClient({ project })))
+        for (const source of ["/etc", home, `${home}/.ssh`, `${home}/.claude-evil`, `${home}/.claude/../.ssh`]) {
+          if (source === `${home}/.claude-evil`) yield* fs.makeDirectory(source)
+          const error = yield* Effect.flip(
+            runtime.create(
+              new InstanceSpec({
+                name: ProjectName.make("escape"),
+                image: ImageRef.make(busybox),
+                profiles: [ProfileName.make("default")],
+                devices: { host: { type: "disk", source, path: "/mnt/host" } },
+                config: {}
+              })
+            )
+          )
+          assert.strictEqual(error.reason._tag, "Forbidden", `${source}: ${error.message}`)
+        }
+        assert.deepStrictEqual(yield* client.listInstances(project), [])
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+})

@@ -1,0 +1,170 @@
+/**
+ * `repoman profile ...` and the profile checks of `new`, in-process against
+ * the memory runtime and registry, a memory library and a real temp home.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { emptyDocument } from "@repoman/core/RegistryDocument"
+import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { runCli } from "./harness.ts"
+
+const claude =
+  "description: claude\ndevices:\n  d:\n    type: disk\n    source: ${HOME}/.claude\n    path: ${HOME}/.claude\n"
+const ssh = "devices:\n  k:\n    type: disk\n    source: ${HOME}/.ssh\n    path: ${HOME}/.ssh\n"
+
+const world = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-cli-prof-" })
+  yield* fs.makeDirectory(`${home}/.claude`)
+  yield* fs.makeDirectory(`${home}/.ssh`)
+  yield* fs.makeDirectory(`${home}/repos/isurus`, { recursive: true })
+  const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+  yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+  const memory = { document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } } }
+  const repoman = (argv: ReadonlyArray<string>, texts: Record<string, string> = { "claude-share": claude, ssh }) =>
+    runCli(argv, {
+      home,
+      memory,
+      runtime: Layer.succeed(ContainerRuntime, runtime),
+      profiles: ProfileLibrary.layerMemory(texts, { _tag: "Vendor" })
+    })
+  return { home, runtime, repoman }
+})
+
+const Rows = Schema.Array(Schema.Struct({
+  name: Schema.String,
+  origin: Schema.String,
+  installed: Schema.Boolean,
+  inSync: Schema.NullOr(Schema.Boolean)
+}))
+
+describe("repoman profile", () => {
+  it.effect("install, list, diff equal; the library changes, diff shows it and exits 1; reinstall", () =>
+    Effect.gen(function*() {
+      const { home, repoman } = yield* world
+      const before = yield* repoman(["profile", "list", "--json"])
+      assert.strictEqual(before.code, 0, before.stderr.join("\n"))
+      const rows = Schema.decodeUnknownSync(Schema.fromJsonString(Rows))(before.stdout.join("\n"))
+      assert.deepStrictEqual(rows.map((r) => [r.name, r.origin, r.installed, r.inSync]), [
+        ["claude-share", "vendor", false, null],
+        ["ssh", "vendor", false, null]
+      ])
+
+      const i = yield* repoman(["profile", "install", "claude-share"])
+      assert.strictEqual(i.code, 0, i.stderr.join("\n"))
+      assert.include(i.stdout.join("\n"), `installed claude-share (shares ${home}/.claude)`)
+      assert.include(i.stdout.join("\n"), `allowed in the project's disk paths: ${home}/.claude`)
+
+      const same = yield* repoman(["profile", "diff", "claude-share"])
+      assert.deepStrictEqual([same.code, same.stdout], [0, []])
+      const table = yield* repoman(["profile", "list"])
+      assert.match(table.stdout[1] ?? "", /^claude-share\s+vendor\s+no\s+yes\s+yes$/)
+
+      const edited = { "claude-share": claude.replace("description: claude", "description: edited"), ssh }
+      const changed = yield* repoman(["profile", "diff", "claude-share"], edited)
+      assert.strictEqual(changed.code, 1)
+      assert.deepStrictEqual(changed.stdout.filter((l) => /^[-+][^-+]/.test(l)), [
+        "-description: claude",
+        "+description: edited"
+      ])
+      const drifted = yield* repoman(["profile", "list", "--json"], edited)
+      assert.strictEqual(
+        Schema.decodeUnknownSync(Schema.fromJsonString(Rows))(drifted.stdout.join("\n"))[0]?.inSync,
+        false
+      )
+
+      const again = yield* repoman(["profile", "install", "claude-share"], edited)
+      assert.strictEqual(again.code, 0)
+      assert.strictEqual((yield* repoman(["profile", "diff", "claude-share"], edited)).code, 0)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("diff of a profile that is not installed exits 1; show prints the rendered YAML", () =>
+    Effect.gen(function*() {
+      const { home, repoman } = yield* world
+      const d = yield* repoman(["profile", "diff", "claude-share"])
+      assert.strictEqual(d.code, 1)
+      assert.include(d.stdout[0] ?? "", "not installed")
+      const s = yield* repoman(["profile", "show", "claude-share"])
+      assert.strictEqual(s.code, 0)
+      assert.include(s.stdout, `    source: ${home}/.claude`)
+      const missing = yield* repoman(["profile", "show", "nope"])
+      assert.strictEqual(missing.code, 1)
+      assert.include(missing.stderr.join("\n"), "no profile \"nope\"")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a sensitive source is refused without --allow-sensitive, and installed with it, with a warning", () =>
+    Effect.gen(function*() {
+      const { home, runtime, repoman } = yield* world
+      const refused = yield* repoman(["profile", "install", "ssh"])
+      assert.strictEqual(refused.code, 1)
+      assert.include(refused.stderr.join("\n"), `${home}/.ssh`)
+      assert.include(refused.stderr.join("\n"), "--allow-sensitive")
+      assert.isTrue((yield* runtime.getProfile(ProfileName.make("ssh")).pipe(Effect.option))._tag === "None")
+      const allowed = yield* repoman(["profile", "install", "--allow-sensitive", "ssh"])
+      assert.strictEqual(allowed.code, 0, allowed.stderr.join("\n"))
+      assert.include(allowed.stderr.join("\n"), `warning: ssh exposes ${home}/.ssh`)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a missing source is refused, naming its path", () =>
+    Effect.gen(function*() {
+      const { home, repoman } = yield* world
+      const codex = "devices:\n  c:\n    type: disk\n    source: ${HOME}/.codex\n    path: ${HOME}/.codex\n"
+      const r = yield* repoman(["profile", "install", "codex-share"], { "codex-share": codex })
+      assert.strictEqual(r.code, 1)
+      assert.include(r.stderr.join("\n"), `${home}/.codex`)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("remove refuses while a container uses the profile, naming it", () =>
+    Effect.gen(function*() {
+      const { runtime, repoman } = yield* world
+      assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+      yield* runtime.create(
+        new InstanceSpec({
+          name: ProjectName.make("isurus"),
+          image: ImageRef.make("busybox"),
+          profiles: [ProfileName.make("claude-share")],
+          devices: {},
+          config: {}
+        })
+      )
+      const refused = yield* repoman(["profile", "remove", "claude-share"])
+      assert.strictEqual(refused.code, 1)
+      assert.include(refused.stderr.join("\n"), "isurus")
+      yield* runtime.remove(ProjectName.make("isurus"))
+      const removed = yield* repoman(["profile", "remove", "claude-share"])
+      assert.strictEqual(removed.code, 0, removed.stderr.join("\n"))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("new refuses a profile that is not installed or has drifted, naming the fix", () =>
+    Effect.gen(function*() {
+      const { runtime, repoman } = yield* world
+      const notInstalled = yield* repoman(["new", "isurus", "--profile", "claude-share"])
+      assert.strictEqual(notInstalled.code, 1)
+      assert.include(notInstalled.stderr.join("\n"), "repoman profile install claude-share")
+      assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+      const edited = { "claude-share": claude.replace("claude\n", "newer\n"), ssh }
+      const drifted = yield* repoman(["new", "isurus", "--profile", "claude-share"], edited)
+      assert.strictEqual(drifted.code, 1)
+      assert.include(drifted.stderr.join("\n"), "repoman profile install claude-share")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+      const ok = yield* repoman(["new", "isurus", "--profile", "claude-share"])
+      assert.strictEqual(ok.code, 0, ok.stderr.join("\n"))
+      assert.deepStrictEqual((yield* runtime.get(ProjectName.make("isurus"))).profiles.map(String), [
+        "default",
+        "claude-share"
+      ])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("install needs at least one name (usage error, exit 2)", () =>
+    Effect.gen(function*() {
+      const { repoman } = yield* world
+      assert.strictEqual((yield* repoman(["profile", "install"])).code, 2)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})

@@ -1,0 +1,339 @@
+/**
+ * The profile use cases against the memory runtime and registry, with a
+ * fake library and real host directories (sources must exist).
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { ConfigPaths } from "../src/ConfigPaths.ts"
+import { ContainerRuntime, InstanceSpec, ProfileSpec } from "../src/ContainerRuntime.ts"
+import * as RuntimeMemory from "../src/ContainerRuntimeMemory.ts"
+import * as HostInfo from "../src/HostInfo.ts"
+import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
+import { newProject } from "../src/NewProject.ts"
+import {
+  compareProfile,
+  installProfiles,
+  profileStatuses,
+  profileVariables,
+  removeProfile,
+  requireProfiles,
+  restrictionProblem
+} from "../src/ProfileInstall.ts"
+import { NotFound, ProfileEntry, ProfileError, ProfileStore, type ProfileVariables } from "../src/ProfileStore.ts"
+import { Registry } from "../src/Registry.ts"
+import { emptyDocument } from "../src/RegistryDocument.ts"
+import * as RegistryMemory from "../src/RegistryMemory.ts"
+
+type Template = (v: ProfileVariables) => ProfileSpec
+
+const share = (dir: string, readonly = false): Template => (v) =>
+  new ProfileSpec({
+    description: `share ${dir}`,
+    config: {},
+    devices: {
+      d: {
+        type: "disk",
+        source: `${v["HOME"]}/${dir}`,
+        path: `${v["HOME"]}/${dir}`,
+        ...(readonly ? { readonly: "true" } : {})
+      }
+    }
+  })
+
+/** A library whose profiles are functions of the variables; `edit` changes one later. */
+const fakeStore = (templates: Map<string, Template>) =>
+  ProfileStore.of({
+    list: () =>
+      Effect.succeed(
+        [...templates.keys()].sort().map((name) =>
+          new ProfileEntry({ name: ProfileName.make(name), origin: { _tag: "Vendor" }, shadows: false, location: name })
+        )
+      ),
+    read: (name) => Effect.succeed(name),
+    render: (name, variables) => {
+      const t = templates.get(name)
+      return t === undefined
+        ? Effect.fail(new ProfileError({ reason: new NotFound({ name }) }))
+        : Effect.succeed(t(variables))
+    }
+  })
+
+const world = (templates: Record<string, Template>, uidMode: "idmap" | "shift" = "idmap") =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-prof-" })
+    yield* fs.makeDirectory(`${home}/.claude`)
+    yield* fs.makeDirectory(`${home}/.ssh`)
+    yield* fs.makeDirectory(`${home}/repos/isurus`, { recursive: true })
+    const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+    yield* runtime.putProfile(
+      ProfileName.make("default"),
+      new ProfileSpec({ description: "", config: {}, devices: { root: { type: "disk", path: "/", pool: "fast" } } })
+    )
+    const registry = yield* RegistryMemory.make({
+      document: {
+        ...emptyDocument,
+        host: { lanIp: "192.168.1.42" },
+        defaults: { ...emptyDocument.defaults, reposRoot: "~/repos", uidMode }
+      }
+    })
+    const library = new Map(Object.entries(templates))
+    const layer = Layer.mergeAll(
+      Layer.succeed(Registry, registry),
+      Layer.succeed(ContainerRuntime, runtime),
+      Layer.succeed(ProfileStore, fakeStore(library)),
+      HostInfo.layerTest({ home, user: "ada" }),
+      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` })
+    )
+    return { home, runtime, layer, library }
+  })
+
+const name = ProfileName.make
+
+describe("profileVariables", () => {
+  it("takes the LAN IP from the registry, else the host, else leaves it out", () => {
+    const host = { user: "ada", uid: 1234, gid: 999, home: "/home/ada", lanIp: Option.some("10.0.0.2") }
+    assert.deepStrictEqual(profileVariables(host, emptyDocument), {
+      USER: "ada",
+      HOME: "/home/ada",
+      UID: "1234",
+      GID: "999",
+      HOST_LAN_IP: "10.0.0.2"
+    })
+    assert.strictEqual(
+      profileVariables(host, { ...emptyDocument, host: { lanIp: "192.168.1.42" } })["HOST_LAN_IP"],
+      "192.168.1.42"
+    )
+    assert.notProperty(profileVariables({ ...host, lanIp: Option.none() }, emptyDocument), "HOST_LAN_IP")
+  })
+})
+
+describe("restrictionProblem", () => {
+  const spec = (config: Record<string, string>, devices: Record<string, Record<string, string>> = {}) =>
+    new ProfileSpec({ description: "", config, devices })
+  it("refuses what the restricted project forbids", () => {
+    assert.include(restrictionProblem(spec({ "security.privileged": "true" }), "idmap") ?? "", "privileged")
+    assert.include(restrictionProblem(spec({ "raw.lxc": "lxc.apparmor.profile=unconfined" }), "idmap") ?? "", "raw")
+    assert.include(restrictionProblem(spec({ "raw.idmap": "both 0 0" }), "idmap") ?? "", "raw")
+    assert.include(restrictionProblem(spec({ "security.nesting": "true" }), "idmap") ?? "", "nesting")
+    assert.include(restrictionProblem(spec({}, { g: { type: "gpu" } }), "idmap") ?? "", "gpu")
+    assert.include(
+      restrictionProblem(spec({}, { n: { type: "nic", nictype: "macvlan", parent: "eth0" } }), "idmap") ?? "",
+      "nic"
+    )
+    assert.include(
+      restrictionProblem(spec({}, { d: { type: "disk", source: "/srv/x", path: "/x", shift: "true" } }), "idmap") ?? "",
+      "shift"
+    )
+  })
+  it("lets environment, limits, host disks and managed nics through", () => {
+    assert.isUndefined(
+      restrictionProblem(
+        spec({ "environment.X": "1", "limits.cpu": "2", "security.privileged": "false" }, {
+          d: { type: "disk", source: "/srv/x", path: "/x", readonly: "true" },
+          n: { type: "nic", network: "incusbr0" }
+        }),
+        "idmap"
+      )
+    )
+  })
+})
+
+describe("installProfiles", () => {
+  it.effect("puts the rendered profile and extends the project's disk paths (GET, merge, PUT)", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
+      yield* runtime.ensureNamespace({
+        name: "repoman",
+        description: "repoman",
+        config: { "restricted": "true", "restricted.devices.disk.paths": `${home}/repos`, "user.other": "kept" },
+        rootDiskPool: "fast"
+      })
+      const result = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(result.addedPaths, [`${home}/.claude`])
+      const ns = yield* runtime.getNamespace("repoman")
+      assert.strictEqual(ns.config["restricted.devices.disk.paths"], `${home}/repos,${home}/.claude`)
+      assert.strictEqual(ns.config["user.other"], "kept")
+      assert.strictEqual(ns.config["restricted"], "true")
+      const installed = yield* runtime.getProfile(name("claude-share"))
+      assert.deepStrictEqual(installed.devices["d"], {
+        type: "disk",
+        source: `${home}/.claude`,
+        path: `${home}/.claude`
+      })
+      // Again: nothing more to allow, the profile is in sync.
+      const again = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(again.addedPaths, [])
+      const rows = yield* profileStatuses().pipe(Effect.provide(layer))
+      assert.deepStrictEqual(rows.map((r) => [String(r.name), r.installed, r.inSync]), [["claude-share", true, true]])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("in uid mode shift, host disks get shift=true and no path list is added", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") }, "shift")
+      const result = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(result.addedPaths, [])
+      assert.isUndefined((yield* runtime.getNamespace("repoman")).config["restricted.devices.disk.paths"])
+      assert.deepStrictEqual((yield* runtime.getProfile(name("claude-share"))).devices["d"], {
+        type: "disk",
+        source: `${home}/.claude`,
+        path: `${home}/.claude`,
+        shift: "true"
+      })
+      assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("refuses a missing source, naming it, and changes nothing", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world({
+        "claude-share": share(".claude"),
+        "codex-share": share(".codex")
+      })
+      const error = yield* installProfiles([name("claude-share"), name("codex-share")], { allowSensitive: false }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.strictEqual(error._tag, "ProfileInstallError")
+      assert.include(error.message, `${home}/.codex`)
+      assert.include(error.message, "does not exist")
+      assert.isUndefined((yield* runtime.getNamespace("repoman")).config["restricted.devices.disk.paths"])
+      const profiles = (yield* runtime.listProfiles()).map((p) => p.name)
+      assert.deepStrictEqual(profiles, ["default"])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("refuses a sensitive source without allowSensitive, installs it with, reporting the exposure", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world({ "ssh-share": share(".ssh", true) })
+      const error = yield* installProfiles([name("ssh-share")], { allowSensitive: false }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, `${home}/.ssh`)
+      assert.include(error.message, "--allow-sensitive")
+      assert.isTrue(Option.isNone(yield* runtime.getProfile(name("ssh-share")).pipe(Effect.option)))
+      const ok = yield* installProfiles([name("ssh-share")], { allowSensitive: true }).pipe(Effect.provide(layer))
+      assert.strictEqual(ok.profiles[0]?.exposures[0]?.path, `${home}/.ssh`)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("refuses a symlink into a sensitive dir", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, layer } = yield* world({ sneaky: share("agent-state") })
+      yield* fs.symlink(`${home}/.ssh`, `${home}/agent-state`)
+      const error = yield* installProfiles([name("sneaky")], { allowSensitive: false }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, "resolves to")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("refuses a file source that no allowed directory covers (Incus only allows directories)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, runtime, layer } = yield* world({
+        json: share(".claude.json"),
+        inner: share(".claude/settings.json")
+      })
+      yield* fs.writeFileString(`${home}/.claude.json`, "{}")
+      yield* fs.writeFileString(`${home}/.claude/settings.json`, "{}")
+      const error = yield* installProfiles([name("json")], { allowSensitive: false }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, `${home}/.claude.json`)
+      assert.include(error.message, "is a file")
+      assert.isUndefined((yield* runtime.getNamespace("repoman")).config["restricted.devices.disk.paths"])
+      // A file inside an allowed directory is fine.
+      yield* runtime.ensureNamespace({
+        name: "repoman",
+        description: "",
+        config: { "restricted.devices.disk.paths": `${home}/.claude` },
+        rootDiskPool: "fast"
+      })
+      const ok = yield* installProfiles([name("inner")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(ok.addedPaths, [])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("refuses a profile the restrictions forbid before putting anything", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world({
+        evil: () => new ProfileSpec({ description: "", config: { "security.privileged": "true" }, devices: {} })
+      })
+      const error = yield* installProfiles([name("evil")], { allowSensitive: false }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, "privileged")
+      assert.isTrue(Option.isNone(yield* runtime.getProfile(name("evil")).pipe(Effect.option)))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
+
+describe("compare, require, remove", () => {
+  it.effect("drift is seen by compare, list and new; reinstall fixes it", () =>
+    Effect.gen(function*() {
+      const { layer, library } = yield* world({ "claude-share": share(".claude") })
+      const missing = yield* requireProfiles([name("claude-share")]).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(missing.message, "repoman profile install claude-share")
+      const notInstalled = yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))
+      assert.isFalse(notInstalled.equal)
+      assert.isTrue(Option.isNone(notInstalled.installed))
+
+      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
+      yield* requireProfiles([name("default"), name("claude-share")]).pipe(Effect.provide(layer))
+
+      library.set("claude-share", share(".claude", true))
+      assert.isFalse((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
+      const drifted = yield* requireProfiles([name("claude-share")]).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(drifted.message, "repoman profile install claude-share")
+      assert.include(drifted.message, "differs")
+      const rows = yield* profileStatuses().pipe(Effect.provide(layer))
+      assert.strictEqual(rows[0]?.inSync, false)
+
+      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("new refuses a profile that is not installed, naming the fix, and creates nothing", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world({ "claude-share": share(".claude") })
+      const error = yield* newProject({ name: ProjectName.make("isurus"), profiles: [name("claude-share")] }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, "repoman profile install claude-share")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("remove refuses while instances use the profile, naming them; then removes it", () =>
+    Effect.gen(function*() {
+      const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
+      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      yield* runtime.create(
+        new InstanceSpec({
+          name: ProjectName.make("isurus"),
+          image: ImageRef.make("busybox"),
+          profiles: [name("default"), name("claude-share")],
+          devices: {},
+          config: {}
+        })
+      )
+      const error = yield* removeProfile(name("claude-share")).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(error.message, "isurus")
+      yield* runtime.remove(ProjectName.make("isurus"))
+      yield* removeProfile(name("claude-share")).pipe(Effect.provide(layer))
+      assert.isTrue(Option.isNone(yield* runtime.getProfile(name("claude-share")).pipe(Effect.option)))
+      // Host files stay.
+      assert.isTrue(yield* (yield* FileSystem.FileSystem).exists(`${home}/.claude`))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})

@@ -1,0 +1,160 @@
+/**
+ * The library: the vendor profiles shipped in the package, the user's
+ * shadow dir, plugins, and the live layer reading `[plugins] profiles`.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ProfileName } from "@repoman/core/Ids"
+import { restrictionProblem } from "@repoman/core/ProfileInstall"
+import { ProfileStore } from "@repoman/core/ProfileStore"
+import { emptyDocument } from "@repoman/core/RegistryDocument"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import { exposure } from "@repoman/core/SensitivePaths"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import { fileURLToPath } from "node:url"
+import * as ProfileLibrary from "../src/ProfileLibrary.ts"
+
+const variables = { HOME: "/home/ada", USER: "ada", UID: "1000", GID: "1000", HOST_LAN_IP: "192.168.1.42" }
+const name = ProfileName.make
+
+const library = (userDir: string, plugins: ReadonlyArray<{ id: string; store: ProfileStore["Service"] }> = []) =>
+  ProfileLibrary.layerDirectories({ vendorDir: ProfileLibrary.vendorDir(), userDir, plugins }).pipe(
+    Layer.provide(NodeServices.layer)
+  )
+
+describe("the vendor library", () => {
+  it.effect("ships the documented profiles", () =>
+    Effect.gen(function*() {
+      const store = yield* ProfileStore
+      const entries = yield* store.list()
+      assert.deepStrictEqual(entries.map((e) => e.name), [
+        "claude-share",
+        "codex-share",
+        "gemini-share",
+        "gitconfig-ro",
+        "llm-share",
+        "pi-share"
+      ])
+      assert.isTrue(entries.every((e) => e.origin._tag === "Vendor" && !e.shadows))
+    }).pipe(Effect.provide(library("/nonexistent/profiles.d"))))
+
+  it.effect("every vendor profile renders, passes the project restrictions and exposes nothing sensitive", () =>
+    Effect.gen(function*() {
+      const store = yield* ProfileStore
+      for (const entry of yield* store.list()) {
+        const spec = yield* store.render(entry.name, variables)
+        assert.isUndefined(restrictionProblem(spec, "idmap"), entry.name)
+        for (const device of Object.values(spec.devices)) {
+          const source = device["source"]
+          if (source === undefined) continue
+          assert.isUndefined(exposure(source, variables.HOME), `${entry.name}: ${source}`)
+          // The same absolute path inside as on the host.
+          assert.strictEqual(device["path"], source, entry.name)
+          assert.isTrue(source.startsWith(`${variables.HOME}/.`), entry.name)
+        }
+      }
+    }).pipe(Effect.provide(library("/nonexistent/profiles.d"))))
+
+  it.effect("claude-share mounts ~/.claude and points Claude at it; llm-share is environment only; gitconfig is read-only", () =>
+    Effect.gen(function*() {
+      const store = yield* ProfileStore
+      const claude = yield* store.render(name("claude-share"), variables)
+      assert.deepStrictEqual(Object.values(claude.devices).map((d) => d["source"]), ["/home/ada/.claude"])
+      assert.strictEqual(claude.config["environment.CLAUDE_CONFIG_DIR"], "/home/ada/.claude")
+      const llm = yield* store.render(name("llm-share"), variables)
+      assert.deepStrictEqual(llm.devices, {})
+      assert.strictEqual(llm.config["environment.OLLAMA_HOST"], "http://192.168.1.42:11434")
+      const git = yield* store.render(name("gitconfig-ro"), variables)
+      assert.strictEqual(git.devices["gitconfig"]?.["readonly"], "true")
+      assert.strictEqual(git.config["environment.GIT_CONFIG_GLOBAL"], "/home/ada/.config/git/config")
+      const { HOST_LAN_IP: _, ...noLan } = variables
+      const e = yield* store.render(name("llm-share"), noLan).pipe(Effect.flip)
+      assert.strictEqual(e.reason._tag, "UnknownVariable")
+    }).pipe(Effect.provide(library("/nonexistent/profiles.d"))))
+})
+
+describe("user profiles and plugins", () => {
+  it.effect("a user file shadows the vendor one; a plugin sits between them", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-lib-" })
+      yield* fs.writeFileString(`${dir}/claude-share.yaml`, "description: mine\nconfig:\n  environment.MINE: \"1\"\n")
+      yield* fs.writeFileString(`${dir}/editor.yml`, "config:\n  environment.EDITOR: vim\n")
+      yield* fs.writeFileString(`${dir}/notes.txt`, "ignored")
+      const plugin = ProfileLibrary.fromTexts({
+        "codex-share": "description: from the plugin\n",
+        "acme-env": "config:\n  environment.ACME: \"${USER}\"\n"
+      })
+      const entries = yield* Effect.gen(function*() {
+        const store = yield* ProfileStore
+        const list = yield* store.list()
+        const claude = yield* store.render(name("claude-share"), variables)
+        assert.strictEqual(claude.description, "mine")
+        assert.deepStrictEqual(claude.devices, {})
+        const codex = yield* store.render(name("codex-share"), variables)
+        assert.strictEqual(codex.description, "from the plugin")
+        assert.strictEqual((yield* store.render(name("acme-env"), variables)).config["environment.ACME"], "ada")
+        assert.include(yield* store.read(name("editor")), "EDITOR")
+        return list
+      }).pipe(Effect.provide(library(dir, [{ id: "@acme/repoman-profiles", store: plugin }])))
+      const row = (n: string) => {
+        const e = entries.find((x) => x.name === n)
+        return e === undefined
+          ? undefined
+          : [e.origin._tag === "Plugin" ? `plugin:${e.origin.id}` : e.origin._tag, e.shadows]
+      }
+      assert.deepStrictEqual(row("claude-share"), ["User", true])
+      assert.deepStrictEqual(row("editor"), ["User", false])
+      assert.deepStrictEqual(row("codex-share"), ["plugin:@acme/repoman-profiles", true])
+      assert.deepStrictEqual(row("acme-env"), ["plugin:@acme/repoman-profiles", false])
+      assert.deepStrictEqual(row("gemini-share"), ["Vendor", false])
+      assert.strictEqual(entries.find((e) => e.name === "claude-share")?.location, `${dir}/claude-share.yaml`)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a malformed user file fails render naming the file; a bad file name fails list", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-lib-" })
+      yield* fs.writeFileString(`${dir}/broken.yaml`, "config:\n  a: [\n")
+      const error = yield* Effect.gen(function*() {
+        return yield* (yield* ProfileStore).render(name("broken"), variables)
+      }).pipe(Effect.provide(library(dir)), Effect.flip)
+      assert.strictEqual(error.reason._tag, "Malformed")
+      assert.include(error.message, `${dir}/broken.yaml`)
+      yield* fs.writeFileString(`${dir}/bad name.yaml`, "")
+      const listError = yield* Effect.gen(function*() {
+        return yield* (yield* ProfileStore).list()
+      }).pipe(Effect.provide(library(dir)), Effect.flip)
+      assert.include(listError.message, "bad name.yaml")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("the live layer loads the plugins the registry names; a missing one is PluginFailed", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-lib-" })
+      const plugin = fileURLToPath(new URL("./fixtures/plugin.mjs", import.meta.url))
+      const live = (plugins: ReadonlyArray<string>) =>
+        ProfileLibrary.layer.pipe(
+          Layer.provide(Layer.mergeAll(
+            ConfigPaths.layerFrom({ home: dir, configDir: dir }),
+            RegistryMemory.layer({ document: { ...emptyDocument, plugins: { profiles: plugins } } })
+          )),
+          Layer.provide(NodeServices.layer)
+        )
+      const entries = yield* Effect.gen(function*() {
+        const store = yield* ProfileStore
+        assert.strictEqual((yield* store.render(name("from-file"), variables)).description, plugin)
+        return yield* store.list()
+      }).pipe(Effect.provide(live([plugin])))
+      const entry = entries.find((e) => e.name === "from-file")
+      assert.deepStrictEqual(entry?.origin, { _tag: "Plugin", id: plugin })
+      const failed = yield* Effect.gen(function*() {
+        return yield* (yield* ProfileStore).list()
+      }).pipe(Effect.provide(live(["@acme/not-installed"])), Effect.flip)
+      assert.strictEqual(failed.reason._tag, "PluginFailed")
+      assert.include(failed.message, "@acme/not-installed")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
