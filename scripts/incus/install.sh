@@ -44,7 +44,7 @@ if [ "$codename" = bookworm ]; then
 fi
 
 # 2. Packages.
-want=(incus-base busybox-static mmdebstrap zstd rsync uidmap curl)
+want=(incus-base busybox-static mmdebstrap zstd rsync restic uidmap curl)
 [ "$REPOMAN_CI_POOL_DRIVER" = btrfs ] && want+=(btrfs-progs)
 missing=()
 for p in "${want[@]}"; do pkg_installed "$p" || missing+=("$p")

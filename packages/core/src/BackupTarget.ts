@@ -4,8 +4,11 @@
  * An implementation supplies two primitives, `check` (is the target there and
  * usable?) and `mirrorOne` (mirror one source, reporting progress); {@link make}
  * derives the rest, the way `ChildProcessSpawner.make(spawn)` derives its
- * helpers. The derived `mirror` is where the target-wide safety checks live
- * (design invariant 5), so every target gets them:
+ * helpers. Two optional primitives make a target fast and safe to share:
+ * `mirrorBatch` (several sources in one go; `make` batches and runs batches
+ * in parallel) and `lock` (one mirror run at a time). The derived `mirror` is
+ * where the target-wide safety checks live (design invariant 5), so every
+ * target gets them:
  *
  * - it refuses to write to a backup root that is not a mounted filesystem,
  *   unless the caller turns that check off (`requireMount: false`);
@@ -24,6 +27,7 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { ProjectName } from "./Ids.ts"
 
@@ -32,8 +36,9 @@ import { ProjectName } from "./Ids.ts"
 // ---------------------------------------------------------------------------
 
 /**
- * One project's source directory to mirror. The backup copy is named after
- * the project.
+ * One project's source directory to mirror. A target names the backup copy
+ * after the project or after the last component of `path` (the rsync target
+ * mirrors `<repos_root>/<repo>/` to `<backup_root>/<repo>/`).
  *
  * @since 0.1.0
  */
@@ -150,6 +155,20 @@ export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/c
 }
 
 /**
+ * The source of a project exists but is not a directory.
+ *
+ * @since 0.1.0
+ */
+export class SourceNotDirectory extends Schema.TaggedClass<SourceNotDirectory>(
+  "@repoman/core/BackupTarget/SourceNotDirectory"
+)("SourceNotDirectory", { project: ProjectName, path: Schema.String }) {
+  /** One line for the user. */
+  get message(): string {
+    return `not mirroring ${this.project}: its source ${this.path} is not a directory`
+  }
+}
+
+/**
  * The source of a project is empty; mirroring it could wipe its backup.
  *
  * @since 0.1.0
@@ -239,6 +258,7 @@ export const BackupErrorReason = Schema.Union([
   NotMounted,
   NotWritable,
   SourceMissing,
+  SourceNotDirectory,
   SourceEmpty,
   InsufficientSpace,
   Busy,
@@ -364,6 +384,48 @@ export interface BackupTargetPrimitives {
     options: MirrorOptions,
     onProgress: (progress: MirrorProgress) => Effect.Effect<void>
   ): Effect.Effect<MirrorStats, BackupError>
+  /**
+   * Optional: mirrors several sources in one go (one process, say), calling
+   * `onProgress` with each project's totals, and returns one outcome per
+   * source, in the order of `sources`. When it is there, {@link make} groups
+   * the sources into batches of at most `maxBatchSize` and runs up to
+   * `concurrency` batches at once; a failure of the whole batch fails each
+   * of its sources with that reason.
+   */
+  readonly mirrorBatch?: (
+    sources: ReadonlyArray<MirrorSource>,
+    options: MirrorOptions,
+    onProgress: (project: ProjectName, progress: MirrorProgress) => Effect.Effect<void>
+  ) => Effect.Effect<ReadonlyArray<Result.Result<MirrorStats, BackupError>>, BackupError>
+  /** The largest batch `mirrorBatch` takes. Default 32. */
+  readonly maxBatchSize?: number
+  /**
+   * Optional: takes the target's lock for the current scope, so that only
+   * one `mirror` at a time writes to it; fails with `Busy` when another one
+   * holds it. {@link make} takes it after the checks, for the whole run.
+   */
+  readonly lock?: () => Effect.Effect<void, BackupError, Scope.Scope>
+}
+
+/**
+ * Splits `items` into at most `workers` batches of about equal size, none
+ * larger than `maxBatchSize` (more batches then).
+ *
+ * @since 0.1.0
+ */
+export const batches = <A>(
+  items: ReadonlyArray<A>,
+  workers: number,
+  maxBatchSize: number
+): ReadonlyArray<ReadonlyArray<A>> => {
+  if (items.length === 0) return []
+  const size = Math.max(
+    1,
+    Math.min(Math.max(1, Math.floor(maxBatchSize)), Math.ceil(items.length / Math.max(1, workers)))
+  )
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
 }
 
 /**
@@ -486,15 +548,68 @@ export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"
       })
     )
 
+  const mirrorBatchStream = (
+    mirrorBatch: NonNullable<BackupTargetPrimitives["mirrorBatch"]>,
+    batch: ReadonlyArray<MirrorSource>,
+    options: MirrorOptions
+  ): Stream.Stream<MirrorEvent> =>
+    Stream.callback<MirrorEvent>((queue) =>
+      Effect.gen(function*() {
+        for (const { path, project } of batch) yield* Queue.offer(queue, new MirrorStarted({ project, path }))
+        const startedAt = yield* Clock.currentTimeMillis
+        const outcomes = yield* Effect.result(mirrorBatch(batch, options, (project, progress) =>
+          Queue.offer(
+            queue,
+            new MirrorProgressed({
+              project,
+              filesTransferred: progress.filesTransferred,
+              bytesTransferred: progress.bytesTransferred
+            })
+          ).pipe(Effect.asVoid)))
+        const duration = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
+        for (const [i, { project }] of batch.entries()) {
+          const outcome: Result.Result<MirrorStats, BackupError> = Result.isSuccess(outcomes)
+            ? (outcomes.success[i] ?? Result.fail(
+              new BackupError({
+                reason: new Failed({ detail: `the target returned no result for ${project}` })
+              })
+            ))
+            : Result.fail(outcomes.failure)
+          const stats = Result.isSuccess(outcome) ? outcome.success : MirrorStats.zero
+          const result = new MirrorResult({
+            project,
+            filesTransferred: stats.filesTransferred,
+            bytesTransferred: stats.bytesTransferred,
+            filesDeleted: stats.filesDeleted,
+            duration,
+            outcome: Result.isSuccess(outcome)
+              ? { _tag: "Success" }
+              : { _tag: "Failure", reason: outcome.failure.reason }
+          })
+          yield* Queue.offer(queue, new MirrorFinished({ result }))
+        }
+        yield* Queue.end(queue)
+      })
+    )
+
+  const mirrorSources = (sources: ReadonlyArray<MirrorSource>, options: MirrorOptions) => {
+    const concurrency = Math.max(1, options.concurrency ?? 1)
+    const { mirrorBatch } = primitives
+    return mirrorBatch === undefined
+      ? Stream.fromIterable(sources).pipe(
+        Stream.flatMap((source) => mirrorSource(source, options), { concurrency })
+      )
+      : Stream.fromIterable(batches(sources, concurrency, primitives.maxBatchSize ?? 32)).pipe(
+        Stream.flatMap((batch) => mirrorBatchStream(mirrorBatch, batch, options), { concurrency })
+      )
+  }
+
   const mirror = (sources: ReadonlyArray<MirrorSource>, options: MirrorOptions) =>
     Stream.unwrap(
       primitives.check().pipe(
         Effect.flatMap((status) => guard(status, options)),
-        Effect.as(
-          Stream.fromIterable(sources).pipe(
-            Stream.flatMap((source) => mirrorSource(source, options), { concurrency: options.concurrency ?? 1 })
-          )
-        )
+        Effect.andThen(primitives.lock === undefined ? Effect.void : primitives.lock()),
+        Effect.as(mirrorSources(sources, options))
       )
     )
 
@@ -508,6 +623,9 @@ export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"
   return BackupTarget.of({
     check: () => primitives.check(),
     mirrorOne: (source, options, onProgress) => primitives.mirrorOne(source, options, onProgress),
+    ...(primitives.mirrorBatch === undefined ? {} : { mirrorBatch: primitives.mirrorBatch }),
+    ...(primitives.maxBatchSize === undefined ? {} : { maxBatchSize: primitives.maxBatchSize }),
+    ...(primitives.lock === undefined ? {} : { lock: primitives.lock }),
     mirror,
     mirrorAll
   })

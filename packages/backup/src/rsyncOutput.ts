@@ -1,0 +1,102 @@
+/**
+ * What rsync says, structurally: its itemized per-file lines (our
+ * `--out-format`) and its exit codes.
+ *
+ * @since 0.1.0
+ */
+import { type BackupErrorReason, Failed, InsufficientSpace, Timeout } from "@repoman/core/BackupTarget"
+import type * as Duration from "effect/Duration"
+
+/**
+ * The `--out-format` repoman asks for: itemized changes, file length, name
+ * (relative to the destination, so the first segment is the repo dir). rsync
+ * escapes unprintable bytes in names (`\#012`), so a name is one line.
+ *
+ * @since 0.1.0
+ */
+export const OUT_FORMAT = "%i|%l|%n"
+
+/**
+ * One line of rsync's itemized output.
+ *
+ * @since 0.1.0
+ */
+export type ItemLine =
+  | { readonly _tag: "Transferred"; readonly top: string; readonly bytes: number }
+  | { readonly _tag: "Deleted"; readonly top: string }
+  | { readonly _tag: "Other"; readonly top: string }
+
+/**
+ * Parses one line of `--out-format=%i|%l|%n` output; `undefined` for lines
+ * that are not item lines (warnings, blank lines).
+ *
+ * - `>f...` (a file sent to the receiver) counts as transferred, with its length;
+ * - `*deleting` counts as deleted;
+ * - anything else (directories, attribute changes, links) is `Other`.
+ *
+ * @since 0.1.0
+ */
+export const parseItemLine = (line: string): ItemLine | undefined => {
+  const first = line.indexOf("|")
+  const second = first < 0 ? -1 : line.indexOf("|", first + 1)
+  if (first < 0 || second < 0) return undefined
+  const item = line.slice(0, first)
+  const length = Number(line.slice(first + 1, second))
+  const name = line.slice(second + 1)
+  if (name === "" || !/^(?:\*deleting|[<>ch.][fdLDS][ .+?a-zA-Z]*)\s*$/.test(item)) return undefined
+  const top = name.split("/")[0] ?? name
+  if (item.startsWith("*deleting")) return { _tag: "Deleted", top }
+  if (item.startsWith(">f") || item.startsWith("<f")) {
+    return { _tag: "Transferred", top, bytes: Number.isFinite(length) ? length : 0 }
+  }
+  return { _tag: "Other", top }
+}
+
+/**
+ * Whether rsync's exit code means the mirror is complete. 24 ("some files
+ * vanished before they could be transferred") is normal for a repo in use.
+ *
+ * @since 0.1.0
+ */
+export const succeeded = (exitCode: number): boolean => exitCode === 0 || exitCode === 24
+
+const meanings: Readonly<Record<number, string>> = {
+  1: "syntax or usage error",
+  2: "protocol incompatibility",
+  3: "errors selecting input/output files or dirs",
+  5: "error starting client-server protocol",
+  10: "error in socket I/O",
+  11: "error in file I/O",
+  12: "error in rsync protocol data stream",
+  13: "errors with program diagnostics",
+  14: "error in IPC code",
+  20: "received SIGUSR1 or SIGINT",
+  21: "some error returned by waitpid()",
+  22: "error allocating core memory buffers",
+  23: "partial transfer due to error",
+  25: "the --max-delete limit stopped deletions",
+  30: "timeout in data send/receive",
+  35: "timeout waiting for daemon connection"
+}
+
+/**
+ * Maps a failed rsync run to a reason, by exit code: 30 and 35 are
+ * timeouts; anything else is `Failed` with the code, its meaning and the
+ * last lines rsync printed on stderr. `ENOSPC` shows up as rsync's own error
+ * number 28 in those lines, so a full disk is recognised by that (and only
+ * that) code.
+ *
+ * @since 0.1.0
+ */
+export const failureReason = (
+  exitCode: number,
+  stderr: string,
+  context: { readonly location: string; readonly ioTimeout: Duration.Duration }
+): BackupErrorReason => {
+  if (exitCode === 30 || exitCode === 35) return new Timeout({ operation: "rsync", after: context.ioTimeout })
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "")
+  if (lines.some((l) => /\(28\)$/.test(l))) return new InsufficientSpace({ location: context.location })
+  const tail = lines.filter((l) => !l.startsWith("rsync error:")).slice(-3).join("; ")
+  const meaning = meanings[exitCode] ?? "failed"
+  return new Failed({ detail: `rsync: ${meaning}${tail === "" ? "" : `: ${tail}`}`, exitCode })
+}

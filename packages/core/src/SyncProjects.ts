@@ -1,0 +1,198 @@
+/**
+ * `sync`: mirror the repos of one project or of all projects to the backup
+ * target, as a stream of events.
+ *
+ * - Projects with `backup = false` are skipped and reported as skipped.
+ * - Every other project gets one result; a failing project does not stop
+ *   the others.
+ * - `last_sync` is recorded for each project that succeeded, and only for
+ *   those, in one registry write at the end; a dry run records nothing (and
+ *   the target changes nothing).
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Path from "effect/Path"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import {
+  type BackupError,
+  BackupTarget,
+  MirrorFinished,
+  MirrorProgressed,
+  MirrorResult,
+  MirrorSource,
+  MirrorStarted
+} from "./BackupTarget.ts"
+import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import { ProjectName } from "./Ids.ts"
+import { timestampFromDate } from "./Project.ts"
+import { Registry, type RegistryError } from "./Registry.ts"
+
+/**
+ * The run is about to start: what will be mirrored, and where to.
+ *
+ * @since 0.1.0
+ */
+export class SyncPlanned extends Schema.TaggedClass<SyncPlanned>("@repoman/core/SyncProjects/SyncPlanned")(
+  "SyncPlanned",
+  {
+    projects: Schema.Array(ProjectName),
+    backupRoot: Schema.String,
+    dryRun: Schema.Boolean,
+    delete: Schema.Boolean
+  }
+) {}
+
+/**
+ * A project that is not mirrored, and why (`backup = false`).
+ *
+ * @since 0.1.0
+ */
+export class ProjectSkipped extends Schema.TaggedClass<ProjectSkipped>("@repoman/core/SyncProjects/ProjectSkipped")(
+  "ProjectSkipped",
+  { project: ProjectName, reason: Schema.String }
+) {}
+
+/**
+ * The run is over: every result, the skipped projects, and the projects whose
+ * `last_sync` was recorded.
+ *
+ * @since 0.1.0
+ */
+export class SyncCompleted extends Schema.TaggedClass<SyncCompleted>("@repoman/core/SyncProjects/SyncCompleted")(
+  "SyncCompleted",
+  {
+    results: Schema.Array(MirrorResult),
+    skipped: Schema.Array(ProjectName),
+    recorded: Schema.Array(ProjectName),
+    dryRun: Schema.Boolean
+  }
+) {
+  /** The projects that failed. */
+  get failed(): ReadonlyArray<MirrorResult> {
+    return this.results.filter((r) => !r.succeeded)
+  }
+}
+
+/**
+ * Everything `sync` streams, in order: one `SyncPlanned`, the
+ * `ProjectSkipped`, the mirror events of each project, one `SyncCompleted`.
+ *
+ * @since 0.1.0
+ */
+export const SyncEvent = Schema.Union([
+  SyncPlanned,
+  ProjectSkipped,
+  MirrorStarted,
+  MirrorProgressed,
+  MirrorFinished,
+  SyncCompleted
+])
+/** @since 0.1.0 */
+export type SyncEvent = typeof SyncEvent.Type
+
+/**
+ * Options of {@link syncProjects}.
+ *
+ * @since 0.1.0
+ */
+export interface SyncOptions {
+  /** One project; default all. */
+  readonly name?: ProjectName | undefined
+  /** Delete from the backup what is gone from the source. */
+  readonly delete: boolean
+  /** Report what would change; change and record nothing. */
+  readonly dryRun: boolean
+  /** Batches mirrored at once. Default: the target's default (1). */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * Mirrors the projects' repos to the backup target, streaming events.
+ * Fails only when the registry cannot be read or written, or when the
+ * target as a whole refuses (not mounted, not writable, busy, unreachable).
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ * import { syncProjects } from "@repoman/core/SyncProjects"
+ * const events = syncProjects({ delete: true, dryRun: false }).pipe(
+ *   Stream.runForEach((event) => Effect.log(event._tag))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const syncProjects = (
+  options: SyncOptions
+): Stream.Stream<SyncEvent, BackupError | RegistryError, Registry | BackupTarget | ConfigPaths | Path.Path> =>
+  Stream.unwrap(Effect.gen(function*() {
+    const registry = yield* Registry
+    const target = yield* BackupTarget
+    const { home } = yield* ConfigPaths
+    const path = yield* Path.Path
+    const document = yield* registry.load
+    const projects = options.name === undefined ? document.projects : [yield* registry.getProject(options.name)]
+    const reposRoot = expandHome(document.defaults.reposRoot, home)
+    const backupRoot = expandHome(document.defaults.backupRoot, home)
+    const included = projects.filter((p) => p.backup)
+    const skipped = projects.filter((p) => !p.backup).map((p) =>
+      new ProjectSkipped({ project: p.name, reason: "backup = false" })
+    )
+    const sources = included.map((p) => new MirrorSource({ project: p.name, path: path.join(reposRoot, p.repo) }))
+
+    const results: Array<MirrorResult> = []
+    const finishedAt = new Map<ProjectName, number>()
+    const mirrored = sources.length === 0 ? Stream.empty : target.mirror(sources, {
+      delete: options.delete,
+      dryRun: options.dryRun,
+      requireMount: document.backup.requireMount,
+      ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency })
+    }).pipe(
+      Stream.tap((event) =>
+        event._tag !== "MirrorFinished" ? Effect.void : Clock.currentTimeMillis.pipe(Effect.map((now) => {
+          results.push(event.result)
+          if (event.result.succeeded) finishedAt.set(event.result.project, now)
+        }))
+      )
+    )
+
+    const complete = Effect.gen(function*() {
+      const recorded = options.dryRun || finishedAt.size === 0 ? [] : yield* registry.modify((d) =>
+        Effect.succeed(
+          [
+            d.projects.filter((p) => finishedAt.has(p.name)).map((p) => p.name),
+            {
+              ...d,
+              projects: d.projects.map((p) => {
+                const at = finishedAt.get(p.name)
+                return at === undefined ? p : { ...p, lastSync: timestampFromDate(new Date(at)) }
+              })
+            }
+          ] as const
+        )
+      )
+      const order = new Map(included.map((p, i) => [p.name, i]))
+      const sorted = [...results].sort((a, b) => (order.get(a.project) ?? 0) - (order.get(b.project) ?? 0))
+      return new SyncCompleted({
+        results: sorted,
+        skipped: skipped.map((s) => s.project),
+        recorded,
+        dryRun: options.dryRun
+      })
+    })
+
+    const planned = new SyncPlanned({
+      projects: included.map((p) => p.name),
+      backupRoot,
+      dryRun: options.dryRun,
+      delete: options.delete
+    })
+    return Stream.fromIterable<SyncEvent>([planned, ...skipped]).pipe(
+      Stream.concat(mirrored),
+      Stream.concat(Stream.fromEffect(complete))
+    )
+  }))

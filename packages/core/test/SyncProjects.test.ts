@@ -1,0 +1,123 @@
+/**
+ * The sync use case against the memory registry and the memory target:
+ * skipped projects, a result per project, last_sync only on success, and a
+ * dry run that records nothing.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/testing/TestClock"
+import { BackupTarget } from "../src/BackupTarget.ts"
+import * as BackupTargetMemory from "../src/BackupTargetMemory.ts"
+import { ConfigPaths } from "../src/ConfigPaths.ts"
+import { ProjectName } from "../src/Ids.ts"
+import { Registry } from "../src/Registry.ts"
+import { RegistryDocument } from "../src/RegistryDocument.ts"
+import * as RegistryMemory from "../src/RegistryMemory.ts"
+import { syncProjects } from "../src/SyncProjects.ts"
+
+const project = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  repo: `${name}-repo`,
+  image: "local:busybox",
+  profiles: ["default"],
+  created: "2026-01-01T00:00:00Z",
+  ...extra
+})
+const document = Schema.decodeUnknownSync(RegistryDocument)({
+  schema: 3,
+  defaults: { repos_root: "/repos", backup_root: "/backup" },
+  project: [
+    project("alpha"),
+    project("beta", { last_sync: "2026-01-02T00:00:00Z" }),
+    project("gamma", { backup: false }),
+    project("delta")
+  ]
+})
+const files = new Map([["README", "hello"]])
+
+const setup = Effect.gen(function*() {
+  const target = yield* BackupTargetMemory.make({
+    sources: [["/repos/alpha-repo", files], ["/repos/beta-repo", new Map()]] // beta empty, delta missing
+  })
+  const layer = Layer.mergeAll(
+    RegistryMemory.layer({ document }),
+    Layer.succeed(BackupTarget, target),
+    ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
+    NodeServices.layer
+  )
+  return { target, layer }
+})
+
+describe("syncProjects", () => {
+  it.effect("skips backup=false, gives a result per project, records last_sync only on success", () =>
+    Effect.gen(function*() {
+      const { layer, target } = yield* setup
+      yield* TestClock.setTime(Date.parse("2026-03-04T05:06:07Z"))
+      const { events, after } = yield* Effect.gen(function*() {
+        const collected = yield* Stream.runCollect(syncProjects({ delete: true, dryRun: false }))
+        return { events: collected, after: yield* (yield* Registry).load }
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(events.map((e) => e._tag).filter((t) => t !== "MirrorProgressed"), [
+        "SyncPlanned",
+        "ProjectSkipped",
+        "MirrorStarted",
+        "MirrorFinished",
+        "MirrorStarted",
+        "MirrorFinished",
+        "MirrorStarted",
+        "MirrorFinished",
+        "SyncCompleted"
+      ])
+      const done = events[events.length - 1]
+      assert.strictEqual(done?._tag, "SyncCompleted")
+      if (done?._tag !== "SyncCompleted") return
+      assert.deepStrictEqual(
+        done.results.map((r) => [r.project, r.outcome._tag === "Failure" ? r.outcome.reason._tag : "ok"]),
+        [["alpha", "ok"], ["beta", "SourceEmpty"], ["delta", "SourceMissing"]]
+      )
+      assert.deepStrictEqual(done.skipped.map(String), ["gamma"])
+      assert.deepStrictEqual(done.recorded.map(String), ["alpha"])
+      const lastSync = Object.fromEntries(
+        after.projects.map((p) => [p.name, p.lastSync === undefined ? null : String(p.lastSync)])
+      )
+      assert.deepStrictEqual(lastSync, {
+        alpha: "2026-03-04T05:06:07Z",
+        beta: "2026-01-02T00:00:00Z",
+        gamma: null,
+        delta: null
+      })
+      assert.isTrue(Option.isSome(yield* target.backup(ProjectName.make("alpha"))))
+    }))
+
+  it.effect("a dry run changes nothing and records nothing", () =>
+    Effect.gen(function*() {
+      const { layer, target } = yield* setup
+      const after = yield* Effect.gen(function*() {
+        yield* Stream.runDrain(syncProjects({ delete: true, dryRun: true }))
+        return yield* (yield* Registry).load
+      }).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(after, document)
+      assert.isTrue(Option.isNone(yield* target.backup(ProjectName.make("alpha"))))
+    }))
+
+  it.effect("one named project; a backup=false project is only skipped", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* setup
+      const one = yield* Stream.runCollect(
+        syncProjects({ name: ProjectName.make("gamma"), delete: true, dryRun: false })
+      )
+        .pipe(Effect.provide(layer))
+      assert.deepStrictEqual(one.map((e) => e._tag), ["SyncPlanned", "ProjectSkipped", "SyncCompleted"])
+      const missing = yield* Effect.flip(
+        Stream.runDrain(syncProjects({ name: ProjectName.make("nope"), delete: true, dryRun: false })).pipe(
+          Effect.provide(layer)
+        )
+      )
+      assert.strictEqual(missing._tag, "RegistryError")
+    }))
+})
