@@ -15,10 +15,12 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { list } from "./commands/list.ts"
 import { newCommand } from "./commands/new.ts"
+import { profile } from "./commands/profile.ts"
 import { remove } from "./commands/remove.ts"
 import { setup } from "./commands/setup.ts"
 import { shell } from "./commands/shell.ts"
 import { status } from "./commands/status.ts"
+import { sync } from "./commands/sync.ts"
 import { ExitCode } from "./ExitCode.ts"
 
 export { ExitCode }
@@ -31,7 +33,7 @@ import { version } from "@repoman/core/Version"
  */
 export const command = Command.make("repoman").pipe(
   Command.withDescription("Run AI coding agents in per-project Incus containers, with backups"),
-  Command.withSubcommands([setup, newCommand, list, shell, status, remove])
+  Command.withSubcommands([setup, newCommand, list, shell, status, remove, profile, sync])
 )
 
 /**

@@ -7,11 +7,13 @@
  * @since 0.1.0
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as PluginLoader from "@repoman/backup/PluginLoader"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import * as HostInfo from "@repoman/core/HostInfo"
 import { Registry } from "@repoman/core/Registry"
 import * as RegistryFile from "@repoman/core/RegistryFile"
 import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
+import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
@@ -34,7 +36,12 @@ const registry = RegistryFile.layer().pipe(Layer.provideMerge(ConfigPaths.layer)
  *
  * @since 0.1.0
  */
-export const MainLayer = Layer.mergeAll(runtime, HostInfo.layerNode).pipe(
+export const MainLayer = Layer.mergeAll(
+  runtime,
+  HostInfo.layerNode,
+  ProfileLibrary.layer,
+  PluginLoader.layerFromRegistry
+).pipe(
   Layer.provideMerge(registry),
   Layer.provideMerge(NodeServices.layer)
 )

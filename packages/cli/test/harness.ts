@@ -7,13 +7,17 @@
  * test cannot silently depend on the host.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import type { BackupTarget } from "@repoman/core/BackupTarget"
+import { layerMemory as backupMemory } from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { layerMemory as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import type { ProfileStore } from "@repoman/core/ProfileStore"
 import type { Registry } from "@repoman/core/Registry"
 import { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
@@ -72,6 +76,10 @@ export const runCli = (
     readonly memory?: RegistryMemory.MemoryOptions
     readonly registry?: Layer.Layer<Registry>
     readonly runtime?: Layer.Layer<ContainerRuntime>
+    /** The profile library (default: an empty one). */
+    readonly profiles?: Layer.Layer<ProfileStore>
+    /** The backup target (default: an empty memory target). */
+    readonly backup?: Layer.Layer<BackupTarget>
     readonly host?: Partial<HostInfo.HostInfoValues>
     /** Use the real file system, with this directory as home. */
     readonly home?: string
@@ -90,6 +98,8 @@ export const runCli = (
         TestConsole.layer,
         options.registry ?? RegistryMemory.layer(options.memory),
         options.runtime ?? runtimeMemory({ namespace: "repoman" }),
+        options.profiles ?? ProfileLibrary.layerMemory({}),
+        options.backup ?? backupMemory({}),
         HostInfo.layerTest({ home: options.home ?? home, ...options.host }),
         ConfigPaths.layerFrom({ home: options.home ?? home, configDir: `${options.home ?? home}/.config/repoman` }),
         platformTest(options.home !== undefined)

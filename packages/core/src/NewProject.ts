@@ -16,9 +16,11 @@ import * as Path from "effect/Path"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, type DeviceMap, InstanceSpec } from "./ContainerRuntime.ts"
 import { HostInfo } from "./HostInfo.ts"
-import { rawIdmap } from "./Idmap.ts"
+import { CONTAINER_ID, rawIdmap } from "./Idmap.ts"
 import type { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
 import { InvalidPath, LifecycleError } from "./LifecycleError.ts"
+import { requireProfiles } from "./ProfileInstall.ts"
+import { ProfileStore } from "./ProfileStore.ts"
 import { type Project, timestampFromDate } from "./Project.ts"
 import { ProjectExists, Registry, RegistryError } from "./Registry.ts"
 import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
@@ -84,8 +86,29 @@ export const instanceSpec = (options: {
 const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
 
 /**
+ * Gives the container user a home at the host user's home path, owned by
+ * uid/gid 1000, so that `~/...` means the same place on both sides: profiles
+ * mount `~/.claude` and friends there, and agents that key state by path agree.
+ */
+const prepareHome = (name: ProjectName, home: string) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    for (const argv of [["mkdir", "-p", home], ["chown", `${CONTAINER_ID}:${CONTAINER_ID}`, home]]) {
+      const result = yield* runtime.exec(name, argv)
+      if (result.exitCode !== 0) {
+        return yield* new LifecycleError({
+          reason: new InvalidPath({ path: home, detail: `cannot prepare the home directory: ${result.stderr.trim()}` })
+        })
+      }
+    }
+  })
+
+/**
  * Creates the project. Fails without changing anything when the name is
- * taken, the repo is missing or outside the repos root, or Incus refuses.
+ * taken, the repo is missing or outside the repos root, a profile is not
+ * installed or (when a ProfileStore is provided) differs from the library
+ * (`ProfileInstallError`, naming `repoman profile install NAME`), or Incus
+ * refuses.
  *
  * @since 0.1.0
  */
@@ -133,6 +156,12 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     ...Option.match(override, { onNone: () => [], onSome: (o) => o.container.profiles }),
     ...(input.profiles ?? [])
   ])
+  // Every profile must be installed, and a library profile must match the
+  // library (when a profile library is part of the environment).
+  const profileStore = yield* Effect.serviceOption(ProfileStore)
+  if (Option.isSome(profileStore)) {
+    yield* requireProfiles(profiles).pipe(Effect.provideService(ProfileStore, profileStore.value))
+  }
   const spec = instanceSpec({ name: input.name, image, profiles, repo, document, override, mounts, host })
   const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
   const project: Project = {
@@ -149,6 +178,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       runtime.create(spec),
       (_, exit) => Exit.isFailure(exit) ? Effect.ignore(runtime.remove(input.name)) : Effect.void
     )
+    yield* prepareHome(input.name, host.home)
     yield* registry.addProject(project)
     return { project, instance, repo }
   }))

@@ -1,8 +1,9 @@
 /**
  * `status`: the health of one project or all: container state, the repo
  * mount, a write probe as uid 1000 (must land on the host owned by the host
- * user), a write probe as container root (must not land as host root), and
- * the age of the last sync.
+ * user), a write probe as container root (must not land as host root), the
+ * age of the last sync (a warning past `[backup].last_sync_warning_hours`),
+ * and the backup target: reachable, mounted, filesystem type, free space.
  *
  * @since 0.1.0
  */
@@ -11,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
+import { BackupTarget, type TargetStatus } from "./BackupTarget.ts"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, type InstanceStatus } from "./ContainerRuntime.ts"
 import { HostInfo } from "./HostInfo.ts"
@@ -36,6 +38,26 @@ export interface Probe {
 }
 
 /**
+ * What the backup target's check found (the same for every project).
+ *
+ * @since 0.1.0
+ */
+export interface BackupReport {
+  readonly location: string
+  readonly reachable: boolean
+  readonly mounted: boolean
+  /** Whether `sync` requires the root to be mounted (`[backup].require_mount`). */
+  readonly requireMount: boolean
+  readonly fsType: string | null
+  readonly freeBytes: number | null
+  readonly writable: boolean
+  /** Why the check failed (a timeout, say), or `null`. */
+  readonly error: string | null
+  /** Whether a sync could write there now. */
+  readonly ok: boolean
+}
+
+/**
  * The status of one project.
  *
  * @since 0.1.0
@@ -50,6 +72,8 @@ export interface ProjectStatus {
   readonly rootProbe: Probe | null
   readonly lastSync: string | null
   readonly lastSyncAgeSeconds: number | null
+  /** The backup target; `null` when the project has `backup = false` or no target is configured. */
+  readonly backup: BackupReport | null
   readonly uidMode: UidMode
   readonly warnings: ReadonlyArray<string>
   readonly healthy: boolean
@@ -57,7 +81,60 @@ export interface ProjectStatus {
 
 const probeName = (who: string) => `.repoman-probe-${who}-${Math.random().toString(36).slice(2, 10)}`
 
-const statusOf = (project: Project, reposRoot: string, uidMode: UidMode, now: number) =>
+const backupReport = (requireMount: boolean) =>
+  Effect.gen(function*() {
+    const target = yield* Effect.serviceOption(BackupTarget)
+    if (Option.isNone(target)) return null
+    const fromStatus = (s: TargetStatus): BackupReport => ({
+      location: s.location,
+      reachable: s.reachable,
+      mounted: s.mounted,
+      requireMount,
+      fsType: Option.getOrNull(s.fsType),
+      freeBytes: Option.getOrNull(s.freeBytes),
+      writable: s.writable,
+      error: null,
+      ok: s.reachable && s.writable && (s.mounted || !requireMount)
+    })
+    return yield* target.value.check().pipe(
+      Effect.map(fromStatus),
+      Effect.catchTag("BackupError", (e) =>
+        Effect.succeed<BackupReport>({
+          location: "location" in e.reason ? e.reason.location : "",
+          reachable: false,
+          mounted: false,
+          requireMount,
+          fsType: null,
+          freeBytes: null,
+          writable: false,
+          error: e.message,
+          ok: false
+        }))
+    )
+  })
+
+const lastSyncWarning = (project: Project, now: number, thresholdHours: number): ReadonlyArray<string> => {
+  if (!project.backup) return []
+  const limit = thresholdHours * 3_600_000
+  if (project.lastSync === undefined) {
+    return now - Date.parse(project.created) > limit
+      ? [`${project.name} has never been backed up (created ${project.created}); run 'repoman sync ${project.name}'`]
+      : []
+  }
+  const age = now - Date.parse(project.lastSync)
+  return age > limit
+    ? [`the last sync of ${project.name} is ${Math.floor(age / 3_600_000)} h old (warning after ${thresholdHours} h)`]
+    : []
+}
+
+const statusOf = (
+  project: Project,
+  reposRoot: string,
+  uidMode: UidMode,
+  now: number,
+  backup: BackupReport | null,
+  thresholdHours: number
+) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
     const host = yield* HostInfo
@@ -73,9 +150,13 @@ const statusOf = (project: Project, reposRoot: string, uidMode: UidMode, now: nu
       repoPath,
       lastSync: project.lastSync ?? null,
       lastSyncAgeSeconds,
+      backup: project.backup ? backup : null,
       uidMode
     }
-    const modeWarnings = uidMode === "shift" ? [SHIFT_WARNING] : []
+    const modeWarnings = [
+      ...(uidMode === "shift" ? [SHIFT_WARNING] : []),
+      ...lastSyncWarning(project, now, thresholdHours)
+    ]
 
     const instance = yield* runtime.get(project.name).pipe(
       Effect.map(Option.some),
@@ -163,5 +244,9 @@ export const projectStatus = Effect.fn("projectStatus")(function*(name?: Project
   const projects = name === undefined ? document.projects : [yield* registry.getProject(name)]
   const reposRoot = expandHome(document.defaults.reposRoot, home)
   const now = yield* Clock.currentTimeMillis
-  return yield* Effect.forEach(projects, (p) => statusOf(p, reposRoot, document.defaults.uidMode, now))
+  const backup = projects.some((p) => p.backup) ? yield* backupReport(document.backup.requireMount) : null
+  return yield* Effect.forEach(
+    projects,
+    (p) => statusOf(p, reposRoot, document.defaults.uidMode, now, backup, document.backup.lastSyncWarningHours)
+  )
 })

@@ -91,6 +91,32 @@ export const Defaults = Schema.Struct({
 export type Defaults = typeof Defaults.Type
 
 /**
+ * `[backup]`: which backup target mirrors the repos, and its checks.
+ *
+ * - `target`: `"rsync"` (built in) or the name of an npm module exporting a
+ *   backup plugin;
+ * - `require_mount`: refuse to write unless the backup root is a mounted
+ *   filesystem other than the one holding the repos root (design invariant
+ *   5); turn it off only for a local backup disk;
+ * - `last_sync_warning_hours`: `status` warns when a project's last sync is
+ *   older than this;
+ * - `[backup.options]`: the target's own options, validated by its plugin.
+ *
+ * @since 0.1.0
+ */
+export const BackupSettings = Schema.Struct({
+  target: Schema.NonEmptyString.pipe(withDefault("rsync")),
+  requireMount: Schema.Boolean.pipe(withDefault(true)),
+  lastSyncWarningHours: Schema.Number.pipe(
+    Schema.check(Schema.makeFilter((n: number) => (Number.isFinite(n) && n > 0) || "must be a positive number")),
+    withDefault(48)
+  ),
+  options: Schema.Record(Schema.String, Schema.Unknown).pipe(withDefault({}))
+}).pipe(Schema.encodeKeys({ requireMount: "require_mount", lastSyncWarningHours: "last_sync_warning_hours" }))
+/** @since 0.1.0 */
+export type BackupSettings = typeof BackupSettings.Type
+
+/**
  * The registry document, schema 3. Keys repoman does not know are not part
  * of this type; the file-backed Registry keeps them on disk across writes.
  *
@@ -113,6 +139,11 @@ export const RegistryDocument = Schema.Struct({
     lanIp: Schema.optionalKey(IpAddress)
   }).pipe(Schema.encodeKeys({ lanIp: "lan_ip" }), withDefault({})),
   defaults: Defaults.pipe(withDefault({})),
+  backup: BackupSettings.pipe(withDefault({})),
+  /** `[plugins]`: third-party modules, e.g. `profiles = ["@acme/repoman-profiles"]` (profile stores). */
+  plugins: Schema.Struct({
+    profiles: Schema.Array(Schema.String.pipe(Schema.check(Schema.isMinLength(1)))).pipe(withDefault([]))
+  }).pipe(withDefault({})),
   projects: Schema.Array(Project).pipe(withDefault([]))
 }).pipe(Schema.encodeKeys({ projects: "project" }))
 /** @since 0.1.0 */

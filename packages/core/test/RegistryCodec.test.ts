@@ -63,6 +63,15 @@ const document: fc.Arbitrary<RegistryDocument> = fc.record({
     profiles: fc.array(profile, { maxLength: 3 }),
     uidMode: fc.constantFrom("idmap" as const, "shift" as const)
   }),
+  backup: fc.record({
+    target: fc.constantFrom("rsync", "@acme/repoman-restic", "./plugin.js"),
+    requireMount: fc.boolean(),
+    lastSyncWarningHours: fc.integer({ min: 1, max: 10_000 }),
+    options: fc.dictionary(word(1, 8), fc.oneof(word(0, 8), fc.boolean(), fc.integer()), { maxKeys: 3 })
+  }),
+  plugins: fc.record({
+    profiles: fc.array(fc.constantFrom("@acme/repoman-profiles", "./plugin.ts"), { maxLength: 2 })
+  }),
   projects: fc.uniqueArray(project, { selector: (p) => p.name, maxLength: 6 })
 })
 

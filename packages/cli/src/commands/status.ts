@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { ProjectName } from "@repoman/core/Ids"
-import { type ProjectStatus, projectStatus } from "@repoman/core/ProjectStatus"
+import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/core/ProjectStatus"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ExitCode } from "../ExitCode.ts"
 import { age } from "../render/duration.ts"
+import { bytes } from "../render/progress.ts"
 
 const flags = {
   name: Argument.String("name").pipe(
@@ -25,12 +26,22 @@ const flags = {
 
 const mark = (ok: boolean | null) => ok === null ? "-" : ok ? "ok" : "FAIL"
 
+const backupLine = (b: BackupReport): string => {
+  if (b.error !== null) return `FAIL  ${b.error}`
+  if (!b.reachable) return `FAIL  ${b.location} is not reachable`
+  const fs = b.fsType === null ? "" : `${b.fsType}, `
+  const free = b.freeBytes === null ? "free space unknown" : `${bytes(b.freeBytes)} free`
+  const mount = b.mounted ? "mounted" : b.requireMount ? "NOT a separate mount" : "not a separate mount (allowed)"
+  return `${mark(b.ok)}  ${b.location} (${fs}${mount}, ${b.writable ? "writable" : "NOT writable"}, ${free})`
+}
+
 const render = (s: ProjectStatus): string =>
   [
     `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode})`,
     `  repo mount   ${mark(s.mountPresent)}  ${s.repoPath}`,
     ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${s.userProbe.detail}`]),
     ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${s.rootProbe.detail}`]),
+    ...(s.backup === null ? [] : [`  backup       ${backupLine(s.backup)}`]),
     `  last sync    ${s.lastSyncAgeSeconds === null ? "never" : `${age(s.lastSyncAgeSeconds)} ago (${s.lastSync})`}`,
     ...s.warnings.map((w) => `  warning: ${w}`)
   ].join("\n")
