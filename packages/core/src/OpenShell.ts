@@ -44,7 +44,8 @@ export const openShell = Effect.fn("openShell")(function*(name: ProjectName, inp
     user: user.uid,
     group: user.gid,
     cwd: input.cwd ?? repoPath,
-    env: { HOME: user.home, USER: user.name, ...input.env },
+    // The home is the host user's home path (see NewProject): ~ means the same on both sides.
+    env: { HOME: home, USER: user.name, ...input.env },
     ...(input.argv === undefined ? {} : { argv: input.argv })
   })
 })

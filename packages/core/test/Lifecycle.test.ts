@@ -325,7 +325,7 @@ describe("list, status, remove, shell", () => {
         user: 1000,
         group: 1000,
         cwd: `${home}/repos/isurus`,
-        env: { HOME: "/home/ubuntu", USER: "ubuntu" }
+        env: { HOME: home, USER: "ubuntu" }
       })
     }).pipe(Effect.provide(NodeServices.layer)))
 })
