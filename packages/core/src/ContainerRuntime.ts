@@ -26,7 +26,11 @@ import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
  * @since 0.1.0
  */
 export const ConfigMap = Schema.Record(Schema.String, Schema.String)
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ConfigMap` schema.
+ *
+ * @since 0.1.0
+ */
 export type ConfigMap = typeof ConfigMap.Type
 
 /**
@@ -44,7 +48,11 @@ export type ConfigMap = typeof ConfigMap.Type
  * @since 0.1.0
  */
 export const DeviceMap = Schema.Record(Schema.String, ConfigMap)
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `DeviceMap` schema.
+ *
+ * @since 0.1.0
+ */
 export type DeviceMap = typeof DeviceMap.Type
 
 /**
@@ -116,7 +124,11 @@ export const InstanceStatus = Schema.Literals([
   "Error",
   "Unknown"
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `InstanceStatus` schema.
+ *
+ * @since 0.1.0
+ */
 export type InstanceStatus = typeof InstanceStatus.Type
 
 /**
@@ -224,6 +236,18 @@ export interface StopOptions {
   readonly force?: boolean
 }
 
+/**
+ * The objects of a namespace that carry repoman's managed key
+ * (`user.repoman.managed=true`): the ones repoman made. The namespace's
+ * `default` profile is never listed (it cannot be deleted on its own).
+ *
+ * @since 0.1.0
+ */
+export interface ManagedObjects {
+  readonly instances: ReadonlyArray<ProjectName>
+  readonly profiles: ReadonlyArray<ProfileName>
+}
+
 // ---------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------
@@ -234,7 +258,11 @@ export interface StopOptions {
  * @since 0.1.0
  */
 export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image"])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ObjectKind` schema.
+ *
+ * @since 0.1.0
+ */
 export type ObjectKind = typeof ObjectKind.Type
 
 /**
@@ -348,7 +376,11 @@ export const ContainerRuntimeErrorReason = Schema.Union([
   Unavailable,
   OperationFailed
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ContainerRuntimeErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type ContainerRuntimeErrorReason = typeof ContainerRuntimeErrorReason.Type
 
 /**
@@ -425,6 +457,15 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
 
   /** Reads a namespace; fails with `NotFound` if it does not exist. */
   getNamespace(name: string): Effect.Effect<Namespace, ContainerRuntimeError>
+
+  /**
+   * Deletes an empty namespace: `NotFound` if it does not exist, `Conflict`
+   * while it holds instances or profiles other than `default`.
+   */
+  deleteNamespace(name: string): Effect.Effect<void, ContainerRuntimeError>
+
+  /** Lists the instances and profiles of the namespace that repoman made (see {@link ManagedObjects}). */
+  listManaged(): Effect.Effect<ManagedObjects, ContainerRuntimeError>
 
   /** Lists the storage pools of the engine (they are shared by every namespace). */
   listStoragePools(): Effect.Effect<ReadonlyArray<StoragePool>, ContainerRuntimeError>

@@ -104,6 +104,8 @@ interface NamespaceState {
   config: Readonly<Record<string, string>>
   readonly instances: Map<ProjectName, InstanceState>
   readonly profiles: Map<ProfileName, ProfileSpec>
+  /** Profiles made by `putProfile` (the ones Incus would tag as repoman's). */
+  readonly managedProfiles: Set<ProfileName>
 }
 
 const defaultProfile = ProfileName.make("default")
@@ -116,7 +118,8 @@ const newNamespace = (description: string, config: Readonly<Record<string, strin
   description,
   config,
   instances: new Map<ProjectName, InstanceState>(),
-  profiles: new Map([[defaultProfile, root]])
+  profiles: new Map([[defaultProfile, root]]),
+  managedProfiles: new Set<ProfileName>()
 })
 
 /**
@@ -238,6 +241,30 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             : Effect.succeed(toNamespace(name, ns))
         }),
 
+      deleteNamespace: (name) =>
+        Effect.suspend(() => {
+          const ns = namespaces.get(name)
+          if (ns === undefined) return fail(new NotFound({ kind: "namespace", name }))
+          const held = [
+            ...Array.from(ns.instances.keys(), (i) => `instance ${i}`),
+            ...Array.from(ns.profiles.keys()).filter((p) => p !== defaultProfile).map((p) => `profile ${p}`)
+          ]
+          if (held.length > 0) {
+            return fail(new Conflict({ kind: "namespace", name, detail: `is not empty: ${held.join(", ")}` }))
+          }
+          namespaces.delete(name)
+          return Effect.void
+        }),
+
+      // Every instance is made by `create`, which Incus tags as repoman's.
+      listManaged: () =>
+        inNamespace((ns) =>
+          Effect.succeed({
+            instances: Array.from(ns.instances.keys()),
+            profiles: Array.from(ns.managedProfiles).filter((p) => ns.profiles.has(p))
+          })
+        ),
+
       listStoragePools: () =>
         Effect.succeed(options.storagePools ?? [new StoragePool({ name: "default", driver: "dir" })]),
 
@@ -281,6 +308,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       putProfile: (name, spec) =>
         inNamespace((ns) =>
           Effect.sync(() => {
+            if (!ns.profiles.has(name)) ns.managedProfiles.add(name)
             ns.profiles.set(name, spec)
           })
         ),
@@ -307,6 +335,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             return fail(new Conflict({ kind: "profile", name, detail: `is used by ${users.join(", ")}` }))
           }
           ns.profiles.delete(name)
+          ns.managedProfiles.delete(name)
           return Effect.void
         }),
 

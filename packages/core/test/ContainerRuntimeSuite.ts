@@ -297,5 +297,28 @@ export const ContainerRuntimeSuite = <E>(
         yield* runtime.deleteProfile(profile)
         assert.strictEqual(yield* outcome(runtime.getProfile(profile)), "NotFound")
       }), timeout)
+    it.effect("listManaged names the instances and profiles repoman made, never default", () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const profile = yield* scopedProfile("managed", profileSpec)
+        const instance = yield* scopedInstance("managed")
+        const managed = yield* runtime.listManaged()
+        assert.isTrue(managed.instances.includes(instance.name))
+        assert.isTrue(managed.profiles.includes(profile))
+        assert.isFalse(managed.profiles.includes(ProfileName.make("default")))
+      }), timeout)
+
+    it.effect(
+      "deleteNamespace: an unknown namespace is NotFound, a non-empty one is Conflict",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          assert.strictEqual(yield* outcome(runtime.deleteNamespace(`rmsuite-${runId}-none`)), "NotFound")
+          yield* scopedInstance("nsbusy")
+          assert.strictEqual(yield* outcome(runtime.deleteNamespace(runtime.namespace)), "Conflict")
+          assert.strictEqual((yield* runtime.getNamespace(runtime.namespace)).name, runtime.namespace)
+        }),
+      timeout
+    )
   })
 }

@@ -330,6 +330,34 @@ export const make = (
         return toNamespace((yield* client.getProject(name).pipe(mapErr(subject))).value)
       }),
 
+      deleteNamespace: Effect.fn("IncusContainerRuntime.deleteNamespace")(function*(name: string) {
+        const subject: Subject = { kind: "namespace", name, operation: "delete namespace" }
+        yield* client.getProject(name).pipe(mapErr(subject))
+        // Check emptiness structurally rather than reading Incus's message.
+        const instances = yield* client.listInstances(name).pipe(mapErr(subject))
+        const profiles = (yield* client.listProfiles(name).pipe(mapErr(subject))).filter((p) => p.name !== "default")
+        const held = [...instances.map((i) => `instance ${i.name}`), ...profiles.map((p) => `profile ${p.name}`)]
+        if (held.length > 0) {
+          return yield* runtimeError(
+            new Conflict({ kind: "namespace", name, detail: `is not empty: ${held.join(", ")}` })
+          )
+        }
+        yield* client.deleteProject(name).pipe(mapErr(subject))
+      }),
+
+      listManaged: Effect.fn("IncusContainerRuntime.listManaged")(function*() {
+        const subject: Subject = { kind: "namespace", name: project, operation: "list managed objects" }
+        yield* client.getProject(project).pipe(mapErr(subject))
+        const instances = yield* client.listInstances(project).pipe(mapErr(subject))
+        const profiles = yield* client.listProfiles(project).pipe(mapErr(subject))
+        return {
+          instances: instances.filter((i) => isManaged(i.config)).flatMap((i) => Option.toArray(asProjectName(i.name))),
+          profiles: profiles.filter((p) => p.name !== "default" && isManaged(p.config)).flatMap((p) =>
+            Option.toArray(asProfileName(p.name))
+          )
+        }
+      }),
+
       listStoragePools: Effect.fn("IncusContainerRuntime.listStoragePools")(function*() {
         const pools = yield* client.listStoragePools().pipe(
           mapErr({ kind: "namespace", name: project, operation: "list storage pools" })

@@ -1,0 +1,62 @@
+/**
+ * `repoman uninstall [--yes] [--purge-registry]`: remove every Incus object
+ * repoman made, and its Incus project once empty. Never a repo; the registry
+ * only with --purge-registry. Prints exactly what goes first.
+ *
+ * @since 0.1.0
+ */
+import { planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/core/Uninstall"
+import * as Command from "effect/cli/Command"
+import * as Flag from "effect/cli/Flag"
+import * as Prompt from "effect/cli/Prompt"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stdio from "effect/Stdio"
+import { ExitCode } from "../ExitCode.ts"
+
+const flags = {
+  yes: Flag.Boolean("yes").pipe(Flag.withAlias("y"), Flag.withDescription("Do not ask"), Flag.withDefault(false)),
+  purgeRegistry: Flag.Boolean("purge-registry").pipe(
+    Flag.withDescription("Also delete the registry file (repoman.toml)"),
+    Flag.withDefault(false)
+  )
+}
+
+const describe = (plan: UninstallPlan): string =>
+  [
+    `This removes from Incus project ${plan.namespace}:`,
+    ...(plan.namespaceExists ? [] : [`  - nothing: the project does not exist`]),
+    ...plan.managed.instances.map((i) => `  - container ${i}, stopped and deleted`),
+    ...plan.managed.profiles.map((p) => `  - profile ${p}`),
+    ...(plan.deleteNamespace ? [`  - the Incus project ${plan.namespace} itself`] : []),
+    ...(plan.foreign.length === 0 ? [] : [
+      `The Incus project stays: it also holds ${plan.foreign.join(", ")}, which repoman did not make.`
+    ]),
+    Option.match(plan.registryFile, {
+      onNone: () => "The registry is kept. No repo is touched.",
+      onSome: (file) => `  - the registry file ${file}\nNo repo is touched.`
+    })
+  ].join("\n")
+
+/**
+ * The `repoman uninstall` command.
+ *
+ * @since 0.1.0
+ */
+export const uninstall = Command.make("uninstall", flags).pipe(
+  Command.withDescription("Remove every Incus object repoman made; never a repo, the registry only if asked"),
+  Command.withHandler(Effect.fnUntraced(function*({ yes, purgeRegistry }) {
+    const plan = yield* planUninstall({ purgeRegistry })
+    yield* Console.log(describe(plan))
+    if (!yes) {
+      if (!(yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+        yield* Console.error("repoman: not uninstalling without confirmation: pass --yes")
+        return yield* new ExitCode({ code: 1 })
+      }
+      if (!(yield* Prompt.Confirm({ message: "Uninstall?", initial: false }))) return
+    }
+    const namespaceDeleted = yield* runUninstall(plan)
+    yield* Console.log(namespaceDeleted ? "uninstalled" : `uninstalled; Incus project ${plan.namespace} kept`)
+  }))
+)

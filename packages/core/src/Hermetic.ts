@@ -1,0 +1,226 @@
+/**
+ * Hermetic projects (`new --hermetic`): the repo is mounted read-only at
+ * {@link ORIGIN}, the container works on its own clone of it at the repo's
+ * path (made at the first start, inside the container's filesystem), and the
+ * only way out is the per-project patches dir, `<state dir>/patches/<name>`,
+ * mounted writable at {@link PATCHES}. `repoman patches NAME --apply` applies
+ * what lands there to the host repo with `git am`, as the host user.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
+import * as ChildProcess from "effect/process/ChildProcess"
+import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import { ContainerRuntime, NamespaceSpec } from "./ContainerRuntime.ts"
+import { CONTAINER_ID } from "./Idmap.ts"
+import { ProfileName, type ProjectName } from "./Ids.ts"
+import { coveredBy } from "./ProfileInstall.ts"
+import { Registry } from "./Registry.ts"
+
+/**
+ * Where the read-only repo is mounted inside a hermetic container.
+ *
+ * @since 0.1.0
+ */
+export const ORIGIN = "/srv/repoman/origin"
+
+/**
+ * Where the writable patches dir is mounted inside a hermetic container.
+ *
+ * @since 0.1.0
+ */
+export const PATCHES = "/patches"
+
+const DISK_PATHS = "restricted.devices.disk.paths"
+
+/** What `systemctl is-system-running` says while the system is still booting. */
+const booting: ReadonlySet<string> = new Set(["initializing", "starting"])
+
+/**
+ * Something about a hermetic project failed; `detail` says what.
+ *
+ * @since 0.1.0
+ */
+export class HermeticError extends Schema.TaggedError<HermeticError>()("HermeticError", {
+  name: Schema.String,
+  detail: Schema.String
+}) {
+  /** One line for the user. */
+  override get message(): string {
+    return `${this.name}: ${this.detail}`
+  }
+}
+
+/**
+ * The host directory of a project's patches.
+ *
+ * @since 0.1.0
+ */
+export const patchesDir = (stateDir: string, name: ProjectName): string => `${stateDir}/patches/${name}`
+
+/**
+ * Makes the project's patches dir and, in uid mode idmap, allows the patches
+ * root among the namespace's disk paths. Returns the dir's real path.
+ *
+ * @since 0.1.0
+ */
+export const preparePatchesDir = Effect.fn("preparePatchesDir")(function*(name: ProjectName) {
+  const fs = yield* FileSystem.FileSystem
+  const runtime = yield* ContainerRuntime
+  const registry = yield* Registry
+  const { stateDir } = yield* ConfigPaths
+  const document = yield* registry.load
+  const dir = patchesDir(stateDir, name)
+  const failed = (detail: string) => new HermeticError({ name, detail })
+  yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError((e) => failed(e.message)))
+  const root = yield* fs.realPath(`${stateDir}/patches`).pipe(Effect.mapError((e) => failed(e.message)))
+  if (document.defaults.uidMode === "idmap") {
+    const namespace = yield* runtime.getNamespace(runtime.namespace)
+    const allowed = (namespace.config[DISK_PATHS] ?? "").split(",").filter((p) => p.length > 0)
+    if (!coveredBy(root, allowed)) {
+      const defaultProfile = yield* runtime.getProfile(ProfileName.make("default")).pipe(Effect.option)
+      const pool = Option.flatMap(
+        defaultProfile,
+        (p) => Option.fromNullishOr(Object.values(p.devices).find((d) => d["path"] === "/")?.["pool"])
+      ).pipe(Option.getOrElse(() => "default"))
+      yield* runtime.ensureNamespace(
+        new NamespaceSpec({
+          name: namespace.name,
+          description: namespace.description,
+          config: { ...namespace.config, [DISK_PATHS]: [...allowed, root].join(",") },
+          rootDiskPool: pool
+        })
+      )
+    }
+  }
+  return `${root}/${name}`
+})
+
+/**
+ * The devices of a hermetic container: the repo read-only at {@link ORIGIN}
+ * and the patches dir writable at {@link PATCHES}.
+ *
+ * @since 0.1.0
+ */
+export const hermeticDevices = (repo: string, patches: string, shift: boolean) => ({
+  repo: { type: "disk", source: repo, path: ORIGIN, readonly: "true", ...(shift ? { shift: "true" } : {}) },
+  patches: { type: "disk", source: patches, path: PATCHES, ...(shift ? { shift: "true" } : {}) }
+})
+
+/**
+ * Makes the container's own working copy (at its first start, once it has
+ * booted): a clone of {@link ORIGIN} at the repo's path, owned by uid 1000,
+ * hooks disabled.
+ *
+ * @since 0.1.0
+ */
+export const makeWorkingCopy = Effect.fn("makeWorkingCopy")(function*(name: ProjectName, repoPath: string) {
+  const runtime = yield* ContainerRuntime
+  const id = String(CONTAINER_ID)
+  // Let the init system finish booting first: systemd cleans /tmp (and may
+  // mount over it) while it boots, which would take a fresh copy with it.
+  // Poll while it says it is booting, or fails without a word (no bus yet);
+  // no systemctl at all is exit 127.
+  yield* runtime.exec(name, ["systemctl", "is-system-running"]).pipe(
+    Effect.repeat({
+      schedule: Schedule.spaced("500 millis"),
+      times: 240,
+      while: (r) => r.exitCode !== 127 && (booting.has(r.stdout.trim()) || (r.exitCode !== 0 && r.stdout.trim() === ""))
+    })
+  )
+  const steps: ReadonlyArray<readonly [ReadonlyArray<string>, boolean]> = [
+    [["mkdir", "-p", repoPath], false],
+    [["chown", `${id}:${id}`, repoPath], false],
+    [["git", "-c", "core.hooksPath=/dev/null", "clone", "-q", "--no-hardlinks", "--", ORIGIN, repoPath], true]
+  ]
+  for (const [argv, asUser] of steps) {
+    const result = yield* runtime.exec(
+      name,
+      argv,
+      asUser ? { user: CONTAINER_ID, group: CONTAINER_ID, cwd: "/", env: { HOME: repoPath } } : {}
+    )
+    if (result.exitCode !== 0) {
+      return yield* new HermeticError({
+        name,
+        detail: `cannot make the working copy (${argv.slice(0, 1).join(" ")}): ${result.stderr.trim()}`
+      })
+    }
+  }
+})
+
+/** Runs git on the host (argv list, hooks disabled); stdout, stderr, exit code. */
+const hostGit = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const spawner = yield* ChildProcessSpawner
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const handle = yield* spawner.spawn(
+        ChildProcess.make("git", ["-c", "core.hooksPath=/dev/null", ...args], { stdin: "ignore" })
+      )
+      const [stdout, stderr, code] = yield* Effect.all([
+        Stream.mkString(Stream.decodeText(handle.stdout)),
+        Stream.mkString(Stream.decodeText(handle.stderr)),
+        handle.exitCode
+      ], { concurrency: "unbounded" })
+      return { stdout, stderr, code: Number(code) }
+    }))
+  })
+
+/**
+ * The patches waiting in a project's patches dir (`*.patch`, in name order,
+ * as `git format-patch` numbers them), with the dir.
+ *
+ * @since 0.1.0
+ */
+export const listPatches = Effect.fn("listPatches")(function*(name: ProjectName) {
+  const fs = yield* FileSystem.FileSystem
+  const registry = yield* Registry
+  const { stateDir } = yield* ConfigPaths
+  yield* registry.getProject(name)
+  const dir = patchesDir(stateDir, name)
+  const entries = yield* fs.readDirectory(dir).pipe(
+    Effect.mapError(() => new HermeticError({ name, detail: `no patches dir ${dir}: is it a hermetic project?` }))
+  )
+  return { dir, patches: entries.filter((e) => e.endsWith(".patch")).sort() }
+})
+
+/**
+ * Applies the waiting patches to the host repo with `git am` (as the host
+ * user), refusing when the host tree is dirty; applied patches move to
+ * `applied/` in the patches dir. Returns the names applied.
+ *
+ * @since 0.1.0
+ */
+export const applyPatches = Effect.fn("applyPatches")(function*(name: ProjectName) {
+  const fs = yield* FileSystem.FileSystem
+  const registry = yield* Registry
+  const { home } = yield* ConfigPaths
+  const document = yield* registry.load
+  const project = yield* registry.getProject(name)
+  const repo = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
+  const { dir, patches } = yield* listPatches(name)
+  if (patches.length === 0) return []
+  const fail = (detail: string) => new HermeticError({ name, detail })
+  const status = yield* hostGit(["-C", repo, "status", "--porcelain"]).pipe(Effect.mapError((e) => fail(e.message)))
+  if (status.code !== 0) return yield* fail(`git status failed in ${repo}: ${status.stderr.trim()}`)
+  if (status.stdout.trim().length > 0) {
+    return yield* fail(`the host tree ${repo} has uncommitted changes: commit or stash them first`)
+  }
+  const am = yield* hostGit(["-C", repo, "am", "--", ...patches.map((p) => `${dir}/${p}`)]).pipe(
+    Effect.mapError((e) => fail(e.message))
+  )
+  if (am.code !== 0) {
+    yield* Effect.ignore(hostGit(["-C", repo, "am", "--abort"]))
+    return yield* fail(`git am failed, nothing applied: ${am.stderr.trim().split("\n")[0] ?? ""}`)
+  }
+  yield* fs.makeDirectory(`${dir}/applied`, { recursive: true }).pipe(Effect.mapError((e) => fail(e.message)))
+  for (const p of patches) {
+    yield* fs.rename(`${dir}/${p}`, `${dir}/applied/${p}`).pipe(Effect.mapError((e) => fail(e.message)))
+  }
+  return patches
+})
