@@ -1,0 +1,41 @@
+/**
+ * The memory stack: every service `RepomanLive` provides that touches the
+ * outside world, replaced by the in-memory layers repoman ships
+ * (`RegistryMemory`, `ContainerRuntimeMemory`, `BackupTargetMemory`,
+ * `HostInfo.layerTest`, fixed `ConfigPaths`). Copy it into your own tests.
+ *
+ * The file system stays real (Node's): `newProject` checks that the repo
+ * directory exists, so tests point the repos root at a temporary directory.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import * as HostInfo from "@repoman/core/HostInfo"
+import { RegistryDocument } from "@repoman/core/RegistryDocument"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+
+/** Options of {@link layer}. */
+export interface MemoryStackOptions {
+  /** The repos root (`[defaults].repos_root`). */
+  readonly reposRoot: string
+  /** The source trees the memory backup target can mirror, by absolute path. */
+  readonly sources?: Iterable<readonly [string, BackupTargetMemory.FileTree]>
+}
+
+/** A registry after `repoman setup`, with the given repos root and no projects. */
+export const documentWith = (reposRoot: string): RegistryDocument =>
+  Schema.decodeUnknownSync(RegistryDocument)({ schema: 3, defaults: { repos_root: reposRoot, backup_root: "/backup" } })
+
+/** The memory layers composed into one stack, with Node's platform services. */
+export const layer = (options: MemoryStackOptions) =>
+  Layer.mergeAll(
+    RegistryMemory.layer({ document: documentWith(options.reposRoot) }),
+    ContainerRuntimeMemory.layerMemory(),
+    BackupTargetMemory.layerMemory(options.sources === undefined ? {} : { sources: options.sources }),
+    HostInfo.layerTest({ user: "ada", home: "/home/ada" }),
+    ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
+    NodeServices.layer
+  )
