@@ -29,7 +29,7 @@ export default defineConfig({
           name: "examples",
           root: "examples",
           include: ["**/*.test.ts"],
-          exclude: ["**/node_modules/**"]
+          exclude: ["**/node_modules/**", "**/*.integration.test.ts"]
         }
       },
       ...(integration

@@ -98,6 +98,7 @@ export interface BackupPlugin<A> {
  * @since 0.1.0
  */
 export interface DefinedPlugin<A> extends BackupPlugin<A> {
+  /** Decodes `[backup.options]` with the plugin's own Schema (unknown keys are an error). */
   readonly decodeOptions: (options: unknown) => Effect.Effect<A, Schema.SchemaError>
 }
 

@@ -78,7 +78,11 @@ export const RsyncOptions = Schema.Struct({
   maxBatchSize: "max_batch_size",
   extraArgs: "extra_args"
 }))
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `RsyncOptions` schema.
+ *
+ * @since 0.1.0
+ */
 export type RsyncOptions = typeof RsyncOptions.Type
 
 /**

@@ -28,7 +28,11 @@ export const LockOwner = Schema.Struct({
   root: Schema.String,
   started: Schema.String
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `LockOwner` schema.
+ *
+ * @since 0.1.0
+ */
 export type LockOwner = typeof LockOwner.Type
 
 const decodeOwner = Schema.decodeUnknownEffect(Schema.fromJsonString(LockOwner))

@@ -13,14 +13,19 @@ import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { exec } from "./commands/exec.ts"
 import { list } from "./commands/list.ts"
 import { newCommand } from "./commands/new.ts"
+import { patches } from "./commands/patches.ts"
 import { profile } from "./commands/profile.ts"
 import { remove } from "./commands/remove.ts"
+import { run as runCommand } from "./commands/run.ts"
 import { setup } from "./commands/setup.ts"
 import { shell } from "./commands/shell.ts"
+import { sshConfig } from "./commands/sshConfig.ts"
 import { status } from "./commands/status.ts"
 import { sync } from "./commands/sync.ts"
+import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
 
 export { ExitCode }
@@ -33,7 +38,21 @@ import { version } from "@repoman/core/Version"
  */
 export const command = Command.make("repoman").pipe(
   Command.withDescription("Run AI coding agents in per-project Incus containers, with backups"),
-  Command.withSubcommands([setup, newCommand, list, shell, status, remove, profile, sync])
+  Command.withSubcommands([
+    setup,
+    newCommand,
+    list,
+    shell,
+    exec,
+    runCommand,
+    status,
+    remove,
+    profile,
+    sync,
+    uninstall,
+    patches,
+    sshConfig
+  ])
 )
 
 /**

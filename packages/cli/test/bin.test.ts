@@ -134,7 +134,7 @@ describe("bin.ts (child process)", () => {
         assert.strictEqual(lines.length, 2, run.stdout)
         const cells = lines.map((l) => l.split(/ {2,}/))
         assert.deepStrictEqual(cells, [
-          ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP"],
+          ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP", "LIMITS"],
           [
             "isurus",
             "Unknown",
@@ -142,7 +142,8 @@ describe("bin.ts (child process)", () => {
             "images:debian/12",
             "2026-04-28T15:00:00Z",
             "never",
-            "yes"
+            "yes",
+            "-"
           ]
         ])
         assert.deepStrictEqual(yield* snapshot, before)

@@ -48,7 +48,7 @@ const engine = Layer.effect(
           image: ImageRef.make("images:ubuntu/26.04/cloud"),
           profiles: [],
           devices: {},
-          config: {}
+          config: name === "isurus" ? { "limits.cpu": "2", "limits.memory": "4GiB" } : {}
         })
       )
     }
@@ -63,10 +63,10 @@ describe("repoman list", () => {
       assert.strictEqual(out.code, 0)
       assert.deepStrictEqual(out.stderr, [])
       assert.deepStrictEqual(out.stdout, [
-        "NAME    STATE                REPO                       IMAGE                      CREATED               LAST SYNC             BACKUP",
-        `isurus  Running              ${home}/repos/isurus     images:ubuntu/26.04/cloud  2026-04-28T15:00:00Z  2026-05-01T08:30:00Z  yes`,
-        `lamna   Missing              ${home}/repos/lamna-web  images:debian/12           2026-04-29T09:00:00Z  never                 no`,
-        `stray   Running (unmanaged)  -                          -                          -                     -                     -`
+        "NAME    STATE                REPO                       IMAGE                      CREATED               LAST SYNC             BACKUP  LIMITS",
+        `isurus  Running              ${home}/repos/isurus     images:ubuntu/26.04/cloud  2026-04-28T15:00:00Z  2026-05-01T08:30:00Z  yes     cpu 2, memory 4GiB`,
+        `lamna   Missing              ${home}/repos/lamna-web  images:debian/12           2026-04-29T09:00:00Z  never                 no      -`,
+        `stray   Running (unmanaged)  -                          -                          -                     -                     -       none`
       ])
     }))
 
@@ -95,7 +95,8 @@ describe("repoman list", () => {
           profiles: ["default", "rust"],
           created: "2026-04-28T15:00:00Z",
           lastSync: "2026-05-01T08:30:00Z",
-          backup: true
+          backup: true,
+          limits: { cpu: "2", memory: "4GiB", processes: null }
         },
         {
           name: "lamna",
@@ -106,7 +107,8 @@ describe("repoman list", () => {
           profiles: ["default"],
           created: "2026-04-29T09:00:00Z",
           lastSync: null,
-          backup: false
+          backup: false,
+          limits: null
         },
         {
           name: "stray",
@@ -117,7 +119,8 @@ describe("repoman list", () => {
           profiles: [],
           created: null,
           lastSync: null,
-          backup: null
+          backup: null,
+          limits: { cpu: null, memory: null, processes: null }
         }
       ])
     }))

@@ -265,7 +265,11 @@ export const BackupErrorReason = Schema.Union([
   Timeout,
   Failed
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `BackupErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type BackupErrorReason = typeof BackupErrorReason.Type
 
 /**
@@ -296,7 +300,11 @@ export const MirrorOutcome = Schema.Union([
   Schema.TaggedStruct("Success", {}),
   Schema.TaggedStruct("Failure", { reason: BackupErrorReason })
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `MirrorOutcome` schema.
+ *
+ * @since 0.1.0
+ */
 export type MirrorOutcome = typeof MirrorOutcome.Type
 
 /**
@@ -359,7 +367,11 @@ export class MirrorFinished extends Schema.TaggedClass<MirrorFinished>("@repoman
  * @since 0.1.0
  */
 export const MirrorEvent = Schema.Union([MirrorStarted, MirrorProgressed, MirrorFinished])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `MirrorEvent` schema.
+ *
+ * @since 0.1.0
+ */
 export type MirrorEvent = typeof MirrorEvent.Type
 
 // ---------------------------------------------------------------------------
@@ -460,7 +472,7 @@ export class BackupTarget extends Context.Service<
      * in a `MirrorFinished` whose outcome is a `Failure`.
      */
     mirror(sources: ReadonlyArray<MirrorSource>, options: MirrorOptions): Stream.Stream<MirrorEvent, BackupError>
-    /** Runs {@link mirror} to the end and returns the result of each project. */
+    /** Runs `mirror` to the end and returns the result of each project. */
     mirrorAll(
       sources: ReadonlyArray<MirrorSource>,
       options: MirrorOptions

@@ -22,7 +22,11 @@ import * as Schema from "effect/Schema"
  * @since 0.1.0
  */
 export const UidMode = Schema.Literals(["idmap", "shift"])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `UidMode` schema.
+ *
+ * @since 0.1.0
+ */
 export type UidMode = typeof UidMode.Type
 
 /** The uid and gid inside the container that stand for the host user. */

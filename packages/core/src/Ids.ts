@@ -28,7 +28,11 @@ export const ProjectName = Schema.String.pipe(
   )),
   Schema.brand("ProjectName")
 )
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProjectName` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProjectName = typeof ProjectName.Type
 
 /**
@@ -48,7 +52,11 @@ export const RepoDir = Schema.String.pipe(
   })),
   Schema.brand("RepoDir")
 )
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `RepoDir` schema.
+ *
+ * @since 0.1.0
+ */
 export type RepoDir = typeof RepoDir.Type
 
 /**
@@ -67,7 +75,11 @@ export const ImageRef = Schema.String.pipe(
   ),
   Schema.brand("ImageRef")
 )
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ImageRef` schema.
+ *
+ * @since 0.1.0
+ */
 export type ImageRef = typeof ImageRef.Type
 
 /**
@@ -83,5 +95,9 @@ export const ProfileName = Schema.String.pipe(
   )),
   Schema.brand("ProfileName")
 )
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfileName` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfileName = typeof ProfileName.Type

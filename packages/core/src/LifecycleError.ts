@@ -109,7 +109,11 @@ export const LifecycleErrorReason = Schema.Union([
   InvalidPath,
   ContainerMissing
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `LifecycleErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type LifecycleErrorReason = typeof LifecycleErrorReason.Type
 
 /**

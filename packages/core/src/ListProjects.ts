@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "./ContainerRuntime.ts"
 import { Registry } from "./Registry.ts"
+import { limitsOf, type LimitsView } from "./ResourceLimits.ts"
 
 /**
  * One line of `repoman list`.
@@ -25,10 +26,13 @@ export interface ProjectRow {
   readonly created: string | null
   readonly lastSync: string | null
   readonly backup: boolean | null
+  /** The container's resource limits; `null` when there is no container. */
+  readonly limits: LimitsView | null
 }
 
 /**
- * Lists the projects with their live state.
+ * Lists the projects with their live state, plus the override files
+ * (`repos.d/`) that name no registered project (`orphans`).
  *
  * @since 0.1.0
  */
@@ -65,7 +69,8 @@ export const listProjects = Effect.gen(function*() {
       profiles: p.profiles,
       created: p.created,
       lastSync: p.lastSync ?? null,
-      backup: p.backup
+      backup: p.backup,
+      limits: instance === undefined ? null : limitsOf(instance.config)
     }
   })
   const registered = new Set<string>(document.projects.map((p) => p.name))
@@ -80,8 +85,10 @@ export const listProjects = Effect.gen(function*() {
       profiles: i.profiles,
       created: null,
       lastSync: null,
-      backup: null
+      backup: null,
+      limits: limitsOf(i.config)
     })
   }
-  return { rows, namespace: runtime.namespace, warning: listed.warning }
+  const { orphans } = yield* registry.overrides
+  return { rows, namespace: runtime.namespace, warning: listed.warning, orphans }
 })

@@ -32,7 +32,11 @@ export type Migrated =
   | { readonly _tag: "Migrated"; readonly from: 1 | 2 | 3; readonly table: RawTable }
   | { readonly _tag: "Unsupported"; readonly version: string }
 
-/** @internal */
+/**
+ * Whether `u` is a TOML table (a plain object, not an array or a date).
+ *
+ * @internal
+ */
 export const isTable = (u: unknown): u is RawTable =>
   typeof u === "object" && u !== null && !Array.isArray(u) && !(u instanceof Date)
 

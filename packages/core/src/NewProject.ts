@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, type DeviceMap, InstanceSpec } from "./ContainerRuntime.ts"
+import { hermeticDevices, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { HostInfo } from "./HostInfo.ts"
 import { CONTAINER_ID, rawIdmap } from "./Idmap.ts"
 import type { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
@@ -25,6 +26,7 @@ import { type Project, timestampFromDate } from "./Project.ts"
 import { ProjectExists, Registry, RegistryError } from "./Registry.ts"
 import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
 import { type RepoPath, resolveRepo } from "./RepoPath.ts"
+import { limitsConfig, mergeLimits, type ResourceLimits } from "./ResourceLimits.ts"
 import { managedKeys } from "./Setup.ts"
 
 /**
@@ -40,6 +42,10 @@ export interface NewProjectInput {
   readonly image?: ImageRef
   readonly profiles?: ReadonlyArray<ProfileName>
   readonly backup?: boolean
+  /** Limits over the registry's and the override's (`--cpu`, `--memory`). */
+  readonly limits?: ResourceLimits
+  /** Mount the repo read-only and work on a clone inside (see `Hermetic`). */
+  readonly hermetic?: boolean
 }
 
 /**
@@ -57,6 +63,10 @@ export const instanceSpec = (options: {
   readonly override: Option.Option<ProjectOverride>
   readonly mounts: ReadonlyArray<{ readonly source: string; readonly path: string }>
   readonly host: { readonly uid: number; readonly gid: number }
+  /** Limits given to `new`; merged over `[defaults]` and the override's `[container]`. */
+  readonly limits?: ResourceLimits
+  /** Hermetic: the host patches dir (the repo then goes read-only at `Hermetic.ORIGIN`). */
+  readonly hermetic?: { readonly patches: string }
 }): InstanceSpec => {
   const shift = options.document.defaults.uidMode === "shift"
   const disk = (source: string, path: string) => ({
@@ -66,6 +76,9 @@ export const instanceSpec = (options: {
     ...(shift ? { shift: "true" } : {})
   })
   const devices: Record<string, DeviceMap[string]> = { repo: disk(options.repo.real, options.repo.path) }
+  if (options.hermetic !== undefined) {
+    Object.assign(devices, hermeticDevices(options.repo.real, options.hermetic.patches, shift))
+  }
   options.mounts.forEach((m, i) => {
     devices[`mount${i}`] = disk(m.source, m.path)
   })
@@ -78,6 +91,11 @@ export const instanceSpec = (options: {
     config: {
       ...(shift ? {} : { "raw.idmap": rawIdmap(options.host.uid, options.host.gid) }),
       ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`environment.${k}`, v])),
+      ...limitsConfig(mergeLimits(
+        options.document.defaults.limits,
+        Option.match(options.override, { onNone: () => undefined, onSome: (o) => o.container.limits }),
+        options.limits
+      )),
       ...managedKeys({ "user.repoman.project": options.name, "user.repoman.repo": options.repo.path })
     }
   })
@@ -93,6 +111,7 @@ const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
 const prepareHome = (name: ProjectName, home: string) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
+    // Two plain commands every image has (busybox has no `install`).
     for (const argv of [["mkdir", "-p", home], ["chown", `${CONTAINER_ID}:${CONTAINER_ID}`, home]]) {
       const result = yield* runtime.exec(name, argv)
       if (result.exitCode !== 0) {
@@ -162,7 +181,18 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
   if (Option.isSome(profileStore)) {
     yield* requireProfiles(profiles).pipe(Effect.provideService(ProfileStore, profileStore.value))
   }
-  const spec = instanceSpec({ name: input.name, image, profiles, repo, document, override, mounts, host })
+  const spec = instanceSpec({
+    name: input.name,
+    image,
+    profiles,
+    repo,
+    document,
+    override,
+    mounts,
+    host,
+    ...(input.limits === undefined ? {} : { limits: input.limits }),
+    ...(input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {})
+  })
   const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
   const project: Project = {
     name: input.name,
@@ -179,6 +209,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       (_, exit) => Exit.isFailure(exit) ? Effect.ignore(runtime.remove(input.name)) : Effect.void
     )
     yield* prepareHome(input.name, host.home)
+    if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
     yield* registry.addProject(project)
     return { project, instance, repo }
   }))

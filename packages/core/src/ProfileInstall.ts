@@ -140,7 +140,11 @@ export const ProfileInstallErrorReason = Schema.Union([
   Drifted,
   InUse
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfileInstallErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfileInstallErrorReason = typeof ProfileInstallErrorReason.Type
 
 /**

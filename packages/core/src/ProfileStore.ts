@@ -29,7 +29,11 @@ export const ProfileOrigin = Schema.Union([
   Schema.TaggedStruct("User", {}),
   Schema.TaggedStruct("Plugin", { id: Schema.String })
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfileOrigin` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfileOrigin = typeof ProfileOrigin.Type
 
 /**
@@ -126,7 +130,11 @@ export class PluginFailed extends Schema.TaggedClass<PluginFailed>("@repoman/cor
  * @since 0.1.0
  */
 export const ProfileErrorReason = Schema.Union([NotFound, Malformed, UnknownVariable, PluginFailed])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfileErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfileErrorReason = typeof ProfileErrorReason.Type
 
 /**

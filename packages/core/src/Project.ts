@@ -21,7 +21,11 @@ export const Timestamp = Schema.String.pipe(
   ),
   Schema.brand("Timestamp")
 )
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `Timestamp` schema.
+ *
+ * @since 0.1.0
+ */
 export type Timestamp = typeof Timestamp.Type
 
 /**
@@ -48,5 +52,9 @@ export const Project = Schema.Struct({
   lastSync: Schema.optionalKey(Timestamp),
   backup: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
 }).pipe(Schema.encodeKeys({ lastSync: "last_sync" }))
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `Project` schema.
+ *
+ * @since 0.1.0
+ */
 export type Project = typeof Project.Type

@@ -20,6 +20,7 @@ import { CONTAINER_ID, type UidMode } from "./Idmap.ts"
 import type { ProjectName } from "./Ids.ts"
 import type { Project } from "./Project.ts"
 import { Registry } from "./Registry.ts"
+import { limitsOf, type LimitsView } from "./ResourceLimits.ts"
 import { SHIFT_WARNING } from "./Setup.ts"
 
 /**
@@ -75,6 +76,8 @@ export interface ProjectStatus {
   /** The backup target; `null` when the project has `backup = false` or no target is configured. */
   readonly backup: BackupReport | null
   readonly uidMode: UidMode
+  /** The container's resource limits; `null` when the container is missing. */
+  readonly limits: LimitsView | null
   readonly warnings: ReadonlyArray<string>
   readonly healthy: boolean
 }
@@ -166,6 +169,7 @@ const statusOf = (
       return {
         ...base,
         state: "Missing",
+        limits: null,
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -177,6 +181,7 @@ const statusOf = (
       return {
         ...base,
         state: instance.value.status,
+        limits: limitsOf(instance.value.config),
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -224,6 +229,7 @@ const statusOf = (
     return {
       ...base,
       state: instance.value.status,
+      limits: limitsOf(instance.value.config),
       mountPresent,
       userProbe,
       rootProbe,

@@ -149,7 +149,11 @@ export const RegistryErrorReason = Schema.Union([
   ProjectNotFound,
   Io
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `RegistryErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type RegistryErrorReason = typeof RegistryErrorReason.Type
 
 /**

@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import { UidMode } from "./Idmap.ts"
 import { ImageRef, ProfileName } from "./Ids.ts"
 import { Project } from "./Project.ts"
+import { ResourceLimits } from "./ResourceLimits.ts"
 
 /**
  * The registry schema version this release reads and writes.
@@ -31,7 +32,11 @@ export const DEFAULT_PROFILES: ReadonlyArray<ProfileName> = [ProfileName.make("d
  * @since 0.1.0
  */
 export const OutputMode = Schema.Literals(["quiet", "normal", "verbose"])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `OutputMode` schema.
+ *
+ * @since 0.1.0
+ */
 export type OutputMode = typeof OutputMode.Type
 
 /**
@@ -79,7 +84,9 @@ export const Defaults = Schema.Struct({
   incusProject: Schema.String.pipe(withDefault("repoman")),
   defaultImage: ImageRef.pipe(withDefault("images:ubuntu/26.04/cloud")),
   profiles: Schema.Array(ProfileName).pipe(withDefault(DEFAULT_PROFILES)),
-  uidMode: UidMode.pipe(withDefault("idmap"))
+  uidMode: UidMode.pipe(withDefault("idmap")),
+  /** Resource limits every new container gets unless its override or `new` says otherwise. */
+  limits: Schema.optionalKey(ResourceLimits)
 }).pipe(Schema.encodeKeys({
   uidMode: "uid_mode",
   reposRoot: "repos_root",
@@ -87,7 +94,11 @@ export const Defaults = Schema.Struct({
   incusProject: "incus_project",
   defaultImage: "default_image"
 }))
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `Defaults` schema.
+ *
+ * @since 0.1.0
+ */
 export type Defaults = typeof Defaults.Type
 
 /**
@@ -113,7 +124,11 @@ export const BackupSettings = Schema.Struct({
   ),
   options: Schema.Record(Schema.String, Schema.Unknown).pipe(withDefault({}))
 }).pipe(Schema.encodeKeys({ requireMount: "require_mount", lastSyncWarningHours: "last_sync_warning_hours" }))
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `BackupSettings` schema.
+ *
+ * @since 0.1.0
+ */
 export type BackupSettings = typeof BackupSettings.Type
 
 /**
@@ -146,7 +161,11 @@ export const RegistryDocument = Schema.Struct({
   }).pipe(withDefault({})),
   projects: Schema.Array(Project).pipe(withDefault([]))
 }).pipe(Schema.encodeKeys({ projects: "project" }))
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `RegistryDocument` schema.
+ *
+ * @since 0.1.0
+ */
 export type RegistryDocument = typeof RegistryDocument.Type
 
 /**
@@ -165,7 +184,8 @@ export const emptyDocument: RegistryDocument = Schema.decodeUnknownSync(Registry
 export const ProjectOverride = Schema.Struct({
   container: Schema.Struct({
     image: Schema.optionalKey(ImageRef),
-    profiles: Schema.Array(ProfileName).pipe(withDefault([]))
+    profiles: Schema.Array(ProfileName).pipe(withDefault([])),
+    limits: Schema.optionalKey(ResourceLimits)
   }).pipe(withDefault({})),
   mounts: Schema.Array(Schema.Struct({
     source: ConfigPath,
@@ -180,5 +200,9 @@ export const ProjectOverride = Schema.Struct({
     Schema.String
   ).pipe(withDefault({}))
 }).pipe(Schema.encodeKeys({ mounts: "mount" }))
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProjectOverride` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProjectOverride = typeof ProjectOverride.Type

@@ -90,7 +90,11 @@ export const SyncEvent = Schema.Union([
   MirrorFinished,
   SyncCompleted
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `SyncEvent` schema.
+ *
+ * @since 0.1.0
+ */
 export type SyncEvent = typeof SyncEvent.Type
 
 /**

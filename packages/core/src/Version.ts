@@ -1,5 +1,5 @@
 /**
- * The version every @repoman package shares (kept equal to the packages' package.json by a test).
+ * The version every `@repoman/*` package shares (kept equal to the packages' package.json by a test).
  *
  * @since 0.1.0
  */

@@ -23,7 +23,11 @@ import * as SchemaTransformation from "effect/SchemaTransformation"
  * @since 0.1.0
  */
 export const StringMap = Schema.Record(Schema.String, Schema.String)
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `StringMap` schema.
+ *
+ * @since 0.1.0
+ */
 export type StringMap = typeof StringMap.Type
 
 /**
@@ -32,7 +36,11 @@ export type StringMap = typeof StringMap.Type
  * @since 0.1.0
  */
 export const Devices = Schema.Record(Schema.String, StringMap)
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `Devices` schema.
+ *
+ * @since 0.1.0
+ */
 export type Devices = typeof Devices.Type
 
 /** A key that may be missing or `null` and then decodes to `empty`. */
@@ -207,7 +215,11 @@ export const InstanceSource = Schema.Struct({
   mode: Schema.optionalKey(Schema.String),
   project: Schema.optionalKey(Schema.String)
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `InstanceSource` schema.
+ *
+ * @since 0.1.0
+ */
 export type InstanceSource = typeof InstanceSource.Type
 
 /**
@@ -227,7 +239,11 @@ export const InstancesPost = Schema.Struct({
   start: Schema.optionalKey(Schema.Boolean),
   ephemeral: Schema.optionalKey(Schema.Boolean)
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `InstancesPost` schema.
+ *
+ * @since 0.1.0
+ */
 export type InstancesPost = typeof InstancesPost.Type
 
 /**
@@ -244,7 +260,11 @@ export const InstancePut = Schema.Struct({
   stateful: Schema.optionalKey(Schema.Boolean),
   architecture: Schema.optionalKey(Schema.String)
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `InstancePut` schema.
+ *
+ * @since 0.1.0
+ */
 export type InstancePut = typeof InstancePut.Type
 
 /**
@@ -259,7 +279,11 @@ export const InstanceStatePut = Schema.Struct({
   force: Schema.optionalKey(Schema.Boolean),
   stateful: Schema.optionalKey(Schema.Boolean)
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `InstanceStatePut` schema.
+ *
+ * @since 0.1.0
+ */
 export type InstanceStatePut = typeof InstanceStatePut.Type
 
 /**
@@ -275,7 +299,11 @@ export const InstanceExecPost = Schema.Struct({
   group: Schema.optionalKey(Schema.Number),
   cwd: Schema.optionalKey(Schema.String)
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `InstanceExecPost` schema.
+ *
+ * @since 0.1.0
+ */
 export type InstanceExecPost = typeof InstanceExecPost.Type
 
 // ---------------------------------------------------------------------------
@@ -304,7 +332,11 @@ export const ProjectsPost = Schema.Struct({
   description: Schema.String,
   config: StringMap
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProjectsPost` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProjectsPost = typeof ProjectsPost.Type
 
 /**
@@ -316,7 +348,11 @@ export const ProjectPut = Schema.Struct({
   description: Schema.String,
   config: StringMap
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProjectPut` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProjectPut = typeof ProjectPut.Type
 
 // ---------------------------------------------------------------------------
@@ -349,7 +385,11 @@ export const ProfilesPost = Schema.Struct({
   config: StringMap,
   devices: Devices
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfilesPost` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfilesPost = typeof ProfilesPost.Type
 
 /**
@@ -362,7 +402,11 @@ export const ProfilePut = Schema.Struct({
   config: StringMap,
   devices: Devices
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfilePut` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfilePut = typeof ProfilePut.Type
 
 // ---------------------------------------------------------------------------
@@ -395,7 +439,11 @@ export const StoragePoolsPost = Schema.Struct({
   description: Schema.String,
   config: StringMap
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `StoragePoolsPost` schema.
+ *
+ * @since 0.1.0
+ */
 export type StoragePoolsPost = typeof StoragePoolsPost.Type
 
 /**
@@ -407,7 +455,11 @@ export const StoragePoolPut = Schema.Struct({
   description: Schema.String,
   config: StringMap
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `StoragePoolPut` schema.
+ *
+ * @since 0.1.0
+ */
 export type StoragePoolPut = typeof StoragePoolPut.Type
 
 // ---------------------------------------------------------------------------

@@ -101,11 +101,14 @@ export interface IncusClientShape {
   readonly getServer: () => Effect.Effect<Server, IncusError>
 
   // Instances
+  /** `GET /1.0/instances`: the instances of a project (with their state when `withState`). */
   readonly listInstances: (
     project: string,
     options?: { readonly withState?: boolean }
   ) => Effect.Effect<ReadonlyArray<Instance>, IncusError>
+  /** `GET /1.0/instances/NAME`: one instance and its ETag. */
   readonly getInstance: (project: string, name: string) => Effect.Effect<Versioned<Instance>, IncusError>
+  /** `GET /1.0/instances/NAME/state`: the live state of one instance. */
   readonly getInstanceState: (project: string, name: string) => Effect.Effect<InstanceState, IncusError>
   /** Creates (and with `start: true` starts) an instance; waits for the operation. */
   readonly createInstance: (project: string, body: InstancesPost) => Effect.Effect<Operation, IncusError>
@@ -139,8 +142,11 @@ export interface IncusClientShape {
   readonly listExecOutputs: (project: string, name: string) => Effect.Effect<ReadonlyArray<string>, IncusError>
 
   // Projects
+  /** `GET /1.0/projects`: every Incus project. */
   readonly listProjects: () => Effect.Effect<ReadonlyArray<Project>, IncusError>
+  /** `GET /1.0/projects/NAME`: one project and its ETag. */
   readonly getProject: (name: string) => Effect.Effect<Versioned<Project>, IncusError>
+  /** `POST /1.0/projects`: creates a project. */
   readonly createProject: (body: ProjectsPost) => Effect.Effect<void, IncusError>
   /** Replaces description and config of a project read with that `etag`. */
   readonly updateProject: (name: string, body: ProjectPut, etag: string) => Effect.Effect<void, IncusError>
@@ -157,25 +163,36 @@ export interface IncusClientShape {
   readonly deleteProject: (name: string, options?: { readonly force?: boolean }) => Effect.Effect<void, IncusError>
 
   // Profiles
+  /** `GET /1.0/profiles`: the profiles of a project. */
   readonly listProfiles: (project: string) => Effect.Effect<ReadonlyArray<Profile>, IncusError>
+  /** `GET /1.0/profiles/NAME`: one profile and its ETag. */
   readonly getProfile: (project: string, name: string) => Effect.Effect<Versioned<Profile>, IncusError>
+  /** `POST /1.0/profiles`: creates a profile in a project. */
   readonly createProfile: (project: string, body: ProfilesPost) => Effect.Effect<void, IncusError>
+  /** `PUT /1.0/profiles/NAME`: replaces a profile (with `If-Match` when `etag` is given). */
   readonly updateProfile: (
     project: string,
     name: string,
     body: ProfilePut,
     etag?: string
   ) => Effect.Effect<void, IncusError>
+  /** `DELETE /1.0/profiles/NAME`: deletes a profile no instance uses. */
   readonly deleteProfile: (project: string, name: string) => Effect.Effect<void, IncusError>
 
   // Storage pools
+  /** `GET /1.0/storage-pools`: every storage pool. */
   readonly listStoragePools: () => Effect.Effect<ReadonlyArray<StoragePool>, IncusError>
+  /** `GET /1.0/storage-pools/NAME`: one storage pool and its ETag. */
   readonly getStoragePool: (name: string) => Effect.Effect<Versioned<StoragePool>, IncusError>
+  /** `POST /1.0/storage-pools`: creates a storage pool. */
   readonly createStoragePool: (body: StoragePoolsPost) => Effect.Effect<void, IncusError>
+  /** `PUT /1.0/storage-pools/NAME`: replaces a pool's settings (with `If-Match` when `etag` is given). */
   readonly updateStoragePool: (name: string, body: StoragePoolPut, etag?: string) => Effect.Effect<void, IncusError>
+  /** `DELETE /1.0/storage-pools/NAME`: deletes an unused storage pool. */
   readonly deleteStoragePool: (name: string) => Effect.Effect<void, IncusError>
 
   // Operations
+  /** `GET /1.0/operations/ID`: one operation, without waiting. */
   readonly getOperation: (id: string) => Effect.Effect<Operation, IncusError>
   /** Waits for an operation to end; fails with the operation's error if it failed. */
   readonly waitOperation: (id: string) => Effect.Effect<Operation, IncusError>

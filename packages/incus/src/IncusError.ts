@@ -153,7 +153,11 @@ export const IncusErrorReason = Schema.Union([
   Conflict,
   OperationFailed
 ])
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `IncusErrorReason` schema.
+ *
+ * @since 0.1.0
+ */
 export type IncusErrorReason = typeof IncusErrorReason.Type
 
 /**

@@ -49,6 +49,7 @@ export interface ProfilePluginContext {
  * @since 0.1.0
  */
 export interface ProfilePlugin {
+  /** Builds the plugin's profile store for the given context. */
   readonly layer: (
     context: ProfilePluginContext
   ) => Layer.Layer<ProfileStore, unknown, FileSystem.FileSystem | Path.Path>

@@ -32,7 +32,11 @@ export const ProfileFile = Schema.Struct({
   used_by: Schema.optionalKey(Schema.Unknown),
   project: Schema.optionalKey(Schema.Unknown)
 })
-/** @since 0.1.0 */
+/**
+ * The decoded type of the `ProfileFile` schema.
+ *
+ * @since 0.1.0
+ */
 export type ProfileFile = typeof ProfileFile.Type
 
 /**

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { listProjects, type ProjectRow } from "@repoman/core/ListProjects"
-import { Registry } from "@repoman/core/Registry"
+import { formatLimits } from "@repoman/core/ResourceLimits"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
@@ -18,7 +18,7 @@ const json = Flag.Boolean("json").pipe(
 
 const render = (rows: ReadonlyArray<ProjectRow>) =>
   table(
-    ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP"],
+    ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP", "LIMITS"],
     rows.map((r) => [
       r.name,
       r.kind === "unmanaged" ? `${r.state} (unmanaged)` : r.state,
@@ -26,15 +26,19 @@ const render = (rows: ReadonlyArray<ProjectRow>) =>
       r.image ?? "-",
       r.created ?? "-",
       r.kind === "unmanaged" ? "-" : r.lastSync ?? "never",
-      r.backup === null ? "-" : r.backup ? "yes" : "no"
+      r.backup === null ? "-" : r.backup ? "yes" : "no",
+      r.limits === null ? "-" : formatLimits(r.limits)
     ])
   )
 
-/** @since 0.1.0 */
+/**
+ * The `repoman list` command.
+ *
+ * @since 0.1.0
+ */
 export const list = Command.make("list", { json }).pipe(
   Command.withDescription("List the managed projects with their container state"),
   Command.withHandler(Effect.fnUntraced(function*({ json: asJson }) {
-    const registry = yield* Registry
     const result = yield* listProjects.pipe(
       Effect.catchReason("RegistryError", "NotInitialized", (r) => Effect.succeed(r.path))
     )
@@ -44,8 +48,7 @@ export const list = Command.make("list", { json }).pipe(
     }
     if (result.warning !== null) yield* Console.error(`warning: ${result.warning}`)
     const listed = result.rows
-    const { orphans } = yield* registry.overrides
-    for (const o of orphans) {
+    for (const o of result.orphans) {
       yield* Console.error(`warning: ${o.path} overrides project ${o.name}, which is not registered`)
     }
     if (asJson) return yield* Console.log(JSON.stringify(listed, null, 2))

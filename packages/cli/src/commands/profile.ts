@@ -11,7 +11,11 @@ import { list } from "./profile/list.ts"
 import { remove } from "./profile/remove.ts"
 import { show } from "./profile/show.ts"
 
-/** @since 0.1.0 */
+/**
+ * The `repoman profile` command.
+ *
+ * @since 0.1.0
+ */
 export const profile = Command.make("profile").pipe(
   Command.withDescription("Manage the profile library and the profiles installed in Incus"),
   Command.withSubcommands([list, install, diff, remove, show])

@@ -44,7 +44,11 @@ const describe = (plan: RemovalPlan): string =>
     `The repo at ${plan.repoPath} is not touched.`
   ].join("\n")
 
-/** @since 0.1.0 */
+/**
+ * The `repoman remove` command.
+ *
+ * @since 0.1.0
+ */
 export const remove = Command.make("remove", flags).pipe(
   Command.withDescription("Delete a project's container; never its repo"),
   Command.withHandler(Effect.fnUntraced(function*({ name, yes, keepIncus }) {

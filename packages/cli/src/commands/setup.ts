@@ -55,7 +55,11 @@ const offerDelegation = Effect.gen(function*() {
   yield* Console.log("Added. Restart Incus so it reads them (systemctl restart incus), then run 'repoman setup' again.")
 })
 
-/** @since 0.1.0 */
+/**
+ * The `repoman setup` command.
+ *
+ * @since 0.1.0
+ */
 export const setup = Command.make("setup", flags).pipe(
   Command.withDescription("First-time set-up: the restricted Incus project, the registry, the profile directory"),
   Command.withHandler(Effect.fnUntraced(function*(f) {

@@ -22,7 +22,11 @@ const flags = {
   )
 }
 
-/** @since 0.1.0 */
+/**
+ * The `repoman shell` command.
+ *
+ * @since 0.1.0
+ */
 export const shell = Command.make("shell", flags).pipe(
   Command.withDescription("Open a shell in the project's container, in the repo directory"),
   Command.withHandler(Effect.fnUntraced(function*({ name, cwd, command }) {

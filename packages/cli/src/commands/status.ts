@@ -5,6 +5,7 @@
  */
 import { ProjectName } from "@repoman/core/Ids"
 import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/core/ProjectStatus"
+import { formatLimits } from "@repoman/core/ResourceLimits"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -42,11 +43,16 @@ const render = (s: ProjectStatus): string =>
     ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${s.userProbe.detail}`]),
     ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${s.rootProbe.detail}`]),
     ...(s.backup === null ? [] : [`  backup       ${backupLine(s.backup)}`]),
+    ...(s.limits === null ? [] : [`  limits       ${formatLimits(s.limits)}`]),
     `  last sync    ${s.lastSyncAgeSeconds === null ? "never" : `${age(s.lastSyncAgeSeconds)} ago (${s.lastSync})`}`,
     ...s.warnings.map((w) => `  warning: ${w}`)
   ].join("\n")
 
-/** @since 0.1.0 */
+/**
+ * The `repoman status` command.
+ *
+ * @since 0.1.0
+ */
 export const status = Command.make("status", flags).pipe(
   Command.withDescription("Check containers, repo mounts, the uid mapping and backups"),
   Command.withHandler(Effect.fnUntraced(function*({ name, json }) {

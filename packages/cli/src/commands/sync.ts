@@ -165,7 +165,11 @@ const renderer = (json: boolean) =>
     return { onEvent, clear }
   })
 
-/** @since 0.1.0 */
+/**
+ * The `repoman sync` command.
+ *
+ * @since 0.1.0
+ */
 export const sync = Command.make("sync", flags).pipe(
   Command.withDescription("Mirror the repos to the backup target (rsync to the backup root by default)"),
   Command.withHandler(Effect.fnUntraced(function*({ name, delete: del, dryRun, json }) {

@@ -7,12 +7,22 @@ import * as Effect from "effect/Effect"
 import * as ChildProcess from "effect/process/ChildProcess"
 import * as Stream from "effect/Stream"
 
+/**
+ * `sudo tee -a` exited non-zero (refused, cancelled, or the file is not writable).
+ *
+ * @since 0.1.0
+ */
 export class SudoFailed extends Data.TaggedError("SudoFailed")<{ readonly file: string; readonly code: number }> {
   override get message(): string {
     return `could not append to ${this.file} with sudo (exit code ${this.code})`
   }
 }
 
+/**
+ * Appends `content` to the root-owned `file` through `sudo tee -a`.
+ *
+ * @since 0.1.0
+ */
 export const appendAsRoot = (file: string, content: string) =>
   Effect.scoped(Effect.gen(function*() {
     const handle = yield* ChildProcess.make("sudo", ["tee", "-a", file], {

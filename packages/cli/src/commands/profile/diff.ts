@@ -15,7 +15,11 @@ import * as Option from "effect/Option"
 import { ExitCode } from "../../ExitCode.ts"
 import { profileName } from "./args.ts"
 
-/** @since 0.1.0 */
+/**
+ * The `repoman profile diff` command.
+ *
+ * @since 0.1.0
+ */
 export const diff = Command.make("diff", { name: profileName }).pipe(
   Command.withDescription("Show how the installed profile differs from the library (exit 1 when it does)"),
   Command.withHandler(Effect.fnUntraced(function*({ name }) {

@@ -26,7 +26,11 @@ const flags = {
   )
 }
 
-/** @since 0.1.0 */
+/**
+ * The `repoman profile install` command.
+ *
+ * @since 0.1.0
+ */
 export const install = Command.make("install", flags).pipe(
   Command.withDescription("Render profiles from the library and install them into the repoman Incus project"),
   Command.withHandler(Effect.fnUntraced(function*({ names, allowSensitive, json: asJson }) {

@@ -14,7 +14,11 @@ import { json, originText } from "./args.ts"
 const syncText = (s: ProfileStatus): string =>
   s.problem !== null ? `error: ${s.problem}` : s.inSync === null ? "-" : s.inSync ? "yes" : "no (drifted)"
 
-/** @since 0.1.0 */
+/**
+ * The `repoman profile list` command.
+ *
+ * @since 0.1.0
+ */
 export const list = Command.make("list", { json }).pipe(
   Command.withDescription("List the profile library: origin, shadowing, installed, in sync"),
   Command.withHandler(Effect.fnUntraced(function*({ json: asJson }) {

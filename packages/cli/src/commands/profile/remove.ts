@@ -10,7 +10,11 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { profileName } from "./args.ts"
 
-/** @since 0.1.0 */
+/**
+ * The `repoman profile remove` command.
+ *
+ * @since 0.1.0
+ */
 export const remove = Command.make("remove", { name: profileName }).pipe(
   Command.withDescription("Delete a profile from the repoman Incus project (host files stay)"),
   Command.withHandler(Effect.fnUntraced(function*({ name }) {

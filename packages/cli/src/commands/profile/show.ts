@@ -10,7 +10,11 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { json, profileName } from "./args.ts"
 
-/** @since 0.1.0 */
+/**
+ * The `repoman profile show` command.
+ *
+ * @since 0.1.0
+ */
 export const show = Command.make("show", { name: profileName, json }).pipe(
   Command.withDescription("Print a library profile rendered for this host"),
   Command.withHandler(Effect.fnUntraced(function*({ name, json: asJson }) {
