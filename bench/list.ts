@@ -13,12 +13,13 @@
  */
 import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { setImmediate as tick, setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { median, requireBundle } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
@@ -41,21 +42,7 @@ if (
   console.error("usage: node bench/list.ts [--projects N>=1] [--runs N>=1] [--warmup N>=0] [--image ALIAS]")
   process.exit(2)
 }
-if (!existsSync(bundle)) {
-  console.error(`${bundle} is missing: run 'pnpm run build' first.`)
-  process.exit(1)
-}
-/** Newest mtime of the .ts files under `dir` (the sources the bundle is built from). */
-const newestSource = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const full = join(dir, entry.name)
-    if (entry.isDirectory()) return entry.name === "node_modules" ? newest : Math.max(newest, newestSource(full))
-    return entry.name.endsWith(".ts") ? Math.max(newest, statSync(full).mtimeMs) : newest
-  }, 0)
-const sources = readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "src")).filter(existsSync)
-if (Math.max(...sources.map(newestSource)) > statSync(bundle).mtimeMs) {
-  console.warn("warning: the bundle is older than the sources; run 'pnpm run build' for current numbers.\n")
-}
+requireBundle(root, bundle)
 
 // --- processes: argv lists only, every failure loud ---------------------------------------------
 
@@ -99,13 +86,6 @@ const checkpoint = async () => {
 }
 
 // --- the benchmark ------------------------------------------------------------------------------
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const hi = s[Math.floor(s.length / 2)] ?? Number.NaN
-  const lo = s[Math.floor((s.length - 1) / 2)] ?? Number.NaN
-  return (lo + hi) / 2
-}
 
 interface Variant {
   readonly name: string

@@ -7,11 +7,12 @@
  * is the least overhead a parent can add to what it measures.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { median, requireBundle } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
@@ -53,22 +54,7 @@ const variants: ReadonlyArray<Variant> = [
   { name: "unbundled: src/bin.ts --version", args: [join(root, "packages/cli/src/bin.ts"), "--version"], expect }
 ]
 
-if (!existsSync(bundle)) {
-  console.error(`${bundle} is missing: run 'pnpm run build' first.`)
-  process.exit(1)
-}
-
-/** Newest mtime of the .ts files under `dir` (the sources the bundle is built from). */
-const newestSource = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-    const full = join(dir, entry.name)
-    if (entry.isDirectory()) return entry.name === "node_modules" ? newest : Math.max(newest, newestSource(full))
-    return entry.name.endsWith(".ts") ? Math.max(newest, statSync(full).mtimeMs) : newest
-  }, 0)
-const sources = readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "src")).filter(existsSync)
-if (Math.max(...sources.map(newestSource)) > statSync(bundle).mtimeMs) {
-  console.warn("warning: the bundle is older than the sources; run 'pnpm run build' for current numbers.\n")
-}
+requireBundle(root, bundle)
 
 // A compile cache would make later runs warm; every run here should be cold.
 const env = { ...process.env }
@@ -88,13 +74,6 @@ const time = (variant: Variant): number => {
     )
   }
   return ms
-}
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const hi = s[Math.floor(s.length / 2)] ?? Number.NaN
-  const lo = s[Math.floor((s.length - 1) / 2)] ?? Number.NaN
-  return (lo + hi) / 2
 }
 
 console.log(

@@ -1,0 +1,32 @@
+/**
+ * What the benchmarks share: the bundle check and the median.
+ */
+import { existsSync, readdirSync, statSync } from "node:fs"
+import { join } from "node:path"
+
+/** Newest mtime of the .ts files under `dir` (the sources the bundle is built from). */
+const newestSource = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+    const full = join(dir, entry.name)
+    if (entry.isDirectory()) return entry.name === "node_modules" ? newest : Math.max(newest, newestSource(full))
+    return entry.name.endsWith(".ts") ? Math.max(newest, statSync(full).mtimeMs) : newest
+  }, 0)
+
+/** Exits when the CLI bundle is missing; warns when it is older than the sources it is built from. */
+export const requireBundle = (root: string, bundle: string): void => {
+  if (!existsSync(bundle)) {
+    console.error(`${bundle} is missing: run 'pnpm run build' first.`)
+    process.exit(1)
+  }
+  const sources = readdirSync(join(root, "packages")).map((p) => join(root, "packages", p, "src")).filter(existsSync)
+  if (Math.max(...sources.map(newestSource)) > statSync(bundle).mtimeMs) {
+    console.warn("warning: the bundle is older than the sources; run 'pnpm run build' for current numbers.\n")
+  }
+}
+
+/** The median of a non-empty sample. */
+export const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] ?? Number.NaN : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
