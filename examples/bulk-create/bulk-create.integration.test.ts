@@ -7,9 +7,8 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as ChildProcess from "effect/process/ChildProcess"
-import * as Stream from "effect/Stream"
 import { fileURLToPath } from "node:url"
-import { busybox, IntegrationLayer, sandbox } from "../../packages/cli/test/integration.ts"
+import { busybox, IntegrationLayer, outcome, sandbox } from "../../packages/cli/test/integration.ts"
 
 const main = fileURLToPath(new URL("./main.ts", import.meta.url))
 
@@ -19,7 +18,7 @@ describe("examples/bulk-create on the real Incus", () => {
     () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const { dir, reposRoot, repoman, client, project } = yield* sandbox
+        const { env, reposRoot, repoman, client, project } = yield* sandbox
         const s = yield* repoman([
           "setup",
           "--non-interactive",
@@ -34,18 +33,9 @@ describe("examples/bulk-create on the real Incus", () => {
         for (const repo of ["alpha", "beta"]) yield* fs.makeDirectory(`${reposRoot}/${repo}`)
 
         const bulk = (...args: ReadonlyArray<string>) =>
-          Effect.scoped(Effect.gen(function*() {
-            const handle = yield* ChildProcess.make(process.execPath, [main, ...args], {
-              env: { ...process.env, REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state` },
-              stdin: "ignore"
-            })
-            const [stdout, stderr, code] = yield* Effect.all([
-              Stream.mkString(Stream.decodeText(handle.stdout)),
-              Stream.mkString(Stream.decodeText(handle.stderr)),
-              handle.exitCode
-            ], { concurrency: "unbounded" })
-            return { code: Number(code), stdout, stderr }
-          }))
+          outcome(
+            ChildProcess.make(process.execPath, [main, ...args], { env: { ...process.env, ...env }, stdin: "ignore" })
+          )
 
         const dry = yield* bulk("--dry-run")
         assert.strictEqual(dry.code, 0, dry.stderr)

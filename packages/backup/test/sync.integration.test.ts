@@ -25,11 +25,9 @@ import * as ChildProcess from "effect/process/ChildProcess"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
-import { fileURLToPath } from "node:url"
+import { bin, type Outcome, outcome } from "../../cli/test/integration.ts"
 
-const bin = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url))
 const mountEnv = (name: string): string => {
   const value = process.env[name]
   if (value === undefined || value === "") {
@@ -39,12 +37,6 @@ const mountEnv = (name: string): string => {
 }
 const backupMount = mountEnv("REPOMAN_CI_BACKUP_MOUNT")
 const backupRoMount = mountEnv("REPOMAN_CI_BACKUP_RO_MOUNT")
-
-interface Outcome {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
 
 const project = (name: string, extra = "") =>
   `[[project]]\nname = "${name}"\nrepo = "${name}"\nimage = "local:busybox"\nprofiles = ["default"]\ncreated = "2026-01-01T00:00:00Z"\n${extra}\n`
@@ -96,18 +88,11 @@ const sandbox = (options: { readonly backupRoot?: string; readonly backup?: stri
         }\n${projects}`
       )
     const env = { ...process.env, REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state` }
-    const command = (args: ReadonlyArray<string>) =>
-      ChildProcess.make(process.execPath, [bin, ...args], { env, stdin: "ignore" })
     const repoman = (args: ReadonlyArray<string>): Effect.Effect<Outcome> =>
-      Effect.scoped(Effect.gen(function*() {
-        const handle = yield* command(args)
-        const [stdout, stderr, code] = yield* Effect.all([
-          Stream.mkString(Stream.decodeText(handle.stdout)),
-          Stream.mkString(Stream.decodeText(handle.stderr)),
-          handle.exitCode
-        ], { concurrency: "unbounded" })
-        return { code: Number(code), stdout, stderr }
-      })).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner), Effect.orDie)
+      outcome(ChildProcess.make(process.execPath, [bin, ...args], { env, stdin: "ignore" })).pipe(
+        Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner),
+        Effect.orDie
+      )
     const write = (path: string, content: string) =>
       Effect.gen(function*() {
         yield* fs.makeDirectory(path.slice(0, path.lastIndexOf("/")), { recursive: true })
@@ -121,7 +106,7 @@ const sandbox = (options: { readonly backupRoot?: string; readonly backup?: stri
           yield* fs.writeFile(`${reposRoot}/${repo}/bulk/f${i}`, randomBytes(size))
         }
       })
-    return { dir, reposRoot, backupRoot, registry, writeRegistry, repoman, command, write, bulk, spawner, env }
+    return { dir, reposRoot, backupRoot, registry, writeRegistry, repoman, write, bulk, spawner, env }
   })
 
 const lastSyncOf = (text: string, name: string): string | undefined => {

@@ -8,24 +8,15 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as ChildProcess from "effect/process/ChildProcess"
-import * as Stream from "effect/Stream"
-import { fileURLToPath } from "node:url"
-
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+import { bin, outcome } from "./integration.ts"
 
 /** Each run starts Node on the unbundled source: allow for a slow, busy machine. */
 const timeout = 60_000
 
-interface Run {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
 /** `node src/bin.ts <argv>` with HOME and the config dir in `home`; no shell. */
 const repoman = Effect.fn("repoman")(function*(home: string, argv: ReadonlyArray<string>) {
   const path = yield* Path.Path
-  const handle = yield* ChildProcess.make(process.execPath, [bin, ...argv], {
+  return yield* outcome(ChildProcess.make(process.execPath, [bin, ...argv], {
     cwd: home,
     env: {
       PATH: process.env["PATH"],
@@ -35,14 +26,8 @@ const repoman = Effect.fn("repoman")(function*(home: string, argv: ReadonlyArray
       INCUS_SOCKET: path.join(home, "no-incus", "unix.socket"),
       NO_COLOR: "1"
     }
-  })
-  const [stdout, stderr, exitCode] = yield* Effect.all([
-    Stream.mkString(Stream.decodeText(handle.stdout)),
-    Stream.mkString(Stream.decodeText(handle.stderr)),
-    handle.exitCode
-  ], { concurrency: "unbounded" })
-  return { code: Number(exitCode), stdout, stderr } satisfies Run
-}, Effect.scoped)
+  }))
+})
 
 /** A temp home with `config/repoman.toml` holding `text` (when given). */
 const setup = Effect.fn("setup")(function*(text?: string) {

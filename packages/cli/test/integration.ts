@@ -4,17 +4,23 @@
  * throwaway config dir, repos root and Incus project per test.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert } from "@effect/vitest"
+import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as IncusClient from "@repoman/incus/IncusClient"
+import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import type { PlatformError } from "effect/PlatformError"
 import * as ChildProcess from "effect/process/ChildProcess"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import { fileURLToPath } from "node:url"
 
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+/** The real `repoman` entry point (run by Node 24 directly). */
+export const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
 
 export const busybox = process.env["REPOMAN_CI_BUSYBOX_ALIAS"] ?? "repoman-busybox"
 export const debian = process.env["REPOMAN_CI_DEBIAN_ALIAS"] ?? "repoman-debian"
@@ -24,6 +30,36 @@ export interface Outcome {
   readonly stdout: string
   readonly stderr: string
 }
+
+/** Runs a command to completion with both pipes drained: its exit code, stdout and stderr. */
+export const outcome = (
+  command: ChildProcess.Command
+): Effect.Effect<Outcome, PlatformError, ChildProcessSpawner.ChildProcessSpawner> =>
+  Effect.scoped(Effect.gen(function*() {
+    const handle = yield* command
+    const [stdout, stderr, code] = yield* Effect.all([
+      Stream.mkString(Stream.decodeText(handle.stdout)),
+      Stream.mkString(Stream.decodeText(handle.stderr)),
+      handle.exitCode
+    ], { concurrency: "unbounded" })
+    return { code: Number(code), stdout, stderr }
+  }))
+
+/** Options of {@link repomanWith}. */
+export interface RunOptions {
+  readonly cwd?: string
+  /** Text on stdin (default: none, as in CI). */
+  readonly input?: string
+}
+
+/** `repoman ARGS` as a child process, with `env` on top of this process's environment. */
+export const repomanWith =
+  (env: Readonly<Record<string, string>>, options: RunOptions = {}) => (args: ReadonlyArray<string>) =>
+    outcome(ChildProcess.make(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...env },
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      stdin: options.input === undefined ? "ignore" : Stream.make(new TextEncoder().encode(options.input))
+    }))
 
 /** A sandbox: config dir, repos root and a fresh Incus project name; the project is deleted afterwards. */
 export const sandbox = Effect.gen(function*() {
@@ -35,20 +71,43 @@ export const sandbox = Effect.gen(function*() {
   const client = yield* IncusClient.IncusClient
   const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
   yield* Effect.addFinalizer(() => Effect.ignore(client.deleteProject(project, { force: true })))
-  const env = { ...process.env, REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state` }
-  const repoman = (args: ReadonlyArray<string>): Effect.Effect<Outcome> =>
-    Effect.scoped(Effect.gen(function*() {
-      const handle = yield* ChildProcess.make(process.execPath, [bin, ...args], { env, stdin: "ignore" })
-      const [stdout, stderr, code] = yield* Effect.all([
-        Stream.mkString(Stream.decodeText(handle.stdout)),
-        Stream.mkString(Stream.decodeText(handle.stderr)),
-        handle.exitCode
-      ], { concurrency: "unbounded" })
-      return { code: Number(code), stdout, stderr }
-    })).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner), Effect.orDie)
+  const env = { REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state` }
+  /** `repoman ARGS` in this sandbox; `extra` adds to its environment (HOME, say). */
+  const repomanIn =
+    (extra: Readonly<Record<string, string>> = {}, options: RunOptions = {}) =>
+    (args: ReadonlyArray<string>): Effect.Effect<Outcome> =>
+      repomanWith({ ...env, ...extra }, options)(args).pipe(
+        Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner),
+        Effect.orDie
+      )
+  const repoman = repomanIn()
   const setup = repoman(["setup", "--non-interactive", "--incus-project", project, "--repos-root", reposRoot])
-  return { dir, project, reposRoot, repoman, setup, client }
+  return { dir, project, reposRoot, env, repoman, repomanIn, setup, client }
 })
+
+/**
+ * Asserts that Incus refuses, as a project restriction, an instance with a
+ * disk from each of `sources`, and that none was made.
+ */
+export const assertDisksForbidden = (project: string, sources: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime.pipe(Effect.provide(IncusContainerRuntime.layerClient({ project })))
+    for (const source of sources) {
+      const error = yield* Effect.flip(
+        runtime.create(
+          new InstanceSpec({
+            name: ProjectName.make("escape"),
+            image: ImageRef.make(busybox),
+            profiles: [ProfileName.make("default")],
+            devices: { host: { type: "disk", source, path: "/mnt/host" } },
+            config: {}
+          })
+        )
+      )
+      assert.strictEqual(error.reason._tag, "Forbidden", `${source}: ${error.message}`)
+    }
+    assert.deepStrictEqual(yield* (yield* IncusClient.IncusClient).listInstances(project), [])
+  })
 
 /** Node platform services and the live Incus client. */
 export const IntegrationLayer = Layer.mergeAll(NodeServices.layer, IncusClient.layer())

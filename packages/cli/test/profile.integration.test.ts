@@ -5,19 +5,10 @@
  * use, sensitive and missing sources, and the restricted disk paths.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
-import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
-import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
-import * as ChildProcess from "effect/process/ChildProcess"
-import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
-import { fileURLToPath } from "node:url"
-import { busybox, IntegrationLayer, type Outcome, sandbox } from "./integration.ts"
-
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+import { assertDisksForbidden, busybox, IntegrationLayer, sandbox } from "./integration.ts"
 
 const Rows = Schema.fromJsonString(Schema.Array(Schema.Struct({
   name: Schema.String,
@@ -35,23 +26,7 @@ const world = Effect.gen(function*() {
   yield* fs.makeDirectory(`${home}/.claude`, { recursive: true })
   yield* fs.writeFileString(`${home}/.claude/from-host`, "written on the host\n")
   yield* fs.writeFileString(`${home}/.claude.json`, "{}\n")
-  const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-  const env = {
-    ...process.env,
-    HOME: home,
-    REPOMAN_CONFIG_DIR: `${box.dir}/config`,
-    XDG_STATE_HOME: `${box.dir}/state`
-  }
-  const repoman = (args: ReadonlyArray<string>): Effect.Effect<Outcome> =>
-    Effect.scoped(Effect.gen(function*() {
-      const handle = yield* ChildProcess.make(process.execPath, [bin, ...args], { env, stdin: "ignore" })
-      const [stdout, stderr, code] = yield* Effect.all([
-        Stream.mkString(Stream.decodeText(handle.stdout)),
-        Stream.mkString(Stream.decodeText(handle.stderr)),
-        handle.exitCode
-      ], { concurrency: "unbounded" })
-      return { code: Number(code), stdout, stderr }
-    })).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner), Effect.orDie)
+  const repoman = box.repomanIn({ HOME: home })
   const setup = yield* repoman([
     "setup",
     "--non-interactive",
@@ -208,23 +183,14 @@ describe("repoman profile against a real Incus", () => {
         assert.deepStrictEqual(profiles.map((p) => p.name), ["default"])
 
         assert.strictEqual((yield* repoman(["profile", "install", "claude-share", "llm-share"])).code, 0)
-        const runtime = yield* ContainerRuntime.pipe(Effect.provide(IncusContainerRuntime.layerClient({ project })))
-        for (const source of ["/etc", home, `${home}/.ssh`, `${home}/.claude-evil`, `${home}/.claude/../.ssh`]) {
-          if (source === `${home}/.claude-evil`) yield* fs.makeDirectory(source)
-          const error = yield* Effect.flip(
-            runtime.create(
-              new InstanceSpec({
-                name: ProjectName.make("escape"),
-                image: ImageRef.make(busybox),
-                profiles: [ProfileName.make("default")],
-                devices: { host: { type: "disk", source, path: "/mnt/host" } },
-                config: {}
-              })
-            )
-          )
-          assert.strictEqual(error.reason._tag, "Forbidden", `${source}: ${error.message}`)
-        }
-        assert.deepStrictEqual(yield* client.listInstances(project), [])
+        yield* fs.makeDirectory(`${home}/.claude-evil`)
+        yield* assertDisksForbidden(project, [
+          "/etc",
+          home,
+          `${home}/.ssh`,
+          `${home}/.claude-evil`,
+          `${home}/.claude/../.ssh`
+        ])
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     300_000
   )

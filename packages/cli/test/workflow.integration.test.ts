@@ -8,10 +8,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as ChildProcess from "effect/process/ChildProcess"
 import * as Stream from "effect/Stream"
-import { fileURLToPath } from "node:url"
-import { busybox, debian, IntegrationLayer, type Outcome, sandbox, snapshot } from "./integration.ts"
-
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url))
+import { bin, busybox, debian, IntegrationLayer, repomanWith, sandbox, snapshot } from "./integration.ts"
 
 /** `repoman <args>` in the sandbox `dir`, from `cwd`, with `input` on stdin. */
 const repomanIn = (
@@ -19,19 +16,8 @@ const repomanIn = (
   args: ReadonlyArray<string>,
   options: { cwd?: string; input?: string; env?: Record<string, string> } = {}
 ) =>
-  Effect.scoped(Effect.gen(function*() {
-    const handle = yield* ChildProcess.make(process.execPath, [bin, ...args], {
-      env: { ...process.env, REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state`, ...options.env },
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      stdin: options.input === undefined ? "ignore" : Stream.make(new TextEncoder().encode(options.input))
-    })
-    const [stdout, stderr, code] = yield* Effect.all([
-      Stream.mkString(Stream.decodeText(handle.stdout)),
-      Stream.mkString(Stream.decodeText(handle.stderr)),
-      handle.exitCode
-    ], { concurrency: "unbounded" })
-    return { code: Number(code), stdout, stderr } satisfies Outcome
-  })).pipe(Effect.orDie)
+  repomanWith({ REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state`, ...options.env }, options)(args)
+    .pipe(Effect.orDie)
 
 describe("issue 6 against a real Incus", () => {
   it.live(
