@@ -20,6 +20,7 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -495,6 +496,34 @@ export const guard = (status: TargetStatus, options: MirrorOptions): Effect.Effe
   return Effect.void
 }
 
+/** The event for a progress report of `project`. */
+const progressed = (queue: Queue.Queue<MirrorEvent, Cause.Done>, project: ProjectName, progress: MirrorProgress) =>
+  Queue.offer(
+    queue,
+    new MirrorProgressed({
+      project,
+      filesTransferred: progress.filesTransferred,
+      bytesTransferred: progress.bytesTransferred
+    })
+  ).pipe(Effect.asVoid)
+
+/** The result of one project from how its mirror ended. */
+const resultOf = (
+  project: ProjectName,
+  outcome: Result.Result<MirrorStats, BackupError>,
+  duration: Duration.Duration
+): MirrorResult => {
+  const stats = Result.isSuccess(outcome) ? outcome.success : MirrorStats.zero
+  return new MirrorResult({
+    project,
+    filesTransferred: stats.filesTransferred,
+    bytesTransferred: stats.bytesTransferred,
+    filesDeleted: stats.filesDeleted,
+    duration,
+    outcome: Result.isSuccess(outcome) ? { _tag: "Success" } : { _tag: "Failure", reason: outcome.failure.reason }
+  })
+}
+
 /**
  * Builds a {@link BackupTarget} from its two primitives.
  *
@@ -534,28 +563,11 @@ export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"
         const { path, project } = source
         yield* Queue.offer(queue, new MirrorStarted({ project, path }))
         const startedAt = yield* Clock.currentTimeMillis
-        const outcome = yield* Effect.result(primitives.mirrorOne(source, options, (progress) =>
-          Queue.offer(
-            queue,
-            new MirrorProgressed({
-              project,
-              filesTransferred: progress.filesTransferred,
-              bytesTransferred: progress.bytesTransferred
-            })
-          ).pipe(Effect.asVoid)))
+        const outcome = yield* Effect.result(
+          primitives.mirrorOne(source, options, (progress) => progressed(queue, project, progress))
+        )
         const duration = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
-        const stats = Result.isSuccess(outcome) ? outcome.success : MirrorStats.zero
-        const result = new MirrorResult({
-          project,
-          filesTransferred: stats.filesTransferred,
-          bytesTransferred: stats.bytesTransferred,
-          filesDeleted: stats.filesDeleted,
-          duration,
-          outcome: Result.isSuccess(outcome)
-            ? { _tag: "Success" }
-            : { _tag: "Failure", reason: outcome.failure.reason }
-        })
-        yield* Queue.offer(queue, new MirrorFinished({ result }))
+        yield* Queue.offer(queue, new MirrorFinished({ result: resultOf(project, outcome, duration) }))
         yield* Queue.end(queue)
       })
     )
@@ -569,15 +581,9 @@ export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"
       Effect.gen(function*() {
         for (const { path, project } of batch) yield* Queue.offer(queue, new MirrorStarted({ project, path }))
         const startedAt = yield* Clock.currentTimeMillis
-        const outcomes = yield* Effect.result(mirrorBatch(batch, options, (project, progress) =>
-          Queue.offer(
-            queue,
-            new MirrorProgressed({
-              project,
-              filesTransferred: progress.filesTransferred,
-              bytesTransferred: progress.bytesTransferred
-            })
-          ).pipe(Effect.asVoid)))
+        const outcomes = yield* Effect.result(
+          mirrorBatch(batch, options, (project, progress) => progressed(queue, project, progress))
+        )
         const duration = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
         for (const [i, { project }] of batch.entries()) {
           const outcome: Result.Result<MirrorStats, BackupError> = Result.isSuccess(outcomes)
@@ -587,18 +593,7 @@ export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"
               })
             ))
             : Result.fail(outcomes.failure)
-          const stats = Result.isSuccess(outcome) ? outcome.success : MirrorStats.zero
-          const result = new MirrorResult({
-            project,
-            filesTransferred: stats.filesTransferred,
-            bytesTransferred: stats.bytesTransferred,
-            filesDeleted: stats.filesDeleted,
-            duration,
-            outcome: Result.isSuccess(outcome)
-              ? { _tag: "Success" }
-              : { _tag: "Failure", reason: outcome.failure.reason }
-          })
-          yield* Queue.offer(queue, new MirrorFinished({ result }))
+          yield* Queue.offer(queue, new MirrorFinished({ result: resultOf(project, outcome, duration) }))
         }
         yield* Queue.end(queue)
       })
