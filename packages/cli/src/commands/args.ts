@@ -12,3 +12,11 @@ export const projectName = Argument.String("name").pipe(
   Argument.withFallbackPrompt(Prompt.String({ message: "Project name" })),
   Argument.withSchema(ProjectName)
 )
+
+/** `[NAME]`: one project, or all of them when left out. */
+export const optionalProjectName = (description: string) =>
+  Argument.String("name").pipe(
+    Argument.withSchema(ProjectName),
+    Argument.withDescription(description),
+    Argument.optional
+  )

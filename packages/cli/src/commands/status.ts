@@ -3,10 +3,8 @@
  *
  * @since 0.1.0
  */
-import { ProjectName } from "@repoman/core/Ids"
 import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/core/ProjectStatus"
 import { formatLimits } from "@repoman/core/ResourceLimits"
-import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
@@ -15,13 +13,10 @@ import * as Option from "effect/Option"
 import { ExitCode } from "../ExitCode.ts"
 import { age } from "../render/duration.ts"
 import { bytes } from "../render/progress.ts"
+import { optionalProjectName } from "./args.ts"
 
 const flags = {
-  name: Argument.String("name").pipe(
-    Argument.withSchema(ProjectName),
-    Argument.withDescription("One project (default: all)"),
-    Argument.optional
-  ),
+  name: optionalProjectName("One project (default: all)"),
   json: Flag.Boolean("json").pipe(Flag.withDescription("Print the report as JSON"), Flag.withDefault(false))
 }
 

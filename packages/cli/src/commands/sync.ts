@@ -9,9 +9,7 @@
  * @since 0.1.0
  */
 import type { MirrorResult } from "@repoman/core/BackupTarget"
-import { ProjectName } from "@repoman/core/Ids"
 import { type SyncCompleted, type SyncEvent, syncProjects } from "@repoman/core/SyncProjects"
-import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"
@@ -25,13 +23,10 @@ import { availableParallelism } from "node:os"
 import { ExitCode } from "../ExitCode.ts"
 import { bytes, progressLine, type ProgressState } from "../render/progress.ts"
 import { table } from "../render/table.ts"
+import { optionalProjectName } from "./args.ts"
 
 const flags = {
-  name: Argument.String("name").pipe(
-    Argument.withSchema(ProjectName),
-    Argument.withDescription("One project (default: all with backup enabled)"),
-    Argument.optional
-  ),
+  name: optionalProjectName("One project (default: all with backup enabled)"),
   delete: Flag.Boolean("delete").pipe(
     Flag.withDescription("Delete from the backup what is gone from the repo (--no-delete keeps it)"),
     Flag.withDefault(true)
