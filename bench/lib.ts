@@ -1,6 +1,7 @@
 /**
  * What the benchmarks share: the bundle check and the median.
  */
+import { spawnSync } from "node:child_process"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 
@@ -29,4 +30,30 @@ export const median = (xs: ReadonlyArray<number>): number => {
   const sorted = [...xs].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 === 1 ? sorted[mid] ?? Number.NaN : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
+}
+
+/**
+ * A throwaway repoman config in `dir` and the commands to run against it,
+ * each to completion (argv lists, no shell): returns stdout, throws with
+ * stderr on a non-zero exit. Every CLI run is a cold start, as for a user.
+ */
+export const sandboxCommands = (dir: string, bundle: string) => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    REPOMAN_CONFIG_DIR: join(dir, "config"),
+    XDG_STATE_HOME: join(dir, "state")
+  }
+  delete env["NODE_COMPILE_CACHE"]
+  const run = (cmd: string, args: ReadonlyArray<string>): string => {
+    const r = spawnSync(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
+    if (r.error !== undefined) throw r.error
+    if (r.status !== 0) throw new Error(`${[cmd, ...args].join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`)
+    return r.stdout
+  }
+  return {
+    env,
+    run,
+    incus: (...args: ReadonlyArray<string>) => run("incus", args),
+    repoman: (...args: ReadonlyArray<string>) => run(process.execPath, [bundle, ...args])
+  }
 }

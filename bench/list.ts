@@ -11,7 +11,6 @@
  * temp dir with the config and the repos root) goes again at the end, also
  * after a failure or a signal.
  */
-import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
@@ -19,7 +18,7 @@ import { join } from "node:path"
 import { setImmediate as tick, setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { median, requireBundle } from "./lib.ts"
+import { median, requireBundle, sandboxCommands } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
@@ -47,23 +46,7 @@ requireBundle(root, bundle)
 // --- processes: argv lists only, every failure loud ---------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), "repoman-bench-list-"))
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  REPOMAN_CONFIG_DIR: join(dir, "config"),
-  XDG_STATE_HOME: join(dir, "state")
-}
-// Every run of the CLI is a cold start, as for a user.
-delete env["NODE_COMPILE_CACHE"]
-
-/** Runs `cmd args` to completion; returns stdout, throws with stderr on a non-zero exit. */
-const run = (cmd: string, args: ReadonlyArray<string>): string => {
-  const r = spawnSync(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
-  if (r.error !== undefined) throw r.error
-  if (r.status !== 0) throw new Error(`${[cmd, ...args].join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`)
-  return r.stdout
-}
-const incus = (...args: ReadonlyArray<string>) => run("incus", args)
-const repoman = (...args: ReadonlyArray<string>) => run(process.execPath, [bundle, ...args])
+const { run, incus, repoman } = sandboxCommands(dir, bundle)
 
 // --- clean-up, also on failure and on a signal ----------------------------------------------------
 
