@@ -12,6 +12,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
 
@@ -198,6 +199,31 @@ export class ExecResult extends Schema.Class<ExecResult>("@repoman/core/Containe
   stdout: Schema.String,
   stderr: Schema.String
 }) {}
+
+/**
+ * What is at a path inside an instance: its type, owner and permission bits
+ * (`mode`, e.g. `0o755`).
+ *
+ * @since 0.1.0
+ */
+export class FileInfo extends Schema.Class<FileInfo>("@repoman/core/ContainerRuntime/FileInfo")({
+  type: Schema.Literals(["file", "directory", "symlink"]),
+  uid: Schema.Int,
+  gid: Schema.Int,
+  mode: Schema.Int
+}) {}
+
+/**
+ * The owner and permission bits of a directory made by
+ * `ContainerRuntime.makeDirectory`. `mode` defaults to `0o755`.
+ *
+ * @since 0.1.0
+ */
+export interface DirectoryOptions {
+  readonly uid: number
+  readonly gid: number
+  readonly mode?: number
+}
 
 /**
  * How to run a command inside an instance. Omitted fields take the engine's
@@ -505,6 +531,21 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
     argv: ReadonlyArray<string>,
     options?: ExecOptions
   ): Effect.Effect<ExecResult, ContainerRuntimeError>
+
+  /**
+   * Reads what is at `path` (absolute) in the instance; `None` when nothing
+   * is there.
+   */
+  fileInfo(name: ProjectName, path: string): Effect.Effect<Option.Option<FileInfo>, ContainerRuntimeError>
+
+  /**
+   * Makes `path` (absolute) a directory of the running instance owned by
+   * `options.uid`/`options.gid`, as `mkdir -p` and then `chown` would:
+   * missing parents are made owned by root with mode 0755; an existing
+   * directory keeps its mode and gets the owner. `Conflict` if `path` or a
+   * parent is there and is not a directory.
+   */
+  makeDirectory(name: ProjectName, path: string, options: DirectoryOptions): Effect.Effect<void, ContainerRuntimeError>
 
   /**
    * Runs an interactive command attached to the caller's terminal (by default

@@ -22,12 +22,14 @@ import {
   type ContainerRuntimeErrorReason,
   type ExecOptions,
   ExecResult,
+  FileInfo,
   Instance,
   type InstanceSpec,
   type InstanceStatus,
   Namespace,
   type NamespaceSpec,
   NotFound,
+  OperationFailed,
   Profile,
   ProfileSpec,
   StoragePool
@@ -97,6 +99,29 @@ interface InstanceState {
   readonly spec: InstanceSpec
   readonly createdAt: DateTime.Utc
   status: InstanceStatus
+  /** What `fileInfo` and `makeDirectory` see, by absolute path. */
+  readonly files: Map<string, FileInfo>
+}
+
+const rootDirectory = (mode: number) => new FileInfo({ type: "directory", uid: 0, gid: 0, mode })
+
+/** The directories every new memory instance has. */
+const initialFiles = (): Map<string, FileInfo> =>
+  new Map([
+    ["/", rootDirectory(0o755)],
+    ["/home", rootDirectory(0o755)],
+    ["/root", rootDirectory(0o700)],
+    ["/tmp", rootDirectory(0o1777)],
+    ["/etc", rootDirectory(0o755)],
+    ["/etc/passwd", new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 })]
+  ])
+
+/** The absolute paths from the first component down to `path` (`/a/b` gives `/a`, `/a/b`); `None` if relative. */
+const prefixes = (path: string): Option.Option<ReadonlyArray<string>> => {
+  if (!path.startsWith("/")) return Option.none()
+  const parts = path.split("/").filter((p) => p !== "" && p !== ".")
+  if (parts.includes("..")) return Option.none()
+  return Option.some(parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`))
 }
 
 interface NamespaceState {
@@ -278,7 +303,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
             const missing = spec.profiles.find((p) => !ns.profiles.has(p))
             if (missing !== undefined) return fail(new NotFound({ kind: "profile", name: missing }))
-            const state: InstanceState = { spec, createdAt, status: "Running" }
+            const state: InstanceState = { spec, createdAt, status: "Running", files: initialFiles() }
             ns.instances.set(spec.name, state)
             return Effect.succeed(toInstance(state))
           })
@@ -296,12 +321,46 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             ns.instances.delete(name)
           })),
 
-      exec: (name, argv, execOptions = {}) => run({ name, argv, options: execOptions, interactive: false }),
+      fileInfo: (name, path) =>
+        withInstance(name, (state) =>
+          Effect.succeed(
+            Option.flatMap(prefixes(path), (ps) => Option.fromUndefinedOr(state.files.get(ps.at(-1) ?? "/")))
+          )),
+
+      makeDirectory: (name, path, { gid, mode = 0o755, uid }) =>
+        withInstance(name, (state) =>
+          requireStatus(state, "Running", "is not running").pipe(Effect.andThen(Effect.suspend(() => {
+            const paths = prefixes(path)
+            if (Option.isNone(paths)) {
+              return fail(new OperationFailed({ operation: "make directory", name, detail: `${path} is not absolute` }))
+            }
+            const notDirectory = paths.value.find((p) => {
+              const info = state.files.get(p)
+              return info !== undefined && info.type !== "directory"
+            })
+            if (notDirectory !== undefined) {
+              return fail(new Conflict({ kind: "instance", name, detail: `${notDirectory} is not a directory` }))
+            }
+            const target = paths.value.at(-1) ?? "/"
+            for (const p of paths.value) {
+              if (p !== target && !state.files.has(p)) {
+                state.files.set(p, rootDirectory(0o755))
+              }
+            }
+            const existing = state.files.get(target)
+            state.files.set(target, new FileInfo({ type: "directory", uid, gid, mode: existing?.mode ?? mode }))
+            return Effect.void
+          })))),
+
+      exec: (name, argv, execOptions = {}) =>
+        run({ name, argv, options: execOptions, interactive: false }),
 
       shell: (name, shellOptions = {}) => {
         const { argv = defaultShell, ...execOptions } = shellOptions
         return run({ name, argv, options: execOptions, interactive: true }).pipe(
-          Effect.map((result) => result.exitCode)
+          Effect.map((result) =>
+            result.exitCode
+          )
         )
       },
 

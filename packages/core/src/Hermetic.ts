@@ -122,7 +122,6 @@ export const hermeticDevices = (repo: string, patches: string, shift: boolean) =
  */
 export const makeWorkingCopy = Effect.fn("makeWorkingCopy")(function*(name: ProjectName, repoPath: string) {
   const runtime = yield* ContainerRuntime
-  const id = String(CONTAINER_ID)
   // Let the init system finish booting first: systemd cleans /tmp (and may
   // mount over it) while it boots, which would take a fresh copy with it.
   // Poll while it says it is booting, or fails without a word (no bus yet);
@@ -134,23 +133,21 @@ export const makeWorkingCopy = Effect.fn("makeWorkingCopy")(function*(name: Proj
       while: (r) => r.exitCode !== 127 && (booting.has(r.stdout.trim()) || (r.exitCode !== 0 && r.stdout.trim() === ""))
     })
   )
-  const steps: ReadonlyArray<readonly [ReadonlyArray<string>, boolean]> = [
-    [["mkdir", "-p", repoPath], false],
-    [["chown", `${id}:${id}`, repoPath], false],
-    [["git", "-c", "core.hooksPath=/dev/null", "clone", "-q", "--no-hardlinks", "--", ORIGIN, repoPath], true]
-  ]
-  for (const [argv, asUser] of steps) {
-    const result = yield* runtime.exec(
-      name,
-      argv,
-      asUser ? { user: CONTAINER_ID, group: CONTAINER_ID, cwd: "/", env: { HOME: repoPath } } : {}
+  yield* runtime.makeDirectory(name, repoPath, { uid: CONTAINER_ID, gid: CONTAINER_ID }).pipe(
+    Effect.catchTag(
+      "ContainerRuntimeError",
+      (e) => Effect.fail(new HermeticError({ name, detail: `cannot make the working copy (mkdir): ${e.message}` }))
     )
-    if (result.exitCode !== 0) {
-      return yield* new HermeticError({
-        name,
-        detail: `cannot make the working copy (${argv.slice(0, 1).join(" ")}): ${result.stderr.trim()}`
-      })
-    }
+  )
+  const clone = ["git", "-c", "core.hooksPath=/dev/null", "clone", "-q", "--no-hardlinks", "--", ORIGIN, repoPath]
+  const result = yield* runtime.exec(name, clone, {
+    user: CONTAINER_ID,
+    group: CONTAINER_ID,
+    cwd: "/",
+    env: { HOME: repoPath }
+  })
+  if (result.exitCode !== 0) {
+    return yield* new HermeticError({ name, detail: `cannot make the working copy (git): ${result.stderr.trim()}` })
   }
 })
 

@@ -111,15 +111,14 @@ const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
 const prepareHome = (name: ProjectName, home: string) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
-    // Two plain commands every image has (busybox has no `install`).
-    for (const argv of [["mkdir", "-p", home], ["chown", `${CONTAINER_ID}:${CONTAINER_ID}`, home]]) {
-      const result = yield* runtime.exec(name, argv)
-      if (result.exitCode !== 0) {
-        return yield* new LifecycleError({
-          reason: new InvalidPath({ path: home, detail: `cannot prepare the home directory: ${result.stderr.trim()}` })
-        })
-      }
-    }
+    yield* runtime.makeDirectory(name, home, { uid: CONTAINER_ID, gid: CONTAINER_ID }).pipe(
+      Effect.catchTag("ContainerRuntimeError", (e) =>
+        Effect.fail(
+          new LifecycleError({
+            reason: new InvalidPath({ path: home, detail: `cannot prepare the home directory: ${e.message}` })
+          })
+        ))
+    )
   })
 
 /**

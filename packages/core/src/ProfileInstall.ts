@@ -451,6 +451,11 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
 
   const checked = yield* Effect.forEach([...new Set(names)], (name) =>
     Effect.gen(function*() {
+      if (name === "default") {
+        return yield* failWith(
+          new NotAllowed({ profile: name, detail: "default is the project's own profile (it holds the root disk)" })
+        )
+      }
       const prepared = yield* prepareProfile(name, context)
       for (const s of prepared.sources) {
         if (Option.isNone(s.real)) {
@@ -582,13 +587,18 @@ export const removeProfile = Effect.fn("ProfileInstall.removeProfile")(function*
 
 /**
  * Checks the profiles a new container will get: each must be installed, and
- * one from the library must match its rendered library version.
+ * one from the library must match its rendered library version. The
+ * namespace's `default` profile always exists and is not the library's, so
+ * it is not looked at.
  *
  * @since 0.1.0
  */
 export const requireProfiles = Effect.fn("ProfileInstall.requireProfiles")(function*(
-  names: ReadonlyArray<ProfileName>
+  requested: ReadonlyArray<ProfileName>
 ) {
+  const names = requested.filter((name) => name !== "default")
+  // Nothing to check: skip reading the library and the host's variables.
+  if (names.length === 0) return
   const runtime = yield* ContainerRuntime
   const store = yield* ProfileStore
   const context = yield* variablesNow

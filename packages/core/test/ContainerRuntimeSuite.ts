@@ -14,6 +14,7 @@
 import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import {
   ContainerRuntime,
@@ -177,6 +178,8 @@ export const ContainerRuntimeSuite = <E>(
         assert.strictEqual(yield* outcome(runtime.restart(missing)), "NotFound")
         assert.strictEqual(yield* outcome(runtime.remove(missing)), "NotFound")
         assert.strictEqual(yield* outcome(runtime.exec(missing, ["true"])), "NotFound")
+        assert.strictEqual(yield* outcome(runtime.fileInfo(missing, "/")), "NotFound")
+        assert.strictEqual(yield* outcome(runtime.makeDirectory(missing, "/srv/x", { uid: 0, gid: 0 })), "NotFound")
       }), timeout)
 
     it.effect(
@@ -191,6 +194,7 @@ export const ContainerRuntimeSuite = <E>(
           assert.strictEqual(yield* outcome(runtime.stop(instance)), "Conflict")
           assert.strictEqual(yield* outcome(runtime.restart(instance)), "Conflict")
           assert.strictEqual(yield* outcome(runtime.exec(instance, SuiteCommands.streams)), "Conflict")
+          assert.strictEqual(yield* outcome(runtime.makeDirectory(instance, "/srv/x", { uid: 0, gid: 0 })), "Conflict")
           yield* runtime.start(instance)
           assert.strictEqual((yield* runtime.get(instance)).status, "Running")
           yield* runtime.restart(instance)
@@ -224,6 +228,51 @@ export const ContainerRuntimeSuite = <E>(
           })
           assert.strictEqual(result.exitCode, 0)
           assert.strictEqual(result.stdout, "1000\n1000\n/tmp\nhello suite\n")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "makeDirectory makes the missing parents (root, 0755) and the directory with its owner, as fileInfo shows",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("mkdir")
+          const info = (path: string) =>
+            runtime.fileInfo(instance, path).pipe(
+              Effect.map(Option.map(({ gid, mode, type, uid }) => ({ type, uid, gid, mode })))
+            )
+          assert.isTrue(Option.isNone(yield* info("/srv/suite")))
+          yield* runtime.makeDirectory(instance, "/srv/suite/a/b", { uid: 1000, gid: 1000, mode: 0o750 })
+          const root = { type: "directory", uid: 0, gid: 0, mode: 0o755 } as const
+          assert.deepStrictEqual(yield* info("/srv/suite"), Option.some(root))
+          assert.deepStrictEqual(yield* info("/srv/suite/a"), Option.some(root))
+          const made = Option.some({ type: "directory", uid: 1000, gid: 1000, mode: 0o750 } as const)
+          assert.deepStrictEqual(yield* info("/srv/suite/a/b"), made)
+          // Again: nothing changes.
+          yield* runtime.makeDirectory(instance, "/srv/suite/a/b", { uid: 1000, gid: 1000, mode: 0o700 })
+          assert.deepStrictEqual(yield* info("/srv/suite/a/b"), made)
+          // An existing directory gets the owner and keeps its mode.
+          yield* runtime.makeDirectory(instance, "/srv/suite/a", { uid: 1000, gid: 1000 })
+          assert.deepStrictEqual(yield* info("/srv/suite/a"), Option.some({ ...root, uid: 1000, gid: 1000 }))
+          // A file is in the way: Conflict, and nothing is made.
+          assert.strictEqual(
+            (yield* runtime.fileInfo(instance, "/etc/passwd")).pipe(Option.map((i) => i.type), Option.getOrNull),
+            "file"
+          )
+          assert.strictEqual(
+            yield* outcome(runtime.makeDirectory(instance, "/etc/passwd/x", { uid: 1000, gid: 1000 })),
+            "Conflict"
+          )
+          assert.strictEqual(
+            yield* outcome(runtime.makeDirectory(instance, "/etc/passwd", { uid: 0, gid: 0 })),
+            "Conflict"
+          )
+          assert.strictEqual(
+            yield* outcome(runtime.makeDirectory(instance, "srv/relative", { uid: 0, gid: 0 })),
+            "OperationFailed"
+          )
+          assert.isTrue(Option.isNone(yield* info("/srv/relative")))
         }),
       timeout
     )

@@ -83,6 +83,26 @@ describe("new", () => {
       assert.strictEqual(project.repo, "isurus")
       const stored = yield* Registry.use((r) => r.getProject(isurus)).pipe(Effect.provide(layer))
       assert.deepStrictEqual(stored, project)
+      // The container user's home is the host home path, owned by uid/gid 1000.
+      const homeInfo = Option.getOrThrow(yield* runtime.fileInfo(isurus, home))
+      assert.deepStrictEqual([homeInfo.type, homeInfo.uid, homeInfo.gid], ["directory", 1000, 1000])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("all or nothing: when the home cannot be made, the new container is deleted again", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      const failing = Layer.succeed(
+        ContainerRuntime,
+        ContainerRuntime.of({
+          ...runtime,
+          makeDirectory: (name) => runtime.makeDirectory(name, "/etc/passwd", { uid: 0, gid: 0 })
+        })
+      )
+      const error = yield* Effect.flip(newProject({ name: isurus }).pipe(Effect.provide(Layer.merge(layer, failing))))
+      assert.strictEqual(error._tag, "LifecycleError")
+      assert.include(error.message, "cannot prepare the home directory")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+      assert.deepStrictEqual(yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer)), [])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a missing repo dir is refused naming the path; nothing is created", () =>

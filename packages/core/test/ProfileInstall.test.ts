@@ -276,6 +276,20 @@ describe("installProfiles", () => {
       assert.include(error.message, "privileged")
       assert.isTrue(Option.isNone(yield* runtime.getProfile(name("evil")).pipe(Effect.option)))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("refuses a library profile named default: it would replace the project's root disk", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world({
+        default: () => new ProfileSpec({ description: "mine", config: {}, devices: {} })
+      })
+      const before = yield* runtime.getProfile(name("default"))
+      const error = yield* installProfiles([name("default")], { allowSensitive: false }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, "root disk")
+      assert.deepStrictEqual(yield* runtime.getProfile(name("default")), before)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
 
 describe("compare, require, remove", () => {

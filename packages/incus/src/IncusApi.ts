@@ -306,6 +306,58 @@ export const InstanceExecPost = Schema.Struct({
  */
 export type InstanceExecPost = typeof InstanceExecPost.Type
 
+/** A string of digits in `radix` (uid, gid: 10; mode: 8), as the number it spells. */
+const digits = (radix: 8 | 10, pattern: RegExp) =>
+  Schema.String.pipe(
+    Schema.check(Schema.isPattern(pattern)),
+    Schema.decodeTo(
+      Schema.Int,
+      SchemaTransformation.transform({
+        decode: (s: string) => Number.parseInt(s, radix),
+        encode: (n: number) => n.toString(radix).padStart(radix === 8 ? 4 : 1, "0")
+      })
+    )
+  )
+
+/**
+ * The headers of `HEAD /1.0/instances/<name>/files?path=...` (lower-cased, as
+ * HTTP headers are compared): what is at the path, its owner and its
+ * permission bits (`X-Incus-Mode` is octal, e.g. `0755`).
+ *
+ * @since 0.1.0
+ */
+export const InstanceFileHeaders = Schema.Struct({
+  "x-incus-type": Schema.Literals(["file", "directory", "symlink"]),
+  "x-incus-uid": digits(10, /^\d{1,10}$/),
+  "x-incus-gid": digits(10, /^\d{1,10}$/),
+  "x-incus-mode": digits(8, /^[0-7]{1,6}$/)
+})
+/**
+ * The decoded type of the `InstanceFileHeaders` schema.
+ *
+ * @since 0.1.0
+ */
+export type InstanceFileHeaders = typeof InstanceFileHeaders.Type
+
+/**
+ * The owner and permission bits of a directory made by
+ * `POST /1.0/instances/<name>/files?path=...` (sent as the `X-Incus-Uid`,
+ * `X-Incus-Gid` and `X-Incus-Mode` headers, with `X-Incus-Type: directory`).
+ *
+ * @since 0.1.0
+ */
+export const InstanceDirectoryPost = Schema.Struct({
+  uid: Schema.Int,
+  gid: Schema.Int,
+  mode: Schema.Int
+})
+/**
+ * The decoded type of the `InstanceDirectoryPost` schema.
+ *
+ * @since 0.1.0
+ */
+export type InstanceDirectoryPost = typeof InstanceDirectoryPost.Type
+
 // ---------------------------------------------------------------------------
 // Projects
 // ---------------------------------------------------------------------------

@@ -27,12 +27,15 @@ import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import {
   ExecMetadata,
   Instance,
+  type InstanceDirectoryPost,
   type InstanceExecPost,
+  InstanceFileHeaders,
   type InstancePut,
   type InstancesPost,
   InstanceState,
@@ -138,6 +141,29 @@ export interface IncusClientShape {
     body: InstanceExecPost
   ) => Effect.Effect<ExecOutput, IncusError>
 
+  /**
+   * `HEAD /1.0/instances/NAME/files?path=PATH`: what is at `path` in the
+   * instance, its owner and mode; `None` when Incus answers 404 (nothing is
+   * there, or the instance does not exist).
+   */
+  readonly statInstanceFile: (
+    project: string,
+    name: string,
+    path: string
+  ) => Effect.Effect<Option.Option<InstanceFileHeaders>, IncusError>
+  /**
+   * `POST /1.0/instances/NAME/files?path=PATH` with `X-Incus-Type: directory`:
+   * makes one directory whose parent exists. Incus leaves an existing
+   * directory as it is (owner and mode unchanged) and answers 404
+   * (`NotFound`) when the parent is missing.
+   */
+  readonly createInstanceDirectory: (
+    project: string,
+    name: string,
+    path: string,
+    owner: InstanceDirectoryPost
+  ) => Effect.Effect<void, IncusError>
+
   /** The recorded exec outputs still kept for an instance (log URLs). */
   readonly listExecOutputs: (project: string, name: string) => Effect.Effect<ReadonlyArray<string>, IncusError>
 
@@ -241,7 +267,7 @@ export interface Options {
   readonly operationTimeout?: Duration.Input
 }
 
-type Method = "GET" | "POST" | "PUT" | "DELETE"
+type Method = "GET" | "HEAD" | "POST" | "PUT" | "DELETE"
 
 interface Call {
   readonly method: Method
@@ -250,6 +276,7 @@ interface Call {
   readonly params?: Readonly<Record<string, string>>
   readonly body?: unknown
   readonly etag?: string | undefined
+  readonly headers?: Readonly<Record<string, string>>
 }
 
 interface Reply {
@@ -304,7 +331,10 @@ export const make = (options: MakeOptions): Effect.Effect<IncusClientShape, neve
     const send = (call: Call): Effect.Effect<HttpClientResponse.HttpClientResponse, IncusError> => {
       const request = HttpClientRequest.make(call.method)(`http://incus${call.path}`, {
         urlParams: { ...(call.project === undefined ? {} : { project: call.project }), ...call.params },
-        headers: call.etag === undefined || call.etag.length === 0 ? {} : { "If-Match": call.etag },
+        headers: {
+          ...call.headers,
+          ...(call.etag === undefined || call.etag.length === 0 ? {} : { "If-Match": call.etag })
+        },
         acceptJson: true
       })
       return http.execute(call.body === undefined ? request : HttpClientRequest.bodyJsonUnsafe(request, call.body))
@@ -488,6 +518,31 @@ export const make = (options: MakeOptions): Effect.Effect<IncusClientShape, neve
           ], { concurrency: "unbounded" })
           return { exitCode: result.return, stdout, stderr } satisfies ExecOutput
         }).pipe(Effect.ensuring(cleanup))
+      }),
+
+      statInstanceFile: Effect.fn("IncusClient.statInstanceFile")(function*(project, name, path) {
+        const call: Call = { method: "HEAD", path: `${instancePath(name)}/files`, project, params: { path } }
+        const label = labelOf(call)
+        const response = yield* send(call)
+        // A HEAD answer has no body: the status and the headers are all there is.
+        if (response.status === 404) return Option.none()
+        if (response.status >= 400) return yield* fail(classify(label, response.status, `HTTP ${response.status}`))
+        return Option.some(yield* decode(label, InstanceFileHeaders, response.headers))
+      }),
+
+      createInstanceDirectory: Effect.fn("IncusClient.createInstanceDirectory")(function*(project, name, path, owner) {
+        yield* asVoid({
+          method: "POST",
+          path: `${instancePath(name)}/files`,
+          project,
+          params: { path },
+          headers: {
+            "X-Incus-Type": "directory",
+            "X-Incus-Uid": String(owner.uid),
+            "X-Incus-Gid": String(owner.gid),
+            "X-Incus-Mode": owner.mode.toString(8).padStart(4, "0")
+          }
+        })
       }),
 
       listExecOutputs: Effect.fn("IncusClient.listExecOutputs")(function*(project, name) {

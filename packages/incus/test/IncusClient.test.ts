@@ -341,6 +341,56 @@ describe("IncusClient: create, exec, project config", () => {
   })
 })
 
+describe("IncusClient: instance files", () => {
+  it.live("HEAD decodes type, owner and octal mode from the headers; 404 is None; a bad header fails", () =>
+    withFake(
+      (req) => {
+        if (req.method !== "HEAD" || req.path !== "/1.0/instances/c1/files") return undefined
+        const type = { "/home/ada": "directory", "/odd": "fifo" }[req.query.get("path") ?? ""]
+        if (type === undefined) return undefined
+        return sync(null, 200, {
+          "X-Incus-Type": type,
+          "X-Incus-Uid": "1000",
+          "X-Incus-Gid": "100",
+          "X-Incus-Mode": "0750"
+        })
+      },
+      (client) =>
+        Effect.gen(function*() {
+          const found = yield* client.statInstanceFile("p", "c1", "/home/ada")
+          assert.deepStrictEqual(found._tag === "Some" ? { ...found.value } : undefined, {
+            "x-incus-type": "directory",
+            "x-incus-uid": 1000,
+            "x-incus-gid": 100,
+            "x-incus-mode": 0o750
+          })
+          assert.strictEqual((yield* client.statInstanceFile("p", "c1", "/nope"))._tag, "None")
+          assert.strictEqual(yield* reasonOf(client.statInstanceFile("p", "c1", "/odd")), "OperationFailed")
+        })
+    ))
+
+  it.live("POST makes a directory with the owner and mode as headers", () =>
+    withFake(
+      route({ "POST /1.0/instances/c1/files": () => sync({}) }),
+      (client, fake) =>
+        Effect.gen(function*() {
+          yield* client.createInstanceDirectory("p", "c1", "/home/ada", { uid: 1000, gid: 1000, mode: 0o755 })
+          const [req] = yield* fake.requests
+          assert.strictEqual(req?.query.get("path"), "/home/ada")
+          assert.strictEqual(req?.query.get("project"), "p")
+          assert.deepStrictEqual(
+            [
+              req?.headers["x-incus-type"],
+              req?.headers["x-incus-uid"],
+              req?.headers["x-incus-gid"],
+              req?.headers["x-incus-mode"]
+            ],
+            ["directory", "1000", "1000", "0755"]
+          )
+        })
+    ))
+})
+
 describe("IncusClient: daemon unavailable", () => {
   it.live("a missing socket is Unavailable/ENOENT, with a hint naming the socket", () =>
     Effect.gen(function*() {
