@@ -33,11 +33,13 @@ export const median = (xs: ReadonlyArray<number>): number => {
 }
 
 /**
- * A throwaway repoman config in `dir` and the commands to run against it,
+ * A throwaway repoman config in `dir` and the commands to run against it
+ * (`entry`: the bundle, or `bin/repoman.js`, which loads it),
  * each to completion (argv lists, no shell): returns stdout, throws with
- * stderr on a non-zero exit. Every CLI run is a cold start, as for a user.
+ * stderr on a non-zero exit. Every CLI run is a new process, as for a user
+ * (NODE_COMPILE_CACHE is unset; `bin/repoman.js` enables its own cache).
  */
-export const sandboxCommands = (dir: string, bundle: string) => {
+export const sandboxCommands = (dir: string, entry: string) => {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     REPOMAN_CONFIG_DIR: join(dir, "config"),
@@ -54,6 +56,6 @@ export const sandboxCommands = (dir: string, bundle: string) => {
     env,
     run,
     incus: (...args: ReadonlyArray<string>) => run("incus", args),
-    repoman: (...args: ReadonlyArray<string>) => run(process.execPath, [bundle, ...args])
+    repoman: (...args: ReadonlyArray<string>) => run(process.execPath, [entry, ...args])
   }
 }

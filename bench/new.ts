@@ -1,5 +1,6 @@
 /**
- * `repoman new` (the bundled CLI) against the seed tool's CLI sequence
+ * `repoman new` (the installed entry point, `bin/repoman.js`, which loads the
+ * bundle with Node's compile cache, as a user's `repoman` does) against the seed tool's CLI sequence
  * (`incus launch`, `incus config device add ... shift=true`, `incus restart`)
  * and a bare `incus launch`, on the same image and storage pool, measured in
  * the same run. On demand only, not part of the test suite:
@@ -21,6 +22,7 @@ import { median, requireBundle, sandboxCommands } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
+const bin = join(root, "packages/cli/bin/repoman.js")
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +43,7 @@ requireBundle(root, bundle)
 // --- processes: argv lists only, every failure loud ---------------------------------------------
 
 const dir = mkdtempSync(join(tmpdir(), "repoman-bench-new-"))
-const { incus, repoman } = sandboxCommands(dir, bundle)
+const { incus, repoman } = sandboxCommands(dir, bin)
 
 /** Wall time in ms of a sequence of commands, each run to completion. */
 const time = (steps: ReadonlyArray<() => unknown>): number => {
@@ -144,7 +146,7 @@ const main = async () => {
 
   const variants: ReadonlyArray<Variant> = [
     {
-      name: `repoman new (bundled, project ${repomanProject})`,
+      name: `repoman new (bin/repoman.js, project ${repomanProject})`,
       container: { project: repomanProject, name: "bench-repoman" },
       steps: [() => repoman("new", "bench-repoman", "--repo", "bench", "--image", image)],
       // The registry entry goes too (the container is already gone), so the next `new` starts from the same state.

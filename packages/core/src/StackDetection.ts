@@ -172,11 +172,12 @@ export const detectForProject = Effect.fn("detectForProject")(
       : found.length === 1
       ? "only"
       : "dominant"
+    if (Option.isNone(chosen)) return { found, chosen, reason, profiles: [] } satisfies StackReport
+    // The library is read only when there is a stack to suggest profiles for.
     const store = yield* Effect.serviceOption(ProfileStore)
     const names = Option.isSome(store)
       ? (yield* store.value.list().pipe(Effect.orElseSucceed(() => []))).map((e) => e.name as string)
       : []
-    const profiles = Option.match(chosen, { onNone: () => [], onSome: (s) => profilesFor(s, names) })
-    return { found, chosen, reason, profiles } satisfies StackReport
+    return { found, chosen, reason, profiles: profilesFor(chosen.value, names) } satisfies StackReport
   }
 )
