@@ -202,7 +202,7 @@ export class ExecResult extends Schema.Class<ExecResult>("@repoman/core/Containe
 
 /**
  * What is at a path inside an instance: its type, owner and permission bits
- * (`mode`, e.g. `0o755`).
+ * (`mode`, e.g. `0o755`), and for a symlink where it points.
  *
  * @since 0.1.0
  */
@@ -210,7 +210,8 @@ export class FileInfo extends Schema.Class<FileInfo>("@repoman/core/ContainerRun
   type: Schema.Literals(["file", "directory", "symlink"]),
   uid: Schema.Int,
   gid: Schema.Int,
-  mode: Schema.Int
+  mode: Schema.Int,
+  target: Schema.optionalKey(Schema.String)
 }) {}
 
 /**
@@ -546,6 +547,13 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * parent is there and is not a directory.
    */
   makeDirectory(name: ProjectName, path: string, options: DirectoryOptions): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Makes `path` (absolute; its parent must exist) a symbolic link to
+   * `target` in the running instance, as `ln -s target path` would.
+   * `Conflict` if something is at `path` already.
+   */
+  makeSymlink(name: ProjectName, path: string, target: string): Effect.Effect<void, ContainerRuntimeError>
 
   /**
    * Runs an interactive command attached to the caller's terminal (by default

@@ -352,6 +352,27 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             return Effect.void
           })))),
 
+      makeSymlink: (name, path, linkTarget) =>
+        withInstance(name, (state) =>
+          requireStatus(state, "Running", "is not running").pipe(Effect.andThen(Effect.suspend(() => {
+            const paths = Option.getOrUndefined(prefixes(path))
+            const target = paths?.at(-1)
+            if (paths === undefined || target === undefined) {
+              return fail(new OperationFailed({ operation: "make symlink", name, detail: `${path} is not absolute` }))
+            }
+            const parent = paths.at(-2) ?? "/"
+            if (state.files.get(parent)?.type !== "directory") {
+              return fail(
+                new OperationFailed({ operation: "make symlink", name, detail: `${parent} is not a directory` })
+              )
+            }
+            if (state.files.has(target)) {
+              return fail(new Conflict({ kind: "instance", name, detail: `${path} exists already` }))
+            }
+            state.files.set(target, new FileInfo({ type: "symlink", uid: 0, gid: 0, mode: 0o777, target: linkTarget }))
+            return Effect.void
+          })))),
+
       exec: (name, argv, execOptions = {}) =>
         run({ name, argv, options: execOptions, interactive: false }),
 
@@ -367,7 +388,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       putProfile: (name, spec) =>
         inNamespace((ns) =>
           Effect.sync(() => {
-            if (!ns.profiles.has(name)) ns.managedProfiles.add(name)
+            if (!ns.profiles.has(name)) {
+              ns.managedProfiles.add(name)
+            }
             ns.profiles.set(name, spec)
           })
         ),
@@ -381,7 +404,10 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         }),
 
       listProfiles: () =>
-        inNamespace((ns) => Effect.succeed(Array.from(ns.profiles, ([name, spec]) => toProfile(ns, name, spec)))),
+        inNamespace((ns) =>
+          Effect.succeed(Array.from(ns.profiles, ([name, spec]) =>
+            toProfile(ns, name, spec)))
+        ),
 
       deleteProfile: (name) =>
         inNamespace((ns) => {

@@ -277,6 +277,29 @@ export const ContainerRuntimeSuite = <E>(
       timeout
     )
 
+    it.effect(
+      "makeSymlink makes a link that fileInfo reads back; an existing path is a Conflict",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("symlink")
+          yield* runtime.makeDirectory(instance, "/srv/links", { uid: 1000, gid: 1000 })
+          yield* runtime.makeSymlink(instance, "/srv/links/config.json", "/srv/shared/config.json")
+          const info = Option.getOrThrow(yield* runtime.fileInfo(instance, "/srv/links/config.json"))
+          assert.deepStrictEqual([info.type, info.target], ["symlink", "/srv/shared/config.json"])
+          assert.strictEqual(
+            yield* outcome(runtime.makeSymlink(instance, "/srv/links/config.json", "/elsewhere")),
+            "Conflict"
+          )
+          assert.strictEqual(yield* outcome(runtime.makeSymlink(instance, "/etc/passwd", "/elsewhere")), "Conflict")
+          assert.strictEqual(
+            (yield* runtime.fileInfo(instance, "/etc/passwd")).pipe(Option.map((i) => i.type), Option.getOrNull),
+            "file"
+          )
+        }),
+      timeout
+    )
+
     it.effect("remove deletes a running instance", () =>
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime

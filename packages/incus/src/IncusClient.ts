@@ -164,6 +164,21 @@ export interface IncusClientShape {
     owner: InstanceDirectoryPost
   ) => Effect.Effect<void, IncusError>
 
+  /**
+   * `POST /1.0/instances/NAME/files?path=PATH` with `X-Incus-Type: symlink`
+   * and the target as the body: makes a symlink (owned by root; Incus ignores
+   * the owner headers for links). Incus answers 500 "file exists" when
+   * something is at `path`.
+   */
+  readonly createInstanceSymlink: (
+    project: string,
+    name: string,
+    path: string,
+    target: string
+  ) => Effect.Effect<void, IncusError>
+  /** `GET /1.0/instances/NAME/files?path=PATH` of a symlink: its target (the body). */
+  readonly readInstanceSymlink: (project: string, name: string, path: string) => Effect.Effect<string, IncusError>
+
   /** The recorded exec outputs still kept for an instance (log URLs). */
   readonly listExecOutputs: (project: string, name: string) => Effect.Effect<ReadonlyArray<string>, IncusError>
 
@@ -277,6 +292,8 @@ interface Call {
   readonly body?: unknown
   readonly etag?: string | undefined
   readonly headers?: Readonly<Record<string, string>>
+  /** A raw body (sent as application/octet-stream) instead of JSON. */
+  readonly text?: string
 }
 
 interface Reply {
@@ -337,7 +354,12 @@ export const make = (options: MakeOptions): Effect.Effect<IncusClientShape, neve
         },
         acceptJson: true
       })
-      return http.execute(call.body === undefined ? request : HttpClientRequest.bodyJsonUnsafe(request, call.body))
+      const withBody = call.text !== undefined
+        ? HttpClientRequest.bodyText(request, call.text, "application/octet-stream")
+        : call.body === undefined
+        ? request
+        : HttpClientRequest.bodyJsonUnsafe(request, call.body)
+      return http.execute(withBody)
         .pipe(
           Effect.mapError(transportError(labelOf(call)))
         )
@@ -543,6 +565,25 @@ export const make = (options: MakeOptions): Effect.Effect<IncusClientShape, neve
             "X-Incus-Mode": owner.mode.toString(8).padStart(4, "0")
           }
         })
+      }),
+
+      createInstanceSymlink: Effect.fn("IncusClient.createInstanceSymlink")(function*(project, name, path, target) {
+        yield* asVoid({
+          method: "POST",
+          path: `${instancePath(name)}/files`,
+          project,
+          params: { path },
+          headers: { "X-Incus-Type": "symlink" },
+          text: target
+        })
+      }),
+
+      readInstanceSymlink: Effect.fn("IncusClient.readInstanceSymlink")(function*(project, name, path) {
+        const call: Call = { method: "GET", path: `${instancePath(name)}/files`, project, params: { path } }
+        const label = labelOf(call)
+        const response = yield* send(call)
+        if (response.status >= 400) return yield* envelopeOf(label, response).pipe(Effect.as(""))
+        return yield* response.text.pipe(Effect.mapError(transportError(label)))
       }),
 
       listExecOutputs: Effect.fn("IncusClient.listExecOutputs")(function*(project, name) {

@@ -506,8 +506,27 @@ export const make = (
         const info = yield* statFile(name, path)
         // Incus answers 404 for a missing instance too: tell the two apart.
         if (Option.isNone(info)) yield* getInstance(name, "stat")
-        return info
+        if (Option.isNone(info) || info.value.type !== "symlink") return info
+        const target = yield* client.readInstanceSymlink(project, name, path).pipe(
+          mapErr(instanceSubject(name, "stat"))
+        )
+        return Option.some(new FileInfo({ ...info.value, target }))
       }),
+
+      makeSymlink: Effect.fn("IncusContainerRuntime.makeSymlink")(
+        function*(name: ProjectName, path: string, target: string) {
+          if (!posix.isAbsolute(path) || path.split("/").includes("..")) {
+            return yield* runtimeError(
+              new OperationFailed({ operation: "make symlink", name, detail: `${path} is not absolute` })
+            )
+          }
+          yield* requireRunning(name, "make symlink")
+          if (Option.isSome(yield* statFile(name, path))) return yield* conflict(name, `${path} exists already`)
+          yield* client.createInstanceSymlink(project, name, path, target).pipe(
+            mapErr(instanceSubject(name, "make symlink"))
+          )
+        }
+      ),
 
       makeDirectory: Effect.fn("IncusContainerRuntime.makeDirectory")(
         function*(name: ProjectName, path: string, directoryOptions: DirectoryOptions) {
