@@ -108,9 +108,45 @@ describe("repoman profile against a real Incus", () => {
         const fs = yield* FileSystem.FileSystem
         const { home, reposRoot, repoman, client, project } = yield* world
         yield* fs.makeDirectory(`${reposRoot}/isurus`)
-        assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+        yield* fs.writeFileString(`${home}/.claude.json`, "{\"from\":\"host\"}\n")
+        const installed = yield* repoman(["profile", "install", "claude-share", "--link-files"])
+        assert.strictEqual(installed.code, 0, installed.stderr)
+        assert.include(installed.stdout, `moved ${home}/.claude.json to ${home}/.claude/.claude.json`)
+        assert.strictEqual(yield* fs.readLink(`${home}/.claude.json`), `${home}/.claude/.claude.json`)
         const created = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "claude-share"])
         assert.strictEqual(created.code, 0, created.stderr)
+
+        // ~/.claude.json: a symlink at the same path inside, into the shared dir. A plain write
+        // through it, then an atomic save as Claude Code makes one (a temporary file next to
+        // the target, renamed over it), both reach the host's ~/.claude.json, owned by the host user.
+        const json = yield* repoman([
+          "shell",
+          "isurus",
+          "--",
+          "sh",
+          "-c",
+          `readlink ${home}/.claude.json; cat ${home}/.claude.json; echo '{"from":"container"}' > ${home}/.claude.json; ` +
+          `cat ${home}/.claude.json`
+        ])
+        assert.strictEqual(json.code, 0, json.stderr)
+        assert.deepStrictEqual(json.stdout.trim().split("\n"), [
+          `${home}/.claude/.claude.json`,
+          "{\"from\":\"host\"}",
+          "{\"from\":\"container\"}"
+        ])
+        assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"from\":\"container\"}\n")
+        const saved = yield* repoman([
+          "shell",
+          "isurus",
+          "--",
+          "sh",
+          "-c",
+          `t=$(readlink ${home}/.claude.json); echo '{"saved":"atomically"}' > "$t.tmp.1" && mv "$t.tmp.1" "$t"`
+        ])
+        assert.strictEqual(saved.code, 0, saved.stderr)
+        assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"saved\":\"atomically\"}\n")
+        const target = yield* fs.stat(`${home}/.claude/.claude.json`)
+        assert.strictEqual(target.uid._tag === "Some" ? target.uid.value : -1, process.getuid?.())
 
         const sh = yield* repoman([
           "shell",
@@ -138,6 +174,38 @@ describe("repoman profile against a real Incus", () => {
         // Host files stay.
         assert.strictEqual(yield* fs.readFileString(`${home}/.claude/from-container`), "agent\n")
         assert.isTrue(yield* fs.exists(`${home}/.claude/from-host`))
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+
+  it.live(
+    "gitconfig-ro --link-files: ~/.gitconfig moves into ~/.config/git (made for it), the container reads it and cannot write it",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { home, reposRoot, repoman } = yield* world
+        yield* fs.makeDirectory(`${reposRoot}/isurus`)
+        yield* fs.writeFileString(`${home}/.gitconfig`, "[user]\n\tname = Ada\n")
+        const plain = yield* repoman(["profile", "install", "gitconfig-ro"])
+        assert.strictEqual(plain.code, 1)
+        assert.include(plain.stderr, `${home}/.config/git`)
+        assert.include(plain.stderr, "--link-files")
+        const installed = yield* repoman(["profile", "install", "gitconfig-ro", "--link-files"])
+        assert.strictEqual(installed.code, 0, installed.stderr)
+        assert.strictEqual(yield* fs.readLink(`${home}/.gitconfig`), `${home}/.config/git/gitconfig`)
+        const created = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "gitconfig-ro"])
+        assert.strictEqual(created.code, 0, created.stderr)
+        const sh = yield* repoman([
+          "shell",
+          "isurus",
+          "--",
+          "sh",
+          "-c",
+          `cat ${home}/.gitconfig; echo evil >> ${home}/.gitconfig && echo wrote || echo refused`
+        ])
+        assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["[user]", "\tname = Ada", "refused"])
+        assert.strictEqual(yield* fs.readFileString(`${home}/.gitconfig`), "[user]\n\tname = Ada\n")
+        assert.strictEqual((yield* repoman(["remove", "isurus", "--yes"])).code, 0)
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     300_000
   )

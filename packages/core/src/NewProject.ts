@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
+import * as Result from "effect/Result"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, type DeviceMap, InstanceSpec } from "./ContainerRuntime.ts"
 import { hermeticDevices, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
@@ -28,6 +29,7 @@ import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
 import { type RepoPath, resolveRepo } from "./RepoPath.ts"
 import { limitsConfig, mergeLimits, type ResourceLimits } from "./ResourceLimits.ts"
 import { managedKeys } from "./Setup.ts"
+import { fileLinks, linkInContainer } from "./SharedFiles.ts"
 
 /**
  * What the user asked for. `repo` defaults to the name, `image` to the
@@ -122,6 +124,33 @@ const prepareHome = (name: ProjectName, home: string) =>
   })
 
 /**
+ * Makes the shared files the container's profiles declare (see
+ * `SharedFiles`) symlinks into their shared directories. Profiles whose
+ * declaration is malformed were refused by `profile install`; one put there
+ * by other means shares nothing.
+ */
+const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<ProfileName>) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    for (const profile of profiles) {
+      if (profile === "default") continue
+      const links = fileLinks(yield* runtime.getProfile(profile))
+      if (Result.isFailure(links) || links.success.length === 0) continue
+      yield* linkInContainer(name, links.success).pipe(
+        Effect.catchTag("ContainerRuntimeError", (e) =>
+          Effect.fail(
+            new LifecycleError({
+              reason: new InvalidPath({
+                path: links.success.map((l) => l.file).join(", "),
+                detail: `cannot link the shared files of profile ${profile}: ${e.message}`
+              })
+            })
+          ))
+      )
+    }
+  })
+
+/**
  * Creates the project. Fails without changing anything when the name is
  * taken, the repo is missing or outside the repos root, a profile is not
  * installed or (when a ProfileStore is provided) differs from the library
@@ -208,6 +237,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       (_, exit) => Exit.isFailure(exit) ? Effect.ignore(runtime.remove(input.name)) : Effect.void
     )
     yield* prepareHome(input.name, host.home)
+    yield* linkSharedFiles(input.name, profiles)
     if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
     yield* registry.addProject(project)
     return { project, instance, repo }

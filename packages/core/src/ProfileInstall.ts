@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { ContainerRuntime, type DeviceMap, NamespaceSpec, ProfileSpec } from "./ContainerRuntime.ts"
 import { HostInfo, type HostInfoValues } from "./HostInfo.ts"
@@ -26,6 +27,7 @@ import { type ProfileEntry, type ProfileOrigin, ProfileStore, type ProfileVariab
 import { Registry } from "./Registry.ts"
 import { emptyDocument, type RegistryDocument } from "./RegistryDocument.ts"
 import { checkSource, type Exposure } from "./SensitivePaths.ts"
+import { fileLinks, type HostLinkState, hostLinkState, linkOnHost } from "./SharedFiles.ts"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -38,12 +40,21 @@ import { checkSource, type Exposure } from "./SensitivePaths.ts"
  */
 export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/core/ProfileInstall/SourceMissing")(
   "SourceMissing",
-  { profile: Schema.String, device: Schema.String, source: Schema.String }
+  {
+    profile: Schema.String,
+    device: Schema.String,
+    source: Schema.String,
+    /** A file of the host that `--link-files` would move into the missing source (which it then makes). */
+    linkable: Schema.optionalKey(Schema.String)
+  }
 ) {
   /** One line for the user. */
   get message(): string {
+    const fix = this.linkable === undefined
+      ? "create it, or shadow the profile with your own in profiles.d/"
+      : `'repoman profile install ${this.profile} --link-files' makes it and moves ${this.linkable} there`
     return `profile ${this.profile}: the source ${this.source} of device "${this.device}" does not exist on this host ` +
-      `(create it, or shadow the profile with your own in profiles.d/)`
+      `(${fix})`
   }
 }
 
@@ -415,6 +426,22 @@ export interface InstallReport {
   readonly sources: ReadonlyArray<string>
   /** Sensitive sources installed because `allowSensitive` was given. */
   readonly exposures: ReadonlyArray<Exposure>
+  /** The profile's shared files (see `SharedFiles`) and where each stands on the host. */
+  readonly links: ReadonlyArray<LinkReport>
+}
+
+/**
+ * A shared file after `install`: `Moved` when this install linked it (with
+ * `linkFiles`), else its {@link HostLinkState} (`detail` says why when
+ * `Blocked`).
+ *
+ * @since 0.1.0
+ */
+export interface LinkReport {
+  readonly file: string
+  readonly target: string
+  readonly state: "Moved" | HostLinkState["_tag"]
+  readonly detail: string
 }
 
 /**
@@ -433,23 +460,60 @@ export interface InstallResult {
  * missing source (naming it), a sensitive one without `allowSensitive`, and
  * anything the restrictions forbid; then adds the sources to the namespace's
  * `restricted.devices.disk.paths` (GET, merge, PUT of the whole config) and
- * puts each profile. Nothing changes unless every profile passes; if a put
- * fails the namespace config is restored.
+ * puts each profile. Nothing changes in the namespace unless every profile
+ * passes; if a put fails the namespace config is restored. With `linkFiles`,
+ * the single files the profiles share are first moved into their shared
+ * directories on the host, leaving symlinks (`SharedFiles.linkOnHost`); that
+ * step stands on its own and is not undone when the install fails.
  *
  * @since 0.1.0
  */
 export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(function*(
   names: ReadonlyArray<ProfileName>,
-  options: { readonly allowSensitive: boolean }
+  options: { readonly allowSensitive: boolean; readonly linkFiles?: boolean }
 ) {
   const runtime = yield* ContainerRuntime
   const host = yield* HostInfo
   const registry = yield* Registry
+  const store = yield* ProfileStore
   const document = yield* registry.load
   const uidMode = document.defaults.uidMode
   const context = { variables: profileVariables(host, document), uidMode }
+  const requested = [...new Set(names)]
 
-  const checked = yield* Effect.forEach([...new Set(names)], (name) =>
+  /** The shared files of a rendered profile, each checked like a source; `NotAllowed` for a bad declaration. */
+  const linksOf = (name: ProfileName, spec: ProfileSpec) =>
+    Effect.gen(function*() {
+      const links = fileLinks(spec)
+      if (Result.isFailure(links)) return yield* failWith(new NotAllowed({ profile: name, detail: links.failure }))
+      const exposures: Array<Exposure> = []
+      for (const link of links.success) {
+        for (const p of [link.file, link.target]) {
+          const found = yield* checkSource(p, host.home)
+          if (found !== undefined) exposures.push(found)
+        }
+      }
+      return { links: links.success, exposures }
+    })
+
+  // First, on request, the host side of shared files: this may make the
+  // directory a source needs (~/.config/git for ~/.gitconfig), and leaves a
+  // working host set-up whatever happens to the install below.
+  const moved = new Set<string>()
+  if (options.linkFiles === true) {
+    for (const name of requested) {
+      if (name === "default") continue
+      const { exposures, links } = yield* linksOf(name, yield* store.render(name, context.variables))
+      if (exposures.length > 0 && !options.allowSensitive) {
+        return yield* failWith(new SensitiveSource({ profile: name, exposures }))
+      }
+      for (const link of links) {
+        if ((yield* linkOnHost(link))._tag === "Movable") moved.add(link.file)
+      }
+    }
+  }
+
+  const checked = yield* Effect.forEach(requested, (name) =>
     Effect.gen(function*() {
       if (name === "default") {
         return yield* failWith(
@@ -457,14 +521,26 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
         )
       }
       const prepared = yield* prepareProfile(name, context)
+      const shared = yield* linksOf(name, prepared.spec)
       for (const s of prepared.sources) {
         if (Option.isNone(s.real)) {
-          return yield* failWith(new SourceMissing({ profile: name, device: s.device, source: s.source }))
+          const movable = yield* Effect.filter(
+            shared.links.filter((l) => l.target.startsWith(`${s.source}/`)),
+            (l) => Effect.map(hostLinkState(l), (state) => state._tag === "Movable")
+          )
+          return yield* failWith(
+            new SourceMissing({
+              profile: name,
+              device: s.device,
+              source: s.source,
+              ...(movable[0] === undefined ? {} : { linkable: movable[0].file })
+            })
+          )
         }
       }
       const problem = restrictionProblem(prepared.spec, uidMode)
       if (problem !== undefined) return yield* failWith(new NotAllowed({ profile: name, detail: problem }))
-      const exposures: Array<Exposure> = []
+      const exposures: Array<Exposure> = [...shared.exposures]
       for (const s of prepared.sources) {
         const found = yield* checkSource(s.source, host.home)
         if (found !== undefined) exposures.push(found)
@@ -472,7 +548,14 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
       if (exposures.length > 0 && !options.allowSensitive) {
         return yield* failWith(new SensitiveSource({ profile: name, exposures }))
       }
-      return { prepared, exposures }
+      const links = yield* Effect.forEach(shared.links, (link) =>
+        Effect.map(hostLinkState(link), (state): LinkReport => ({
+          file: link.file,
+          target: link.target,
+          state: moved.has(link.file) ? "Moved" : state._tag,
+          detail: state._tag === "Blocked" ? state.detail : ""
+        })))
+      return { prepared, exposures, links }
     }))
 
   // The namespace: allow the sources (idmap mode; shift mode has no path list).
@@ -489,7 +572,7 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
             new NotAllowed({
               profile: c.prepared.name,
               detail: `the source ${s.source} of device "${s.device}" is a file; Incus can only allow directories ` +
-                `as disk sources, so share the directory that holds it`
+                `as disk sources, so share the directory that holds it, or the file through a shared directory (user.repoman.link.*)`
             })
           )
         }
@@ -521,7 +604,8 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
     profiles: checked.map((c) => ({
       name: c.prepared.name,
       sources: hostSources(c.prepared.spec.devices).map((s) => s.source),
-      exposures: c.exposures
+      exposures: c.exposures,
+      links: c.links
     })),
     addedPaths
   } satisfies InstallResult

@@ -292,6 +292,101 @@ describe("installProfiles", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
 
+/** claude-share's shape: ~/.claude shared, ~/.claude.json kept inside it. */
+const claudeWithLink: Template = (v) =>
+  new ProfileSpec({
+    description: "claude",
+    config: { "user.repoman.link.claude-json": `${v["HOME"]}/.claude.json -> ${v["HOME"]}/.claude/.claude.json` },
+    devices: { d: { type: "disk", source: `${v["HOME"]}/.claude`, path: `${v["HOME"]}/.claude` } }
+  })
+
+describe("shared files", () => {
+  it.effect("without --link-files the host file is left alone and reported movable; with it, it moves and a symlink stays", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, layer } = yield* world({ "claude-share": claudeWithLink })
+      yield* fs.writeFileString(`${home}/.claude.json`, "{\"numStartups\": 7}\n")
+      const first = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(first.profiles[0]?.links.map((l) => l.state), ["Movable"])
+      assert.isFalse(yield* fs.exists(`${home}/.claude/.claude.json`))
+      assert.isTrue(Option.isNone(yield* fs.readLink(`${home}/.claude.json`).pipe(Effect.option)))
+
+      const second = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(second.profiles[0]?.links.map((l) => l.state), ["Moved"])
+      assert.strictEqual(yield* fs.readLink(`${home}/.claude.json`), `${home}/.claude/.claude.json`)
+      assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"numStartups\": 7}\n")
+      // A writer that saves atomically through the link (temp file next to the target, rename) keeps it shared.
+      yield* fs.writeFileString(`${home}/.claude/.claude.json.tmp`, "{\"numStartups\": 8}\n")
+      yield* fs.rename(`${home}/.claude/.claude.json.tmp`, `${home}/.claude/.claude.json`)
+      assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"numStartups\": 8}\n")
+
+      const third = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+        Effect.provide(layer)
+      )
+      assert.deepStrictEqual(third.profiles[0]?.links.map((l) => l.state), ["Linked"])
+      assert.isFalse(yield* fs.exists(`${home}/.claude.json.repoman-link`))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("when both files exist, or the file is a symlink elsewhere, nothing is touched and install says why", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, layer } = yield* world({ "claude-share": claudeWithLink })
+      yield* fs.writeFileString(`${home}/.claude.json`, "host\n")
+      yield* fs.writeFileString(`${home}/.claude/.claude.json`, "containers\n")
+      const both = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+        Effect.provide(layer)
+      )
+      assert.strictEqual(both.profiles[0]?.links[0]?.state, "Blocked")
+      assert.include(both.profiles[0]?.links[0]?.detail ?? "", "both")
+      assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "host\n")
+      assert.strictEqual(yield* fs.readFileString(`${home}/.claude/.claude.json`), "containers\n")
+
+      yield* fs.remove(`${home}/.claude.json`)
+      yield* fs.writeFileString(`${home}/elsewhere.json`, "x\n")
+      yield* fs.symlink(`${home}/elsewhere.json`, `${home}/.claude.json`)
+      const elsewhere = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+        Effect.provide(layer)
+      )
+      assert.include(elsewhere.profiles[0]?.links[0]?.detail ?? "", "elsewhere.json")
+      assert.strictEqual(yield* fs.readLink(`${home}/.claude.json`), `${home}/elsewhere.json`)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a shared file under ~/.ssh is refused like a sensitive source, and nothing moves", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, layer } = yield* world({
+        sneaky: (v) =>
+          new ProfileSpec({
+            description: "",
+            config: { "user.repoman.link.k": `${v["HOME"]}/.ssh/config -> ${v["HOME"]}/.claude/ssh-config` },
+            devices: { d: { type: "disk", source: `${v["HOME"]}/.claude`, path: `${v["HOME"]}/.claude` } }
+          })
+      })
+      yield* fs.writeFileString(`${home}/.ssh/config`, "Host *\n")
+      const error = yield* installProfiles([name("sneaky")], { allowSensitive: false, linkFiles: true }).pipe(
+        Effect.provide(layer),
+        Effect.flip
+      )
+      assert.include(error.message, ".ssh")
+      assert.isTrue(Option.isNone(yield* fs.readLink(`${home}/.ssh/config`).pipe(Effect.option)))
+      assert.isFalse(yield* fs.exists(`${home}/.claude/ssh-config`))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("new makes the shared file a symlink into the shared directory inside the container", () =>
+    Effect.gen(function*() {
+      const { home, layer, runtime } = yield* world({ "claude-share": claudeWithLink })
+      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      const isurus = ProjectName.make("isurus")
+      yield* newProject({ name: isurus, profiles: [name("claude-share")] }).pipe(Effect.provide(layer))
+      const link = Option.getOrThrow(yield* runtime.fileInfo(isurus, `${home}/.claude.json`))
+      assert.deepStrictEqual([link.type, link.target], ["symlink", `${home}/.claude/.claude.json`])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
+
 describe("compare, require, remove", () => {
   it.effect("drift is seen by compare, list and new; reinstall fixes it", () =>
     Effect.gen(function*() {

@@ -5,15 +5,18 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ProfileSpec } from "@repoman/core/ContainerRuntime"
 import { ProfileName } from "@repoman/core/Ids"
 import { restrictionProblem } from "@repoman/core/ProfileInstall"
 import { ProfileStore } from "@repoman/core/ProfileStore"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import { exposure } from "@repoman/core/SensitivePaths"
+import { fileLinks } from "@repoman/core/SharedFiles"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import { fileURLToPath } from "node:url"
 import * as ProfileLibrary from "../src/ProfileLibrary.ts"
 
@@ -64,16 +67,49 @@ describe("the vendor library", () => {
       const claude = yield* store.render(name("claude-share"), variables)
       assert.deepStrictEqual(Object.values(claude.devices).map((d) => d["source"]), ["/home/ada/.claude"])
       assert.strictEqual(claude.config["environment.CLAUDE_CONFIG_DIR"], "/home/ada/.claude")
+      assert.deepStrictEqual(
+        Result.map(fileLinks(claude), (ls) => ls.map((l) => [l.file, l.target])),
+        Result.succeed([["/home/ada/.claude.json", "/home/ada/.claude/.claude.json"]])
+      )
       const llm = yield* store.render(name("llm-share"), variables)
       assert.deepStrictEqual(llm.devices, {})
       assert.strictEqual(llm.config["environment.OLLAMA_HOST"], "http://192.168.1.42:11434")
       const git = yield* store.render(name("gitconfig-ro"), variables)
       assert.strictEqual(git.devices["gitconfig"]?.["readonly"], "true")
-      assert.strictEqual(git.config["environment.GIT_CONFIG_GLOBAL"], "/home/ada/.config/git/config")
+      // git reads ~/.config/git/config by itself and ~/.gitconfig through the link; GIT_CONFIG_GLOBAL would hide the latter.
+      assert.isUndefined(git.config["environment.GIT_CONFIG_GLOBAL"])
+      assert.deepStrictEqual(
+        Result.map(fileLinks(git), (ls) => ls.map((l) => [l.file, l.target])),
+        Result.succeed([["/home/ada/.gitconfig", "/home/ada/.config/git/gitconfig"]])
+      )
       const { HOST_LAN_IP: _, ...noLan } = variables
       const e = yield* store.render(name("llm-share"), noLan).pipe(Effect.flip)
       assert.strictEqual(e.reason._tag, "UnknownVariable")
     }).pipe(Effect.provide(library("/nonexistent/profiles.d"))))
+})
+
+describe("shared-file declarations", () => {
+  const spec = (config: Record<string, string>) =>
+    new ProfileSpec({
+      description: "",
+      config,
+      devices: { d: { type: "disk", source: "/home/ada/.tool", path: "/home/ada/.tool" } }
+    })
+  const problem = (config: Record<string, string>) =>
+    Result.match(fileLinks(spec(config)), { onFailure: (p) => p, onSuccess: () => "" })
+
+  it("are FILE -> TARGET with absolute paths, the target inside a directory mounted at the same path", () => {
+    assert.strictEqual(problem({ "user.repoman.link.a": "/home/ada/.tool.json -> /home/ada/.tool/tool.json" }), "")
+    assert.include(problem({ "user.repoman.link.a": "/home/ada/.tool.json" }), "FILE -> TARGET")
+    assert.include(problem({ "user.repoman.link.a": "tool.json -> /home/ada/.tool/tool.json" }), "absolute")
+    assert.include(problem({ "user.repoman.link.a": "/home/ada/x -> /home/ada/.tool/../x" }), "absolute")
+    assert.include(
+      problem({ "user.repoman.link.a": "/home/ada/.tool.json -> /home/ada/other/tool.json" }),
+      "not inside"
+    )
+    assert.include(problem({ "user.repoman.link.a": "/home/ada/.tool/x -> /home/ada/.tool/y" }), "already inside")
+    assert.strictEqual(problem({ "environment.X": "a -> b" }), "")
+  })
 })
 
 describe("user profiles and plugins", () => {

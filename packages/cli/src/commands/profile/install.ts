@@ -1,11 +1,13 @@
 /**
- * `repoman profile install NAME... [--allow-sensitive] [--json]`: render
- * profiles, check them, allow their host sources in the project, put them.
+ * `repoman profile install NAME... [--allow-sensitive] [--link-files] [--json]`:
+ * render profiles, check them, allow their host sources in the project, put
+ * them; with --link-files, first move the single files they share into their
+ * shared directories, leaving symlinks (see `@repoman/core/SharedFiles`).
  *
  * @since 0.1.0
  */
 import { ProfileName } from "@repoman/core/Ids"
-import { installProfiles } from "@repoman/core/ProfileInstall"
+import { installProfiles, type LinkReport } from "@repoman/core/ProfileInstall"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -19,12 +21,38 @@ const flags = {
     Flag.withDescription("Install even when a source exposes credentials, a browser profile, a shell rc file or ~"),
     Flag.withDefault(false)
   ),
+  linkFiles: Flag.Boolean("link-files").pipe(
+    Flag.withDescription(
+      "Share single files too (e.g. ~/.claude.json): move each into the directory the profile shares and leave a symlink"
+    ),
+    Flag.withDefault(false)
+  ),
   names: Argument.String("name").pipe(
     Argument.withDescription("Profiles to install"),
     Argument.withSchema(ProfileName),
     Argument.atLeast(1)
   )
 }
+
+/** What install says about each shared file, by where it stands on the host. */
+const linkLines = (profile: string, links: ReadonlyArray<LinkReport>): ReadonlyArray<string> =>
+  links.flatMap((l) => {
+    switch (l.state) {
+      case "Moved":
+        return [`moved ${l.file} to ${l.target} and left a symlink to it: host and containers share it`]
+      case "Linked":
+        return [`${l.file} is shared (a symlink to ${l.target})`]
+      case "Absent":
+        return []
+      case "Movable":
+        return [
+          `note: containers see ${l.file} as ${l.target}, which the host does not use yet; ` +
+          `'repoman profile install ${profile} --link-files' moves ${l.file} there and leaves a symlink`
+        ]
+      case "Blocked":
+        return [`note: ${l.file} is not shared: ${l.detail}`]
+    }
+  })
 
 /**
  * The `repoman profile install` command.
@@ -33,8 +61,8 @@ const flags = {
  */
 export const install = Command.make("install", flags).pipe(
   Command.withDescription("Render profiles from the library and install them into the repoman Incus project"),
-  Command.withHandler(Effect.fnUntraced(function*({ names, allowSensitive, json: asJson }) {
-    const result = yield* installProfiles(names, { allowSensitive })
+  Command.withHandler(Effect.fnUntraced(function*({ names, allowSensitive, linkFiles, json: asJson }) {
+    const result = yield* installProfiles(names, { allowSensitive, linkFiles })
     for (const p of result.profiles) {
       for (const e of p.exposures) yield* Console.error(`warning: ${p.name} exposes ${e.path}: ${e.exposes}`)
     }
@@ -45,6 +73,9 @@ export const install = Command.make("install", flags).pipe(
     }
     if (result.addedPaths.length > 0) {
       yield* Console.log(`allowed in the project's disk paths: ${result.addedPaths.join(", ")}`)
+    }
+    for (const p of result.profiles) {
+      for (const line of linkLines(p.name, p.links)) yield* Console.log(line)
     }
   }))
 )
