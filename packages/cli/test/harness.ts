@@ -18,11 +18,14 @@ import type { Registry } from "@repoman/core/Registry"
 import { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
+import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
+import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stdio from "effect/Stdio"
 import * as Terminal from "effect/Terminal"
@@ -34,22 +37,36 @@ export const home = "/home/ada"
 
 const unused = Effect.die("unused")
 
+/** Terminal input that types `keys` (key names: "y", "enter", ...), then ends. */
+const typed = (keys: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const queue = yield* Queue.unbounded<Terminal.UserInput, Cause.Done>()
+    Queue.offerAllUnsafe(
+      queue,
+      keys.map((name) => ({
+        input: name.length === 1 ? Option.some(name) : Option.none(),
+        key: { name, ctrl: false, meta: false, shift: false }
+      }))
+    )
+    return queue
+  })
+
 /**
  * The services `Command.runWith` requires, none of them reaching the host;
  * `realFiles` swaps in the real file system (for commands that check repos).
  */
-export const platformTest = (realFiles: boolean) =>
+export const platformTest = (realFiles: boolean, keys?: ReadonlyArray<string>) =>
   Layer.mergeAll(
     realFiles ? NodeFileSystem.layer : FileSystem.layerNoop({}),
     Path.layer,
-    Stdio.layerTest({}),
+    Stdio.layerTest(keys === undefined ? {} : { stdinIsTerminal: Effect.succeed(true) }),
     Layer.succeed(
       Terminal.Terminal,
       Terminal.make({
         columns: Effect.succeed(100),
         rows: Effect.succeed(40),
         size: unused,
-        readInput: unused,
+        readInput: keys === undefined ? unused : typed(keys),
         readLine: unused,
         display: () => Effect.void
       })
@@ -83,6 +100,8 @@ export const runCli = (
     readonly host?: Partial<HostInfo.HostInfoValues>
     /** Use the real file system, with this directory as home. */
     readonly home?: string
+    /** Run as at a terminal that types these keys (see `platformTest`). */
+    readonly keys?: ReadonlyArray<string>
   } = {}
 ): Effect.Effect<Outcome> =>
   Effect.gen(function*() {
@@ -102,7 +121,7 @@ export const runCli = (
         options.backup ?? backupMemory({}),
         HostInfo.layerTest({ home: options.home ?? home, ...options.host }),
         ConfigPaths.layerFrom({ home: options.home ?? home, configDir: `${options.home ?? home}/.config/repoman` }),
-        platformTest(options.home !== undefined)
+        platformTest(options.home !== undefined, options.keys)
       ),
       { local: true }
     ) // a fresh console, not the one it.effect installed

@@ -28,12 +28,17 @@ const world = Effect.gen(function*() {
   const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
   yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
   const memory = { document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } } }
-  const repoman = (argv: ReadonlyArray<string>, texts: Record<string, string> = { "claude-share": claude, ssh }) =>
+  const repoman = (
+    argv: ReadonlyArray<string>,
+    texts: Record<string, string> = { "claude-share": claude, ssh },
+    keys?: ReadonlyArray<string>
+  ) =>
     runCli(argv, {
       home,
       memory,
       runtime: Layer.succeed(ContainerRuntime, runtime),
-      profiles: ProfileLibrary.layerMemory(texts, { _tag: "Vendor" })
+      profiles: ProfileLibrary.layerMemory(texts, { _tag: "Vendor" }),
+      ...(keys === undefined ? {} : { keys })
     })
   return { home, runtime, repoman }
 })
@@ -44,6 +49,35 @@ const Rows = Schema.Array(Schema.Struct({
   installed: Schema.Boolean,
   inSync: Schema.NullOr(Schema.Boolean)
 }))
+
+const claudeLinked = claude.replace(
+  "description: claude\n",
+  "description: claude\nconfig:\n  user.repoman.link.j: ${HOME}/.claude.json -> ${HOME}/.claude/.claude.json\n"
+)
+
+describe("repoman profile install and shared files", () => {
+  it.effect("at a terminal it asks before moving ~/.claude.json (no: left alone, with a note); --link-files moves it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, repoman } = yield* world
+      yield* fs.writeFileString(`${home}/.claude.json`, "{}\n")
+      const texts = { "claude-share": claudeLinked }
+      const declined = yield* repoman(["profile", "install", "claude-share"], texts, ["n", "enter"])
+      assert.strictEqual(declined.code, 0, declined.stderr.join("\n"))
+      assert.include(declined.stdout.join("\n"), `${home}/.claude.json -> ${home}/.claude/.claude.json`)
+      assert.include(declined.stdout.join("\n"), "--link-files")
+      assert.isFalse(yield* fs.exists(`${home}/.claude/.claude.json`))
+
+      const accepted = yield* repoman(["profile", "install", "claude-share"], texts, ["y", "enter"])
+      assert.strictEqual(accepted.code, 0, accepted.stderr.join("\n"))
+      assert.include(accepted.stdout.join("\n"), `moved ${home}/.claude.json`)
+      assert.strictEqual(yield* fs.readLink(`${home}/.claude.json`), `${home}/.claude/.claude.json`)
+
+      // Nothing left to move: no question; a plain run (no terminal) reports it shared.
+      const again = yield* repoman(["profile", "install", "claude-share"], texts)
+      assert.include(again.stdout.join("\n"), `${home}/.claude.json is shared`)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
 
 describe("repoman profile", () => {
   it.effect("install, list, diff equal; the library changes, diff shows it and exits 1; reinstall", () =>

@@ -612,6 +612,25 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
 })
 
 /**
+ * The shared files of the named profiles that `installProfiles` with
+ * `linkFiles` would move on the host (their `HostLinkState` is `Movable`), so
+ * that a caller can ask first. Profiles that do not render are skipped here;
+ * `installProfiles` reports them.
+ *
+ * @since 0.1.0
+ */
+export const movableLinks = Effect.fn("ProfileInstall.movableLinks")(function*(names: ReadonlyArray<ProfileName>) {
+  const store = yield* ProfileStore
+  const { variables } = yield* variablesNow
+  const links = yield* Effect.forEach([...new Set(names)], (name) =>
+    store.render(name, variables).pipe(
+      Effect.map((spec) => Result.getOrElse(fileLinks(spec), () => [])),
+      Effect.orElseSucceed(() => [])
+    ))
+  return yield* Effect.filter(links.flat(), (link) => Effect.map(hostLinkState(link), (s) => s._tag === "Movable"))
+})
+
+/**
  * The two sides of `diff`: the rendered library version and the installed
  * one (`None` when not installed).
  *

@@ -7,12 +7,14 @@
  * @since 0.1.0
  */
 import { ProfileName } from "@repoman/core/Ids"
-import { installProfiles, type LinkReport } from "@repoman/core/ProfileInstall"
+import { installProfiles, type LinkReport, movableLinks } from "@repoman/core/ProfileInstall"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import * as Prompt from "effect/cli/Prompt"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Stdio from "effect/Stdio"
 import { json } from "./args.ts"
 
 const flags = {
@@ -33,6 +35,26 @@ const flags = {
     Argument.atLeast(1)
   )
 }
+
+/**
+ * At a terminal, without --link-files: offers to move the single files the
+ * profiles share (default no: it changes the host home).
+ */
+const askToLink = (names: ReadonlyArray<ProfileName>) =>
+  Effect.gen(function*() {
+    if (!(yield* (yield* Stdio.Stdio).stdinIsTerminal)) return false
+    const movable = yield* movableLinks(names)
+    if (movable.length === 0) return false
+    yield* Console.log(
+      [
+        "Incus shares directories only, so these files of your home reach containers through a shared directory:",
+        ...movable.map((l) => `  ${l.file} -> ${l.target}`),
+        "Moving each there and leaving a symlink in its place lets the host and the containers use one file",
+        "(Claude Code and git write through the symlink)."
+      ].join("\n")
+    )
+    return yield* Prompt.Confirm({ message: "Move them and leave symlinks?", initial: false })
+  })
 
 /** What install says about each shared file, by where it stands on the host. */
 const linkLines = (profile: string, links: ReadonlyArray<LinkReport>): ReadonlyArray<string> =>
@@ -62,7 +84,8 @@ const linkLines = (profile: string, links: ReadonlyArray<LinkReport>): ReadonlyA
 export const install = Command.make("install", flags).pipe(
   Command.withDescription("Render profiles from the library and install them into the repoman Incus project"),
   Command.withHandler(Effect.fnUntraced(function*({ names, allowSensitive, linkFiles, json: asJson }) {
-    const result = yield* installProfiles(names, { allowSensitive, linkFiles })
+    const link = linkFiles || (!asJson && (yield* askToLink(names)))
+    const result = yield* installProfiles(names, { allowSensitive, linkFiles: link })
     for (const p of result.profiles) {
       for (const e of p.exposures) yield* Console.error(`warning: ${p.name} exposes ${e.path}: ${e.exposes}`)
     }
