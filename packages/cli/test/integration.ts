@@ -17,6 +17,7 @@ import * as ChildProcess from "effect/process/ChildProcess"
 import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
+import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 
 /** The real `repoman` entry point (run by Node 24 directly). */
@@ -126,3 +127,45 @@ export const snapshot = (root: string) =>
     }
     return out
   })
+
+/** The socket incusd listens on, as the tests reach it. */
+const incusSocket = process.env["INCUS_SOCKET"] ?? "/var/lib/incus/unix.socket"
+
+/**
+ * A unix-socket proxy to incusd that stands in for the daemon going away: when
+ * a request matches `vanishWhen` (its first chunk, as text), it closes its
+ * socket and every connection, without answering. Closed at the end of the
+ * scope if it has not vanished by then.
+ */
+export const vanishingProxy = (path: string, vanishWhen: (request: string) => boolean) =>
+  Effect.acquireRelease(
+    Effect.callback<{ readonly path: string; readonly vanished: () => boolean; readonly close: () => void }>(
+      (resume) => {
+        const sockets = new Set<net.Socket>()
+        let gone = false
+        const server = net.createServer((client) => {
+          const daemon = net.connect(incusSocket)
+          sockets.add(client).add(daemon)
+          const drop = () => {
+            client.destroy()
+            daemon.destroy()
+          }
+          client.on("error", drop).on("close", drop)
+          daemon.on("error", drop).on("close", drop)
+          client.on("data", (chunk) => {
+            if (gone) return drop()
+            if (vanishWhen(chunk.toString("latin1"))) return close()
+            daemon.write(chunk)
+          })
+          daemon.on("data", (chunk) => client.write(chunk))
+        })
+        const close = () => {
+          gone = true
+          server.close()
+          for (const s of sockets) s.destroy()
+        }
+        server.listen(path, () => resume(Effect.succeed({ path, vanished: () => gone, close })))
+      }
+    ),
+    (proxy) => Effect.sync(proxy.close)
+  )

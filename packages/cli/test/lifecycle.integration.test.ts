@@ -6,7 +6,15 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
-import { assertDisksForbidden, busybox, debian, IntegrationLayer, sandbox, snapshot } from "./integration.ts"
+import {
+  assertDisksForbidden,
+  busybox,
+  debian,
+  IntegrationLayer,
+  sandbox,
+  snapshot,
+  vanishingProxy
+} from "./integration.ts"
 
 const Json = Schema.fromJsonString(Schema.Unknown)
 const json = (text: string) => Schema.decodeUnknownEffect(Json)(text).pipe(Effect.orDie)
@@ -147,6 +155,48 @@ describe("repoman against a real Incus", () => {
         )
         assert.strictEqual(blocked.code, 1, blocked.stderr)
         assert.deepStrictEqual(yield* client.listInstances(project), [])
+        assert.strictEqual(yield* fs.readFileString(registry), before)
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
+
+  it.live(
+    "invariant 4: the daemon goes away once the container exists: no registry entry; later list and remove clean up",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { dir, reposRoot, repomanIn, setup, client, project } = yield* sandbox
+        assert.strictEqual((yield* setup).code, 0)
+        yield* fs.makeDirectory(`${reposRoot}/isurus`)
+        yield* fs.writeFileString(`${reposRoot}/isurus/README`, "keep me\n")
+        const registry = `${dir}/config/repoman.toml`
+        const before = yield* fs.readFileString(registry)
+
+        // repoman talks to incusd through a proxy that vanishes, socket and connections, at
+        // the first file request: right after the create request made and started the container.
+        const proxy = yield* vanishingProxy(`${dir}/incus.sock`, (request) => request.includes("/files?"))
+        const cut = yield* repomanIn({ INCUS_SOCKET: proxy.path })(["new", "isurus", "--image", busybox])
+        assert.isTrue(proxy.vanished(), "the proxy saw the file request")
+        assert.strictEqual(cut.code, 1, cut.stderr)
+        assert.include(cut.stderr, "not reachable")
+        assert.include(cut.stderr, "'repoman remove isurus' deletes it")
+        assert.notInclude(cut.stderr, "    at ")
+        assert.strictEqual(yield* fs.readFileString(registry), before)
+
+        // The daemon is back: the container repoman made shows as unregistered, and remove deletes it.
+        const repoman = repomanIn()
+        const listed = yield* repoman(["list", "--json"])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        const rows = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Array(Schema.Struct({
+          name: Schema.String,
+          kind: Schema.String
+        }))))(listed.stdout)
+        assert.deepStrictEqual(rows.map((r) => [r.name, r.kind]), [["isurus", "unregistered"]])
+        const removed = yield* repoman(["remove", "isurus", "--yes"])
+        assert.strictEqual(removed.code, 0, removed.stderr)
+        assert.include(removed.stdout, "not in the registry")
+        assert.deepStrictEqual(yield* client.listInstances(project), [])
+        assert.strictEqual(yield* fs.readFileString(`${reposRoot}/isurus/README`), "keep me\n")
         assert.strictEqual(yield* fs.readFileString(registry), before)
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     300_000

@@ -97,6 +97,23 @@ export class ContainerMissing extends Schema.TaggedClass<ContainerMissing>()("Co
 }
 
 /**
+ * `new` failed after its container existed, and deleting the container failed
+ * too (typically: the daemon went away). The container carries repoman's keys
+ * but has no registry entry; `list` shows it as unregistered.
+ *
+ * @since 0.1.0
+ */
+export class LeftBehind extends Schema.TaggedClass<LeftBehind>()("LeftBehind", {
+  name: Schema.String,
+  failure: Schema.String
+}) {
+  get message(): string {
+    return `${this.failure}; the container ${this.name} may be left behind (not registered): ` +
+      `once Incus answers again, 'repoman remove ${this.name}' deletes it`
+  }
+}
+
+/**
  * Why a lifecycle program refused.
  *
  * @since 0.1.0
@@ -107,7 +124,8 @@ export const LifecycleErrorReason = Schema.Union([
   IdmapNotDelegated,
   StoragePoolMissing,
   InvalidPath,
-  ContainerMissing
+  ContainerMissing,
+  LeftBehind
 ])
 /**
  * The decoded type of the `LifecycleErrorReason` schema.

@@ -10,6 +10,7 @@ import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "./ContainerRuntime.ts"
 import { Registry } from "./Registry.ts"
 import { limitsOf, type LimitsView } from "./ResourceLimits.ts"
+import { madeByRepoman } from "./Setup.ts"
 
 /**
  * One line of `repoman list`.
@@ -18,7 +19,14 @@ import { limitsOf, type LimitsView } from "./ResourceLimits.ts"
  */
 export interface ProjectRow {
   readonly name: string
-  readonly kind: "managed" | "missing" | "unmanaged"
+  /**
+   * `managed`: registered, with its container; `missing`: registered, the
+   * container is gone; `unregistered`: a container repoman made (it carries
+   * `user.repoman.managed`) with no registry entry, e.g. from a `new` cut
+   * short by the daemon going away (`repoman remove NAME` deletes it);
+   * `unmanaged`: a container repoman did not make.
+   */
+  readonly kind: "managed" | "missing" | "unregistered" | "unmanaged"
   readonly state: InstanceStatus | "Missing"
   readonly repoPath: string | null
   readonly image: string | null
@@ -78,7 +86,7 @@ export const listProjects = Effect.gen(function*() {
     if (registered.has(i.name)) continue
     rows.push({
       name: i.name,
-      kind: "unmanaged",
+      kind: madeByRepoman(i.config) ? "unregistered" : "unmanaged",
       state: i.status,
       repoPath: i.config["user.repoman.repo"] ?? null,
       image: null,

@@ -13,6 +13,7 @@ import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
+import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, type DeviceMap, InstanceSpec } from "./ContainerRuntime.ts"
@@ -20,7 +21,7 @@ import { hermeticDevices, makeWorkingCopy, preparePatchesDir } from "./Hermetic.
 import { HostInfo } from "./HostInfo.ts"
 import { CONTAINER_ID, rawIdmap } from "./Idmap.ts"
 import type { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
-import { InvalidPath, LifecycleError } from "./LifecycleError.ts"
+import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
 import { requireProfiles } from "./ProfileInstall.ts"
 import { ProfileStore } from "./ProfileStore.ts"
 import { type Project, timestampFromDate } from "./Project.ts"
@@ -231,15 +232,32 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     backup: input.backup ?? true
   }
 
+  // Set when a failure after create could not delete the container again.
+  const leftBehind = yield* Ref.make(false)
   return yield* Effect.scoped(Effect.gen(function*() {
     const instance = yield* Effect.acquireRelease(
       runtime.create(spec),
-      (_, exit) => Exit.isFailure(exit) ? Effect.ignore(runtime.remove(input.name)) : Effect.void
+      (_, exit) =>
+        Exit.isFailure(exit)
+          ? runtime.remove(input.name).pipe(
+            Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void),
+            Effect.catch(() => Ref.set(leftBehind, true))
+          )
+          : Effect.void
     )
     yield* prepareHome(input.name, host.home)
     yield* linkSharedFiles(input.name, profiles)
     if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
     yield* registry.addProject(project)
     return { project, instance, repo }
-  }))
+  })).pipe(
+    Effect.catch((error) =>
+      Effect.flatMap(Ref.get(leftBehind), (left) =>
+        Effect.fail(
+          left
+            ? new LifecycleError({ reason: new LeftBehind({ name: input.name, failure: error.message }), cause: error })
+            : error
+        ))
+    )
+  )
 })

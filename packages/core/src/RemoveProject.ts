@@ -1,17 +1,21 @@
 /**
  * `remove`: destroy a project's container (or, with `keepIncus`, only forget
  * it). Never touches the repo: the plan says so, and only the container and
- * the registry entry go.
+ * the registry entry go. A container repoman made that never got its
+ * registry entry (a `new` cut short by the daemon going away) can be removed
+ * the same way; a container repoman did not make cannot.
  *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, type DeviceMap, type InstanceStatus } from "./ContainerRuntime.ts"
 import type { ProjectName } from "./Ids.ts"
 import type { Project } from "./Project.ts"
 import { Registry } from "./Registry.ts"
+import { madeByRepoman } from "./Setup.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.
@@ -19,7 +23,9 @@ import { Registry } from "./Registry.ts"
  * @since 0.1.0
  */
 export interface RemovalPlan {
-  readonly project: Project
+  readonly name: ProjectName
+  /** The registry entry that goes; `None` for a container repoman made but never registered. */
+  readonly project: Option.Option<Project>
   readonly namespace: string
   readonly repoPath: string
   readonly keepIncus: boolean
@@ -38,7 +44,26 @@ export const planRemoval = Effect.fn("planRemoval")(
     const runtime = yield* ContainerRuntime
     const { home } = yield* ConfigPaths
     const document = yield* registry.load
-    const project = yield* registry.getProject(name)
+    const reposRoot = expandHome(document.defaults.reposRoot, home)
+    const registered = yield* registry.getProject(name).pipe(Effect.result)
+    if (Result.isFailure(registered)) {
+      // Not registered: only a container repoman made (and not --keep-incus, which would do nothing).
+      const reason = registered.failure.reason
+      if (reason._tag !== "ProjectNotFound" || options.keepIncus) return yield* registered.failure
+      const instance = yield* runtime.get(name).pipe(
+        Effect.catchReason("ContainerRuntimeError", "NotFound", () => registered.failure)
+      )
+      if (!madeByRepoman(instance.config)) return yield* registered.failure
+      return {
+        name,
+        project: Option.none(),
+        namespace: runtime.namespace,
+        repoPath: instance.config["user.repoman.repo"] ?? `${reposRoot}/${name}`,
+        keepIncus: false,
+        container: Option.some({ status: instance.status, devices: instance.devices })
+      } satisfies RemovalPlan
+    }
+    const project = registered.success
     const container = options.keepIncus
       ? Option.none()
       : yield* runtime.get(name).pipe(
@@ -46,9 +71,10 @@ export const planRemoval = Effect.fn("planRemoval")(
         Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
       )
     return {
-      project,
+      name,
+      project: Option.some(project),
       namespace: runtime.namespace,
-      repoPath: `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`,
+      repoPath: `${reposRoot}/${project.repo}`,
       keepIncus: options.keepIncus,
       container
     } satisfies RemovalPlan
@@ -57,7 +83,7 @@ export const planRemoval = Effect.fn("planRemoval")(
 
 /**
  * Carries out a plan: stops and deletes the container, then drops the
- * registry entry.
+ * registry entry (if there is one).
  *
  * @since 0.1.0
  */
@@ -65,9 +91,9 @@ export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalP
   const registry = yield* Registry
   const runtime = yield* ContainerRuntime
   if (Option.isSome(plan.container)) {
-    yield* runtime.remove(plan.project.name).pipe(
+    yield* runtime.remove(plan.name).pipe(
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void)
     )
   }
-  return yield* registry.removeProject(plan.project.name)
+  if (Option.isSome(plan.project)) yield* registry.removeProject(plan.name)
 })

@@ -57,6 +57,14 @@ export const managedKeys = (extra: Readonly<Record<string, string>> = {}): Reado
   ...extra
 })
 
+/**
+ * Whether an object's config carries repoman's managed key: repoman made it.
+ *
+ * @since 0.1.0
+ */
+export const madeByRepoman = (config: Readonly<Record<string, string>>): boolean =>
+  config["user.repoman.managed"] === "true"
+
 const COPY_ON_WRITE = new Set(["btrfs", "zfs", "lvm", "lvmcluster"])
 
 /**

@@ -11,11 +11,13 @@ import * as Option from "effect/Option"
 import { ConfigPaths } from "../src/ConfigPaths.ts"
 import {
   ContainerRuntime,
+  ContainerRuntimeError,
   ExecResult,
   InstanceSpec,
   NamespaceSpec,
   ProfileSpec,
-  StoragePool
+  StoragePool,
+  Unavailable
 } from "../src/ContainerRuntime.ts"
 import * as RuntimeMemory from "../src/ContainerRuntimeMemory.ts"
 import * as HostInfo from "../src/HostInfo.ts"
@@ -102,6 +104,23 @@ describe("new", () => {
       assert.strictEqual(error._tag, "LifecycleError")
       assert.include(error.message, "cannot prepare the home directory")
       assert.deepStrictEqual(yield* runtime.list(), [])
+      assert.deepStrictEqual(yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer)), [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("when the container cannot be deleted again either, the error says it may be left and how to remove it", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      const gone = new ContainerRuntimeError({
+        reason: new Unavailable({ detail: "ECONNRESET", hint: "start incusd" })
+      })
+      const failing = Layer.succeed(
+        ContainerRuntime,
+        ContainerRuntime.of({ ...runtime, makeDirectory: () => Effect.fail(gone), remove: () => Effect.fail(gone) })
+      )
+      const error = yield* Effect.flip(newProject({ name: isurus }).pipe(Effect.provide(Layer.merge(layer, failing))))
+      assert.strictEqual(error._tag === "LifecycleError" ? error.reason._tag : error._tag, "LeftBehind")
+      assert.include(error.message, "not reachable")
+      assert.include(error.message, "'repoman remove isurus' deletes it")
       assert.deepStrictEqual(yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer)), [])
     }).pipe(Effect.provide(NodeServices.layer)))
 
@@ -251,7 +270,7 @@ describe("setup", () => {
 })
 
 describe("list, status, remove, shell", () => {
-  it.effect("list merges live state: managed, missing and unmanaged", () =>
+  it.effect("list merges live state: managed, missing, unregistered and unmanaged", () =>
     Effect.gen(function*() {
       const { runtime, layer } = yield* world()
       yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
@@ -265,11 +284,51 @@ describe("list, status, remove, shell", () => {
           config: {}
         })
       )
+      // Made by repoman (managed key), never registered: a `new` cut short.
+      const halfMade = ProjectName.make("halfmade")
+      yield* runtime.create(
+        new InstanceSpec({
+          name: halfMade,
+          image: ImageRef.make("debian"),
+          profiles: [ProfileName.make("default")],
+          devices: {},
+          config: { "user.repoman.managed": "true", "user.repoman.repo": "/home/ada/repos/halfmade" }
+        })
+      )
       const { rows } = yield* listProjects.pipe(Effect.provide(layer))
       assert.deepStrictEqual(rows.map((r) => [r.name, r.kind, r.state]), [
         ["isurus", "missing", "Missing"],
-        ["stray", "unmanaged", "Running"]
+        ["stray", "unmanaged", "Running"],
+        ["halfmade", "unregistered", "Running"]
       ])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("remove deletes a container repoman made but never registered; never one it did not make", () =>
+    Effect.gen(function*() {
+      const { runtime, layer } = yield* world()
+      const spec = (name: string, config: Record<string, string>) =>
+        new InstanceSpec({
+          name: ProjectName.make(name),
+          image: ImageRef.make("debian"),
+          profiles: [ProfileName.make("default")],
+          devices: {},
+          config
+        })
+      yield* runtime.create(spec("halfmade", { "user.repoman.managed": "true", "user.repoman.repo": "/r/halfmade" }))
+      yield* runtime.create(spec("stray", {}))
+      const plan = yield* planRemoval(ProjectName.make("halfmade"), { keepIncus: false }).pipe(Effect.provide(layer))
+      assert.isTrue(Option.isNone(plan.project))
+      assert.strictEqual(plan.repoPath, "/r/halfmade")
+      yield* removeProject(plan).pipe(Effect.provide(layer))
+      assert.deepStrictEqual((yield* runtime.list()).map((i) => i.name), ["stray"])
+
+      for (const [name, keepIncus] of [["stray", false], ["halfmade", false], ["stray", true]] as const) {
+        const refused = yield* Effect.flip(
+          planRemoval(ProjectName.make(name), { keepIncus }).pipe(Effect.provide(layer))
+        )
+        assert.strictEqual(refused._tag, "RegistryError", name)
+      }
+      assert.deepStrictEqual((yield* runtime.list()).map((i) => i.name), ["stray"])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("status probes: uid 1000 lands as the host user; root is refused", () =>

@@ -21,11 +21,11 @@ const render = (rows: ReadonlyArray<ProjectRow>) =>
     ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP", "LIMITS"],
     rows.map((r) => [
       r.name,
-      r.kind === "unmanaged" ? `${r.state} (unmanaged)` : r.state,
+      r.kind === "unmanaged" || r.kind === "unregistered" ? `${r.state} (${r.kind})` : r.state,
       r.repoPath ?? "-",
       r.image ?? "-",
       r.created ?? "-",
-      r.kind === "unmanaged" ? "-" : r.lastSync ?? "never",
+      r.kind === "unmanaged" || r.kind === "unregistered" ? "-" : r.lastSync ?? "never",
       r.backup === null ? "-" : r.backup ? "yes" : "no",
       r.limits === null ? "-" : formatLimits(r.limits)
     ])
@@ -54,5 +54,11 @@ export const list = Command.make("list", { json }).pipe(
     if (asJson) return yield* Console.log(JSON.stringify(listed, null, 2))
     if (listed.length === 0) return yield* Console.log("No projects. Create one with 'repoman new NAME'.")
     yield* Console.log(render(listed))
+    for (const r of listed.filter((row) => row.kind === "unregistered")) {
+      yield* Console.error(
+        `note: repoman made ${r.name} but it is not registered (a 'new' that did not finish); ` +
+          `'repoman remove ${r.name}' deletes the container`
+      )
+    }
   }))
 )

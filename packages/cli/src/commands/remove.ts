@@ -26,19 +26,21 @@ const flags = {
 
 const describe = (plan: RemovalPlan): string =>
   [
-    `This removes project ${plan.project.name}:`,
+    Option.isSome(plan.project)
+      ? `This removes project ${plan.name}:`
+      : `${plan.name} is not in the registry, but repoman made its container (a 'new' that did not finish). This removes:`,
     ...Option.match(plan.container, {
       onNone: () => [
         plan.keepIncus
-          ? `  - the registry entry only; container ${plan.project.name} stays in Incus project ${plan.namespace}`
+          ? `  - the registry entry only; container ${plan.name} stays in Incus project ${plan.namespace}`
           : `  - the registry entry (its container is already gone)`
       ],
       onSome: (c) => [
-        `  - container ${plan.project.name} (${c.status}) in Incus project ${plan.namespace}, stopped and deleted`,
+        `  - container ${plan.name} (${c.status}) in Incus project ${plan.namespace}, stopped and deleted`,
         ...Object.entries(c.devices).map(([d, o]) =>
           `    with device ${d}: ${o["type"] ?? "?"} ${o["source"] ?? ""}`.trimEnd()
         ),
-        `  - the registry entry`
+        ...(Option.isSome(plan.project) ? [`  - the registry entry`] : [])
       ]
     }),
     `The repo at ${plan.repoPath} is not touched.`
