@@ -12,7 +12,8 @@ const block = hostBlock({
   namespace: "repoman",
   user: "ubuntu",
   identityFile: "/s/ssh/isurus/id_ed25519",
-  knownHostsFile: "/s/ssh/isurus/known_hosts"
+  knownHostsFile: "/s/ssh/isurus/known_hosts",
+  home: "/home/ada"
 })
 
 describe("ssh-config", () => {
@@ -27,9 +28,18 @@ describe("ssh-config", () => {
         "  IdentitiesOnly yes",
         "  UserKnownHostsFile /s/ssh/isurus/known_hosts",
         "  StrictHostKeyChecking accept-new",
-        "  ProxyCommand incus exec local:isurus --project repoman -- /bin/sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -i'"
+        "  ProxyCommand incus exec local:isurus --project repoman -- /bin/sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -i -o SetEnv=HOME=/home/ada'"
       ].join("\n")
     )
+  })
+
+  it("a home that would need quoting is left out of the ProxyCommand (sessions keep the passwd home)", () => {
+    for (const home of ["/home/a b", "/home/o'brien", "/home/$(x)"]) {
+      assert.include(
+        hostBlock({ name, namespace: "repoman", user: "u", identityFile: "/k", knownHostsFile: "/h", home }),
+        "sshd -i'"
+      )
+    }
   })
 
   it("withBlock appends a marked block once and replaces it later, keeping the rest", () => {

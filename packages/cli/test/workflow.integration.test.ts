@@ -319,7 +319,7 @@ describe("issue 6 against a real Incus", () => {
             "BatchMode=yes",
             "repoman-sshp",
             "--",
-            "id -u; echo over-ssh"
+            "id -u; echo \"$HOME\"; echo over-ssh"
           ], { stdin: "ignore" })
           const [stdout, stderr, code] = yield* Effect.all([
             Stream.mkString(Stream.decodeText(handle.stdout)),
@@ -329,7 +329,8 @@ describe("issue 6 against a real Incus", () => {
           return { stdout, stderr, code: Number(code) }
         })).pipe(Effect.orDie)
         assert.strictEqual(ssh.code, 0, ssh.stderr)
-        assert.strictEqual(ssh.stdout, "1000\nover-ssh\n")
+        // HOME is the host home path, as for shell, exec and run (the sandbox's HOME here).
+        assert.strictEqual(ssh.stdout, `1000\n${process.env["HOME"]}\nover-ssh\n`)
         // A second call keeps the key (the block is the same).
         assert.strictEqual((yield* repoman(["ssh-config", "sshp"])).stdout, c.stdout)
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),

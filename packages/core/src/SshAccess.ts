@@ -54,6 +54,12 @@ export interface HostBlockInput {
   readonly user: string
   readonly identityFile: string
   readonly knownHostsFile: string
+  /**
+   * The HOME of ssh sessions: the host home path, as `shell`, `exec` and
+   * `run` set it (sshd would use the passwd home). Left out when it holds
+   * characters that would need quoting in the ProxyCommand.
+   */
+  readonly home?: string
 }
 
 /**
@@ -71,8 +77,12 @@ export const hostBlock = (input: HostBlockInput): string =>
     `  UserKnownHostsFile ${input.knownHostsFile}`,
     `  StrictHostKeyChecking accept-new`,
     `  ProxyCommand incus exec local:${input.name} --project ${input.namespace} -- ` +
-    `/bin/sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -i'`
+    `/bin/sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -i${setHome(input.home)}'`
   ].join("\n")
+
+/** sshd's `SetEnv` applies after the passwd HOME, so it wins. Plain paths only: the line is parsed by two shells. */
+const setHome = (home: string | undefined): string =>
+  home !== undefined && /^\/[A-Za-z0-9._/-]*$/.test(home) ? ` -o SetEnv=HOME=${home}` : ""
 
 const begin = (name: ProjectName) => `# >>> repoman ${name} >>>`
 const end = (name: ProjectName) => `# <<< repoman ${name} <<<`
@@ -153,7 +163,8 @@ export const sshConfig = Effect.fn("sshConfig")(function*(name: ProjectName) {
     namespace: runtime.namespace,
     user: user.name,
     identityFile: key,
-    knownHostsFile: `${dir}/known_hosts`
+    knownHostsFile: `${dir}/known_hosts`,
+    home
   })
 })
 
