@@ -1,9 +1,11 @@
 /**
- * What the benchmarks share: the bundle check and the median.
+ * What the benchmarks share: the bundle check, the median, the throwaway
+ * command runner, and the clean-up that also runs after a failure or a signal.
  */
 import { spawnSync } from "node:child_process"
-import { existsSync, readdirSync, statSync } from "node:fs"
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs"
 import { join } from "node:path"
+import { setImmediate as tick } from "node:timers/promises"
 
 /** Newest mtime of the .ts files under `dir` (the sources the bundle is built from). */
 const newestSource = (dir: string): number =>
@@ -57,5 +59,47 @@ export const sandboxCommands = (dir: string, entry: string) => {
     run,
     incus: (...args: ReadonlyArray<string>) => run("incus", args),
     repoman: (...args: ReadonlyArray<string>) => run(process.execPath, [entry, ...args])
+  }
+}
+
+/**
+ * Clean-up for a benchmark that makes things (Incus projects, temp dirs):
+ * `onCleanUp` registers an undo step, `run(main)` runs the benchmark and then
+ * every step, newest first, also after a failure or SIGINT/SIGTERM/SIGHUP
+ * (exit code 1, or 130 for a signal). The commands are synchronous, so
+ * `checkpoint` between them lets a pending signal stop the run. `dir` (the
+ * benchmark's temp dir) goes last.
+ */
+export const guarded = (dir: string) => {
+  const cleanups: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })]
+  let signal: NodeJS.Signals | undefined
+  for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => (signal = s))
+  const cleanUp = () => {
+    for (let c = cleanups.pop(); c !== undefined; c = cleanups.pop()) {
+      try {
+        c()
+      } catch (e) {
+        console.error(`clean-up: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+  }
+  return {
+    onCleanUp: (step: () => void): void => {
+      cleanups.push(step)
+    },
+    checkpoint: async (): Promise<void> => {
+      await tick()
+      if (signal !== undefined) throw new Error(`stopped by ${signal}`)
+    },
+    run: async (main: () => Promise<void>): Promise<void> => {
+      try {
+        await main()
+      } catch (e) {
+        console.error(e instanceof Error ? e.message : String(e))
+        process.exitCode = signal === undefined ? 1 : 130
+      } finally {
+        cleanUp()
+      }
+    }
   }
 }

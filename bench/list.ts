@@ -12,13 +12,13 @@
  * after a failure or a signal.
  */
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { setImmediate as tick, setTimeout as sleep } from "node:timers/promises"
+import { setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { median, requireBundle, sandboxCommands } from "./lib.ts"
+import { guarded, median, requireBundle, sandboxCommands } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
@@ -50,23 +50,7 @@ const { run, incus, repoman } = sandboxCommands(dir, bundle)
 
 // --- clean-up, also on failure and on a signal ----------------------------------------------------
 
-const cleanups: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })]
-const cleanUp = () => {
-  for (let c = cleanups.pop(); c !== undefined; c = cleanups.pop()) {
-    try {
-      c()
-    } catch (e) {
-      console.error(`clean-up: ${e instanceof Error ? e.message : String(e)}`)
-    }
-  }
-}
-let signal: NodeJS.Signals | undefined
-for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => (signal = s))
-/** Lets a pending signal handler run (the commands themselves are synchronous), and stops after one. */
-const checkpoint = async () => {
-  await tick()
-  if (signal !== undefined) throw new Error(`stopped by ${signal}`)
-}
+const { checkpoint, onCleanUp, run: guardedRun } = guarded(dir)
 
 // --- the benchmark ------------------------------------------------------------------------------
 
@@ -82,7 +66,7 @@ const main = async () => {
   const project = `rmbench-list-${randomBytes(3).toString("hex")}`
   const reposRoot = join(dir, "repos")
   mkdirSync(reposRoot)
-  cleanups.push(() => {
+  onCleanUp(() => {
     incus("query", "-X", "DELETE", `/1.0/projects/${project}?force=true`)
   })
   repoman("setup", "--non-interactive", "--incus-project", project, "--repos-root", reposRoot)
@@ -188,11 +172,4 @@ const main = async () => {
   console.log(`repoman list / incus list: ${ratio.toFixed(2)}× (target ≤ 1.5×: ${ratio <= 1.5 ? "met" : "MISSED"})`)
 }
 
-try {
-  await main()
-} catch (e) {
-  console.error(e instanceof Error ? e.message : String(e))
-  process.exitCode = signal === undefined ? 1 : 130
-} finally {
-  cleanUp()
-}
+await guardedRun(main)

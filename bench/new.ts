@@ -12,13 +12,12 @@
  * and the repos root) goes again at the end, also after a failure or a signal.
  */
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync } from "node:fs"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
-import { setImmediate as tick } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { median, requireBundle, sandboxCommands } from "./lib.ts"
+import { guarded, median, requireBundle, sandboxCommands } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
@@ -54,25 +53,9 @@ const time = (steps: ReadonlyArray<() => unknown>): number => {
 
 // --- clean-up, also on failure and on a signal ----------------------------------------------------
 
-const cleanups: Array<() => void> = [() => rmSync(dir, { recursive: true, force: true })]
-const cleanUp = () => {
-  for (let c = cleanups.pop(); c !== undefined; c = cleanups.pop()) {
-    try {
-      c()
-    } catch (e) {
-      console.error(`clean-up: ${e instanceof Error ? e.message : String(e)}`)
-    }
-  }
-}
+const { checkpoint, onCleanUp, run: guardedRun } = guarded(dir)
 const deleteProject = (project: string) => () => {
   incus("query", "-X", "DELETE", `/1.0/projects/${project}?force=true`)
-}
-let signal: NodeJS.Signals | undefined
-for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => (signal = s))
-/** Lets a pending signal handler run (the runs themselves are synchronous), and stops after one. */
-const checkpoint = async () => {
-  await tick()
-  if (signal !== undefined) throw new Error(`stopped by ${signal}`)
 }
 
 // --- the benchmark ------------------------------------------------------------------------------
@@ -106,7 +89,7 @@ const main = async () => {
   mkdirSync(repo, { recursive: true })
 
   // The repoman project, restricted, as a user sets it up.
-  cleanups.push(deleteProject(repomanProject))
+  onCleanUp(deleteProject(repomanProject))
   const setup = repoman(
     "setup",
     "--non-interactive",
@@ -121,7 +104,7 @@ const main = async () => {
   if (pool === undefined || driver === undefined) throw new Error(`no pool in the setup report:\n${setup}`)
 
   // The seed tool's project: unrestricted (shift=true cannot start in a restricted one), same images, same pool.
-  cleanups.push(deleteProject(seedProject))
+  onCleanUp(deleteProject(seedProject))
   incus("project", "create", seedProject, "-c", "features.images=false", "-c", "features.profiles=true")
   incus("profile", "device", "add", "default", "root", "disk", "path=/", `pool=${pool}`, "--project", seedProject)
 
@@ -238,11 +221,4 @@ const main = async () => {
   )
 }
 
-try {
-  await main()
-} catch (e) {
-  console.error(e instanceof Error ? e.message : String(e))
-  process.exitCode = signal === undefined ? 1 : 130
-} finally {
-  cleanUp()
-}
+await guardedRun(main)
