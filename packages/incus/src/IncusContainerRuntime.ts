@@ -232,6 +232,12 @@ export const make = (
         Effect.flatMap((i) => i.status === "Running" ? Effect.succeed(i) : conflict(name, "is not running"))
       )
 
+    /** Paths inside an instance are absolute, without `..`. */
+    const requireAbsolute = (name: ProjectName, operation: string, path: string) =>
+      posix.isAbsolute(path) && !path.split("/").includes("..")
+        ? Effect.void
+        : Effect.fail(runtimeError(new OperationFailed({ operation, name, detail: `${path} is not absolute` })))
+
     const statFile = (name: ProjectName, path: string) =>
       client.statInstanceFile(project, name, path).pipe(
         Effect.map(Option.map((h) =>
@@ -515,11 +521,7 @@ export const make = (
 
       makeSymlink: Effect.fn("IncusContainerRuntime.makeSymlink")(
         function*(name: ProjectName, path: string, target: string) {
-          if (!posix.isAbsolute(path) || path.split("/").includes("..")) {
-            return yield* runtimeError(
-              new OperationFailed({ operation: "make symlink", name, detail: `${path} is not absolute` })
-            )
-          }
+          yield* requireAbsolute(name, "make symlink", path)
           yield* requireRunning(name, "make symlink")
           if (Option.isSome(yield* statFile(name, path))) return yield* conflict(name, `${path} exists already`)
           yield* client.createInstanceSymlink(project, name, path, target).pipe(
@@ -530,11 +532,7 @@ export const make = (
 
       makeDirectory: Effect.fn("IncusContainerRuntime.makeDirectory")(
         function*(name: ProjectName, path: string, directoryOptions: DirectoryOptions) {
-          if (!posix.isAbsolute(path) || path.split("/").includes("..")) {
-            return yield* runtimeError(
-              new OperationFailed({ operation: "make directory", name, detail: `${path} is not absolute` })
-            )
-          }
+          yield* requireAbsolute(name, "make directory", path)
           const { gid, mode = 0o755, uid } = directoryOptions
           yield* requireRunning(name, "make directory")
           const normal = posix.normalize(path)
