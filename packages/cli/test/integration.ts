@@ -128,6 +128,13 @@ export const snapshot = (root: string) =>
     return out
   })
 
+/** `repoman shell NAME -- sh -c SCRIPT` through a sandbox's `repoman`: one shell script in the container. */
+export const shellScript = (
+  repoman: (args: ReadonlyArray<string>) => Effect.Effect<Outcome>,
+  name: string,
+  script: string
+): Effect.Effect<Outcome> => repoman(["shell", name, "--", "sh", "-c", script])
+
 /** The socket incusd listens on, as the tests reach it. */
 const incusSocket = process.env["INCUS_SOCKET"] ?? "/var/lib/incus/unix.socket"
 

@@ -12,6 +12,7 @@ import {
   debian,
   IntegrationLayer,
   sandbox,
+  shellScript,
   snapshot,
   vanishingProxy
 } from "./integration.ts"
@@ -38,21 +39,14 @@ describe("repoman against a real Incus", () => {
         const n = yield* repoman(["new", "isurus", "--image", debian])
         assert.strictEqual(n.code, 0, n.stderr)
 
-        const sh = yield* repoman([
-          "shell",
-          "isurus",
-          "--",
-          "sh",
-          "-c",
-          "id -u; id -g; pwd; echo \"$HOME\"; echo hi > made-inside"
-        ])
+        const sh = yield* shellScript(repoman, "isurus", "id -u; id -g; pwd; echo \"$HOME\"; echo hi > made-inside")
         assert.strictEqual(sh.code, 0, sh.stderr)
         assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["1000", "1000", repo, process.env["HOME"]])
         // The uid mapping seen from the host: the container's uid 1000 is this user.
         const made = yield* fs.stat(`${repo}/made-inside`)
         assert.strictEqual(made.uid._tag === "Some" ? made.uid.value : -1, process.getuid?.())
 
-        const exit = yield* repoman(["shell", "isurus", "--", "sh", "-c", "exit 7"])
+        const exit = yield* shellScript(repoman, "isurus", "exit 7")
         assert.strictEqual(exit.code, 7)
 
         const st = yield* repoman(["status", "isurus", "--json"])

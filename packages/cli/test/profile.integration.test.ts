@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
-import { assertDisksForbidden, busybox, IntegrationLayer, sandbox } from "./integration.ts"
+import { assertDisksForbidden, busybox, IntegrationLayer, sandbox, shellScript } from "./integration.ts"
 
 const Rows = Schema.fromJsonString(Schema.Array(Schema.Struct({
   name: Schema.String,
@@ -119,15 +119,12 @@ describe("repoman profile against a real Incus", () => {
         // ~/.claude.json: a symlink at the same path inside, into the shared dir. A plain write
         // through it, then an atomic save as Claude Code makes one (a temporary file next to
         // the target, renamed over it), both reach the host's ~/.claude.json, owned by the host user.
-        const json = yield* repoman([
-          "shell",
+        const json = yield* shellScript(
+          repoman,
           "isurus",
-          "--",
-          "sh",
-          "-c",
           `readlink ${home}/.claude.json; cat ${home}/.claude.json; echo '{"from":"container"}' > ${home}/.claude.json; ` +
-          `cat ${home}/.claude.json`
-        ])
+            `cat ${home}/.claude.json`
+        )
         assert.strictEqual(json.code, 0, json.stderr)
         assert.deepStrictEqual(json.stdout.trim().split("\n"), [
           `${home}/.claude/.claude.json`,
@@ -135,27 +132,21 @@ describe("repoman profile against a real Incus", () => {
           "{\"from\":\"container\"}"
         ])
         assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"from\":\"container\"}\n")
-        const saved = yield* repoman([
-          "shell",
+        const saved = yield* shellScript(
+          repoman,
           "isurus",
-          "--",
-          "sh",
-          "-c",
           `t=$(readlink ${home}/.claude.json); echo '{"saved":"atomically"}' > "$t.tmp.1" && mv "$t.tmp.1" "$t"`
-        ])
+        )
         assert.strictEqual(saved.code, 0, saved.stderr)
         assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"saved\":\"atomically\"}\n")
         const target = yield* fs.stat(`${home}/.claude/.claude.json`)
         assert.strictEqual(target.uid._tag === "Some" ? target.uid.value : -1, process.getuid?.())
 
-        const sh = yield* repoman([
-          "shell",
+        const sh = yield* shellScript(
+          repoman,
           "isurus",
-          "--",
-          "sh",
-          "-c",
           `id -u; echo "$CLAUDE_CONFIG_DIR"; cat ${home}/.claude/from-host; echo agent > ${home}/.claude/from-container`
-        ])
+        )
         assert.strictEqual(sh.code, 0, sh.stderr)
         assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["1000", `${home}/.claude`, "written on the host"])
         const written = yield* fs.stat(`${home}/.claude/from-container`)
@@ -195,14 +186,11 @@ describe("repoman profile against a real Incus", () => {
         assert.strictEqual(yield* fs.readLink(`${home}/.gitconfig`), `${home}/.config/git/gitconfig`)
         const created = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "gitconfig-ro"])
         assert.strictEqual(created.code, 0, created.stderr)
-        const sh = yield* repoman([
-          "shell",
+        const sh = yield* shellScript(
+          repoman,
           "isurus",
-          "--",
-          "sh",
-          "-c",
           `cat ${home}/.gitconfig; echo evil >> ${home}/.gitconfig && echo wrote || echo refused`
-        ])
+        )
         assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["[user]", "\tname = Ada", "refused"])
         assert.strictEqual(yield* fs.readFileString(`${home}/.gitconfig`), "[user]\n\tname = Ada\n")
         assert.strictEqual((yield* repoman(["remove", "isurus", "--yes"])).code, 0)
