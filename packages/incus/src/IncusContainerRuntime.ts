@@ -47,6 +47,7 @@ import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as PlatformError from "effect/PlatformError"
@@ -208,10 +209,15 @@ const spawnError = (name: string) => (error: PlatformError.PlatformError): Conta
  */
 export const make = (
   options: Options
-): Effect.Effect<ContainerRuntime["Service"], never, IncusClient.IncusClient | ChildProcessSpawner> =>
+): Effect.Effect<
+  ContainerRuntime["Service"],
+  never,
+  IncusClient.IncusClient | ChildProcessSpawner | FileSystem.FileSystem
+> =>
   Effect.gen(function*() {
     const client = yield* IncusClient.IncusClient
     const spawner = yield* ChildProcessSpawner
+    const fs = yield* FileSystem.FileSystem
     const project = options.project
     const incusCommand = options.incusCommand ?? "incus"
     const stopTimeout = Math.max(1, Math.ceil(Duration.toSeconds(options.stopTimeout ?? "30 seconds")))
@@ -580,18 +586,30 @@ export const make = (
           "--",
           ...command
         ]
-        const exitCode = yield* spawner.exitCode(
-          ChildProcess.make(incusCommand, args, {
-            stdin: "inherit",
-            stdout: "inherit",
-            stderr: "inherit",
-            // Keep the child in our session: a detached child has no
-            // controlling terminal, and `incus exec` could not open /dev/tty.
-            detached: false,
-            extendEnv: true,
-            env: { INCUS_SOCKET: client.socketPath }
-          })
-        ).pipe(Effect.mapError(spawnError(name)))
+        const exitCode = yield* Effect.scoped(Effect.gen(function*() {
+          // The client gets a config dir of its own for this call: the user's
+          // remotes and aliases cannot change what runs, and with a config.yml
+          // present the client does not print its first-run banner on stderr
+          // (which would mix into the command's own stderr).
+          const conf = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-incus-client-" }).pipe(
+            Effect.tap((dir) => fs.writeFileString(`${dir}/config.yml`, "default-remote: local\n")),
+            Effect.mapError((e) =>
+              runtimeError(new OperationFailed({ operation: "shell", name, detail: e.message }), e)
+            )
+          )
+          return yield* spawner.exitCode(
+            ChildProcess.make(incusCommand, args, {
+              stdin: "inherit",
+              stdout: "inherit",
+              stderr: "inherit",
+              // Keep the child in our session: a detached child has no
+              // controlling terminal, and `incus exec` could not open /dev/tty.
+              detached: false,
+              extendEnv: true,
+              env: { INCUS_SOCKET: client.socketPath, INCUS_CONF: conf }
+            })
+          ).pipe(Effect.mapError(spawnError(name)))
+        }))
         return Number(exitCode)
       }),
 
@@ -661,7 +679,7 @@ export const make = (
  */
 export const layerNoDependencies = (
   options: Options
-): Layer.Layer<ContainerRuntime, never, IncusClient.IncusClient | ChildProcessSpawner> =>
+): Layer.Layer<ContainerRuntime, never, IncusClient.IncusClient | ChildProcessSpawner | FileSystem.FileSystem> =>
   Layer.effect(ContainerRuntime, make(options))
 
 /**

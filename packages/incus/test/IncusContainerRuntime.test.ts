@@ -1,3 +1,4 @@
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import {
   ContainerRuntime,
@@ -67,7 +68,9 @@ const withRuntime = <A, E>(
     }).pipe(
       Effect.provide(
         IncusContainerRuntime.layerNoDependencies({ project: "p" }).pipe(
-          Layer.provide(Layer.mergeAll(IncusClient.layer({ socketPath: fake.socketPath }), spawner.layer))
+          Layer.provide(
+            Layer.mergeAll(IncusClient.layer({ socketPath: fake.socketPath }), spawner.layer, NodeFileSystem.layer)
+          )
         )
       )
     )
@@ -360,9 +363,12 @@ describe("IncusContainerRuntime: state, exec, shell", () => {
             stdout: "inherit",
             stderr: "inherit",
             detached: false,
-            extendEnv: true,
-            env: { INCUS_SOCKET: fake.socketPath }
+            extendEnv: true
           })
+          // The client runs with a config dir of its own (no first-run banner, no user aliases).
+          const env = command?.options.env ?? {}
+          assert.strictEqual(env["INCUS_SOCKET"], fake.socketPath)
+          assert.match(String(env["INCUS_CONF"]), /\/repoman-incus-client-/)
         }),
       spawner
     )
