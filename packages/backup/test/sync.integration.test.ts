@@ -322,16 +322,25 @@ describe("repoman sync (real rsync, real mounts)", () => {
     test("two syncs at once: the second refuses clearly, the first completes", () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const s = yield* sandbox({ backup: "[backup.options]\nextra_args = [\"--bwlimit=2000\"]\n" })
-        yield* s.bulk("alpha", 100, 40_000)
+        // The first sync's rsync is a gate: it says it started, then waits for
+        // the test to open it, so the second sync runs while the first surely
+        // holds the lock (no race with start-up or transfer times).
+        const gate = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-sync-gate-" })
+        yield* fs.writeFileString(
+          `${gate}/rsync`,
+          `#!/bin/sh\n: > "${gate}/started"\nwhile [ ! -e "${gate}/open" ]; do sleep 0.05; done\nexec rsync "$@"\n`
+        )
+        yield* fs.chmod(`${gate}/rsync`, 0o755)
+        const s = yield* sandbox({ backup: `[backup.options]\nrsync = "${gate}/rsync"\n` })
+        yield* s.bulk("alpha", 20, 4_000)
         yield* s.writeRegistry(project("alpha"))
         const first = yield* Effect.forkChild(s.repoman(["sync"]))
-        yield* fs.readDirectory(`${s.backupRoot}/alpha`).pipe(
-          Effect.orElseSucceed(() => []),
-          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (files) => files.length > 0 }),
+        yield* fs.exists(`${gate}/started`).pipe(
+          Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (started) => started }),
           Effect.timeout("60 seconds")
         )
         const second = yield* s.repoman(["sync"])
+        yield* fs.writeFileString(`${gate}/open`, "")
         assert.strictEqual(second.code, 1)
         assert.match(second.stderr, /is busy: another repoman sync \(pid \d+ on .*\) is mirroring to it/)
         const done = yield* Fiber.join(first)
