@@ -57,7 +57,8 @@ elif command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
 else
   say "host node is $(node --version 2>/dev/null || echo missing), need >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR: installing node@$NODE_SPEC from the npm registry into .tools/node"
   npm_install_into "$tools/node" "node@$NODE_SPEC"
-  ln -sfn "$tools/node/node_modules/node/bin/node" "$bin/node"
+  # Relative, so a copy of the checkout (as .ci/run makes for the test user) keeps working.
+  ln -sfn ../node/node_modules/node/bin/node "$bin/node"
   say "installed node $("$bin/node" --version)"
 fi
 export PATH="$bin:$PATH"
@@ -68,9 +69,11 @@ if [ -x "$bin/pnpm" ] && [ "$("$bin/pnpm" --version 2>/dev/null)" = "$PNPM_VERSI
 else
   say "installing pnpm@$PNPM_VERSION into .tools/pnpm"
   npm_install_into "$tools/pnpm" "pnpm@$PNPM_VERSION"
-  cat >"$bin/pnpm" <<SH
+  # Finds node and pnpm beside itself: the checkout can be copied or moved.
+  cat >"$bin/pnpm" <<'SH'
 #!/bin/sh
-exec "$bin/node" "$tools/pnpm/node_modules/pnpm/bin/pnpm.cjs" "\$@"
+bin=$(dirname "$(readlink -f "$0")")
+exec "$bin/node" "$bin/../pnpm/node_modules/pnpm/bin/pnpm.cjs" "$@"
 SH
   chmod +x "$bin/pnpm"
   say "installed pnpm $("$bin/pnpm" --version)"
@@ -78,7 +81,7 @@ fi
 if ! [ -x "$bin/npm" ]; then
   npm_cli=$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js
   if [ -f "$npm_cli" ]; then
-    printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$bin/node" "$npm_cli" >"$bin/npm"
+    printf '#!/bin/sh\nexec "$(dirname "$(readlink -f "$0")")/node" "%s" "$@"\n' "$npm_cli" >"$bin/npm"
     chmod +x "$bin/npm"
   fi
 fi

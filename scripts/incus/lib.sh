@@ -15,6 +15,8 @@
 : "${REPOMAN_CI_POOL_SIZE:=20GiB}"                        # btrfs loop file size (sparse)
 : "${REPOMAN_CI_BUSYBOX_ALIAS:=repoman-busybox}"
 : "${REPOMAN_CI_DEBIAN_ALIAS:=repoman-debian}"
+: "${REPOMAN_CI_BACKUP_MOUNT:=/mnt/repoman-ci/backup}"      # tmpfs backup root for the sync tests
+: "${REPOMAN_CI_BACKUP_RO_MOUNT:=/mnt/repoman-ci/backup-ro}" # read-only view of it
 : "${INCUS_GROUP:=incus-admin}"                           # group that owns the incusd unix socket
 
 INCUSD=/usr/libexec/incus/incusd

@@ -2,7 +2,7 @@
 # Start incusd without a service manager and make it ready for containers.
 # Idempotent: does nothing that is already done.
 #
-#   scripts/incus/start.sh            start (if not running), storage pool, root disk
+#   scripts/incus/start.sh            start (if not running), storage pool
 #   scripts/incus/start.sh --restart  graceful shutdown, then the same (rereads /etc/subuid)
 #   scripts/incus/start.sh --stop     graceful shutdown (`incus admin shutdown`)
 #
@@ -15,9 +15,9 @@
 #
 # Storage: a pool $REPOMAN_CI_POOL (`default`) with driver
 # $REPOMAN_CI_POOL_DRIVER (btrfs on a sparse $REPOMAN_CI_POOL_SIZE loop file
-# under /var/lib/incus/disks by default; `dir` is the fallback), and a root
-# disk on it in the default project's default profile. An existing pool is
-# never changed. No network is created: the test
+# under /var/lib/incus/disks by default; `dir` is the fallback). An existing
+# pool is never changed, and the default project is left alone (repoman's
+# projects give their own default profile a root disk). No network is created: the test
 # containers need none (and `incus admin init --minimal` fails here trying to
 # pick a bridge subnet).
 set -euo pipefail
@@ -76,14 +76,6 @@ else
     *) die "REPOMAN_CI_POOL_DRIVER must be btrfs or dir" ;;
   esac
   say "created storage pool $pool ($REPOMAN_CI_POOL_DRIVER) ($(elapsed "$t"))"
-fi
-
-# 3. Root disk in the default project's default profile.
-if incus profile device list default 2>/dev/null | grep -qx root; then
-  say "default profile has a root disk (pool $(incus profile device get default root pool 2>/dev/null))"
-else
-  incus profile device add default root disk path=/ pool="$pool" >/dev/null
-  say "added root disk (pool $pool) to the default profile"
 fi
 
 say "incus is up: socket $INCUS_SOCKET (group $INCUS_GROUP), took $(elapsed "$t0")"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Run a command of this checkout as the non-root test user, the way users run
+# repoman: on a copy of the checkout that the user owns. The checkout itself
+# is never chowned or changed.
+#
+#   scripts/incus/test-as-user.sh                      pnpm test (integration included)
+#   scripts/incus/test-as-user.sh pnpm exec vitest run packages/cli/test/exec.test.ts
+#
+# Needs test-user.sh, start.sh and images.sh done (it reads
+# $REPOMAN_CI_STATE/env) and a built checkout (scripts/setup.sh). The copy is
+# kept in the user's home under checkouts/<hash of this checkout's path>, and
+# brought up to date with rsync on every run (a few seconds after the first).
+#
+# The environment the tests get: the user's HOME, USER and PATH (with the
+# copy's .tools/bin first), CI, REPOMAN_INTEGRATION=1, the names of
+# $REPOMAN_CI_STATE/env, and REPOMAN_CI_BACKUP_MOUNT / REPOMAN_CI_BACKUP_RO_MOUNT
+# when they are mounted (backup-mounts.sh).
+set -euo pipefail
+SCRIPT_NAME=test-as-user
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$here/lib.sh"
+require_root
+
+root=$(cd "$here/../.." && pwd)
+[ -f "$REPOMAN_CI_STATE/env" ] || die "$REPOMAN_CI_STATE/env missing: run scripts/incus/test-user.sh first"
+set -a
+# shellcheck disable=SC1091
+. "$REPOMAN_CI_STATE/env"
+set +a
+[ -x "$root/.tools/bin/pnpm" ] || die "no .tools/bin/pnpm in $root: run scripts/setup.sh first"
+
+key=$(printf '%s' "$root" | sha256sum | cut -c1-12)
+work="$REPOMAN_CI_HOME/checkouts/$key"
+t=$(now_ms)
+install -d -o "$REPOMAN_CI_UID" -g "$REPOMAN_CI_GID" -m 0755 "$REPOMAN_CI_HOME/checkouts"
+install -d -o "$REPOMAN_CI_UID" -g "$REPOMAN_CI_GID" -m 0755 "$work"
+# Symlinks stay symlinks: pnpm's node_modules links and .tools/bin are relative.
+rsync -a --delete --chown="$REPOMAN_CI_UID:$REPOMAN_CI_GID" "$root/" "$work/"
+say "copied $root to $work ($(elapsed "$t"))"
+
+[ $# -gt 0 ] || set -- pnpm test
+mounts=()
+if mountpoint -q "$REPOMAN_CI_BACKUP_MOUNT" && mountpoint -q "$REPOMAN_CI_BACKUP_RO_MOUNT"; then
+  mounts=(REPOMAN_CI_BACKUP_MOUNT="$REPOMAN_CI_BACKUP_MOUNT" REPOMAN_CI_BACKUP_RO_MOUNT="$REPOMAN_CI_BACKUP_RO_MOUNT")
+fi
+cd "$work"
+exec runuser -u "$REPOMAN_CI_USER" -- env -i \
+  HOME="$REPOMAN_CI_HOME" USER="$REPOMAN_CI_USER" LOGNAME="$REPOMAN_CI_USER" \
+  PATH="$work/.tools/bin:/usr/local/bin:/usr/bin:/bin" \
+  LANG=C.UTF-8 CI="${CI:-}" TERM="${TERM:-dumb}" \
+  REPOMAN_INTEGRATION=1 \
+  REPOMAN_CI_USER="$REPOMAN_CI_USER" REPOMAN_CI_UID="$REPOMAN_CI_UID" REPOMAN_CI_GID="$REPOMAN_CI_GID" \
+  REPOMAN_CI_HOME="$REPOMAN_CI_HOME" \
+  REPOMAN_CI_REPOS_ROOT="$REPOMAN_CI_REPOS_ROOT" \
+  REPOMAN_CI_BUSYBOX_ALIAS="$REPOMAN_CI_BUSYBOX_ALIAS" \
+  REPOMAN_CI_DEBIAN_ALIAS="$REPOMAN_CI_DEBIAN_ALIAS" \
+  INCUS_SOCKET="$INCUS_SOCKET" \
+  "${mounts[@]}" \
+  "$@"
