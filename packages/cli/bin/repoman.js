@@ -11,4 +11,7 @@ import { join } from "node:path"
 
 const cacheHome = process.env.XDG_CACHE_HOME || join(homedir(), ".cache")
 module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE || join(cacheHome, "repoman", "node-compile-cache"))
+// dist/repoman.js.map maps the bundle back to the sources; reading it costs
+// ~100 ms per start, so stack traces use it only when asked for.
+if (process.env.REPOMAN_DEBUG) process.setSourceMapsEnabled(true)
 await import("../dist/repoman.js")

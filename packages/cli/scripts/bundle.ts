@@ -17,6 +17,10 @@ await build({
   format: "esm",
   target: "node22",
   minify: true,
+  // Shipped beside the bundle: stack traces of internal errors map back to the sources
+  // (bin/repoman.js turns them on when REPOMAN_DEBUG is set, or with node --enable-source-maps).
+  sourcemap: "linked",
+  sourcesContent: false,
   legalComments: "none",
   // undici (pulled in by NodeHttpClient) uses require() for node: built-ins.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },

@@ -7,6 +7,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Stdio from "effect/Stdio"
 import { run } from "./Cli.ts"
+import { whileStdoutOpen } from "./host/stdout.ts"
 import { MainLayer } from "./MainLayer.ts"
 
 Effect.gen(function*() {
@@ -14,6 +15,7 @@ Effect.gen(function*() {
   return yield* stdio.args
 }).pipe(
   Effect.flatMap(run),
+  whileStdoutOpen,
   Effect.provide(MainLayer),
   NodeRuntime.runMain
 )

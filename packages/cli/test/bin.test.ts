@@ -8,6 +8,8 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as ChildProcess from "effect/process/ChildProcess"
+import { spawn } from "node:child_process"
+import { closeSync, openSync } from "node:fs"
 import { bin, outcome } from "./integration.ts"
 
 /** Each run starts Node on the unbundled source: allow for a slow, busy machine. */
@@ -53,6 +55,39 @@ const project = (name: string, repo: string) => [
 
 const validRegistry = ["schema = 3", "", ...project("isurus", "isurus"), ""].join("\n")
 
+/** Enough projects that `list --json` is far more than a pipe holds. */
+const bigRegistry = [
+  "schema = 3",
+  "",
+  ...Array.from({ length: 3000 }, (_, i) => project(`p${i}`, `p${i}`).join("\n")),
+  ""
+]
+  .join("\n")
+
+/**
+ * Runs the entry point with stdout going to `stdout`: `"first-chunk"` is a
+ * pipe whose reader goes away after the first chunk (as `| head -c 1`
+ * does), or a file descriptor. Node's child_process directly: the Effect
+ * spawner has no way to close the reading end early.
+ */
+const runWithStdout = (home: string, argv: ReadonlyArray<string>, stdout: "first-chunk" | number) =>
+  Effect.callback<{ readonly code: number | null; readonly stderr: string }>((resume) => {
+    const child = spawn(process.execPath, [bin, ...argv], {
+      cwd: home,
+      env: {
+        PATH: process.env["PATH"],
+        HOME: home,
+        REPOMAN_CONFIG_DIR: `${home}/config`,
+        INCUS_SOCKET: `${home}/no-incus/unix.socket`
+      },
+      stdio: ["ignore", stdout === "first-chunk" ? "pipe" : stdout, "pipe"]
+    })
+    let stderr = ""
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
+    child.stdout?.once("data", () => child.stdout?.destroy())
+    child.on("close", (code) => resume(Effect.succeed({ code, stderr })))
+  })
+
 /** Line 11 is `name = "Bad_Name"`. */
 const badNameRegistry = ["schema = 3", "", ...project("isurus", "isurus"), "", ...project("Bad_Name", "bad"), ""]
   .join("\n")
@@ -67,6 +102,28 @@ const assertOneLine = (stderr: string) => {
 }
 
 describe("bin.ts (child process)", () => {
+  it.live(
+    "stdout closed by the reader (| head): exit 141, no stack trace, nothing about EPIPE",
+    () =>
+      Effect.gen(function*() {
+        const { home } = yield* setup(bigRegistry)
+        const run = yield* runWithStdout(home, ["list", "--json"], "first-chunk")
+        assert.strictEqual(run.code, 141, run.stderr)
+        assert.notInclude(run.stderr, "EPIPE")
+        assert.notInclude(run.stderr, "    at ", "no stack trace")
+      }).pipe(Effect.provide(NodeServices.layer)),
+    timeout
+  )
+
+  it.live("stdout on a full device: exit 1 and one line that says so", () =>
+    Effect.gen(function*() {
+      const { home } = yield* setup(validRegistry)
+      const full = openSync("/dev/full", "w")
+      const run = yield* runWithStdout(home, ["--help"], full).pipe(Effect.ensuring(Effect.sync(() => closeSync(full))))
+      assert.strictEqual(run.code, 1, run.stderr)
+      assert.strictEqual(run.stderr, "repoman: cannot write to standard output: ENOSPC\n")
+    }).pipe(Effect.provide(NodeServices.layer)), timeout)
+
   it.live("invalid TOML: exit 1, one line with file and line, file untouched", () =>
     Effect.gen(function*() {
       const { file, home, snapshot } = yield* setup(invalidToml)
