@@ -48,8 +48,8 @@ export const sandboxCommands = (dir: string, entry: string) => {
     XDG_STATE_HOME: join(dir, "state")
   }
   delete env["NODE_COMPILE_CACHE"]
-  const run = (cmd: string, args: ReadonlyArray<string>): string => {
-    const r = spawnSync(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
+  const run = (cmd: string, args: ReadonlyArray<string>, cwd?: string): string => {
+    const r = spawnSync(cmd, args, { env, cwd, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" })
     if (r.error !== undefined) throw r.error
     if (r.status !== 0) throw new Error(`${[cmd, ...args].join(" ")}: exit ${r.status}\n${r.stdout}${r.stderr}`)
     return r.stdout
@@ -102,4 +102,59 @@ export const guarded = (dir: string) => {
       }
     }
   }
+}
+
+/** One command a benchmark times: `check` sees its stdout, so an error path cannot pass as a fast answer. */
+export interface TimedCommand {
+  readonly name: string
+  readonly cmd: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd?: string
+  readonly check?: (stdout: string) => void
+}
+
+/**
+ * Runs every command `warmup + runs` times, interleaved (the order rotates
+ * each round so no command always follows another), and prints a table of
+ * medians, ranges and ratios to the first command (the baseline). Returns
+ * the medians by name. `run` runs one command to completion (it throws on a
+ * non-zero exit); `checkpoint` lets a pending signal stop the benchmark.
+ */
+export const interleaved = async (options: {
+  readonly commands: ReadonlyArray<TimedCommand>
+  readonly runs: number
+  readonly warmup: number
+  readonly run: (cmd: string, args: ReadonlyArray<string>, cwd?: string) => string
+  readonly checkpoint: () => Promise<void>
+}): Promise<ReadonlyMap<string, number>> => {
+  const results = options.commands.map((command) => ({ command, samples: [] as Array<number> }))
+  for (let i = 0; i < options.warmup + options.runs; i++) {
+    for (let k = 0; k < results.length; k++) {
+      const r = results[(i + k) % results.length]
+      if (r === undefined) continue
+      await options.checkpoint()
+      const start = process.hrtime.bigint()
+      const stdout = options.run(r.command.cmd, r.command.args, r.command.cwd)
+      const ms = Number(process.hrtime.bigint() - start) / 1e6
+      r.command.check?.(stdout)
+      if (i >= options.warmup) r.samples.push(ms)
+      process.stderr.write(
+        `${i < options.warmup ? "warm-up" : `run ${i - options.warmup + 1}`}: ${r.command.name} ${ms.toFixed(0)} ms\n`
+      )
+    }
+  }
+  const base = median(results[0]?.samples ?? [])
+  const rows = results.map(({ command, samples }) => {
+    const m = median(samples)
+    return [
+      command.name,
+      m.toFixed(1),
+      `${Math.min(...samples).toFixed(1)}–${Math.max(...samples).toFixed(1)}`,
+      `${(m / base).toFixed(2)}×`
+    ]
+  })
+  const header = ["command", "median ms", "min–max ms", "vs baseline"]
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)))
+  for (const r of [header, ...rows]) console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd())
+  return new Map(results.map(({ command, samples }) => [command.name, median(samples)]))
 }

@@ -18,7 +18,7 @@ import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { guarded, median, requireBundle, sandboxCommands } from "./lib.ts"
+import { guarded, interleaved, requireBundle, sandboxCommands, type TimedCommand } from "./lib.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const bundle = join(root, "packages/cli/dist/repoman.js")
@@ -53,14 +53,6 @@ const { run, incus, repoman } = sandboxCommands(dir, bundle)
 const { checkpoint, onCleanUp, run: guardedRun } = guarded(dir)
 
 // --- the benchmark ------------------------------------------------------------------------------
-
-interface Variant {
-  readonly name: string
-  readonly cmd: string
-  readonly args: ReadonlyArray<string>
-  /** Checks the output, so an error path cannot pass as a fast answer. */
-  readonly check: (stdout: string) => void
-}
 
 const main = async () => {
   const project = `rmbench-list-${randomBytes(3).toString("hex")}`
@@ -97,7 +89,7 @@ const main = async () => {
       throw new Error(`expected a header and ${projects} Stopped rows, got:\n${stdout.slice(0, 400)}`)
     }
   }
-  const variants: ReadonlyArray<Variant> = [
+  const variants: ReadonlyArray<TimedCommand> = [
     {
       name: `incus list --format json --project ${project} (baseline)`,
       cmd: "incus",
@@ -137,38 +129,14 @@ const main = async () => {
       + `${projects} stopped ${values.image} containers; ${warmup} warm-up + ${runs} interleaved runs per variant`
   )
 
-  const results = variants.map((variant) => ({ variant, samples: [] as Array<number> }))
-  for (let i = 0; i < warmup + runs; i++) {
-    // Rotate the order each round so no variant always runs right after another.
-    for (let k = 0; k < results.length; k++) {
-      const r = results[(i + k) % results.length]
-      if (r === undefined) continue
-      await checkpoint()
-      const start = process.hrtime.bigint()
-      const stdout = run(r.variant.cmd, r.variant.args)
-      const ms = Number(process.hrtime.bigint() - start) / 1e6
-      r.variant.check(stdout)
-      if (i >= warmup) r.samples.push(ms)
-      process.stderr.write(
-        `${i < warmup ? "warm-up" : `run ${i - warmup + 1}`}: ${r.variant.name} ${ms.toFixed(0)} ms\n`
-      )
-    }
-  }
-
-  const base = median(results[0]?.samples ?? [])
-  const rows = results.map(({ samples, variant }) => {
-    const m = median(samples)
-    return [
-      variant.name,
-      m.toFixed(1),
-      `${Math.min(...samples).toFixed(1)}–${Math.max(...samples).toFixed(1)}`,
-      `${(m / base).toFixed(2)}×`
-    ]
-  })
-  const header = ["variant", "median ms", "min–max ms", "vs baseline"]
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)))
-  for (const r of [header, ...rows]) console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd())
-  const ratio = median(results[1]?.samples ?? []) / base
+  const medians = [...(await interleaved({
+    commands: variants,
+    runs,
+    warmup,
+    run,
+    checkpoint
+  })).values()]
+  const ratio = (medians[1] ?? Number.NaN) / (medians[0] ?? Number.NaN)
   console.log(`repoman list / incus list: ${ratio.toFixed(2)}× (target ≤ 1.5×: ${ratio <= 1.5 ? "met" : "MISSED"})`)
 }
 
