@@ -20,6 +20,7 @@ export default defineConfig({
   test: {
     projects: [
       unit("core"),
+      unit("node"),
       unit("incus"),
       unit("profiles"),
       unit("backup"),

@@ -22,11 +22,13 @@ import * as PluginLoader from "@repoman/backup/PluginLoader"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome, paths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
-import * as HostInfo from "@repoman/core/HostInfo"
+import type * as HostInfo from "@repoman/core/HostInfo"
 import type { ProfileStore } from "@repoman/core/ProfileStore"
 import { Registry } from "@repoman/core/Registry"
-import * as RegistryFile from "@repoman/core/RegistryFile"
 import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
+import * as NodeConfigPaths from "@repoman/node/NodeConfigPaths"
+import * as NodeHostInfo from "@repoman/node/NodeHostInfo"
+import * as RegistryFile from "@repoman/node/RegistryFile"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -70,7 +72,7 @@ export interface Options<E = never> {
 }
 
 const configPaths = (configDir: string | undefined): Layer.Layer<ConfigPaths> =>
-  configDir === undefined ? ConfigPaths.layer : Layer.effect(
+  configDir === undefined ? NodeConfigPaths.layer : Layer.effect(
     ConfigPaths,
     Effect.gen(function*() {
       const resolved = yield* ConfigPaths
@@ -80,7 +82,7 @@ const configPaths = (configDir: string | undefined): Layer.Layer<ConfigPaths> =>
         stateDir: resolved.stateDir
       })
     })
-  ).pipe(Layer.provide(ConfigPaths.layer))
+  ).pipe(Layer.provide(NodeConfigPaths.layer))
 
 const runtime = (options: Options<unknown>): Layer.Layer<ContainerRuntime, never, Registry> =>
   Layer.unwrap(
@@ -121,7 +123,7 @@ export const make = <E = never>(
   const registry = RegistryFile.layer().pipe(Layer.provideMerge(configPaths(options.configDir)))
   return Layer.mergeAll(
     runtime(options),
-    HostInfo.layerNode,
+    NodeHostInfo.layer,
     ProfileLibrary.layer,
     options.backupTarget ?? PluginLoader.layerFromRegistry
   ).pipe(

@@ -1,22 +1,48 @@
 /**
- * Where repoman keeps its files on the host, resolved once from the
- * environment:
+ * Where repoman keeps its files on the host: the config dir (registry
+ * `repoman.toml`, overrides in `repos.d/`, user profiles in `profiles.d/`),
+ * the state dir and the home directory, as one service.
  *
- * - config dir: `$REPOMAN_CONFIG_DIR`, else `$XDG_CONFIG_HOME/repoman`, else `~/.config/repoman`;
- * - state dir: `$XDG_STATE_HOME/repoman`, else `~/.local/state/repoman`.
- *
- * The registry is `<config dir>/repoman.toml`, overrides live in
- * `<config dir>/repos.d/`, user profiles in `<config dir>/profiles.d/`.
+ * This module holds the service and how the locations derive from a home and
+ * a config dir; `@repoman/node/NodeConfigPaths` resolves them from the
+ * environment (`$REPOMAN_CONFIG_DIR`, `$XDG_CONFIG_HOME`, `$XDG_STATE_HOME`).
  *
  * @since 0.1.0
  */
-import * as Config from "effect/Config"
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import { homedir } from "node:os"
-import { join } from "node:path"
+
+/**
+ * Joins absolute or relative POSIX path segments and normalizes the result
+ * (`.` and `..` resolved, repeated `/` folded), as `node:path`'s `posix.join`
+ * does.
+ *
+ * @example
+ * ```ts
+ * import { joinPath } from "@repoman/core/ConfigPaths"
+ * joinPath("/home/ada", ".config", "repoman") // "/home/ada/.config/repoman"
+ * ```
+ *
+ * @since 0.1.0
+ * @category paths
+ */
+export const joinPath = (...segments: ReadonlyArray<string>): string => {
+  const joined = segments.filter((s) => s.length > 0).join("/")
+  if (joined.length === 0) return "."
+  const absolute = joined.startsWith("/")
+  const out: Array<string> = []
+  for (const part of joined.split("/")) {
+    if (part === "" || part === ".") continue
+    if (part === "..") {
+      if (out.length > 0 && out[out.length - 1] !== "..") out.pop()
+      else if (!absolute) out.push("..")
+      continue
+    }
+    out.push(part)
+  }
+  const body = out.join("/")
+  return absolute ? `/${body}` : body.length === 0 ? "." : body
+}
 
 /**
  * Expands a leading `~` (alone or followed by `/`) to `home`.
@@ -30,7 +56,7 @@ import { join } from "node:path"
  * @since 0.1.0
  */
 export const expandHome = (path: string, home: string): string =>
-  path === "~" ? home : path.startsWith("~/") ? join(home, path.slice(2)) : path
+  path === "~" ? home : path.startsWith("~/") ? joinPath(home, path.slice(2)) : path
 
 /**
  * The resolved locations.
@@ -56,10 +82,10 @@ export const paths = (
 ): Paths => ({
   home: options.home,
   configDir: options.configDir,
-  stateDir: options.stateDir ?? join(options.home, ".local", "state", "repoman"),
-  registryFile: join(options.configDir, "repoman.toml"),
-  overridesDir: join(options.configDir, "repos.d"),
-  profilesDir: join(options.configDir, "profiles.d")
+  stateDir: options.stateDir ?? joinPath(options.home, ".local", "state", "repoman"),
+  registryFile: joinPath(options.configDir, "repoman.toml"),
+  overridesDir: joinPath(options.configDir, "repos.d"),
+  profilesDir: joinPath(options.configDir, "profiles.d")
 })
 
 /**
@@ -68,28 +94,6 @@ export const paths = (
  * @since 0.1.0
  */
 export class ConfigPaths extends Context.Service<ConfigPaths, Paths>()("@repoman/core/ConfigPaths") {
-  /**
-   * Resolves the locations from the environment (through Effect's
-   * ConfigProvider, so tests can supply their own).
-   */
-  static readonly layer = Layer.effect(
-    ConfigPaths,
-    Effect.gen(function*() {
-      const opt = (name: string) => Config.option(Config.NonEmptyString(name)).pipe(Effect.map(Option.getOrUndefined))
-      const home = (yield* opt("HOME")) ?? homedir()
-      const explicit = yield* opt("REPOMAN_CONFIG_DIR")
-      const xdgConfig = yield* opt("XDG_CONFIG_HOME")
-      const xdgState = yield* opt("XDG_STATE_HOME")
-      return paths({
-        home,
-        configDir: explicit !== undefined
-          ? expandHome(explicit, home)
-          : join(xdgConfig ?? join(home, ".config"), "repoman"),
-        stateDir: join(xdgState ?? join(home, ".local", "state"), "repoman")
-      })
-    }).pipe(Effect.orDie)
-  )
-
   /** Fixed locations, for tests and for scripts that keep repoman's files elsewhere. */
   static readonly layerFrom = (
     options: { readonly home: string; readonly configDir: string; readonly stateDir?: string }

@@ -1,16 +1,15 @@
 /**
  * Facts about the host repoman runs on: the user (name, uid, gid, home) and
  * the LAN address containers reach host services on. A service so tests can
- * fake the host; {@link layerNode} reads the real one through `node:os`.
+ * fake the host; `@repoman/node/NodeHostInfo` reads the real one through
+ * `node:os`.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import * as os from "node:os"
 
 /**
  * The facts {@link HostInfo} provides.
@@ -35,8 +34,7 @@ export interface HostInfoValues {
  *
  * @example
  * ```ts
- * import * as Effect from "effect/Effect"
- * import * as HostInfo from "@repoman/core/HostInfo"
+ *  * import * as HostInfo from "@repoman/core/HostInfo"
  *
  * const idmap = Effect.gen(function*() {
  *   const host = yield* HostInfo.HostInfo
@@ -81,51 +79,3 @@ export const layerTest = (values: Partial<HostInfoValues> = {}): Layer.Layer<Hos
     HostInfo,
     HostInfo.of({ user: "dev", uid: 1000, gid: 1000, home: "/home/dev", lanIp: Option.none(), ...values })
   )
-
-// Bridges, tunnels and VPNs that are not the LAN. `br0` style bridges are
-// kept: on a homelab host they usually carry the LAN address.
-const virtualInterface = /^(?:lo|incusbr|lxdbr|docker|br-|virbr|veth|cni|flannel|tailscale|wg|tun|tap|zt)/
-
-/**
- * Picks the LAN address from `os.networkInterfaces()` output: the first
- * non-internal, non-link-local IPv4 address of an interface that is not a
- * container bridge, tunnel or VPN.
- *
- * @example
- * ```ts
- * import * as os from "node:os"
- * import { pickLanIp } from "@repoman/core/HostInfo"
- * const ip = pickLanIp(os.networkInterfaces())
- * ```
- *
- * @since 0.1.0
- */
-export const pickLanIp = (
-  interfaces: Readonly<Record<string, ReadonlyArray<os.NetworkInterfaceInfo> | undefined>>
-): Option.Option<string> => {
-  for (const [name, addresses] of Object.entries(interfaces)) {
-    if (addresses === undefined || virtualInterface.test(name)) continue
-    const found = addresses.find((a) => a.family === "IPv4" && !a.internal && !a.address.startsWith("169.254."))
-    if (found !== undefined) return Option.some(found.address)
-  }
-  return Option.none()
-}
-
-/**
- * The real {@link HostInfo}, read through `node:os`. The home directory
- * follows `$HOME`, as a shell's `~` does.
- *
- * @since 0.1.0
- */
-export const layerNode: Layer.Layer<HostInfo, HostInfoError> = Layer.effect(
-  HostInfo,
-  Effect.gen(function*() {
-    const user = yield* Effect.try({
-      try: () => os.userInfo(),
-      catch: (cause) => new HostInfoError({ detail: String(cause), cause })
-    })
-    const home = yield* Effect.sync(() => os.homedir())
-    const lanIp = yield* Effect.sync(() => pickLanIp(os.networkInterfaces()))
-    return HostInfo.of({ user: user.username, uid: user.uid, gid: user.gid, home, lanIp })
-  })
-)

@@ -47,7 +47,7 @@ export const RepoDir = Schema.String.pipe(
     if (s.includes("/")) return "a repo dir is a single path segment: it must not contain '/'"
     if (s.includes("\0")) return "a repo dir must not contain a NUL byte"
     if (s.startsWith(".")) return "a repo dir must not start with '.' (this also rules out '.' and '..')"
-    if (Buffer.byteLength(s) > 255) return "a repo dir must be at most 255 bytes"
+    if (new TextEncoder().encode(s).length > 255) return "a repo dir must be at most 255 bytes"
     return true
   })),
   Schema.brand("RepoDir")

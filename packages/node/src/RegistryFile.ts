@@ -13,17 +13,8 @@
  *
  * @since 0.1.0
  */
-import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import * as FileSystem from "effect/FileSystem"
-import * as Layer from "effect/Layer"
-import * as Path from "effect/Path"
-import type { PlatformError } from "effect/PlatformError"
-import * as Schema from "effect/Schema"
-import { ConfigPaths } from "./ConfigPaths.ts"
-import { ProjectName } from "./Ids.ts"
-import { writeFileAtomic } from "./internal/atomicFile.ts"
-import { acquire, type LockBusy } from "./internal/lockFile.ts"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ProjectName } from "@repoman/core/Ids"
 import {
   Io,
   LockTimeout,
@@ -32,9 +23,18 @@ import {
   type OrphanOverride,
   Registry,
   RegistryError
-} from "./Registry.ts"
-import { decodeOverrideText, decodeRegistryText, encodeRegistryText } from "./RegistryCodec.ts"
-import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
+} from "@repoman/core/Registry"
+import { decodeOverrideText, decodeRegistryText, encodeRegistryText } from "@repoman/core/RegistryCodec"
+import type { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Path from "effect/Path"
+import type { PlatformError } from "effect/PlatformError"
+import * as Schema from "effect/Schema"
+import { writeFileAtomic } from "./internal/atomicFile.ts"
+import { acquire, type LockBusy } from "./internal/lockFile.ts"
 
 /**
  * Options of the file-backed registry.

@@ -1,11 +1,11 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
+import { ProjectName } from "@repoman/core/Ids"
+import type { Project } from "@repoman/core/Project"
+import { Timestamp } from "@repoman/core/Project"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { parse } from "smol-toml"
-import { ProjectName } from "../src/Ids.ts"
-import type { Project } from "../src/Project.ts"
-import { Timestamp } from "../src/Project.ts"
 import { configDir, fixture, readText, registryAt } from "./registryHarness.ts"
 
 const seeded = (name: string) =>

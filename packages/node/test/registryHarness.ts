@@ -2,13 +2,13 @@
  * Test helpers: a file-backed Registry in a fresh temp config dir.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Path from "effect/Path"
 import { fileURLToPath } from "node:url"
-import { ConfigPaths } from "../src/ConfigPaths.ts"
-import { Registry } from "../src/Registry.ts"
 import * as RegistryFile from "../src/RegistryFile.ts"
 
 export const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))

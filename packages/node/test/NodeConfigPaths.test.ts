@@ -1,11 +1,12 @@
 import { assert, describe, it } from "@effect/vitest"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import { ConfigPaths } from "../src/ConfigPaths.ts"
+import * as NodeConfigPaths from "../src/NodeConfigPaths.ts"
 
 const resolve = (env: Record<string, string>) =>
   ConfigPaths.useSync((p) => p).pipe(
-    Effect.provide(ConfigPaths.layer),
+    Effect.provide(NodeConfigPaths.layer),
     Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env })))
   )
 

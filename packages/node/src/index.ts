@@ -1,0 +1,6 @@
+/**
+ * @repoman/node
+ *
+ * @since 0.1.0
+ */
+export {}
