@@ -11,11 +11,9 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
-import * as ChildProcess from "effect/process/ChildProcess"
-import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
+import * as HostProcess from "./HostProcess.ts"
 import type { ProjectName, RepoDir } from "./Ids.ts"
 import { ProjectExists, Registry, RegistryError } from "./Registry.ts"
 
@@ -105,7 +103,6 @@ export const cloneForProject = Effect.fn("cloneForProject")(
     const registry = yield* Registry
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const spawner = yield* ChildProcessSpawner
     const { home } = yield* ConfigPaths
     const document = yield* registry.load
     if (document.projects.some((p) => p.name === name)) {
@@ -121,21 +118,12 @@ export const cloneForProject = Effect.fn("cloneForProject")(
     if (exists) return yield* new CloneTargetExists({ path: target })
     const failed = (detail: string, cause?: unknown) =>
       new CloneFailed({ url, path: target, detail, ...(cause === undefined ? {} : { cause }) })
-    const [stderr, exitCode] = yield* Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make("git", cloneArgv(url, target), {
-        stdin: "ignore",
-        extendEnv: true,
-        env: { GIT_TERMINAL_PROMPT: "0" }
-      }))
-      return yield* Effect.all([
-        Stream.mkString(Stream.decodeText(handle.stderr)),
-        handle.exitCode,
-        Stream.runDrain(handle.stdout)
-      ], { concurrency: "unbounded" })
-    })).pipe(Effect.mapError((e) => failed(e.message, e)))
-    if (Number(exitCode) !== 0) {
+    const { exitCode, stderr } = yield* HostProcess.run("git", cloneArgv(url, target), {
+      env: { GIT_TERMINAL_PROMPT: "0" }
+    }).pipe(Effect.mapError((e) => failed(e.reason._tag === "CannotStart" ? e.reason.detail : e.message, e)))
+    if (exitCode !== 0) {
       const lines = stderr.trim().split("\n").filter((l) => l.length > 0)
-      return yield* failed(lines.at(-1) ?? `git exited with ${Number(exitCode)}`)
+      return yield* failed(lines.at(-1) ?? `git exited with ${exitCode}`)
     }
     return target
   }

@@ -11,13 +11,11 @@
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
-import * as ChildProcess from "effect/process/ChildProcess"
-import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime, NamespaceSpec } from "./ContainerRuntime.ts"
+import * as HostProcess from "./HostProcess.ts"
 import { CONTAINER_ID } from "./Idmap.ts"
 import { ProfileName, type ProjectName } from "./Ids.ts"
 import { coveredBy } from "./ProfileInstall.ts"
@@ -152,21 +150,7 @@ export const makeWorkingCopy = Effect.fn("makeWorkingCopy")(function*(name: Proj
 })
 
 /** Runs git on the host (argv list, hooks disabled); stdout, stderr, exit code. */
-const hostGit = (args: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const spawner = yield* ChildProcessSpawner
-    return yield* Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(
-        ChildProcess.make("git", ["-c", "core.hooksPath=/dev/null", ...args], { stdin: "ignore" })
-      )
-      const [stdout, stderr, code] = yield* Effect.all([
-        Stream.mkString(Stream.decodeText(handle.stdout)),
-        Stream.mkString(Stream.decodeText(handle.stderr)),
-        handle.exitCode
-      ], { concurrency: "unbounded" })
-      return { stdout, stderr, code: Number(code) }
-    }))
-  })
+const hostGit = (args: ReadonlyArray<string>) => HostProcess.run("git", ["-c", "core.hooksPath=/dev/null", ...args])
 
 /**
  * The patches waiting in a project's patches dir (`*.patch`, in name order,
@@ -204,14 +188,14 @@ export const applyPatches = Effect.fn("applyPatches")(function*(name: ProjectNam
   if (patches.length === 0) return []
   const fail = (detail: string) => new HermeticError({ name, detail })
   const status = yield* hostGit(["-C", repo, "status", "--porcelain"]).pipe(Effect.mapError((e) => fail(e.message)))
-  if (status.code !== 0) return yield* fail(`git status failed in ${repo}: ${status.stderr.trim()}`)
+  if (status.exitCode !== 0) return yield* fail(`git status failed in ${repo}: ${status.stderr.trim()}`)
   if (status.stdout.trim().length > 0) {
     return yield* fail(`the host tree ${repo} has uncommitted changes: commit or stash them first`)
   }
   const am = yield* hostGit(["-C", repo, "am", "--", ...patches.map((p) => `${dir}/${p}`)]).pipe(
     Effect.mapError((e) => fail(e.message))
   )
-  if (am.code !== 0) {
+  if (am.exitCode !== 0) {
     yield* Effect.ignore(hostGit(["-C", repo, "am", "--abort"]))
     return yield* fail(`git am failed, nothing applied: ${am.stderr.trim().split("\n")[0] ?? ""}`)
   }

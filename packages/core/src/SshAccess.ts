@@ -11,13 +11,11 @@
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
-import * as ChildProcess from "effect/process/ChildProcess"
-import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
 import { ContainerRuntime } from "./ContainerRuntime.ts"
 import { containerUser } from "./ContainerUser.ts"
+import * as HostProcess from "./HostProcess.ts"
 import type { ProjectName } from "./Ids.ts"
 import { Registry } from "./Registry.ts"
 
@@ -105,17 +103,11 @@ export const withBlock = (config: string, name: ProjectName, block: string): str
 /** Runs a host command (argv list) and fails on a non-zero exit. */
 const run = (name: ProjectName, command: string, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const spawner = yield* ChildProcessSpawner
     const fail = (detail: string) => new SshAccessError({ name, detail })
-    const [stderr, code] = yield* Effect.scoped(Effect.gen(function*() {
-      const handle = yield* spawner.spawn(ChildProcess.make(command, args, { stdin: "ignore" }))
-      return yield* Effect.all([
-        Stream.mkString(Stream.decodeText(handle.stderr)),
-        handle.exitCode,
-        Stream.runDrain(handle.stdout)
-      ], { concurrency: "unbounded" })
-    })).pipe(Effect.mapError((e) => fail(`${command}: ${e.message}`)))
-    if (Number(code) !== 0) return yield* fail(`${command} failed: ${stderr.trim()}`)
+    const { exitCode, stderr } = yield* HostProcess.run(command, args).pipe(
+      Effect.mapError((e) => fail(e.reason._tag === "CannotStart" ? `${command}: ${e.reason.detail}` : e.message))
+    )
+    if (exitCode !== 0) return yield* fail(`${command} failed: ${stderr.trim()}`)
   })
 
 /**
