@@ -21,6 +21,7 @@ export default defineConfig({
     projects: [
       unit("core"),
       unit("node"),
+      unit("programs"),
       unit("incus"),
       unit("profiles"),
       unit("backup"),

@@ -7,9 +7,9 @@
  * `RepomanLive`, the test on the memory layers of `MemoryStack.ts`.
  */
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
-import { listProjects } from "@repoman/core/ListProjects"
 import { Registry } from "@repoman/core/Registry"
-import { SyncCompleted, syncProjects } from "@repoman/core/SyncProjects"
+import { listProjects } from "@repoman/programs/ListProjects"
+import { SyncCompleted, syncProjects } from "@repoman/programs/SyncProjects"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

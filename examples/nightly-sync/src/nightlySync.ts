@@ -8,7 +8,7 @@
  * memory layers.
  */
 import type { MirrorResult } from "@repoman/core/BackupTarget"
-import { SyncCompleted, syncProjects } from "@repoman/core/SyncProjects"
+import { SyncCompleted, syncProjects } from "@repoman/programs/SyncProjects"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -8,7 +8,7 @@
  * @example
  * ```ts
  * import { RepomanLive } from "@repoman/cli/RepomanLive"
- * import { listProjects } from "@repoman/core/ListProjects"
+ * import { listProjects } from "@repoman/programs/ListProjects"
  * import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
  * import * as Effect from "effect/Effect"
  *

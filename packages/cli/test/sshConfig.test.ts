@@ -2,7 +2,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ProjectName } from "@repoman/core/Ids"
-import { hostBlock, installSshConfig, withBlock } from "@repoman/core/SshAccess"
+import { hostBlock, installSshConfig, withBlock } from "@repoman/programs/SshAccess"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 

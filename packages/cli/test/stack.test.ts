@@ -1,7 +1,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { detectStacks, profilesFor } from "@repoman/core/StackDetection"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
+import { detectStacks, profilesFor } from "@repoman/programs/StackDetection"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { documentFrom, runCli } from "./harness.ts"

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { ContainerPath, EnvAssignment, envFromAssignments, execInProject } from "@repoman/core/ExecInProject"
+import { ContainerPath, EnvAssignment, envFromAssignments, execInProject } from "@repoman/programs/ExecInProject"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"

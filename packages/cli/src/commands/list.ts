@@ -3,8 +3,8 @@
  *
  * @since 0.1.0
  */
-import { listProjects, type ProjectRow } from "@repoman/core/ListProjects"
 import { formatLimits } from "@repoman/core/ResourceLimits"
+import { listProjects, type ProjectRow } from "@repoman/programs/ListProjects"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"

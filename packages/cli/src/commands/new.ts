@@ -3,11 +3,11 @@
  *
  * @since 0.1.0
  */
-import { cloneForProject, GitUrl } from "@repoman/core/GitClone"
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
-import { newProject } from "@repoman/core/NewProject"
 import { MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
-import { detectForProject, Stack, type StackReport } from "@repoman/core/StackDetection"
+import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
+import { newProject } from "@repoman/programs/NewProject"
+import { detectForProject, Stack, type StackReport } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { applyPatches, listPatches } from "@repoman/core/Hermetic"
+import { applyPatches, listPatches } from "@repoman/programs/Hermetic"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"

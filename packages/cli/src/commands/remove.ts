@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { planRemoval, type RemovalPlan, removeProject } from "@repoman/core/RemoveProject"
+import { planRemoval, type RemovalPlan, removeProject } from "@repoman/programs/RemoveProject"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"

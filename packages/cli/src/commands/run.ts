@@ -6,8 +6,8 @@
  *
  * @since 0.1.0
  */
-import { envFromAssignments } from "@repoman/core/ExecInProject"
-import { runFromCwd } from "@repoman/core/RunFromCwd"
+import { envFromAssignments } from "@repoman/programs/ExecInProject"
+import { runFromCwd } from "@repoman/programs/RunFromCwd"
 import * as Command from "effect/cli/Command"
 import * as Effect from "effect/Effect"
 import * as Path from "effect/Path"

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { openShell } from "@repoman/core/OpenShell"
+import { openShell } from "@repoman/programs/OpenShell"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { hostAlias, installSshConfig, sshConfig as makeSshConfig } from "@repoman/core/SshAccess"
+import { hostAlias, installSshConfig, sshConfig as makeSshConfig } from "@repoman/programs/SshAccess"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"

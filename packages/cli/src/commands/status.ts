@@ -3,8 +3,8 @@
  *
  * @since 0.1.0
  */
-import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/core/ProjectStatus"
 import { formatLimits } from "@repoman/core/ResourceLimits"
+import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/programs/ProjectStatus"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import type { MirrorResult } from "@repoman/core/BackupTarget"
-import { type SyncCompleted, type SyncEvent, syncProjects } from "@repoman/core/SyncProjects"
+import { type SyncCompleted, type SyncEvent, syncProjects } from "@repoman/programs/SyncProjects"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Clock from "effect/Clock"

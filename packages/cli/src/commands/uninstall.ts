@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/core/Uninstall"
+import { planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/programs/Uninstall"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"

@@ -5,9 +5,9 @@
  *
  * @since 0.1.0
  */
-import { compareProfile } from "@repoman/core/ProfileInstall"
 import { formatProfile } from "@repoman/profiles/ProfileYaml"
 import { unifiedDiff } from "@repoman/profiles/UnifiedDiff"
+import { compareProfile } from "@repoman/programs/ProfileInstall"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"

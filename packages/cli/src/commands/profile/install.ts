@@ -2,12 +2,12 @@
  * `repoman profile install NAME... [--allow-sensitive] [--link-files] [--json]`:
  * render profiles, check them, allow their host sources in the project, put
  * them; with --link-files, first move the single files they share into their
- * shared directories, leaving symlinks (see `@repoman/core/SharedFiles`).
+ * shared directories, leaving symlinks (see `@repoman/programs/SharedFiles`).
  *
  * @since 0.1.0
  */
 import { ProfileName } from "@repoman/core/Ids"
-import { installProfiles, type LinkReport, movableLinks } from "@repoman/core/ProfileInstall"
+import { installProfiles, type LinkReport, movableLinks } from "@repoman/programs/ProfileInstall"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"

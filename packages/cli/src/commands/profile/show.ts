@@ -3,8 +3,8 @@
  *
  * @since 0.1.0
  */
-import { renderProfile } from "@repoman/core/ProfileInstall"
 import { formatProfile } from "@repoman/profiles/ProfileYaml"
+import { renderProfile } from "@repoman/programs/ProfileInstall"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"

@@ -6,14 +6,14 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import type { ProjectName } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import type { ProjectName } from "./Ids.ts"
 import { openShell } from "./OpenShell.ts"
-import { Registry } from "./Registry.ts"
 
 /**
  * The directory lies in no registered project's repo.

@@ -7,9 +7,9 @@
  *
  * @since 0.1.0
  */
+import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { ProjectName } from "./Ids.ts"
 import { openShell } from "./OpenShell.ts"
 
 /**
@@ -20,7 +20,7 @@ import { openShell } from "./OpenShell.ts"
  * @example
  * ```ts
  * import * as Schema from "effect/Schema"
- * import { EnvAssignment } from "@repoman/core/ExecInProject"
+ * import { EnvAssignment } from "@repoman/programs/ExecInProject"
  * Schema.decodeUnknownSync(EnvAssignment)("RUST_LOG=debug")   // "RUST_LOG=debug"
  * ```
  *

@@ -7,20 +7,20 @@
  *
  * @since 0.1.0
  */
+import { BackupTarget, type TargetStatus } from "@repoman/core/BackupTarget"
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, type InstanceStatus } from "@repoman/core/ContainerRuntime"
+import { HostInfo } from "@repoman/core/HostInfo"
+import { CONTAINER_ID, type UidMode } from "@repoman/core/Idmap"
+import type { ProjectName } from "@repoman/core/Ids"
+import type { Project } from "@repoman/core/Project"
+import { Registry } from "@repoman/core/Registry"
+import { limitsOf, type LimitsView } from "@repoman/core/ResourceLimits"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
-import { BackupTarget, type TargetStatus } from "./BackupTarget.ts"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime, type InstanceStatus } from "./ContainerRuntime.ts"
-import { HostInfo } from "./HostInfo.ts"
-import { CONTAINER_ID, type UidMode } from "./Idmap.ts"
-import type { ProjectName } from "./Ids.ts"
-import type { Project } from "./Project.ts"
-import { Registry } from "./Registry.ts"
-import { limitsOf, type LimitsView } from "./ResourceLimits.ts"
 import { SHIFT_WARNING } from "./Setup.ts"
 
 /**

@@ -8,14 +8,14 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import * as HostProcess from "@repoman/core/HostProcess"
+import type { ProjectName, RepoDir } from "@repoman/core/Ids"
+import { ProjectExists, Registry, RegistryError } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import * as HostProcess from "./HostProcess.ts"
-import type { ProjectName, RepoDir } from "./Ids.ts"
-import { ProjectExists, Registry, RegistryError } from "./Registry.ts"
 
 /**
  * A clone URL: a remote URL (`https://…`, `ssh://…`, `git@host:path`) or a

@@ -22,14 +22,14 @@
  *
  * @since 0.1.0
  */
+import { ContainerRuntime, type ProfileSpec } from "@repoman/core/ContainerRuntime"
+import { CONTAINER_ID } from "@repoman/core/Idmap"
+import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { ContainerRuntime, type ProfileSpec } from "./ContainerRuntime.ts"
-import { CONTAINER_ID } from "./Idmap.ts"
-import type { ProjectName } from "./Ids.ts"
 
 /**
  * The prefix of the profile config keys that declare a shared file.
@@ -44,7 +44,7 @@ export const LINK_KEY_PREFIX = "user.repoman.link."
  *
  * @since 0.1.0
  */
-export class FileLink extends Schema.Class<FileLink>("@repoman/core/SharedFiles/FileLink")({
+export class FileLink extends Schema.Class<FileLink>("@repoman/programs/SharedFiles/FileLink")({
   key: Schema.String,
   file: Schema.String,
   target: Schema.String
@@ -139,7 +139,7 @@ export const hostLinkState = Effect.fn("SharedFiles.hostLinkState")(function*(li
  *
  * @since 0.1.0
  */
-export class LinkFailed extends Schema.TaggedError<LinkFailed>("@repoman/core/SharedFiles/LinkFailed")(
+export class LinkFailed extends Schema.TaggedError<LinkFailed>("@repoman/programs/SharedFiles/LinkFailed")(
   "LinkFailed",
   { file: Schema.String, target: Schema.String, detail: Schema.String }
 ) {

@@ -4,15 +4,19 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import * as HostInfo from "@repoman/core/HostInfo"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { NotFound, ProfileEntry, ProfileError, ProfileStore, type ProfileVariables } from "@repoman/core/ProfileStore"
+import { Registry } from "@repoman/core/Registry"
+import { emptyDocument } from "@repoman/core/RegistryDocument"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { ConfigPaths } from "../src/ConfigPaths.ts"
-import { ContainerRuntime, InstanceSpec, ProfileSpec } from "../src/ContainerRuntime.ts"
-import * as RuntimeMemory from "../src/ContainerRuntimeMemory.ts"
-import * as HostInfo from "../src/HostInfo.ts"
-import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
 import { newProject } from "../src/NewProject.ts"
 import {
   compareProfile,
@@ -23,10 +27,6 @@ import {
   requireProfiles,
   restrictionProblem
 } from "../src/ProfileInstall.ts"
-import { NotFound, ProfileEntry, ProfileError, ProfileStore, type ProfileVariables } from "../src/ProfileStore.ts"
-import { Registry } from "../src/Registry.ts"
-import { emptyDocument } from "../src/RegistryDocument.ts"
-import * as RegistryMemory from "../src/RegistryMemory.ts"
 
 type Template = (v: ProfileVariables) => ProfileSpec
 

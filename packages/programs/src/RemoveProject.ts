@@ -7,14 +7,14 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, type DeviceMap, type InstanceStatus } from "@repoman/core/ContainerRuntime"
+import type { ProjectName } from "@repoman/core/Ids"
+import type { Project } from "@repoman/core/Project"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime, type DeviceMap, type InstanceStatus } from "./ContainerRuntime.ts"
-import type { ProjectName } from "./Ids.ts"
-import type { Project } from "./Project.ts"
-import { Registry } from "./Registry.ts"
 import { madeByRepoman } from "./Setup.ts"
 
 /**

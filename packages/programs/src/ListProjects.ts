@@ -5,11 +5,11 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "@repoman/core/ContainerRuntime"
+import { Registry } from "@repoman/core/Registry"
+import { limitsOf, type LimitsView } from "@repoman/core/ResourceLimits"
 import * as Effect from "effect/Effect"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "./ContainerRuntime.ts"
-import { Registry } from "./Registry.ts"
-import { limitsOf, type LimitsView } from "./ResourceLimits.ts"
 import { madeByRepoman } from "./Setup.ts"
 
 /**

@@ -8,12 +8,12 @@
  *
  * @since 0.1.0
  */
+import { ProfileStore } from "@repoman/core/ProfileStore"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
-import { ProfileStore } from "./ProfileStore.ts"
 
 /**
  * The stacks repoman recognises.

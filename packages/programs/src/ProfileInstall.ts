@@ -13,20 +13,20 @@
  *
  * @since 0.1.0
  */
+import { ContainerRuntime, type DeviceMap, NamespaceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import { HostInfo, type HostInfoValues } from "@repoman/core/HostInfo"
+import type { UidMode } from "@repoman/core/Idmap"
+import { ProfileName } from "@repoman/core/Ids"
+import { type ProfileEntry, type ProfileOrigin, ProfileStore, type ProfileVariables } from "@repoman/core/ProfileStore"
+import { Registry } from "@repoman/core/Registry"
+import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
+import { checkSource, type Exposure } from "@repoman/core/SensitivePaths"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { ContainerRuntime, type DeviceMap, NamespaceSpec, ProfileSpec } from "./ContainerRuntime.ts"
-import { HostInfo, type HostInfoValues } from "./HostInfo.ts"
-import type { UidMode } from "./Idmap.ts"
-import { ProfileName } from "./Ids.ts"
-import { type ProfileEntry, type ProfileOrigin, ProfileStore, type ProfileVariables } from "./ProfileStore.ts"
-import { Registry } from "./Registry.ts"
-import { emptyDocument, type RegistryDocument } from "./RegistryDocument.ts"
-import { checkSource, type Exposure } from "./SensitivePaths.ts"
 import { fileLinks, type HostLinkState, hostLinkState, linkOnHost } from "./SharedFiles.ts"
 
 // ---------------------------------------------------------------------------
@@ -38,7 +38,7 @@ import { fileLinks, type HostLinkState, hostLinkState, linkOnHost } from "./Shar
  *
  * @since 0.1.0
  */
-export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/core/ProfileInstall/SourceMissing")(
+export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/programs/ProfileInstall/SourceMissing")(
   "SourceMissing",
   {
     profile: Schema.String,
@@ -64,7 +64,7 @@ export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/c
  * @since 0.1.0
  */
 export class SensitiveSource extends Schema.TaggedClass<SensitiveSource>(
-  "@repoman/core/ProfileInstall/SensitiveSource"
+  "@repoman/programs/ProfileInstall/SensitiveSource"
 )("SensitiveSource", {
   profile: Schema.String,
   exposures: Schema.Array(Schema.Struct({ path: Schema.String, exposes: Schema.String }))
@@ -83,7 +83,7 @@ export class SensitiveSource extends Schema.TaggedClass<SensitiveSource>(
  *
  * @since 0.1.0
  */
-export class NotAllowed extends Schema.TaggedClass<NotAllowed>("@repoman/core/ProfileInstall/NotAllowed")(
+export class NotAllowed extends Schema.TaggedClass<NotAllowed>("@repoman/programs/ProfileInstall/NotAllowed")(
   "NotAllowed",
   { profile: Schema.String, detail: Schema.String }
 ) {
@@ -98,7 +98,7 @@ export class NotAllowed extends Schema.TaggedClass<NotAllowed>("@repoman/core/Pr
  *
  * @since 0.1.0
  */
-export class NotInstalled extends Schema.TaggedClass<NotInstalled>("@repoman/core/ProfileInstall/NotInstalled")(
+export class NotInstalled extends Schema.TaggedClass<NotInstalled>("@repoman/programs/ProfileInstall/NotInstalled")(
   "NotInstalled",
   { profile: Schema.String }
 ) {
@@ -113,7 +113,7 @@ export class NotInstalled extends Schema.TaggedClass<NotInstalled>("@repoman/cor
  *
  * @since 0.1.0
  */
-export class Drifted extends Schema.TaggedClass<Drifted>("@repoman/core/ProfileInstall/Drifted")("Drifted", {
+export class Drifted extends Schema.TaggedClass<Drifted>("@repoman/programs/ProfileInstall/Drifted")("Drifted", {
   profile: Schema.String
 }) {
   /** One line for the user. */
@@ -128,7 +128,7 @@ export class Drifted extends Schema.TaggedClass<Drifted>("@repoman/core/ProfileI
  *
  * @since 0.1.0
  */
-export class InUse extends Schema.TaggedClass<InUse>("@repoman/core/ProfileInstall/InUse")("InUse", {
+export class InUse extends Schema.TaggedClass<InUse>("@repoman/programs/ProfileInstall/InUse")("InUse", {
   profile: Schema.String,
   users: Schema.Array(Schema.String)
 }) {
@@ -165,7 +165,7 @@ export type ProfileInstallErrorReason = typeof ProfileInstallErrorReason.Type
  * @since 0.1.0
  */
 export class ProfileInstallError extends Schema.TaggedError<ProfileInstallError>(
-  "@repoman/core/ProfileInstall/ProfileInstallError"
+  "@repoman/programs/ProfileInstall/ProfileInstallError"
 )("ProfileInstallError", { reason: ProfileInstallErrorReason }) {
   /** The reason's one-line message. */
   override get message(): string {

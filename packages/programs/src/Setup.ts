@@ -5,19 +5,19 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, NamespaceSpec, type StoragePool } from "@repoman/core/ContainerRuntime"
+import { HostInfo } from "@repoman/core/HostInfo"
+import { checkDelegation, delegationCommands, projectRestrictions, type UidMode } from "@repoman/core/Idmap"
+import type { ImageRef } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
+import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
+import { version } from "@repoman/core/Version"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime, NamespaceSpec, type StoragePool } from "./ContainerRuntime.ts"
-import { HostInfo } from "./HostInfo.ts"
-import { checkDelegation, delegationCommands, projectRestrictions, type UidMode } from "./Idmap.ts"
-import type { ImageRef } from "./Ids.ts"
 import { IdmapNotDelegated, InvalidPath, LifecycleError, StoragePoolMissing } from "./LifecycleError.ts"
-import { Registry } from "./Registry.ts"
-import { emptyDocument, type RegistryDocument } from "./RegistryDocument.ts"
-import { version } from "./Version.ts"
 
 /**
  * What the user chose; anything left out keeps its current (or default) value.

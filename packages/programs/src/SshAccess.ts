@@ -9,15 +9,15 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import * as HostProcess from "@repoman/core/HostProcess"
+import type { ProjectName } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime } from "./ContainerRuntime.ts"
 import { containerUser } from "./ContainerUser.ts"
-import * as HostProcess from "./HostProcess.ts"
-import type { ProjectName } from "./Ids.ts"
-import { Registry } from "./Registry.ts"
 
 /**
  * Setting up SSH access failed; `detail` says what.

@@ -8,18 +8,18 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, NamespaceSpec } from "@repoman/core/ContainerRuntime"
+import * as HostProcess from "@repoman/core/HostProcess"
+import { CONTAINER_ID } from "@repoman/core/Idmap"
+import { ProfileName, type ProjectName } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime, NamespaceSpec } from "./ContainerRuntime.ts"
-import * as HostProcess from "./HostProcess.ts"
-import { CONTAINER_ID } from "./Idmap.ts"
-import { ProfileName, type ProjectName } from "./Ids.ts"
 import { coveredBy } from "./ProfileInstall.ts"
-import { Registry } from "./Registry.ts"
 
 /**
  * Where the read-only repo is mounted inside a hermetic container.

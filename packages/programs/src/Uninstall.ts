@@ -8,11 +8,11 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, type ManagedObjects } from "@repoman/core/ContainerRuntime"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
-import { ConfigPaths } from "./ConfigPaths.ts"
-import { ContainerRuntime, type ManagedObjects } from "./ContainerRuntime.ts"
 
 /**
  * What {@link uninstall} will remove.

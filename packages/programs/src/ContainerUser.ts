@@ -5,10 +5,10 @@
  *
  * @since 0.1.0
  */
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { CONTAINER_ID } from "@repoman/core/Idmap"
+import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
-import { ContainerRuntime } from "./ContainerRuntime.ts"
-import { CONTAINER_ID } from "./Idmap.ts"
-import type { ProjectName } from "./Ids.ts"
 
 /**
  * The uid-1000 user of a container.

@@ -6,12 +6,12 @@
  *
  * @since 0.1.0
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import type { ProjectName } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ContainerRuntime } from "./ContainerRuntime.ts"
 import { containerUser } from "./ContainerUser.ts"
-import type { ProjectName } from "./Ids.ts"
-import { Registry } from "./Registry.ts"
 
 /**
  * Options of {@link openShell}.

@@ -4,11 +4,7 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import * as Effect from "effect/Effect"
-import * as FileSystem from "effect/FileSystem"
-import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import { ConfigPaths } from "../src/ConfigPaths.ts"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import {
   ContainerRuntime,
   ContainerRuntimeError,
@@ -18,17 +14,21 @@ import {
   ProfileSpec,
   StoragePool,
   Unavailable
-} from "../src/ContainerRuntime.ts"
-import * as RuntimeMemory from "../src/ContainerRuntimeMemory.ts"
-import * as HostInfo from "../src/HostInfo.ts"
-import { ImageRef, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
+} from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import * as HostInfo from "@repoman/core/HostInfo"
+import { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
+import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { listProjects } from "../src/ListProjects.ts"
 import { newProject } from "../src/NewProject.ts"
 import { openShell } from "../src/OpenShell.ts"
 import { projectStatus } from "../src/ProjectStatus.ts"
-import { Registry } from "../src/Registry.ts"
-import { emptyDocument, type RegistryDocument } from "../src/RegistryDocument.ts"
-import * as RegistryMemory from "../src/RegistryMemory.ts"
 import { planRemoval, removeProject } from "../src/RemoveProject.ts"
 import { setup } from "../src/Setup.ts"
 

@@ -11,11 +11,6 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
-import * as Path from "effect/Path"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import {
   type BackupError,
   BackupTarget,
@@ -24,18 +19,23 @@ import {
   MirrorResult,
   MirrorSource,
   MirrorStarted
-} from "./BackupTarget.ts"
-import { ConfigPaths, expandHome } from "./ConfigPaths.ts"
-import { ProjectName } from "./Ids.ts"
-import { timestampFromDate } from "./Project.ts"
-import { Registry, type RegistryError } from "./Registry.ts"
+} from "@repoman/core/BackupTarget"
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ProjectName } from "@repoman/core/Ids"
+import { timestampFromDate } from "@repoman/core/Project"
+import { Registry, type RegistryError } from "@repoman/core/Registry"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Path from "effect/Path"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 
 /**
  * The run is about to start: what will be mirrored, and where to.
  *
  * @since 0.1.0
  */
-export class SyncPlanned extends Schema.TaggedClass<SyncPlanned>("@repoman/core/SyncProjects/SyncPlanned")(
+export class SyncPlanned extends Schema.TaggedClass<SyncPlanned>("@repoman/programs/SyncProjects/SyncPlanned")(
   "SyncPlanned",
   {
     projects: Schema.Array(ProjectName),
@@ -50,7 +50,7 @@ export class SyncPlanned extends Schema.TaggedClass<SyncPlanned>("@repoman/core/
  *
  * @since 0.1.0
  */
-export class ProjectSkipped extends Schema.TaggedClass<ProjectSkipped>("@repoman/core/SyncProjects/ProjectSkipped")(
+export class ProjectSkipped extends Schema.TaggedClass<ProjectSkipped>("@repoman/programs/SyncProjects/ProjectSkipped")(
   "ProjectSkipped",
   { project: ProjectName, reason: Schema.String }
 ) {}
@@ -61,7 +61,7 @@ export class ProjectSkipped extends Schema.TaggedClass<ProjectSkipped>("@repoman
  *
  * @since 0.1.0
  */
-export class SyncCompleted extends Schema.TaggedClass<SyncCompleted>("@repoman/core/SyncProjects/SyncCompleted")(
+export class SyncCompleted extends Schema.TaggedClass<SyncCompleted>("@repoman/programs/SyncProjects/SyncCompleted")(
   "SyncCompleted",
   {
     results: Schema.Array(MirrorResult),
@@ -122,7 +122,7 @@ export interface SyncOptions {
  * ```ts
  * import * as Effect from "effect/Effect"
  * import * as Stream from "effect/Stream"
- * import { syncProjects } from "@repoman/core/SyncProjects"
+ * import { syncProjects } from "@repoman/programs/SyncProjects"
  * const events = syncProjects({ delete: true, dryRun: false }).pipe(
  *   Stream.runForEach((event) => Effect.log(event._tag))
  * )

@@ -5,10 +5,10 @@
  *
  * @since 0.1.0
  */
+import type { RepoDir } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
-import type { RepoDir } from "./Ids.ts"
 import { InvalidPath, LifecycleError, RepoMissing, RepoOutsideRoot } from "./LifecycleError.ts"
 
 /**

@@ -1,0 +1,6 @@
+/**
+ * @repoman/programs
+ *
+ * @since 0.1.0
+ */
+export {}
