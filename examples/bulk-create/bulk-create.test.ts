@@ -8,6 +8,7 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
 import { Registry } from "@repoman/core/Registry"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -41,7 +42,8 @@ const withReposRoot = <A, E, R>(
     return yield* test(root).pipe(
       Effect.provide(Layer.mergeAll(
         RegistryMemory.layer({ document }),
-        ContainerRuntimeMemory.layerMemory(),
+        ContainerRuntimeMemory.layer(),
+        ProfileStoreMemory.layer(),
         HostInfo.layerTest({ home: "/home/dev" }),
         ConfigPaths.layerFrom({ home: "/home/dev", configDir: "/home/dev/.config/repoman" }),
         TestConsole.layer

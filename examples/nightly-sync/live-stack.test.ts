@@ -61,7 +61,7 @@ describe.skipIf(!hasRsync && process.env["REPOMAN_INTEGRATION"] !== "1")("nightl
         yield* fs.makeDirectory(`${dir}/config`)
         yield* fs.writeFileString(`${dir}/config/repoman.toml`, registry(dir))
 
-        const live = RepomanLive.make({ configDir: `${dir}/config` }).pipe(
+        const live = RepomanLive.layer({ configDir: `${dir}/config` }).pipe(
           // HOME and the state dir (sync locks) inside the temporary directory too.
           Layer.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env: { HOME: dir } })))
         )

@@ -37,7 +37,7 @@ const files = (text: string) => new Map([["README.md", text]])
 const layer = (sources: ReadonlyArray<readonly [string, BackupTargetMemory.FileTree]>) =>
   Layer.mergeAll(
     RegistryMemory.layer({ document }),
-    BackupTargetMemory.layerMemory({ sources }),
+    BackupTargetMemory.layer({ sources }),
     ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
     Path.layer,
     TestConsole.layer

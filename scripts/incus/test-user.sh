@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The non-root user the integration tests run as, delegated to incusd the way
-# repoman's `setup` does it (DESIGN.md "Uid mapping", incus-notes.md §11).
+# repoman's `setup` does it: `root:<uid>:1` in /etc/subuid and /etc/subgid, so
+# incusd may map exactly the user's ids to 1000 inside (raw.idmap).
 #
 #   scripts/incus/test-user.sh            create/repair the user (idempotent)
 #   scripts/incus/test-user.sh --verify   end-to-end check as that user (needs
@@ -113,7 +114,8 @@ EOF
   say "wrote $REPOMAN_CI_STATE/env; took $(elapsed "$t0")"
 }
 
-# --verify: the secure mapping of incus-notes.md §11, end to end, as the user.
+# --verify: the secure mapping (restricted project, raw.idmap of the user's
+# ids only), end to end, as the user.
 verify() {
   local t t0 p c repo out own root_own fails=0
   t0=$(now_ms)

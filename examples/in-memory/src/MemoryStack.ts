@@ -2,7 +2,8 @@
  * The memory stack: every service `RepomanLive` provides that touches the
  * outside world, replaced by the in-memory layers repoman ships
  * (`RegistryMemory`, `ContainerRuntimeMemory`, `BackupTargetMemory`,
- * `HostInfo.layerTest`, fixed `ConfigPaths`). Copy it into your own tests.
+ * `ProfileStoreMemory`, `HostInfo.layerTest`, fixed `ConfigPaths`). Copy it
+ * into your own tests.
  *
  * The file system stays real (Node's): `newProject` checks that the repo
  * directory exists, so tests point the repos root at a temporary directory.
@@ -12,6 +13,7 @@ import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as Layer from "effect/Layer"
@@ -33,8 +35,9 @@ export const documentWith = (reposRoot: string): RegistryDocument =>
 export const layer = (options: MemoryStackOptions) =>
   Layer.mergeAll(
     RegistryMemory.layer({ document: documentWith(options.reposRoot) }),
-    ContainerRuntimeMemory.layerMemory(),
-    BackupTargetMemory.layerMemory(options.sources === undefined ? {} : { sources: options.sources }),
+    ContainerRuntimeMemory.layer(),
+    BackupTargetMemory.layer(options.sources === undefined ? {} : { sources: options.sources }),
+    ProfileStoreMemory.layer(),
     HostInfo.layerTest({ user: "ada", home: "/home/ada" }),
     ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
     NodeServices.layer

@@ -25,9 +25,14 @@ export interface NightlySyncOptions {
 }
 
 /** Some projects failed to sync; the report says which and why. */
-export class NightlySyncFailed extends Schema.TaggedError<NightlySyncFailed>()("NightlySyncFailed", {
-  failed: Schema.Array(Schema.String)
-}) {
+export class NightlySyncFailed
+  extends Schema.TaggedError<NightlySyncFailed>("@repoman-examples/nightly-sync/nightlySync/NightlySyncFailed")(
+    "NightlySyncFailed",
+    {
+      failed: Schema.Array(Schema.String)
+    }
+  )
+{
   override get message(): string {
     return `nightly sync: ${this.failed.length} project(s) failed: ${this.failed.join(", ")}`
   }

@@ -55,6 +55,7 @@ import * as Schema from "effect/Schema"
  * What a plugin's layer may require: the platform services.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Platform = FileSystem.FileSystem | Path.Path | ChildProcessSpawner
 
@@ -62,6 +63,7 @@ export type Platform = FileSystem.FileSystem | Path.Path | ChildProcessSpawner
  * What the registry tells a plugin about the host.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface PluginContext {
   /** `[defaults].backup_root`, `~` expanded. */
@@ -79,6 +81,7 @@ export interface PluginContext {
  * export).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface BackupPlugin<A> {
   /** A short name for messages (`"rsync"`, `"restic"`). */
@@ -96,6 +99,7 @@ export interface BackupPlugin<A> {
  * bundle), and a Schema is decoded by the copy that made it.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DefinedPlugin<A> extends BackupPlugin<A> {
   /** Decodes `[backup.options]` with the plugin's own Schema (unknown keys are an error). */
@@ -107,6 +111,7 @@ export interface DefinedPlugin<A> extends BackupPlugin<A> {
  * {@link DefinedPlugin}). Unknown option keys are an error.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const define = <A>(plugin: BackupPlugin<A>): DefinedPlugin<A> => {
   const decode = Schema.decodeUnknownEffect(plugin.options)
@@ -119,6 +124,7 @@ export const define = <A>(plugin: BackupPlugin<A>): DefinedPlugin<A> => {
  * would wipe the backup copy. Succeeds with nothing otherwise.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const checkSource = (source: MirrorSource): Effect.Effect<void, BackupError, FileSystem.FileSystem> =>
   Effect.gen(function*() {

@@ -19,6 +19,7 @@ import type * as PlatformError from "effect/PlatformError"
  * One mount.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MountEntry {
   readonly id: number
@@ -42,6 +43,7 @@ const unescape = (s: string): string =>
  * documented shape.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parseLine = (line: string): Option.Option<MountEntry> => {
   const fields = line.trim().split(" ")
@@ -72,6 +74,7 @@ export const parseLine = (line: string): Option.Option<MountEntry> => {
  * Parses the whole file, skipping malformed lines.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parse = (text: string): ReadonlyArray<MountEntry> =>
   text.split("\n").flatMap((line) => line.trim() === "" ? [] : Option.toArray(parseLine(line)))
@@ -85,6 +88,7 @@ const contains = (mountPoint: string, path: string): boolean =>
  * mounted (an automounted NFS share is mounted over its `autofs` trigger).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const mountOf = (entries: ReadonlyArray<MountEntry>, path: string): Option.Option<MountEntry> => {
   let best: MountEntry | undefined
@@ -101,6 +105,7 @@ export const mountOf = (entries: ReadonlyArray<MountEntry>, path: string): Optio
  * the root filesystem or a bare `autofs` trigger.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const separateMount = (
   entries: ReadonlyArray<MountEntry>,
@@ -120,6 +125,7 @@ export const separateMount = (
  * Reads and parses `/proc/self/mountinfo` (or another file, for tests).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const read = (
   file = "/proc/self/mountinfo"

@@ -29,11 +29,14 @@ import * as RsyncBackupTarget from "./RsyncBackupTarget.ts"
  * No module of that name could be resolved.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class PluginNotFound extends Schema.TaggedClass<PluginNotFound>()("PluginNotFound", {
-  target: Schema.String,
-  searched: Schema.Array(Schema.String)
-}) {
+export class PluginNotFound
+  extends Schema.TaggedClass<PluginNotFound>("@repoman/backup/PluginLoader/PluginNotFound")("PluginNotFound", {
+    target: Schema.String,
+    searched: Schema.Array(Schema.String)
+  })
+{
   /** One line for the user. */
   get message(): string {
     return `backup target ${this.target}: no such module (looked from ${
@@ -46,11 +49,14 @@ export class PluginNotFound extends Schema.TaggedClass<PluginNotFound>()("Plugin
  * The module loaded but does not export a backup plugin.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class InvalidPlugin extends Schema.TaggedClass<InvalidPlugin>()("InvalidPlugin", {
-  target: Schema.String,
-  detail: Schema.String
-}) {
+export class InvalidPlugin
+  extends Schema.TaggedClass<InvalidPlugin>("@repoman/backup/PluginLoader/InvalidPlugin")("InvalidPlugin", {
+    target: Schema.String,
+    detail: Schema.String
+  })
+{
   /** One line for the user. */
   get message(): string {
     return `backup target ${this.target} is not a repoman backup plugin: ${this.detail}`
@@ -61,11 +67,14 @@ export class InvalidPlugin extends Schema.TaggedClass<InvalidPlugin>()("InvalidP
  * `[backup.options]` do not match the plugin's Schema.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class InvalidOptions extends Schema.TaggedClass<InvalidOptions>()("InvalidOptions", {
-  target: Schema.String,
-  detail: Schema.String
-}) {
+export class InvalidOptions
+  extends Schema.TaggedClass<InvalidOptions>("@repoman/backup/PluginLoader/InvalidOptions")("InvalidOptions", {
+    target: Schema.String,
+    detail: Schema.String
+  })
+{
   /** One line for the user. */
   get message(): string {
     return `[backup.options] for backup target ${this.target}: ${this.detail.replace(/\s*\n\s*/g, " ")}`
@@ -76,11 +85,14 @@ export class InvalidOptions extends Schema.TaggedClass<InvalidOptions>()("Invali
  * The one error of the loader.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class BackupPluginError extends Schema.TaggedError<BackupPluginError>()("BackupPluginError", {
-  reason: Schema.Union([PluginNotFound, InvalidPlugin, InvalidOptions]),
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class BackupPluginError
+  extends Schema.TaggedError<BackupPluginError>("@repoman/backup/PluginLoader/BackupPluginError")("BackupPluginError", {
+    reason: Schema.Union([PluginNotFound, InvalidPlugin, InvalidOptions]),
+    cause: Schema.optional(Schema.Defect())
+  })
+{
   override get message(): string {
     return this.reason.message
   }
@@ -90,6 +102,7 @@ export class BackupPluginError extends Schema.TaggedError<BackupPluginError>()("
  * What to load.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface LoadRequest {
   /** `"rsync"`, a module name, an absolute path or a `file:` URL. */
@@ -107,6 +120,7 @@ type Target = Layer.Layer<BackupTarget, BackupError, Platform>
  * Whether `u` has the shape of a {@link BackupPlugin}.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const isPlugin = (u: unknown): u is BackupPlugin<unknown> =>
   typeof u === "object" && u !== null && "name" in u && typeof u.name === "string" && "options" in u &&
@@ -116,6 +130,7 @@ export const isPlugin = (u: unknown): u is BackupPlugin<unknown> =>
  * Decodes `options` with the plugin's Schema and builds its layer.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const instantiate = <A>(
   plugin: BackupPlugin<A>,
@@ -160,6 +175,7 @@ const resolveModule = (target: string, from: ReadonlyArray<string>): Option.Opti
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const load = (request: LoadRequest): Effect.Effect<Target, BackupPluginError> => {
   const { context, options, target } = request
@@ -199,6 +215,7 @@ export const load = (request: LoadRequest): Effect.Effect<Target, BackupPluginEr
  * target can be loaded, so that only the commands that need one fail.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerUnavailable = (detail: string): Layer.Layer<BackupTarget> => {
   const refuse = Effect.fail(new BackupError({ reason: new Failed({ detail }) }))
@@ -212,6 +229,7 @@ export const layerUnavailable = (detail: string): Layer.Layer<BackupTarget> => {
  * that does not load, the target refuses every operation with the reason.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerFromRegistry: Layer.Layer<BackupTarget, never, Registry | ConfigPaths | Platform> = Layer.unwrap(
   Effect.gen(function*() {

@@ -65,6 +65,7 @@ const withDefault = <S extends Schema.Top & { readonly "~type.make.in": unknown 
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export const RsyncOptions = Schema.Struct({
   rsync: Schema.NonEmptyString.pipe(withDefault("rsync")),
@@ -82,6 +83,7 @@ export const RsyncOptions = Schema.Struct({
  * The decoded type of the `RsyncOptions` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type RsyncOptions = typeof RsyncOptions.Type
 
@@ -89,6 +91,7 @@ export type RsyncOptions = typeof RsyncOptions.Type
  * Everything the rsync target needs.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RsyncConfig {
   /** The backup root: backups go to `<root>/<repo>/`. */
@@ -102,7 +105,12 @@ export interface RsyncConfig {
   readonly mountinfo?: string | undefined
 }
 
-/** The defaults of {@link RsyncOptions}. @since 0.1.0 */
+/**
+ * The defaults of {@link RsyncOptions}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export const defaultOptions: RsyncOptions = Schema.decodeUnknownSync(RsyncOptions)({})
 
 const basename = (p: string) => p.replace(/\/+$/, "").split("/").pop() ?? p
@@ -128,6 +136,7 @@ interface Tally {
  * repo dir is followed), then the root.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const rsyncArgs = (
   sources: ReadonlyArray<string>,
@@ -151,6 +160,7 @@ export const rsyncArgs = (
  * Builds the rsync target.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (config: RsyncConfig): Effect.Effect<BackupTarget["Service"], never, Platform> =>
   Effect.gen(function*() {
@@ -397,6 +407,7 @@ export const make = (config: RsyncConfig): Effect.Effect<BackupTarget["Service"]
  * The rsync target as a layer.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (config: RsyncConfig): Layer.Layer<BackupTarget, never, Platform> =>
   Layer.effect(BackupTarget, make(config))
@@ -405,6 +416,7 @@ export const layer = (config: RsyncConfig): Layer.Layer<BackupTarget, never, Pla
  * The rsync target as a plugin (`[backup] target = "rsync"`, built in).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const plugin = define({
   name: "rsync",

@@ -21,6 +21,7 @@ import { hostname } from "node:os"
  * What a lock file holds.
  *
  * @since 0.1.0
+ * @category models
  */
 export const LockOwner = Schema.Struct({
   pid: Schema.Int,
@@ -32,6 +33,7 @@ export const LockOwner = Schema.Struct({
  * The decoded type of the `LockOwner` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type LockOwner = typeof LockOwner.Type
 
@@ -41,6 +43,7 @@ const decodeOwner = Schema.decodeUnknownEffect(Schema.fromJsonString(LockOwner))
  * The lock file of `root` in `lockDir`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const lockFile = (lockDir: string, root: string): string =>
   `${lockDir}/sync-${createHash("sha256").update(root).digest("hex").slice(0, 16)}.lock`
@@ -59,6 +62,7 @@ const alive = (pid: number): boolean => {
  * Takes the lock of `root` for the current scope.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const acquire = (
   lockDir: string,

@@ -13,6 +13,7 @@ import type * as Duration from "effect/Duration"
  * escapes unprintable bytes in names (`\#012`), so a name is one line.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const OUT_FORMAT = "%i|%l|%n"
 
@@ -20,6 +21,7 @@ export const OUT_FORMAT = "%i|%l|%n"
  * One line of rsync's itemized output.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ItemLine =
   | { readonly _tag: "Transferred"; readonly top: string; readonly bytes: number }
@@ -35,6 +37,7 @@ export type ItemLine =
  * - anything else (directories, attribute changes, links) is `Other`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parseItemLine = (line: string): ItemLine | undefined => {
   const first = line.indexOf("|")
@@ -57,6 +60,7 @@ export const parseItemLine = (line: string): ItemLine | undefined => {
  * vanished before they could be transferred") is normal for a repo in use.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const succeeded = (exitCode: number): boolean => exitCode === 0 || exitCode === 24
 
@@ -87,6 +91,7 @@ const meanings: Readonly<Record<number, string>> = {
  * that) code.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const failureReason = (
   exitCode: number,

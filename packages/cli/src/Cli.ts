@@ -35,6 +35,7 @@ import { version } from "@repoman/core/Version"
  * The root command.
  *
  * @since 0.1.0
+ * @category cli
  */
 export const command = Command.make("repoman").pipe(
   Command.withDescription("Run AI coding agents in per-project Incus containers, with backups"),
@@ -94,6 +95,7 @@ const messageOf = (e: unknown): string =>
  * ```
  *
  * @since 0.1.0
+ * @category cli
  */
 export const run = (argv: ReadonlyArray<string>) =>
   Command.runWith(command, { version })(argv).pipe(

@@ -3,15 +3,18 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
 import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
 
 /**
  * Ends the process with `code`; whatever needed saying has been printed.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class ExitCode extends Data.TaggedError("ExitCode")<{ readonly code: number }> {
+export class ExitCode extends Schema.TaggedError<ExitCode>("@repoman/cli/ExitCode/ExitCode")("ExitCode", {
+  code: Schema.Int
+}) {
   override get [Runtime.errorExitCode](): number {
     return this.code
   }

@@ -14,5 +14,6 @@ import { RepomanLive, type Services } from "./RepomanLive.ts"
  * Everything the CLI needs, built from the environment.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const MainLayer: Layer.Layer<Services, HostInfoError> = RepomanLive

@@ -37,6 +37,7 @@ import * as Layer from "effect/Layer"
  * Every service the stack provides: what a script (or the CLI) may require.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Services =
   | ContainerRuntime
@@ -52,13 +53,15 @@ export type Services =
  * config paths and the platform (all provided by the stack).
  *
  * @since 0.1.0
+ * @category models
  */
 export type BackupTargetRequirements = Registry | ConfigPaths | NodeServices.NodeServices
 
 /**
- * Overrides of {@link make}; each absent field keeps the default.
+ * Overrides of {@link layer}; each absent field keeps the default.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options<E = never> {
   /** The config dir (default `$REPOMAN_CONFIG_DIR`, `$XDG_CONFIG_HOME/repoman` or `~/.config/repoman`); `~` is expanded. */
@@ -108,16 +111,17 @@ const runtime = (options: Options<unknown>): Layer.Layer<ContainerRuntime, never
  * import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
  *
  * // another config dir and Incus project, and backups kept in memory
- * const layer = RepomanLive.make({
+ * const staging = RepomanLive.layer({
  *   configDir: "~/.config/repoman-staging",
  *   incusProject: "staging",
- *   backupTarget: BackupTargetMemory.layerMemory()
+ *   backupTarget: BackupTargetMemory.layer()
  * })
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
-export const make = <E = never>(
+export const layer = <E = never>(
   options: Options<E> = {}
 ): Layer.Layer<Services, HostInfo.HostInfoError | E> => {
   const registry = RegistryFile.layer().pipe(Layer.provideMerge(configPaths(options.configDir)))
@@ -136,5 +140,6 @@ export const make = <E = never>(
  * The default live stack, built from the environment and the user's config.
  *
  * @since 0.1.0
+ * @category layers
  */
-export const RepomanLive: Layer.Layer<Services, HostInfo.HostInfoError> = make()
+export const RepomanLive: Layer.Layer<Services, HostInfo.HostInfoError> = layer()

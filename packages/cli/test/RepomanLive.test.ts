@@ -22,21 +22,21 @@ type Required<L> = L extends Layer.Layer<infer _A, infer _E, infer R> ? R : neve
 
 describe("RepomanLive", () => {
   it("a replacement BackupTarget layer leaves the stack's type unchanged", () => {
-    const replaced = RepomanLive.make({ backupTarget: BackupTargetMemory.layerMemory() })
+    const replaced = RepomanLive.layer({ backupTarget: BackupTargetMemory.layer() })
     expectTypeOf(replaced).toEqualTypeOf<typeof RepomanLive.RepomanLive>()
     expectTypeOf<Provided<typeof replaced>>().toEqualTypeOf<RepomanLive.Services>()
     expectTypeOf<Failure<typeof replaced>>().toEqualTypeOf<HostInfoError>()
     expectTypeOf<Required<typeof replaced>>().toEqualTypeOf<never>()
 
     // A replacement may use what the stack provides (here the registry) ...
-    const fromRegistry: Layer.Layer<BackupTarget, never, Registry> = BackupTargetMemory.layerMemory()
-    expectTypeOf(RepomanLive.make({ backupTarget: fromRegistry })).toEqualTypeOf<typeof RepomanLive.RepomanLive>()
+    const fromRegistry: Layer.Layer<BackupTarget, never, Registry> = BackupTargetMemory.layer()
+    expectTypeOf(RepomanLive.layer({ backupTarget: fromRegistry })).toEqualTypeOf<typeof RepomanLive.RepomanLive>()
     // ... and its errors join the stack's.
     const failing = Layer.effect(BackupTarget, Effect.fail("no target" as const))
-    expectTypeOf<Failure<ReturnType<typeof RepomanLive.make<"no target">>>>().toEqualTypeOf<
+    expectTypeOf<Failure<ReturnType<typeof RepomanLive.layer<"no target">>>>().toEqualTypeOf<
       HostInfoError | "no target"
     >()
-    expectTypeOf(RepomanLive.make({ backupTarget: failing })).toEqualTypeOf<
+    expectTypeOf(RepomanLive.layer({ backupTarget: failing })).toEqualTypeOf<
       Layer.Layer<RepomanLive.Services, HostInfoError | "no target">
     >()
 
@@ -60,11 +60,11 @@ describe("RepomanLive", () => {
       const status = yield* (yield* BackupTarget).check()
       assert.strictEqual(status.location, "memory:/elsewhere")
     }).pipe(
-      Effect.provide(RepomanLive.make({
+      Effect.provide(RepomanLive.layer({
         configDir: "/srv/repoman-config",
         incusProject: "elsewhere",
         incusSocket: "/nonexistent/incus.socket",
-        backupTarget: BackupTargetMemory.layerMemory({ location: "memory:/elsewhere" })
+        backupTarget: BackupTargetMemory.layer({ location: "memory:/elsewhere" })
       }))
     ))
 })

@@ -30,9 +30,7 @@ const engine = Effect.gen(function*() {
     new InstanceSpec({
       name: ProjectName.make("isurus"),
       image: ImageRef.make("img"),
-      profiles: [],
-      devices: {},
-      config: {}
+      profiles: []
     })
   )
   yield* runtime.stop(ProjectName.make("isurus"))

@@ -8,10 +8,10 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
-import { layerMemory as backupMemory } from "@repoman/core/BackupTargetMemory"
+import { layer as backupMemory } from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
-import { layerMemory as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
+import { layer as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
 import type { ProfileStore } from "@repoman/core/ProfileStore"
 import type { Registry } from "@repoman/core/Registry"

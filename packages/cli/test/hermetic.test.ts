@@ -1,12 +1,13 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, HostPath, Mount } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { ProjectName } from "@repoman/core/Ids"
 import { ORIGIN, PATCHES } from "@repoman/programs/Hermetic"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { documentFrom, runCli } from "./harness.ts"
 
 const document = documentFrom({ schema: 3, defaults: { profiles: ["default"], default_image: "img" } })
@@ -15,7 +16,11 @@ const world = Effect.gen(function*() {
   const fs = yield* FileSystem.FileSystem
   const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-herm-" })
   yield* fs.makeDirectory(`${home}/repos/herm`, { recursive: true })
-  const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+  // The namespace as setup leaves it in uid mode idmap: the repos root allowed.
+  const runtime = yield* RuntimeMemory.make({
+    namespace: "repoman",
+    restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } }
+  })
   return { fs, home, runtime, layer: Layer.succeed(ContainerRuntime, runtime) }
 })
 
@@ -27,12 +32,14 @@ describe("hermetic projects", () => {
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
       const repo = yield* fs.realPath(`${home}/repos/herm`)
       const patches = yield* fs.realPath(`${home}/.local/state/repoman/patches/herm`)
-      const devices = (yield* runtime.get(ProjectName.make("herm"))).devices
-      assert.deepStrictEqual(devices["repo"], { type: "disk", source: repo, path: ORIGIN, readonly: "true" })
-      assert.deepStrictEqual(devices["patches"], { type: "disk", source: patches, path: PATCHES })
+      const instance = yield* runtime.get(ProjectName.make("herm"))
+      assert.deepStrictEqual(instance.repo, Option.some(new HostPath({ source: repo, path: ORIGIN, readOnly: true })))
+      assert.deepStrictEqual(instance.mounts, [
+        new Mount({ name: "patches", source: patches, path: PATCHES, readOnly: false })
+      ])
       // The patches root is allowed in the restricted project.
       const ns = yield* runtime.getNamespace("repoman")
-      assert.include(ns.config["restricted.devices.disk.paths"] ?? "", `${home}/.local/state/repoman/patches`)
+      assert.include(ns.allowedPaths, yield* fs.realPath(`${home}/.local/state/repoman/patches`))
       const clone = (yield* runtime.calls).find((c) => c.argv.includes("clone"))
       assert.deepStrictEqual(clone?.argv, [
         "git",

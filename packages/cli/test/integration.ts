@@ -5,7 +5,7 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert } from "@effect/vitest"
-import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as IncusClient from "@repoman/incus/IncusClient"
 import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
@@ -100,8 +100,7 @@ export const assertDisksForbidden = (project: string, sources: ReadonlyArray<str
             name: ProjectName.make("escape"),
             image: ImageRef.make(busybox),
             profiles: [ProfileName.make("default")],
-            devices: { host: { type: "disk", source, path: "/mnt/host" } },
-            config: {}
+            mounts: [new Mount({ name: "host", source, path: "/mnt/host", readOnly: false })]
           })
         )
       )

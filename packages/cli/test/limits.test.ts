@@ -41,10 +41,8 @@ describe("resource limits", () => {
         home
       })
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
-      const config = (yield* runtime.get(ProjectName.make("isurus"))).config
-      assert.strictEqual(config["limits.cpu"], "3")
-      assert.strictEqual(config["limits.memory"], "2GiB")
-      assert.strictEqual(config["limits.processes"], "500")
+      const limits = (yield* runtime.get(ProjectName.make("isurus"))).limits
+      assert.deepStrictEqual(limits, { cpu: 3, memory: MemorySize.make("2GiB"), processes: 500 })
 
       const lamna = yield* runCli(["new", "lamna", "--memory", "512MiB"], {
         memory: { document },
@@ -52,10 +50,8 @@ describe("resource limits", () => {
         home
       })
       assert.strictEqual(lamna.code, 0, lamna.stderr.join("\n"))
-      const lamnaConfig = (yield* runtime.get(ProjectName.make("lamna"))).config
-      assert.strictEqual(lamnaConfig["limits.cpu"], undefined)
-      assert.strictEqual(lamnaConfig["limits.memory"], "512MiB")
-      assert.strictEqual(lamnaConfig["limits.processes"], "500")
+      const lamnaLimits = (yield* runtime.get(ProjectName.make("lamna"))).limits
+      assert.deepStrictEqual(lamnaLimits, { memory: MemorySize.make("512MiB"), processes: 500 })
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("list and status print the container's limits", () =>
@@ -80,7 +76,7 @@ describe("resource limits", () => {
           created: "2026-04-28T15:00:00Z"
         }]
       })
-      assert.strictEqual(project.config["limits.cpu"], "2")
+      assert.strictEqual(project.limits.cpu, 2)
       const list = yield* runCli(["list"], { memory: { document: withProject }, runtime: layer, home })
       assert.include(list.stdout.join("\n"), "cpu 2, processes 100")
       const status = yield* runCli(["status", "isurus"], { memory: { document: withProject }, runtime: layer, home })

@@ -5,6 +5,7 @@ import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { ImageRef, ProjectName } from "@repoman/core/Ids"
 import { InvalidDocument, make as makeRegistry, Registry, RegistryError } from "@repoman/core/Registry"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
+import { MemorySize, type ResourceLimits } from "@repoman/core/ResourceLimits"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
@@ -41,17 +42,16 @@ const engine = Layer.effect(
   ContainerRuntime,
   Effect.gen(function*() {
     const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
-    for (const name of ["isurus", "stray"]) {
-      yield* runtime.create(
-        new InstanceSpec({
-          name: ProjectName.make(name),
-          image: ImageRef.make("images:ubuntu/26.04/cloud"),
-          profiles: [],
-          devices: {},
-          config: name === "isurus" ? { "limits.cpu": "2", "limits.memory": "4GiB" } : {}
-        })
-      )
-    }
+    const spec = (name: string, limits: ResourceLimits = {}) =>
+      new InstanceSpec({
+        name: ProjectName.make(name),
+        image: ImageRef.make("images:ubuntu/26.04/cloud"),
+        profiles: [],
+        limits
+      })
+    yield* runtime.create(spec("isurus", { cpu: 2, memory: MemorySize.make("4GiB") }))
+    // A container repoman did not make.
+    yield* runtime.createForeign(spec("stray"))
     return runtime
   }).pipe(Effect.orDie)
 )
@@ -183,7 +183,8 @@ describe("repoman list", () => {
           load: failing,
           modify: () => failing,
           initialize: () => failing,
-          overrides: failing
+          overrides: failing,
+          getOverride: () => failing
         })
       )
       const out = yield* runCli(["list"], { registry })

@@ -25,7 +25,11 @@ const world = Effect.gen(function*() {
   yield* fs.makeDirectory(`${home}/.claude`)
   yield* fs.makeDirectory(`${home}/.ssh`)
   yield* fs.makeDirectory(`${home}/repos/isurus`, { recursive: true })
-  const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+  // The namespace as setup leaves it in uid mode idmap: the repos root allowed.
+  const runtime = yield* RuntimeMemory.make({
+    namespace: "repoman",
+    restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } }
+  })
   yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
   const memory = { document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } } }
   const repoman = (
@@ -163,9 +167,7 @@ describe("repoman profile", () => {
         new InstanceSpec({
           name: ProjectName.make("isurus"),
           image: ImageRef.make("busybox"),
-          profiles: [ProfileName.make("claude-share")],
-          devices: {},
-          config: {}
+          profiles: [ProfileName.make("claude-share")]
         })
       )
       const refused = yield* repoman(["profile", "remove", "claude-share"])

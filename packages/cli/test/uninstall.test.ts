@@ -16,24 +16,26 @@ const document = documentFrom({
 /** repoman's namespace with two containers and one profile of its own. */
 const engine = (managedNamespace = true) =>
   Effect.gen(function*() {
+    // Made by setup (managed), or an existing project repoman only uses.
     const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
-    yield* runtime.ensureNamespace(
-      new NamespaceSpec({
-        name: "repoman",
-        description: "",
-        config: managedNamespace ? { "user.repoman.managed": "true" } : {},
-        rootDiskPool: "default"
-      })
-    )
+    if (managedNamespace) {
+      yield* runtime.ensureNamespace(
+        new NamespaceSpec({
+          name: "repoman",
+          description: "",
+          allowedPaths: [],
+          idMapping: { _tag: "Shift" },
+          rootDiskPool: "default"
+        })
+      )
+    }
     yield* runtime.putProfile(ProfileName.make("rust"), new ProfileSpec({ description: "", config: {}, devices: {} }))
     for (const name of ["isurus", "lamna"]) {
       yield* runtime.create(
         new InstanceSpec({
           name: ProjectName.make(name),
           image: ImageRef.make("img"),
-          profiles: [ProfileName.make("default"), ProfileName.make("rust")],
-          devices: {},
-          config: {}
+          profiles: [ProfileName.make("default"), ProfileName.make("rust")]
         })
       )
     }

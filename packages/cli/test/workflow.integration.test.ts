@@ -4,6 +4,7 @@
  * current directory) and `uninstall`.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { markManaged } from "@repoman/incus/IncusLabels"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as ChildProcess from "effect/process/ChildProcess"
@@ -115,7 +116,8 @@ describe("issue 6 against a real Incus", () => {
           const n = yield* repoman(["new", name, "--image", busybox])
           assert.strictEqual(n.code, 0, n.stderr)
         }
-        yield* client.createProfile(project, { name: "extra", description: "", config: {}, devices: {} })
+        // A profile repoman made (as `profile install` does: marked managed).
+        yield* client.createProfile(project, { name: "extra", description: "", config: markManaged({}), devices: {} })
         const before = yield* snapshot(reposRoot)
 
         const refused = yield* repoman(["uninstall"])

@@ -42,6 +42,7 @@ import { ProjectName } from "./Ids.ts"
  * mirrors `<repos_root>/<repo>/` to `<backup_root>/<repo>/`).
  *
  * @since 0.1.0
+ * @category models
  */
 export class MirrorSource extends Schema.Class<MirrorSource>("@repoman/core/BackupTarget/MirrorSource")({
   project: ProjectName,
@@ -52,6 +53,7 @@ export class MirrorSource extends Schema.Class<MirrorSource>("@repoman/core/Back
  * How to mirror.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MirrorOptions {
   /** Delete files from the backup that are gone from the source. */
@@ -72,6 +74,7 @@ export interface MirrorOptions {
  * instance because the target is unreachable).
  *
  * @since 0.1.0
+ * @category models
  */
 export class TargetStatus extends Schema.Class<TargetStatus>("@repoman/core/BackupTarget/TargetStatus")({
   /** The backup root, as the user knows it (a path, a URL). */
@@ -87,6 +90,7 @@ export class TargetStatus extends Schema.Class<TargetStatus>("@repoman/core/Back
  * What mirroring one source did (or, in a dry run, would do).
  *
  * @since 0.1.0
+ * @category models
  */
 export class MirrorStats extends Schema.Class<MirrorStats>("@repoman/core/BackupTarget/MirrorStats")({
   filesTransferred: Schema.Int,
@@ -101,6 +105,7 @@ export class MirrorStats extends Schema.Class<MirrorStats>("@repoman/core/Backup
  * Progress reported by `mirrorOne` while it runs: totals so far.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MirrorProgress {
   readonly filesTransferred: number
@@ -115,6 +120,7 @@ export interface MirrorProgress {
  * The backup root is not a mounted filesystem, or cannot be reached.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NotMounted extends Schema.TaggedClass<NotMounted>("@repoman/core/BackupTarget/NotMounted")("NotMounted", {
   location: Schema.String
@@ -129,6 +135,7 @@ export class NotMounted extends Schema.TaggedClass<NotMounted>("@repoman/core/Ba
  * The backup root cannot be written to.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NotWritable extends Schema.TaggedClass<NotWritable>("@repoman/core/BackupTarget/NotWritable")(
   "NotWritable",
@@ -144,6 +151,7 @@ export class NotWritable extends Schema.TaggedClass<NotWritable>("@repoman/core/
  * The source of a project does not exist.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/core/BackupTarget/SourceMissing")(
   "SourceMissing",
@@ -159,6 +167,7 @@ export class SourceMissing extends Schema.TaggedClass<SourceMissing>("@repoman/c
  * The source of a project exists but is not a directory.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class SourceNotDirectory extends Schema.TaggedClass<SourceNotDirectory>(
   "@repoman/core/BackupTarget/SourceNotDirectory"
@@ -173,6 +182,7 @@ export class SourceNotDirectory extends Schema.TaggedClass<SourceNotDirectory>(
  * The source of a project is empty; mirroring it could wipe its backup.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class SourceEmpty extends Schema.TaggedClass<SourceEmpty>("@repoman/core/BackupTarget/SourceEmpty")(
   "SourceEmpty",
@@ -188,6 +198,7 @@ export class SourceEmpty extends Schema.TaggedClass<SourceEmpty>("@repoman/core/
  * The backup root has not enough free space.
  *
  * @since 0.1.0
+ * @category models
  */
 export class InsufficientSpace extends Schema.TaggedClass<InsufficientSpace>(
   "@repoman/core/BackupTarget/InsufficientSpace"
@@ -209,6 +220,7 @@ export class InsufficientSpace extends Schema.TaggedClass<InsufficientSpace>(
  * Something else holds the target (another mirror run, a lock).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Busy extends Schema.TaggedClass<Busy>("@repoman/core/BackupTarget/Busy")("Busy", {
   location: Schema.String,
@@ -224,6 +236,7 @@ export class Busy extends Schema.TaggedClass<Busy>("@repoman/core/BackupTarget/B
  * An operation did not finish in time (a hung NFS server, say).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Timeout extends Schema.TaggedClass<Timeout>("@repoman/core/BackupTarget/Timeout")("Timeout", {
   operation: Schema.String,
@@ -239,6 +252,7 @@ export class Timeout extends Schema.TaggedClass<Timeout>("@repoman/core/BackupTa
  * Any other failure, with the tool's exit code when there is one.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Failed extends Schema.TaggedClass<Failed>("@repoman/core/BackupTarget/Failed")("Failed", {
   detail: Schema.String,
@@ -254,6 +268,7 @@ export class Failed extends Schema.TaggedClass<Failed>("@repoman/core/BackupTarg
  * Why a {@link BackupError} happened.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const BackupErrorReason = Schema.Union([
   NotMounted,
@@ -270,6 +285,7 @@ export const BackupErrorReason = Schema.Union([
  * The decoded type of the `BackupErrorReason` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type BackupErrorReason = typeof BackupErrorReason.Type
 
@@ -277,6 +293,7 @@ export type BackupErrorReason = typeof BackupErrorReason.Type
  * The one error of the {@link BackupTarget} boundary.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class BackupError extends Schema.TaggedError<BackupError>("@repoman/core/BackupTarget/BackupError")(
   "BackupError",
@@ -296,6 +313,7 @@ export class BackupError extends Schema.TaggedError<BackupError>("@repoman/core/
  * How mirroring one source ended.
  *
  * @since 0.1.0
+ * @category models
  */
 export const MirrorOutcome = Schema.Union([
   Schema.TaggedStruct("Success", {}),
@@ -305,6 +323,7 @@ export const MirrorOutcome = Schema.Union([
  * The decoded type of the `MirrorOutcome` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type MirrorOutcome = typeof MirrorOutcome.Type
 
@@ -313,6 +332,7 @@ export type MirrorOutcome = typeof MirrorOutcome.Type
  * result says why it failed, and its counts are zero.
  *
  * @since 0.1.0
+ * @category models
  */
 export class MirrorResult extends Schema.Class<MirrorResult>("@repoman/core/BackupTarget/MirrorResult")({
   project: ProjectName,
@@ -332,6 +352,7 @@ export class MirrorResult extends Schema.Class<MirrorResult>("@repoman/core/Back
  * Mirroring of one project started.
  *
  * @since 0.1.0
+ * @category models
  */
 export class MirrorStarted extends Schema.TaggedClass<MirrorStarted>("@repoman/core/BackupTarget/MirrorStarted")(
   "MirrorStarted",
@@ -342,6 +363,7 @@ export class MirrorStarted extends Schema.TaggedClass<MirrorStarted>("@repoman/c
  * Progress of one project: totals so far.
  *
  * @since 0.1.0
+ * @category models
  */
 export class MirrorProgressed extends Schema.TaggedClass<MirrorProgressed>(
   "@repoman/core/BackupTarget/MirrorProgressed"
@@ -355,6 +377,7 @@ export class MirrorProgressed extends Schema.TaggedClass<MirrorProgressed>(
  * Mirroring of one project ended, successfully or not.
  *
  * @since 0.1.0
+ * @category models
  */
 export class MirrorFinished extends Schema.TaggedClass<MirrorFinished>("@repoman/core/BackupTarget/MirrorFinished")(
   "MirrorFinished",
@@ -366,12 +389,14 @@ export class MirrorFinished extends Schema.TaggedClass<MirrorFinished>("@repoman
  * `MirrorProgressed` and one `MirrorFinished`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const MirrorEvent = Schema.Union([MirrorStarted, MirrorProgressed, MirrorFinished])
 /**
  * The decoded type of the `MirrorEvent` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type MirrorEvent = typeof MirrorEvent.Type
 
@@ -383,6 +408,7 @@ export type MirrorEvent = typeof MirrorEvent.Type
  * What a backup target implementation has to supply; see {@link make}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface BackupTargetPrimitives {
   /** Reports whether the target is reachable, mounted and writable. */
@@ -425,6 +451,7 @@ export interface BackupTargetPrimitives {
  * larger than `maxBatchSize` (more batches then).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const batches = <A>(
   items: ReadonlyArray<A>,
@@ -462,6 +489,7 @@ export const batches = <A>(
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export class BackupTarget extends Context.Service<
   BackupTarget,
@@ -487,6 +515,7 @@ const refuse = (reason: BackupErrorReason) => Effect.fail(new BackupError({ reas
  * Refuses a mirror the target-wide checks rule out.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const guard = (status: TargetStatus, options: MirrorOptions): Effect.Effect<void, BackupError> => {
   if (!status.reachable || ((options.requireMount ?? true) && !status.mounted)) {
@@ -555,6 +584,7 @@ const resultOf = (
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"] => {
   const mirrorSource = (source: MirrorSource, options: MirrorOptions): Stream.Stream<MirrorEvent> =>

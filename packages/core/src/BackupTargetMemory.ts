@@ -33,6 +33,7 @@ import type { ProjectName } from "./Ids.ts"
  * Files by path relative to the tree's root, with their content.
  *
  * @since 0.1.0
+ * @category models
  */
 export type FileTree = ReadonlyMap<string, string>
 
@@ -40,6 +41,7 @@ export type FileTree = ReadonlyMap<string, string>
  * The state of the memory target that tests may change.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryTargetState {
   readonly reachable: boolean
@@ -50,9 +52,10 @@ export interface MemoryTargetState {
 }
 
 /**
- * Options of {@link make} and {@link layerMemory}.
+ * Options of {@link make} and {@link layer}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryOptions extends Partial<MemoryTargetState> {
   /** The location reported by `check`. Default `"memory:/backup"`. */
@@ -65,6 +68,7 @@ export interface MemoryOptions extends Partial<MemoryTargetState> {
  * The memory target: the service plus handles to arrange and inspect it.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryBackupTarget extends BackupTargetShape {
   /** Creates or replaces a source tree; `undefined` removes it. */
@@ -95,6 +99,7 @@ const refuse = (reason: BackupErrorReason) => Effect.fail(new BackupError({ reas
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTarget> =>
   Effect.sync(() => {
@@ -186,6 +191,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTar
  * A layer providing a fresh memory {@link BackupTarget}.
  *
  * @since 0.1.0
+ * @category layers
  */
-export const layerMemory = (options: MemoryOptions = {}): Layer.Layer<BackupTarget> =>
+export const layer = (options: MemoryOptions = {}): Layer.Layer<BackupTarget> =>
   Layer.effect(BackupTarget, make(options))

@@ -54,6 +54,7 @@ export const joinPath = (...segments: ReadonlyArray<string>): string => {
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const expandHome = (path: string, home: string): string =>
   path === "~" ? home : path.startsWith("~/") ? joinPath(home, path.slice(2)) : path
@@ -62,6 +63,7 @@ export const expandHome = (path: string, home: string): string =>
  * The resolved locations.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Paths {
   readonly home: string
@@ -76,6 +78,7 @@ export interface Paths {
  * Builds every location from a home directory and a config dir (and optional state dir).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const paths = (
   options: { readonly home: string; readonly configDir: string; readonly stateDir?: string }
@@ -92,6 +95,7 @@ export const paths = (
  * The ConfigPaths service.
  *
  * @since 0.1.0
+ * @category services
  */
 export class ConfigPaths extends Context.Service<ConfigPaths, Paths>()("@repoman/core/ConfigPaths") {
   /** Fixed locations, for tests and for scripts that keep repoman's files elsewhere. */

@@ -1,113 +1,275 @@
 /**
- * The container engine as repoman sees it: one namespace (an Incus project)
+ * The container engine as repoman sees it, in repoman's terms: one namespace
  * holding one instance per repoman project, plus the runtime profiles those
  * instances are built from.
  *
- * The service is an interface only. `@repoman/incus` implements it against
- * the Incus REST API; {@link ContainerRuntimeMemory} is an in-memory
- * implementation for unit tests and plugin authors. Every implementation must
- * pass the conformance suite in `test/ContainerRuntimeSuite.ts`.
+ * The interface speaks intent, not an engine's keys:
+ *
+ * - An {@link InstanceSpec} says what an instance is: image, profiles, where
+ *   the repo comes from ({@link RepoStorage}), host mounts, environment,
+ *   resource limits, how ids map to the host ({@link IdMapping}) and
+ *   repoman's own labels. An {@link Instance} reads back in the same terms,
+ *   so programs never parse engine config.
+ * - A {@link NamespaceSpec} says which host paths instances may mount and how
+ *   ids may map; {@link ContainerRuntime} widens and narrows the allowed
+ *   paths (`allowPaths`, `disallowPaths`).
+ * - Profiles are engine-native documents ({@link ProfileSpec}: the profile
+ *   library's format is Incus profile YAML by design). Programs never read
+ *   their keys: `inspectProfile` says what a profile mounts from the host,
+ *   which environment and labels it sets and whether the namespace's
+ *   restrictions would refuse it; `resolveProfile` turns a library profile
+ *   into the one installed on this host.
+ *
+ * Every engine policy (Incus: `restricted.*`, `raw.idmap`, `limits.*`,
+ * `environment.*`, `security.*`, disk devices, `user.repoman.*`) lives in
+ * the implementation. `@repoman/incus` implements the service against the
+ * Incus REST API; {@link ContainerRuntimeMemory} is an in-memory
+ * implementation for unit tests and plugin authors. Every implementation
+ * must pass the conformance suite, `@repoman/core/testing/ContainerRuntimeSuite`.
  *
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { IdMapping } from "./IdMapping.ts"
 import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
+import { ResourceLimits } from "./ResourceLimits.ts"
 
 // ---------------------------------------------------------------------------
 // Models
 // ---------------------------------------------------------------------------
 
 /**
- * A string-to-string map, the shape of Incus `config` objects and of the
- * options of one device.
+ * An absolute path (on the host or inside an instance): starts with `/`,
+ * holds no NUL byte.
  *
  * @since 0.1.0
+ * @category models
  */
-export const ConfigMap = Schema.Record(Schema.String, Schema.String)
-/**
- * The decoded type of the `ConfigMap` schema.
- *
- * @since 0.1.0
- */
-export type ConfigMap = typeof ConfigMap.Type
+export const AbsolutePath = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      (s.startsWith("/") && !s.includes("\0")) || "an absolute path starts with '/' and holds no NUL byte"
+    )
+  )
+)
 
 /**
- * Devices by device name, each a map of options (`type`, `source`, `path`,
- * ...), exactly as Incus takes them.
+ * A host directory (or file) mounted into an instance: `source` on the host
+ * at `path` inside, read-only or not. `name` tells the mounts of one
+ * instance (or profile) apart.
  *
  * @example
  * ```ts
- * import type { DeviceMap } from "@repoman/core/ContainerRuntime"
- * const devices: DeviceMap = {
- *   repo: { type: "disk", source: "/home/me/repos/isurus", path: "/home/me/repos/isurus" }
- * }
+ * import { Mount } from "@repoman/core/ContainerRuntime"
+ * const claude = new Mount({ name: "claude", source: "/home/me/.claude", path: "/home/me/.claude", readOnly: false })
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
-export const DeviceMap = Schema.Record(Schema.String, ConfigMap)
-/**
- * The decoded type of the `DeviceMap` schema.
- *
- * @since 0.1.0
- */
-export type DeviceMap = typeof DeviceMap.Type
+export class Mount extends Schema.Class<Mount>("@repoman/core/ContainerRuntime/Mount")({
+  name: Schema.NonEmptyString,
+  source: AbsolutePath,
+  path: AbsolutePath,
+  readOnly: Schema.Boolean
+}) {}
 
 /**
- * What is needed to create the namespace repoman's instances live in (an
- * Incus project): its name, a description, the project config (`features.*`
- * and `restricted.*` keys) and the storage pool of the root disk of its
- * default profile.
+ * The repo is a directory of the host, mounted at `path` inside (the same
+ * path as on the host, or a read-only origin for hermetic projects).
  *
  * @since 0.1.0
+ * @category models
+ */
+export class HostPath extends Schema.TaggedClass<HostPath>("@repoman/core/ContainerRuntime/HostPath")("HostPath", {
+  source: AbsolutePath,
+  path: AbsolutePath,
+  readOnly: Schema.Boolean
+}) {}
+
+/**
+ * Where an instance's repo lives. Today always a host directory
+ * ({@link HostPath}); an engine that cannot reach the host's files (a remote
+ * one) will keep it in a storage volume instead.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RepoStorage = Schema.Union([HostPath])
+/**
+ * The decoded type of the `RepoStorage` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RepoStorage = typeof RepoStorage.Type
+
+/**
+ * Environment variables by name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Env = Schema.Record(Schema.String, Schema.String)
+/**
+ * The decoded type of the `Env` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Env = typeof Env.Type
+
+/**
+ * The label keys a runtime keeps for itself: whether repoman made an
+ * object (`managed`), which repoman made it (`version`), and the image an
+ * instance was created from (`image`). Specs may not set them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RESERVED_LABELS: ReadonlyArray<string> = ["managed", "version", "image"]
+
+/**
+ * A label key of repoman's own metadata: lower-case letters, digits and
+ * hyphens, in dot-separated parts (`project`, `repo`, `link.claude-json`),
+ * and not one of {@link RESERVED_LABELS}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LabelKey = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      (/^[a-z0-9][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)*$/.test(s) && !RESERVED_LABELS.includes(s))
+      || `a label key is lower-case letters, digits and hyphens in dot-separated parts, and not one of ${
+        RESERVED_LABELS.join(", ")
+      }`
+    )
+  )
+)
+
+/**
+ * repoman's own metadata on an object (`project`, `repo`, ...). The runtime
+ * stores and returns them as given (Incus: `user.repoman.<key>` config).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Labels = Schema.Record(Schema.String, Schema.String)
+/**
+ * The decoded type of the `Labels` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Labels = typeof Labels.Type
+
+/**
+ * What is needed to create the namespace repoman's instances live in: its
+ * name and description, the host paths instances (and profiles) may mount,
+ * how ids may map, and the storage pool of the instances' root disks.
+ *
+ * With `idMapping` `HostUser`, the engine refuses any host path outside
+ * `allowedPaths` and any id map but the host user's. With `Shift` it cannot
+ * restrict host paths (Incus refuses `shift` on a restricted path):
+ * `allowedPaths` is then not enforced, reads back empty, and repoman checks
+ * paths itself.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export class NamespaceSpec extends Schema.Class<NamespaceSpec>("@repoman/core/ContainerRuntime/NamespaceSpec")({
   name: Schema.NonEmptyString,
   description: Schema.String,
-  config: ConfigMap,
+  allowedPaths: Schema.Array(AbsolutePath),
+  idMapping: IdMapping,
   rootDiskPool: Schema.NonEmptyString
 }) {}
 
 /**
- * A namespace as the engine reports it.
+ * A namespace as the engine reports it: the host paths it allows, how it
+ * lets ids map (`None` when it does not restrict them), and whether repoman
+ * made it.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Namespace extends Schema.Class<Namespace>("@repoman/core/ContainerRuntime/Namespace")({
   name: Schema.String,
   description: Schema.String,
-  config: ConfigMap
+  allowedPaths: Schema.Array(Schema.String),
+  idMapping: Schema.Option(IdMapping),
+  managed: Schema.Boolean
 }) {}
 
 /**
- * Everything needed to create an instance: the image, the profiles applied in
- * order, and the instance's own devices and config (which override the
- * profiles').
+ * Whether `path` lies in one of the `allowed` host paths (a whole path
+ * component match: `/srv/a` covers `/srv/a/b`, not `/srv/ab`), which is how
+ * a namespace's {@link NamespaceSpec.allowedPaths} are enforced.
  *
  * @example
  * ```ts
- * import { InstanceSpec } from "@repoman/core/ContainerRuntime"
+ * import { coveredBy } from "@repoman/core/ContainerRuntime"
+ * coveredBy("/home/ada/repos/isurus", ["/home/ada/repos"]) // true
+ * coveredBy("/home/ada/repository", ["/home/ada/repos"])   // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const coveredBy = (path: string, allowed: ReadonlyArray<string>): boolean =>
+  allowed.some((a) => path === a || path.startsWith(a.endsWith("/") ? a : `${a}/`))
+
+/**
+ * What `allowPaths` did: the paths it added (those not covered already) and
+ * the ones the engine cannot allow, with the reason. Nothing is added when
+ * any path is refused.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AllowedPaths {
+  readonly added: ReadonlyArray<string>
+  readonly refused: ReadonlyArray<{ readonly path: string; readonly reason: string }>
+}
+
+/**
+ * Everything needed to create an instance: the image, the profiles applied
+ * in order, where the repo lives, host mounts, environment (added to the
+ * profiles'), resource limits, how ids map (absent: no host id is mapped in
+ * and nothing is shifted) and repoman's labels. `mounts`, `env`, `limits`
+ * and `labels` default to empty.
+ *
+ * @example
+ * ```ts
+ * import { HostPath, InstanceSpec } from "@repoman/core/ContainerRuntime"
  * import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
  * const spec = new InstanceSpec({
  *   name: ProjectName.make("isurus"),
  *   image: ImageRef.make("images:ubuntu/26.04/cloud"),
  *   profiles: [ProfileName.make("default")],
- *   devices: {},
- *   config: { "user.repoman.managed": "true" }
+ *   repo: new HostPath({ source: "/home/me/repos/isurus", path: "/home/me/repos/isurus", readOnly: false }),
+ *   idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 },
+ *   labels: { project: "isurus" }
  * })
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/ContainerRuntime/InstanceSpec")({
   name: ProjectName,
   image: ImageRef,
   profiles: Schema.Array(ProfileName),
-  devices: DeviceMap,
-  config: ConfigMap
+  repo: Schema.optionalKey(RepoStorage),
+  mounts: Schema.Array(Mount).pipe(Schema.withConstructorDefault(Effect.succeed([]))),
+  env: Env.pipe(Schema.withConstructorDefault(Effect.succeed({}))),
+  limits: ResourceLimits.pipe(Schema.withConstructorDefault(Effect.succeed({}))),
+  idMapping: Schema.optionalKey(IdMapping),
+  labels: Schema.Record(LabelKey, Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed({})))
 }) {}
 
 /**
@@ -115,6 +277,7 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
  * any status an implementation cannot map.
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstanceStatus = Schema.Literals([
   "Running",
@@ -129,33 +292,76 @@ export const InstanceStatus = Schema.Literals([
  * The decoded type of the `InstanceStatus` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstanceStatus = typeof InstanceStatus.Type
 
 /**
- * An instance as the engine reports it. `config` and `devices` are the
- * instance's own (not merged with its profiles); `config` may hold keys the
- * engine added itself (Incus's `volatile.*`). `image` is `None` when the engine
- * cannot tell what the instance was created from.
+ * An instance as the engine reports it, in the terms of its
+ * {@link InstanceSpec}: its own settings (not merged with its profiles').
+ * `image` is `None` when the engine cannot tell what the instance was
+ * created from, `repo` and `idMapping` when it has none; `managed` says
+ * whether repoman made it. Settings repoman cannot express (an instance made
+ * by other means) are left out.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRuntime/Instance")({
   name: ProjectName,
   status: InstanceStatus,
   image: Schema.Option(ImageRef),
   profiles: Schema.Array(ProfileName),
-  config: ConfigMap,
-  devices: DeviceMap,
+  repo: Schema.Option(RepoStorage),
+  mounts: Schema.Array(Mount),
+  env: Env,
+  limits: ResourceLimits,
+  idMapping: Schema.Option(IdMapping),
+  labels: Labels,
+  managed: Schema.Boolean,
   createdAt: Schema.DateTimeUtc
 }) {}
 
 /**
- * The content of a runtime profile: what `incus profile show` prints minus the
- * name and the list of users. This is also what a rendered library profile is
- * (see `ProfileStore.render`).
+ * A string-to-string map: the `config` of a profile document, or the
+ * options of one of its devices.
  *
  * @since 0.1.0
+ * @category models
+ */
+export const ConfigMap = Schema.Record(Schema.String, Schema.String)
+/**
+ * The decoded type of the `ConfigMap` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConfigMap = typeof ConfigMap.Type
+
+/**
+ * The devices of a profile document, by device name.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DeviceMap = Schema.Record(Schema.String, ConfigMap)
+/**
+ * The decoded type of the `DeviceMap` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type DeviceMap = typeof DeviceMap.Type
+
+/**
+ * The content of a runtime profile, an engine-native document (Incus: what
+ * `incus profile show` prints minus the name and the list of users). This is
+ * also what a rendered library profile is (see `ProfileStore.render`).
+ * Programs compare and store these documents but never read their keys:
+ * `ContainerRuntime.inspectProfile` does.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export class ProfileSpec extends Schema.Class<ProfileSpec>("@repoman/core/ContainerRuntime/ProfileSpec")({
   description: Schema.String,
@@ -164,9 +370,39 @@ export class ProfileSpec extends Schema.Class<ProfileSpec>("@repoman/core/Contai
 }) {}
 
 /**
+ * What a profile document means to repoman, as the runtime reads it: the
+ * host directories (or files) it mounts, the environment and repoman labels
+ * it sets (the shared-file declarations `link.<name>`, say), and why the
+ * namespace's restrictions would refuse it (`None` when they would not).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ProfileInfo extends Schema.Class<ProfileInfo>("@repoman/core/ContainerRuntime/ProfileInfo")({
+  mounts: Schema.Array(Mount),
+  env: Env,
+  labels: Labels,
+  refusal: Schema.Option(Schema.String)
+}) {}
+
+/**
+ * How a library profile is installed on this host: the real paths (symlinks
+ * resolved) of its host sources, by source as written, and the id mapping of
+ * the namespace.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ProfileResolution {
+  readonly realPaths: ReadonlyMap<string, string>
+  readonly idMapping: IdMapping
+}
+
+/**
  * A profile installed in the namespace, with the instances that use it.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Profile extends Schema.Class<Profile>("@repoman/core/ContainerRuntime/Profile")({
   name: ProfileName,
@@ -182,6 +418,7 @@ export class Profile extends Schema.Class<Profile>("@repoman/core/ContainerRunti
  * drivers (`btrfs`, `zfs`, `lvm` thin pools) clone it in an instant.
  *
  * @since 0.1.0
+ * @category models
  */
 export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/ContainerRuntime/StoragePool")({
   name: Schema.String,
@@ -193,6 +430,7 @@ export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/Contai
  * exit code is a result, not an error.
  *
  * @since 0.1.0
+ * @category models
  */
 export class ExecResult extends Schema.Class<ExecResult>("@repoman/core/ContainerRuntime/ExecResult")({
   exitCode: Schema.Int,
@@ -205,6 +443,7 @@ export class ExecResult extends Schema.Class<ExecResult>("@repoman/core/Containe
  * (`mode`, e.g. `0o755`), and for a symlink where it points.
  *
  * @since 0.1.0
+ * @category models
  */
 export class FileInfo extends Schema.Class<FileInfo>("@repoman/core/ContainerRuntime/FileInfo")({
   type: Schema.Literals(["file", "directory", "symlink"]),
@@ -219,6 +458,7 @@ export class FileInfo extends Schema.Class<FileInfo>("@repoman/core/ContainerRun
  * `ContainerRuntime.makeDirectory`. `mode` defaults to `0o755`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DirectoryOptions {
   readonly uid: number
@@ -231,6 +471,7 @@ export interface DirectoryOptions {
  * defaults (Incus: root, `/root`, the instance's environment).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ExecOptions {
   /** Numeric uid inside the container, e.g. `1000`. */
@@ -248,6 +489,7 @@ export interface ExecOptions {
  * which defaults to the user's login shell as the implementation finds it.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ShellOptions extends ExecOptions {
   /** The command to run attached to the terminal instead of a login shell. */
@@ -258,6 +500,7 @@ export interface ShellOptions extends ExecOptions {
  * How to stop an instance. `force` kills it instead of asking it to shut down.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StopOptions {
   readonly force?: boolean
@@ -269,6 +512,7 @@ export interface StopOptions {
  * `default` profile is never listed (it cannot be deleted on its own).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ManagedObjects {
   readonly instances: ReadonlyArray<ProjectName>
@@ -283,24 +527,30 @@ export interface ManagedObjects {
  * The kinds of objects a {@link ContainerRuntimeError} can be about.
  *
  * @since 0.1.0
+ * @category errors
  */
-export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image"])
+export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image", "storage pool"])
 /**
  * The decoded type of the `ObjectKind` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type ObjectKind = typeof ObjectKind.Type
+
+/** What every reason says: the kind and name of the object the call was about. */
+const subject = { kind: ObjectKind, name: Schema.String }
 
 /**
  * The object does not exist.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/ContainerRuntime/NotFound")("NotFound", {
-  kind: ObjectKind,
-  name: Schema.String
-}) {
+export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/ContainerRuntime/NotFound")(
+  "NotFound",
+  subject
+) {
   /** One line for the user. */
   get message(): string {
     return `${this.kind} "${this.name}" does not exist`
@@ -311,10 +561,11 @@ export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/Contai
  * An object with that name exists already.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class AlreadyExists extends Schema.TaggedClass<AlreadyExists>("@repoman/core/ContainerRuntime/AlreadyExists")(
   "AlreadyExists",
-  { kind: ObjectKind, name: Schema.String }
+  subject
 ) {
   /** One line for the user. */
   get message(): string {
@@ -328,10 +579,10 @@ export class AlreadyExists extends Schema.TaggedClass<AlreadyExists>("@repoman/c
  * that instances still use.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Conflict extends Schema.TaggedClass<Conflict>("@repoman/core/ContainerRuntime/Conflict")("Conflict", {
-  kind: ObjectKind,
-  name: Schema.String,
+  ...subject,
   detail: Schema.String
 }) {
   /** One line for the user. */
@@ -341,12 +592,14 @@ export class Conflict extends Schema.TaggedClass<Conflict>("@repoman/core/Contai
 }
 
 /**
- * The restrictions of the namespace refuse the request (a disk path outside
- * the allowed ones, a privileged container, a foreign idmap).
+ * The restrictions of the namespace refuse the request (a host path outside
+ * the allowed ones, a privileged container, a foreign id map).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Forbidden extends Schema.TaggedClass<Forbidden>("@repoman/core/ContainerRuntime/Forbidden")("Forbidden", {
+  ...subject,
   namespace: Schema.String,
   detail: Schema.String
 }) {
@@ -361,10 +614,11 @@ export class Forbidden extends Schema.TaggedClass<Forbidden>("@repoman/core/Cont
  * the socket). `hint` tells the user what to do about it.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Unavailable extends Schema.TaggedClass<Unavailable>("@repoman/core/ContainerRuntime/Unavailable")(
   "Unavailable",
-  { detail: Schema.String, hint: Schema.String }
+  { ...subject, detail: Schema.String, hint: Schema.String }
 ) {
   /** One line for the user. */
   get message(): string {
@@ -373,15 +627,17 @@ export class Unavailable extends Schema.TaggedClass<Unavailable>("@repoman/core/
 }
 
 /**
- * The engine took the request and failed it for another reason.
+ * The engine took the request and failed it for another reason (`detail`
+ * says what it answered).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OperationFailed extends Schema.TaggedClass<OperationFailed>(
   "@repoman/core/ContainerRuntime/OperationFailed"
 )("OperationFailed", {
+  ...subject,
   operation: Schema.String,
-  name: Schema.String,
   detail: Schema.String
 }) {
   /** One line for the user. */
@@ -394,6 +650,7 @@ export class OperationFailed extends Schema.TaggedClass<OperationFailed>(
  * Why a {@link ContainerRuntimeError} happened.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const ContainerRuntimeErrorReason = Schema.Union([
   NotFound,
@@ -407,6 +664,7 @@ export const ContainerRuntimeErrorReason = Schema.Union([
  * The decoded type of the `ContainerRuntimeErrorReason` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type ContainerRuntimeErrorReason = typeof ContainerRuntimeErrorReason.Type
 
@@ -431,6 +689,7 @@ export type ContainerRuntimeErrorReason = typeof ContainerRuntimeErrorReason.Typ
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ContainerRuntimeError extends Schema.TaggedError<ContainerRuntimeError>(
   "@repoman/core/ContainerRuntime/ContainerRuntimeError"
@@ -471,14 +730,16 @@ export class ContainerRuntimeError extends Schema.TaggedError<ContainerRuntimeEr
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** The namespace (Incus project) the instance and profile operations act in. */
   readonly namespace: string
 
   /**
-   * Creates the namespace if it is missing, else brings its description and
-   * config in line with `spec`. Idempotent.
+   * Creates the namespace if it is missing, else brings its description,
+   * allowed paths and id mapping in line with `spec` (settings of the
+   * namespace that repoman does not govern are kept). Idempotent.
    */
   ensureNamespace(spec: NamespaceSpec): Effect.Effect<Namespace, ContainerRuntimeError>
 
@@ -490,6 +751,19 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * while it holds instances or profiles other than `default`.
    */
   deleteNamespace(name: string): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Lets instances and profiles of the runtime's namespace mount `paths`
+   * (host paths) too; paths the namespace allows already are skipped. All or
+   * nothing: when the engine cannot allow one of them (Incus allows only
+   * directories), nothing changes and `refused` says why. A namespace that
+   * does not restrict host paths (`Shift`) needs nothing: all come back
+   * skipped.
+   */
+  allowPaths(paths: ReadonlyArray<string>): Effect.Effect<AllowedPaths, ContainerRuntimeError>
+
+  /** Takes `paths` back from the runtime namespace's allowed paths (those not there are ignored). */
+  disallowPaths(paths: ReadonlyArray<string>): Effect.Effect<void, ContainerRuntimeError>
 
   /** Lists the instances and profiles of the namespace that repoman made (see {@link ManagedObjects}). */
   listManaged(): Effect.Effect<ManagedObjects, ContainerRuntimeError>
@@ -504,10 +778,11 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   get(name: ProjectName): Effect.Effect<Instance, ContainerRuntimeError>
 
   /**
-   * Creates an instance from `spec` and starts it, in one step. Fails with
-   * `AlreadyExists` if the name is taken and `NotFound` for a missing profile
-   * or image; if the instance was made but does not start, it is deleted
-   * again before the error is returned.
+   * Creates an instance from `spec` and starts it, in one step, and returns
+   * it as created. Fails with `AlreadyExists` if the name is taken,
+   * `NotFound` for a missing profile or image, `Forbidden` when the
+   * namespace's restrictions refuse it; if the instance was made but does not
+   * start, it is deleted again before the error is returned.
    */
   create(spec: InstanceSpec): Effect.Effect<Instance, ContainerRuntimeError>
 
@@ -540,18 +815,19 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   fileInfo(name: ProjectName, path: string): Effect.Effect<Option.Option<FileInfo>, ContainerRuntimeError>
 
   /**
-   * Makes `path` (absolute) a directory of the running instance owned by
+   * Makes `path` (absolute) a directory of the instance owned by
    * `options.uid`/`options.gid`, as `mkdir -p` and then `chown` would:
    * missing parents are made owned by root with mode 0755; an existing
    * directory keeps its mode and gets the owner. `Conflict` if `path` or a
-   * parent is there and is not a directory.
+   * parent is there and is not a directory, or when an existing directory
+   * must change owner and the instance is not running.
    */
   makeDirectory(name: ProjectName, path: string, options: DirectoryOptions): Effect.Effect<void, ContainerRuntimeError>
 
   /**
    * Makes `path` (absolute; its parent must exist) a symbolic link to
-   * `target` in the running instance, as `ln -s target path` would.
-   * `Conflict` if something is at `path` already.
+   * `target` in the instance, as `ln -s target path` would. `Conflict` if
+   * something is at `path` already.
    */
   makeSymlink(name: ProjectName, path: string, target: string): Effect.Effect<void, ContainerRuntimeError>
 
@@ -560,6 +836,20 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * a login shell) and returns its exit code.
    */
   shell(name: ProjectName, options?: ShellOptions): Effect.Effect<number, ContainerRuntimeError>
+
+  /**
+   * Reads a profile document as repoman needs to know it: host mounts,
+   * environment, labels, and whether a namespace mapping ids as `idMapping`
+   * would refuse it (and why). Pure: no engine call.
+   */
+  inspectProfile(spec: ProfileSpec, idMapping: IdMapping): ProfileInfo
+
+  /**
+   * The document to install for a library profile on this host: its host
+   * sources replaced by their real paths, its mounts mapped as the
+   * namespace's `idMapping` requires. Pure: no engine call.
+   */
+  resolveProfile(spec: ProfileSpec, resolution: ProfileResolution): ProfileSpec
 
   /** Creates the profile, or replaces its content if it exists. */
   putProfile(name: ProfileName, spec: ProfileSpec): Effect.Effect<void, ContainerRuntimeError>

@@ -15,6 +15,7 @@ import * as Schema from "effect/Schema"
  * The facts {@link HostInfo} provides.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface HostInfoValues {
   /** Login name of the user running repoman. */
@@ -43,6 +44,7 @@ export interface HostInfoValues {
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export class HostInfo extends Context.Service<HostInfo, HostInfoValues>()("@repoman/core/HostInfo") {}
 
@@ -50,6 +52,7 @@ export class HostInfo extends Context.Service<HostInfo, HostInfoValues>()("@repo
  * The OS could not tell who the current user is (no passwd entry, say).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class HostInfoError extends Schema.TaggedError<HostInfoError>("@repoman/core/HostInfo/HostInfoError")(
   "HostInfoError",
@@ -73,6 +76,7 @@ export class HostInfoError extends Schema.TaggedError<HostInfoError>("@repoman/c
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerTest = (values: Partial<HostInfoValues> = {}): Layer.Layer<HostInfo> =>
   Layer.succeed(

@@ -20,6 +20,7 @@ import * as Schema from "effect/Schema"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProjectName = Schema.String.pipe(
   Schema.check(Schema.makeFilter((s: string) =>
@@ -32,6 +33,7 @@ export const ProjectName = Schema.String.pipe(
  * The decoded type of the `ProjectName` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProjectName = typeof ProjectName.Type
 
@@ -40,6 +42,7 @@ export type ProjectName = typeof ProjectName.Type
  * `/`, no `..`, no NUL, no leading `.`, at most 255 bytes.
  *
  * @since 0.1.0
+ * @category models
  */
 export const RepoDir = Schema.String.pipe(
   Schema.check(Schema.makeFilter((s: string) => {
@@ -56,6 +59,7 @@ export const RepoDir = Schema.String.pipe(
  * The decoded type of the `RepoDir` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type RepoDir = typeof RepoDir.Type
 
@@ -65,6 +69,7 @@ export type RepoDir = typeof RepoDir.Type
  * `local:busybox`). Printable ASCII without spaces, at most 255 characters.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ImageRef = Schema.String.pipe(
   Schema.check(
@@ -79,6 +84,7 @@ export const ImageRef = Schema.String.pipe(
  * The decoded type of the `ImageRef` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ImageRef = typeof ImageRef.Type
 
@@ -87,6 +93,7 @@ export type ImageRef = typeof ImageRef.Type
  * digits, `-`, `_` and `.`, starting with a letter or digit.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProfileName = Schema.String.pipe(
   Schema.check(Schema.makeFilter((s: string) =>
@@ -99,5 +106,6 @@ export const ProfileName = Schema.String.pipe(
  * The decoded type of the `ProfileName` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProfileName = typeof ProfileName.Type

@@ -20,6 +20,7 @@ import { CURRENT_SCHEMA, DEFAULT_PROFILES } from "./RegistryDocument.ts"
  * A TOML table as smol-toml returns it.
  *
  * @since 0.1.0
+ * @category models
  */
 export type RawTable = { readonly [key: string]: unknown }
 
@@ -27,6 +28,7 @@ export type RawTable = { readonly [key: string]: unknown }
  * The outcome of {@link migrate}: the schema-3 tree and the version it came from.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Migrated =
   | { readonly _tag: "Migrated"; readonly from: 1 | 2 | 3; readonly table: RawTable }
@@ -36,6 +38,7 @@ export type Migrated =
  * Whether `u` is a TOML table (a plain object, not an array or a date).
  *
  * @internal
+ * @category utils
  */
 export const isTable = (u: unknown): u is RawTable =>
   typeof u === "object" && u !== null && !Array.isArray(u) && !(u instanceof Date)
@@ -52,6 +55,7 @@ const lanIpFromUrl = (url: unknown): string | undefined => {
  * The input is not mutated.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const migrate = (raw: RawTable): Migrated => {
   const version = raw["schema"]

@@ -23,6 +23,7 @@ import { ProfileName } from "./Ids.ts"
  * profile dir, or a plugin (by its id).
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProfileOrigin = Schema.Union([
   Schema.TaggedStruct("Vendor", {}),
@@ -33,6 +34,7 @@ export const ProfileOrigin = Schema.Union([
  * The decoded type of the `ProfileOrigin` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProfileOrigin = typeof ProfileOrigin.Type
 
@@ -41,6 +43,7 @@ export type ProfileOrigin = typeof ProfileOrigin.Type
  * its name. `shadows` is true when it hides a vendor profile of the same name.
  *
  * @since 0.1.0
+ * @category models
  */
 export class ProfileEntry extends Schema.Class<ProfileEntry>("@repoman/core/ProfileStore/ProfileEntry")({
   name: ProfileName,
@@ -54,6 +57,7 @@ export class ProfileEntry extends Schema.Class<ProfileEntry>("@repoman/core/Prof
  * The values of the `${NAME}` placeholders a profile may use, by name.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProfileVariables = Readonly<Record<string, string>>
 
@@ -65,6 +69,7 @@ export type ProfileVariables = Readonly<Record<string, string>>
  * No profile of that name in the library.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/ProfileStore/NotFound")("NotFound", {
   name: Schema.String
@@ -79,6 +84,7 @@ export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/Profil
  * The profile file is not valid YAML or not an Incus profile.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Malformed extends Schema.TaggedClass<Malformed>("@repoman/core/ProfileStore/Malformed")("Malformed", {
   file: Schema.String,
@@ -95,6 +101,7 @@ export class Malformed extends Schema.TaggedClass<Malformed>("@repoman/core/Prof
  * The profile uses a `${NAME}` placeholder with no value.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class UnknownVariable extends Schema.TaggedClass<UnknownVariable>(
   "@repoman/core/ProfileStore/UnknownVariable"
@@ -113,6 +120,7 @@ export class UnknownVariable extends Schema.TaggedClass<UnknownVariable>(
  * loaded or did not build its store.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class PluginFailed extends Schema.TaggedClass<PluginFailed>("@repoman/core/ProfileStore/PluginFailed")(
   "PluginFailed",
@@ -128,12 +136,14 @@ export class PluginFailed extends Schema.TaggedClass<PluginFailed>("@repoman/cor
  * Why a {@link ProfileError} happened.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const ProfileErrorReason = Schema.Union([NotFound, Malformed, UnknownVariable, PluginFailed])
 /**
  * The decoded type of the `ProfileErrorReason` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type ProfileErrorReason = typeof ProfileErrorReason.Type
 
@@ -141,6 +151,7 @@ export type ProfileErrorReason = typeof ProfileErrorReason.Type
  * The one error of the {@link ProfileStore} boundary.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class ProfileError extends Schema.TaggedError<ProfileError>("@repoman/core/ProfileStore/ProfileError")(
   "ProfileError",
@@ -176,6 +187,7 @@ export class ProfileError extends Schema.TaggedError<ProfileError>("@repoman/cor
  * ```
  *
  * @since 0.1.0
+ * @category services
  */
 export class ProfileStore extends Context.Service<ProfileStore, {
   /** Lists the library, one entry per name, sorted by name. */

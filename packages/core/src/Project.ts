@@ -11,6 +11,7 @@ import { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
  * An ISO 8601 UTC timestamp as written in the registry, e.g. `2026-04-28T15:00:00Z`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const Timestamp = Schema.String.pipe(
   Schema.check(
@@ -25,6 +26,7 @@ export const Timestamp = Schema.String.pipe(
  * The decoded type of the `Timestamp` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Timestamp = typeof Timestamp.Type
 
@@ -32,6 +34,7 @@ export type Timestamp = typeof Timestamp.Type
  * Formats a `Date` as a registry {@link Timestamp} (second precision).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const timestampFromDate = (date: Date): Timestamp => Timestamp.make(date.toISOString().replace(/\.\d{3}Z$/, "Z"))
 
@@ -42,6 +45,7 @@ export const timestampFromDate = (date: Date): Timestamp => Timestamp.make(date.
  * In the file the keys are snake_case (`last_sync`); in code they are camelCase.
  *
  * @since 0.1.0
+ * @category models
  */
 export const Project = Schema.Struct({
   name: ProjectName,
@@ -56,5 +60,6 @@ export const Project = Schema.Struct({
  * The decoded type of the `Project` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Project = typeof Project.Type

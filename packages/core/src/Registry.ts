@@ -20,10 +20,13 @@ import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
  * There is no registry yet: `repoman setup` has not run.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class NotInitialized extends Schema.TaggedClass<NotInitialized>()("NotInitialized", {
-  path: Schema.String
-}) {
+export class NotInitialized
+  extends Schema.TaggedClass<NotInitialized>("@repoman/core/Registry/NotInitialized")("NotInitialized", {
+    path: Schema.String
+  })
+{
   get message(): string {
     return `no registry at ${this.path}: run 'repoman setup' first`
   }
@@ -33,8 +36,9 @@ export class NotInitialized extends Schema.TaggedClass<NotInitialized>()("NotIni
  * The file is not valid TOML. `line` and `column` are 1-based.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class InvalidToml extends Schema.TaggedClass<InvalidToml>()("InvalidToml", {
+export class InvalidToml extends Schema.TaggedClass<InvalidToml>("@repoman/core/Registry/InvalidToml")("InvalidToml", {
   path: Schema.String,
   line: Schema.Number,
   column: Schema.Number,
@@ -51,13 +55,16 @@ export class InvalidToml extends Schema.TaggedClass<InvalidToml>()("InvalidToml"
  * table, when the key is missing) stands in the file.
  *
  * @since 0.1.0
+ * @category models
  */
-export class InvalidDocument extends Schema.TaggedClass<InvalidDocument>()("InvalidDocument", {
-  path: Schema.String,
-  key: Schema.String,
-  line: Schema.optionalKey(Schema.Number),
-  detail: Schema.String
-}) {
+export class InvalidDocument
+  extends Schema.TaggedClass<InvalidDocument>("@repoman/core/Registry/InvalidDocument")("InvalidDocument", {
+    path: Schema.String,
+    key: Schema.String,
+    line: Schema.optionalKey(Schema.Number),
+    detail: Schema.String
+  })
+{
   get message(): string {
     const where = this.line === undefined ? this.path : `${this.path}:${this.line}`
     return `${where}: ${this.key === "" ? "" : `key ${this.key}: `}${this.detail}`
@@ -69,11 +76,14 @@ export class InvalidDocument extends Schema.TaggedClass<InvalidDocument>()("Inva
  * a newer repoman, or mistyped). Nothing is changed.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class UnsupportedSchema extends Schema.TaggedClass<UnsupportedSchema>()("UnsupportedSchema", {
-  path: Schema.String,
-  version: Schema.String
-}) {
+export class UnsupportedSchema
+  extends Schema.TaggedClass<UnsupportedSchema>("@repoman/core/Registry/UnsupportedSchema")("UnsupportedSchema", {
+    path: Schema.String,
+    version: Schema.String
+  })
+{
   get message(): string {
     return `${this.path}: schema ${this.version} is not supported by this repoman (it reads 1, 2 and 3)`
   }
@@ -83,8 +93,9 @@ export class UnsupportedSchema extends Schema.TaggedClass<UnsupportedSchema>()("
  * Another repoman process held the registry lock for longer than the wait.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class LockTimeout extends Schema.TaggedClass<LockTimeout>()("LockTimeout", {
+export class LockTimeout extends Schema.TaggedClass<LockTimeout>("@repoman/core/Registry/LockTimeout")("LockTimeout", {
   path: Schema.String,
   holder: Schema.String
 }) {
@@ -97,10 +108,13 @@ export class LockTimeout extends Schema.TaggedClass<LockTimeout>()("LockTimeout"
  * A project of that name is already registered.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class ProjectExists extends Schema.TaggedClass<ProjectExists>()("ProjectExists", {
-  name: Schema.String
-}) {
+export class ProjectExists
+  extends Schema.TaggedClass<ProjectExists>("@repoman/core/Registry/ProjectExists")("ProjectExists", {
+    name: Schema.String
+  })
+{
   get message(): string {
     return `a project named ${this.name} is already registered`
   }
@@ -110,10 +124,13 @@ export class ProjectExists extends Schema.TaggedClass<ProjectExists>()("ProjectE
  * No project of that name is registered.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class ProjectNotFound extends Schema.TaggedClass<ProjectNotFound>()("ProjectNotFound", {
-  name: Schema.String
-}) {
+export class ProjectNotFound
+  extends Schema.TaggedClass<ProjectNotFound>("@repoman/core/Registry/ProjectNotFound")("ProjectNotFound", {
+    name: Schema.String
+  })
+{
   get message(): string {
     return `no project named ${this.name} is registered`
   }
@@ -123,8 +140,9 @@ export class ProjectNotFound extends Schema.TaggedClass<ProjectNotFound>()("Proj
  * Reading or writing a registry file failed at the operating-system level.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class Io extends Schema.TaggedClass<Io>()("Io", {
+export class Io extends Schema.TaggedClass<Io>("@repoman/core/Registry/Io")("Io", {
   path: Schema.String,
   operation: Schema.String,
   detail: Schema.String
@@ -138,6 +156,7 @@ export class Io extends Schema.TaggedClass<Io>()("Io", {
  * Why a registry operation failed.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const RegistryErrorReason = Schema.Union([
   NotInitialized,
@@ -153,6 +172,7 @@ export const RegistryErrorReason = Schema.Union([
  * The decoded type of the `RegistryErrorReason` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type RegistryErrorReason = typeof RegistryErrorReason.Type
 
@@ -170,11 +190,14 @@ export type RegistryErrorReason = typeof RegistryErrorReason.Type
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
-export class RegistryError extends Schema.TaggedError<RegistryError>()("RegistryError", {
-  reason: RegistryErrorReason,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class RegistryError
+  extends Schema.TaggedError<RegistryError>("@repoman/core/Registry/RegistryError")("RegistryError", {
+    reason: RegistryErrorReason,
+    cause: Schema.optional(Schema.Defect())
+  })
+{
   override get message(): string {
     return this.reason.message
   }
@@ -184,6 +207,7 @@ export class RegistryError extends Schema.TaggedError<RegistryError>()("Registry
  * A per-project override file whose project is not in the registry.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface OrphanOverride {
   readonly name: string
@@ -196,6 +220,7 @@ export interface OrphanOverride {
  * registered project (reported by `list`, never silently ignored).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Overrides {
   readonly byProject: ReadonlyMap<ProjectName, ProjectOverride>
@@ -205,7 +230,12 @@ export interface Overrides {
 /**
  * What an implementation supplies; see {@link make}.
  *
+ * `getOverride` reads one project's override alone, without the registry
+ * (`new` reads it beside the registry it loaded already); `overrides`
+ * reads them all and names the orphans.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface RegistryPrimitives {
   /** A human-readable location of the registry (a file path for the file-backed one). */
@@ -223,12 +253,15 @@ export interface RegistryPrimitives {
   readonly initialize: (document: RegistryDocument) => Effect.Effect<boolean, RegistryError>
   /** Reads and validates every override file. */
   readonly overrides: Effect.Effect<Overrides, RegistryError>
+  /** The override of one project, if it has a file. */
+  readonly getOverride: (name: ProjectName) => Effect.Effect<Option.Option<ProjectOverride>, RegistryError>
 }
 
 /**
  * The Registry service.
  *
  * @since 0.1.0
+ * @category services
  */
 export class Registry extends Context.Service<
   Registry,
@@ -246,8 +279,6 @@ export class Registry extends Context.Service<
       name: ProjectName,
       f: (project: Project) => Project
     ) => Effect.Effect<Project, RegistryError>
-    /** The override of one project, if it has a file. */
-    readonly getOverride: (name: ProjectName) => Effect.Effect<Option.Option<ProjectOverride>, RegistryError>
   }
 >()("@repoman/core/Registry") {}
 
@@ -257,6 +288,7 @@ const fail = (reason: RegistryErrorReason) => Effect.fail(new RegistryError({ re
  * Builds the Registry service from an implementation's primitives.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (primitives: RegistryPrimitives): Registry["Service"] => {
   const findIndex = (document: RegistryDocument, name: ProjectName) =>
@@ -290,7 +322,6 @@ export const make = (primitives: RegistryPrimitives): Registry["Service"] => {
         if (found === undefined) return fail(new ProjectNotFound({ name }))
         const next = f(found)
         return Effect.succeed([next, { ...d, projects: d.projects.map((p, j) => j === i ? next : p) }] as const)
-      }),
-    getOverride: (name) => Effect.map(primitives.overrides, (o) => Option.fromNullishOr(o.byProject.get(name)))
+      })
   })
 }

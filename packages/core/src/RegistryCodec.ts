@@ -20,6 +20,7 @@ import { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
  * the keys repoman did not understand (kept for the next write).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface DecodedRegistry {
   readonly document: RegistryDocument
@@ -36,6 +37,7 @@ const fail = (reason: ConstructorParameters<typeof RegistryError>[0]["reason"]) 
  * Parses TOML text into a raw table, failing with `InvalidToml` (file, line, column).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parseToml = (path: string, text: string): Effect.Effect<RawTable, RegistryError> =>
   Effect.try({
@@ -81,6 +83,7 @@ const encodeRegistry = Schema.encodeSync(RegistryDocument)
  * Decodes registry text of schema 1, 2 or 3 into a schema-3 document.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decodeRegistryText = (path: string, text: string): Effect.Effect<DecodedRegistry, RegistryError> =>
   Effect.gen(function*() {
@@ -99,6 +102,7 @@ export const decodeRegistryText = (path: string, text: string): Effect.Effect<De
  * was read from.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const encodeRegistryText = (document: RegistryDocument, unknown: RawTable = {}): string => {
   const encoded = restore(encodeRegistry(document) as RawTable, unknown)
@@ -109,6 +113,7 @@ export const encodeRegistryText = (document: RegistryDocument, unknown: RawTable
  * Decodes the text of a per-project override file.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const decodeOverrideText = (path: string, text: string): Effect.Effect<ProjectOverride, RegistryError> =>
   Effect.flatMap(parseToml(path, text), (raw) => decodeOverride(path, text, isTable(raw) ? raw : {}))

@@ -7,7 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { UidMode } from "./Idmap.ts"
+import { UidMode } from "./IdMapping.ts"
 import { ImageRef, ProfileName } from "./Ids.ts"
 import { Project } from "./Project.ts"
 import { ResourceLimits } from "./ResourceLimits.ts"
@@ -16,6 +16,7 @@ import { ResourceLimits } from "./ResourceLimits.ts"
  * The registry schema version this release reads and writes.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const CURRENT_SCHEMA = 3 as const
 
@@ -23,6 +24,7 @@ export const CURRENT_SCHEMA = 3 as const
  * Profiles a project gets when neither the registry nor the project names any.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const DEFAULT_PROFILES: ReadonlyArray<ProfileName> = [ProfileName.make("default")]
 
@@ -30,12 +32,14 @@ export const DEFAULT_PROFILES: ReadonlyArray<ProfileName> = [ProfileName.make("d
  * How chatty the CLI is by default.
  *
  * @since 0.1.0
+ * @category models
  */
 export const OutputMode = Schema.Literals(["quiet", "normal", "verbose"])
 /**
  * The decoded type of the `OutputMode` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type OutputMode = typeof OutputMode.Type
 
@@ -44,6 +48,7 @@ export type OutputMode = typeof OutputMode.Type
  * and is expanded where the path is used (see `ConfigPaths.expandHome`).
  *
  * @since 0.1.0
+ * @category models
  */
 export const ConfigPath = Schema.String.pipe(
   Schema.check(
@@ -58,6 +63,7 @@ export const ConfigPath = Schema.String.pipe(
  * An IPv4 or IPv6 address in text form.
  *
  * @since 0.1.0
+ * @category models
  */
 export const IpAddress = Schema.String.pipe(
   Schema.check(
@@ -76,6 +82,7 @@ const withDefault = <S extends Schema.Top & { readonly "~type.make.in": unknown 
  * `[defaults]`: where repos and backups live and what new projects get.
  *
  * @since 0.1.0
+ * @category models
  */
 export const Defaults = Schema.Struct({
   reposRoot: ConfigPath.pipe(withDefault("~/repos")),
@@ -98,6 +105,7 @@ export const Defaults = Schema.Struct({
  * The decoded type of the `Defaults` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Defaults = typeof Defaults.Type
 
@@ -114,6 +122,7 @@ export type Defaults = typeof Defaults.Type
  * - `[backup.options]`: the target's own options, validated by its plugin.
  *
  * @since 0.1.0
+ * @category models
  */
 export const BackupSettings = Schema.Struct({
   target: Schema.NonEmptyString.pipe(withDefault("rsync")),
@@ -128,6 +137,7 @@ export const BackupSettings = Schema.Struct({
  * The decoded type of the `BackupSettings` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type BackupSettings = typeof BackupSettings.Type
 
@@ -144,6 +154,7 @@ export type BackupSettings = typeof BackupSettings.Type
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export const RegistryDocument = Schema.Struct({
   schema: Schema.Literal(CURRENT_SCHEMA),
@@ -165,6 +176,7 @@ export const RegistryDocument = Schema.Struct({
  * The decoded type of the `RegistryDocument` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type RegistryDocument = typeof RegistryDocument.Type
 
@@ -172,6 +184,7 @@ export type RegistryDocument = typeof RegistryDocument.Type
  * An empty schema-3 document with every default filled in.
  *
  * @since 0.1.0
+ * @category models
  */
 export const emptyDocument: RegistryDocument = Schema.decodeUnknownSync(RegistryDocument)({ schema: CURRENT_SCHEMA })
 
@@ -180,6 +193,7 @@ export const emptyDocument: RegistryDocument = Schema.decodeUnknownSync(Registry
  * image, extra mounts and environment for one project.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProjectOverride = Schema.Struct({
   container: Schema.Struct({
@@ -204,5 +218,6 @@ export const ProjectOverride = Schema.Struct({
  * The decoded type of the `ProjectOverride` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProjectOverride = typeof ProjectOverride.Type

@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Semaphore from "effect/Semaphore"
 import type { ProjectName } from "./Ids.ts"
@@ -18,6 +19,7 @@ import type { ProjectOverride, RegistryDocument } from "./RegistryDocument.ts"
  * starts uninitialized, as on a machine where `repoman setup` has not run.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryOptions {
   readonly document?: RegistryDocument
@@ -30,6 +32,7 @@ const location = "memory:repoman.toml"
  * Builds a memory Registry.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: MemoryOptions = {}) =>
   Effect.gen(function*() {
@@ -59,7 +62,8 @@ export const make = (options: MemoryOptions = {}) =>
           if (!registered.has(name)) orphans.push({ name, path: `memory:repos.d/${name}.toml` })
         }
         return { byProject, orphans }
-      })
+      }),
+      getOverride: (name) => Effect.succeed(Option.fromNullishOr(options.overrides?.get(name)))
     })
   })
 
@@ -74,5 +78,6 @@ export const make = (options: MemoryOptions = {}) =>
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: MemoryOptions = {}): Layer.Layer<Registry> => Layer.effect(Registry, make(options))

@@ -2,8 +2,9 @@
  * Resource limits of a project's container: how many CPUs, how much memory
  * and how many processes it may use. They come from `[defaults] limits` in
  * the registry, `[container] limits` in the project's override file and the
- * `--cpu`/`--memory` flags of `new` (later ones win), and map to Incus's
- * `limits.cpu`, `limits.memory` and `limits.processes` instance config.
+ * `--cpu`/`--memory` flags of `new` (later ones win). How an engine enforces
+ * them is the runtime's business (Incus: `limits.*` instance config). A
+ * root-disk size would be one more optional key.
  *
  * @since 0.1.0
  */
@@ -13,13 +14,14 @@ import * as Schema from "effect/Schema"
  * A positive whole number (CPUs, processes).
  *
  * @since 0.1.0
+ * @category models
  */
 export const PositiveInt = Schema.Int.pipe(
   Schema.check(Schema.makeFilter((n: number) => n > 0 || "must be a positive whole number"))
 )
 
 /**
- * A memory size as Incus takes it: a number and a unit (`512MiB`, `2GiB`,
+ * A memory size: a number and a unit (`512MiB`, `2GiB`,
  * `1.5GB`) or a percentage of the host's memory (`50%`).
  *
  * @example
@@ -30,6 +32,7 @@ export const PositiveInt = Schema.Int.pipe(
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export const MemorySize = Schema.String.pipe(
   Schema.check(
@@ -45,6 +48,7 @@ export const MemorySize = Schema.String.pipe(
  * The type of {@link MemorySize}.
  *
  * @since 0.1.0
+ * @category models
  */
 export type MemorySize = typeof MemorySize.Type
 
@@ -52,6 +56,7 @@ export type MemorySize = typeof MemorySize.Type
  * `limits = { cpu = 2, memory = "4GiB", processes = 2000 }`: each key optional.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ResourceLimits = Schema.Struct({
   cpu: Schema.optionalKey(PositiveInt),
@@ -62,6 +67,7 @@ export const ResourceLimits = Schema.Struct({
  * The type of {@link ResourceLimits}.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ResourceLimits = typeof ResourceLimits.Type
 
@@ -69,25 +75,16 @@ export type ResourceLimits = typeof ResourceLimits.Type
  * Combines limits; a key set in a later one wins.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const mergeLimits = (...layers: ReadonlyArray<ResourceLimits | undefined>): ResourceLimits =>
   layers.reduce<ResourceLimits>((acc, l) => (l === undefined ? acc : { ...acc, ...l }), {})
 
 /**
- * The instance config keys for `limits`.
+ * The limits as `list` and `status` show them, `null` where unset.
  *
  * @since 0.1.0
- */
-export const limitsConfig = (limits: ResourceLimits): Readonly<Record<string, string>> => ({
-  ...(limits.cpu === undefined ? {} : { "limits.cpu": String(limits.cpu) }),
-  ...(limits.memory === undefined ? {} : { "limits.memory": limits.memory }),
-  ...(limits.processes === undefined ? {} : { "limits.processes": String(limits.processes) })
-})
-
-/**
- * The limits as an instance carries them (its own config), `null` where unset.
- *
- * @since 0.1.0
+ * @category models
  */
 export interface LimitsView {
   readonly cpu: string | null
@@ -96,20 +93,22 @@ export interface LimitsView {
 }
 
 /**
- * Reads the limits back from an instance's config.
+ * The view of a set of limits.
  *
  * @since 0.1.0
+ * @category utils
  */
-export const limitsOf = (config: Readonly<Record<string, string>>): LimitsView => ({
-  cpu: config["limits.cpu"] ?? null,
-  memory: config["limits.memory"] ?? null,
-  processes: config["limits.processes"] ?? null
+export const limitsView = (limits: ResourceLimits): LimitsView => ({
+  cpu: limits.cpu === undefined ? null : String(limits.cpu),
+  memory: limits.memory ?? null,
+  processes: limits.processes === undefined ? null : String(limits.processes)
 })
 
 /**
  * One short line: `cpu 2, memory 4GiB, processes 2000`, or `none`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const formatLimits = (view: LimitsView): string => {
   const parts = [

@@ -1,6 +1,6 @@
 /**
  * Host paths a shared profile must not expose without the user's explicit
- * consent (DESIGN.md, invariant 7): credentials (`~/.ssh`, `~/.gnupg`,
+ * consent: credentials (`~/.ssh`, `~/.gnupg`,
  * `~/.aws`, `~/.kube`, `~/.docker`, `~/.config/gh`), browser profiles, shell
  * rc files, and the home directory itself. A source is sensitive when it is
  * one of those, lies under one, or contains one (`~/.config` holds
@@ -17,6 +17,7 @@ import * as Path from "effect/Path"
  * Credential directories, relative to the home directory.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const CREDENTIAL_DIRS: ReadonlyArray<string> = [".ssh", ".gnupg", ".aws", ".kube", ".docker", ".config/gh"]
 
@@ -24,6 +25,7 @@ export const CREDENTIAL_DIRS: ReadonlyArray<string> = [".ssh", ".gnupg", ".aws",
  * Browser profile directories, relative to the home directory.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const BROWSER_DIRS: ReadonlyArray<string> = [
   ".mozilla",
@@ -50,6 +52,7 @@ export const BROWSER_DIRS: ReadonlyArray<string> = [
  * Shell start-up files (and fish's config dir), relative to the home directory.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const SHELL_RC_FILES: ReadonlyArray<string> = [
   ".profile",
@@ -77,6 +80,7 @@ export const SHELL_RC_FILES: ReadonlyArray<string> = [
  * Why a path is sensitive: what it is, and the sensitive path it touches.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Exposure {
   /** The path that was checked (as resolved). */
@@ -102,6 +106,7 @@ const normalize = (p: string): string => (p.length > 1 && p.endsWith("/") ? p.sl
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const exposure = (rawPath: string, rawHome: string): Exposure | undefined => {
   const path = normalize(rawPath)
@@ -133,6 +138,7 @@ export const exposure = (rawPath: string, rawHome: string): Exposure | undefined
  * exist is checked as written.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const checkSource = Effect.fn("SensitivePaths.checkSource")(function*(source: string, home: string) {
   const fs = yield* FileSystem.FileSystem

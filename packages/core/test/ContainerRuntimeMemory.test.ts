@@ -1,22 +1,26 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/testing/TestClock"
 import { ExecResult, InstanceSpec, NamespaceSpec } from "../src/ContainerRuntime.ts"
 import * as ContainerRuntimeMemory from "../src/ContainerRuntimeMemory.ts"
 import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
-import { ContainerRuntimeSuite, emulateSuiteCommands } from "./ContainerRuntimeSuite.ts"
+import { ContainerRuntimeSuite, emulateSuiteCommands } from "../src/testing/ContainerRuntimeSuite.ts"
 
-ContainerRuntimeSuite("memory", ContainerRuntimeMemory.layerMemory({ exec: emulateSuiteCommands }), {
-  image: "images:debian/12"
-})
+ContainerRuntimeSuite(
+  "memory",
+  ContainerRuntimeMemory.layer({
+    exec: emulateSuiteCommands,
+    restrictions: { allowedPaths: ["/srv/suite-allowed"], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } }
+  }),
+  { image: "images:debian/12", allowedPath: "/srv/suite-allowed", extraPath: "/srv/suite-extra" }
+)
 
 const spec = (name: string, profiles: ReadonlyArray<string> = ["default"]) =>
   new InstanceSpec({
     name: ProjectName.make(name),
     image: ImageRef.make("images:debian/12"),
-    profiles: profiles.map((p) => ProfileName.make(p)),
-    devices: {},
-    config: {}
+    profiles: profiles.map((p) => ProfileName.make(p))
   })
 
 const reasonOf = <A, E extends { readonly reason: { readonly _tag: string } }>(effect: Effect.Effect<A, E>) =>
@@ -56,15 +60,18 @@ describe("ContainerRuntimeMemory", () => {
       const nsSpec = new NamespaceSpec({
         name: "repoman",
         description: "repoman projects",
-        config: { "restricted": "true" },
+        allowedPaths: ["/home/dev/repos"],
+        idMapping: { _tag: "HostUser", uid: 1500, gid: 1500 },
         rootDiskPool: "default"
       })
       const created = yield* runtime.ensureNamespace(nsSpec)
-      assert.deepStrictEqual([created.name, created.description, created.config], [
+      assert.deepStrictEqual([created.name, created.description, created.allowedPaths, created.idMapping], [
         "repoman",
         "repoman projects",
-        { restricted: "true" }
+        ["/home/dev/repos"],
+        Option.some({ _tag: "HostUser", uid: 1500, gid: 1500 } as const)
       ])
+      assert.isTrue(created.managed)
       const root = yield* runtime.getProfile(ProfileName.make("default"))
       assert.deepStrictEqual(root.devices, { root: { type: "disk", path: "/", pool: "default" } })
       const again = yield* runtime.ensureNamespace(new NamespaceSpec({ ...nsSpec, description: "changed" }))

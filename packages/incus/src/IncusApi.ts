@@ -21,12 +21,14 @@ import * as SchemaTransformation from "effect/SchemaTransformation"
  * A string-to-string map (`config`, one device's options).
  *
  * @since 0.1.0
+ * @category models
  */
 export const StringMap = Schema.Record(Schema.String, Schema.String)
 /**
  * The decoded type of the `StringMap` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type StringMap = typeof StringMap.Type
 
@@ -34,12 +36,14 @@ export type StringMap = typeof StringMap.Type
  * Devices by name, each a map of options.
  *
  * @since 0.1.0
+ * @category models
  */
 export const Devices = Schema.Record(Schema.String, StringMap)
 /**
  * The decoded type of the `Devices` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Devices = typeof Devices.Type
 
@@ -70,6 +74,7 @@ const text = () => orEmpty(Schema.String, "")
  * operation in `metadata`, `operation` its URL) or `error`.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Response extends Schema.Class<Response>("@repoman/incus/IncusApi/Response")({
   type: Schema.Literals(["sync", "async", "error"]),
@@ -87,6 +92,7 @@ export class Response extends Schema.Class<Response>("@repoman/incus/IncusApi/Re
  * result (for exec: `{ return, output }`).
  *
  * @since 0.1.0
+ * @category models
  */
 export class Operation extends Schema.Class<Operation>("@repoman/incus/IncusApi/Operation")({
   id: Schema.String,
@@ -108,6 +114,7 @@ export class Operation extends Schema.Class<Operation>("@repoman/incus/IncusApi/
  * paths of the streams (`"1"` stdout, `"2"` stderr).
  *
  * @since 0.1.0
+ * @category models
  */
 export class ExecMetadata extends Schema.Class<ExecMetadata>("@repoman/incus/IncusApi/ExecMetadata")({
   return: Schema.Number,
@@ -123,6 +130,7 @@ export class ExecMetadata extends Schema.Class<ExecMetadata>("@repoman/incus/Inc
  * are the strings `"true"` / `"false"`.
  *
  * @since 0.1.0
+ * @category models
  */
 export class ServerEnvironment extends Schema.Class<ServerEnvironment>("@repoman/incus/IncusApi/ServerEnvironment")({
   server: text(),
@@ -144,6 +152,7 @@ export class ServerEnvironment extends Schema.Class<ServerEnvironment>("@repoman
  * server's environment.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Server extends Schema.Class<Server>("@repoman/incus/IncusApi/Server")({
   api_extensions: strings(),
@@ -165,6 +174,7 @@ export class Server extends Schema.Class<Server>("@repoman/incus/IncusApi/Server
  * repoman reads are listed; the rest (`network`, `disk`, ...) is kept out.
  *
  * @since 0.1.0
+ * @category models
  */
 export class InstanceState extends Schema.Class<InstanceState>("@repoman/incus/IncusApi/InstanceState")({
   status: Schema.String,
@@ -178,6 +188,7 @@ export class InstanceState extends Schema.Class<InstanceState>("@repoman/incus/I
  * `devices` are its own; `expanded_*` include its profiles'.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Instance extends Schema.Class<Instance>("@repoman/incus/IncusApi/Instance")({
   name: Schema.String,
@@ -205,6 +216,7 @@ export class Instance extends Schema.Class<Instance>("@repoman/incus/IncusApi/In
  * image, plus `server`, `protocol` and `mode: "pull"` for a remote one.
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstanceSource = Schema.Struct({
   type: Schema.String,
@@ -219,6 +231,7 @@ export const InstanceSource = Schema.Struct({
  * The decoded type of the `InstanceSource` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstanceSource = typeof InstanceSource.Type
 
@@ -227,6 +240,7 @@ export type InstanceSource = typeof InstanceSource.Type
  * the same operation.
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstancesPost = Schema.Struct({
   name: Schema.String,
@@ -243,6 +257,7 @@ export const InstancesPost = Schema.Struct({
  * The decoded type of the `InstancesPost` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstancesPost = typeof InstancesPost.Type
 
@@ -250,6 +265,7 @@ export type InstancesPost = typeof InstancesPost.Type
  * `PUT /1.0/instances/<name>`: replaces the instance's own settings.
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstancePut = Schema.Struct({
   description: Schema.String,
@@ -264,6 +280,7 @@ export const InstancePut = Schema.Struct({
  * The decoded type of the `InstancePut` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstancePut = typeof InstancePut.Type
 
@@ -272,6 +289,7 @@ export type InstancePut = typeof InstancePut.Type
  * ever); `force` kills instead of shutting down.
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstanceStatePut = Schema.Struct({
   action: Schema.Literals(["start", "stop", "restart", "freeze", "unfreeze"]),
@@ -283,6 +301,7 @@ export const InstanceStatePut = Schema.Struct({
  * The decoded type of the `InstanceStatePut` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstanceStatePut = typeof InstanceStatePut.Type
 
@@ -291,6 +310,7 @@ export type InstanceStatePut = typeof InstanceStatePut.Type
  * (the client fills `wait-for-websocket`, `record-output` and `interactive`).
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstanceExecPost = Schema.Struct({
   command: Schema.Array(Schema.String),
@@ -303,6 +323,7 @@ export const InstanceExecPost = Schema.Struct({
  * The decoded type of the `InstanceExecPost` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstanceExecPost = typeof InstanceExecPost.Type
 
@@ -325,6 +346,7 @@ const digits = (radix: 8 | 10, pattern: RegExp) =>
  * permission bits (`X-Incus-Mode` is octal, e.g. `0755`).
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstanceFileHeaders = Schema.Struct({
   "x-incus-type": Schema.Literals(["file", "directory", "symlink"]),
@@ -336,6 +358,7 @@ export const InstanceFileHeaders = Schema.Struct({
  * The decoded type of the `InstanceFileHeaders` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstanceFileHeaders = typeof InstanceFileHeaders.Type
 
@@ -345,6 +368,7 @@ export type InstanceFileHeaders = typeof InstanceFileHeaders.Type
  * `X-Incus-Gid` and `X-Incus-Mode` headers, with `X-Incus-Type: directory`).
  *
  * @since 0.1.0
+ * @category models
  */
 export const InstanceDirectoryPost = Schema.Struct({
   uid: Schema.Int,
@@ -355,6 +379,7 @@ export const InstanceDirectoryPost = Schema.Struct({
  * The decoded type of the `InstanceDirectoryPost` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type InstanceDirectoryPost = typeof InstanceDirectoryPost.Type
 
@@ -366,6 +391,7 @@ export type InstanceDirectoryPost = typeof InstanceDirectoryPost.Type
  * A project. Incus fills in the `features.*` defaults at creation.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Project extends Schema.Class<Project>("@repoman/incus/IncusApi/Project")({
   name: Schema.String,
@@ -378,6 +404,7 @@ export class Project extends Schema.Class<Project>("@repoman/incus/IncusApi/Proj
  * `POST /1.0/projects`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProjectsPost = Schema.Struct({
   name: Schema.String,
@@ -388,6 +415,7 @@ export const ProjectsPost = Schema.Struct({
  * The decoded type of the `ProjectsPost` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProjectsPost = typeof ProjectsPost.Type
 
@@ -395,6 +423,7 @@ export type ProjectsPost = typeof ProjectsPost.Type
  * `PUT /1.0/projects/<name>`: replaces description and the whole config.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProjectPut = Schema.Struct({
   description: Schema.String,
@@ -404,6 +433,7 @@ export const ProjectPut = Schema.Struct({
  * The decoded type of the `ProjectPut` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProjectPut = typeof ProjectPut.Type
 
@@ -416,6 +446,7 @@ export type ProjectPut = typeof ProjectPut.Type
  * (`/1.0/instances/<name>?project=<p>`).
  *
  * @since 0.1.0
+ * @category models
  */
 export class Profile extends Schema.Class<Profile>("@repoman/incus/IncusApi/Profile")({
   name: Schema.String,
@@ -430,6 +461,7 @@ export class Profile extends Schema.Class<Profile>("@repoman/incus/IncusApi/Prof
  * `POST /1.0/profiles`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProfilesPost = Schema.Struct({
   name: Schema.String,
@@ -441,6 +473,7 @@ export const ProfilesPost = Schema.Struct({
  * The decoded type of the `ProfilesPost` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProfilesPost = typeof ProfilesPost.Type
 
@@ -448,6 +481,7 @@ export type ProfilesPost = typeof ProfilesPost.Type
  * `PUT /1.0/profiles/<name>`: replaces description, config and devices.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProfilePut = Schema.Struct({
   description: Schema.String,
@@ -458,6 +492,7 @@ export const ProfilePut = Schema.Struct({
  * The decoded type of the `ProfilePut` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProfilePut = typeof ProfilePut.Type
 
@@ -469,6 +504,7 @@ export type ProfilePut = typeof ProfilePut.Type
  * A storage pool. `driver` is `dir`, `btrfs`, `zfs`, `lvm`, ...
  *
  * @since 0.1.0
+ * @category models
  */
 export class StoragePool extends Schema.Class<StoragePool>("@repoman/incus/IncusApi/StoragePool")({
   name: Schema.String,
@@ -484,6 +520,7 @@ export class StoragePool extends Schema.Class<StoragePool>("@repoman/incus/Incus
  * `POST /1.0/storage-pools`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const StoragePoolsPost = Schema.Struct({
   name: Schema.String,
@@ -495,6 +532,7 @@ export const StoragePoolsPost = Schema.Struct({
  * The decoded type of the `StoragePoolsPost` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type StoragePoolsPost = typeof StoragePoolsPost.Type
 
@@ -502,6 +540,7 @@ export type StoragePoolsPost = typeof StoragePoolsPost.Type
  * `PUT /1.0/storage-pools/<name>`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const StoragePoolPut = Schema.Struct({
   description: Schema.String,
@@ -511,6 +550,7 @@ export const StoragePoolPut = Schema.Struct({
  * The decoded type of the `StoragePoolPut` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type StoragePoolPut = typeof StoragePoolPut.Type
 
@@ -523,8 +563,38 @@ export type StoragePoolPut = typeof StoragePoolPut.Type
  * `/1.0/instances/web?project=p`, URL-decoded.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const nameFromUrl = (url: string): string => {
   const path = url.split("?")[0] ?? ""
   return decodeURIComponent(path.slice(path.lastIndexOf("/") + 1))
+}
+
+// ---------------------------------------------------------------------------
+// Client results
+// ---------------------------------------------------------------------------
+
+/**
+ * A resource together with the ETag of the response it came in; pass the
+ * ETag back on the PUT that replaces it (`If-Match`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Versioned<A> {
+  readonly value: A
+  /** The `Etag` header as sent (quoted), or `""` if there was none. */
+  readonly etag: string
+}
+
+/**
+ * What a command run with recorded output left behind.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecOutput {
+  readonly exitCode: number
+  readonly stdout: string
+  readonly stderr: string
 }

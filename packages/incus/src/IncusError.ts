@@ -1,10 +1,16 @@
 /**
  * The one error of the Incus boundary, with a `reason` per kind of failure.
  *
- * Incus reports errors as an HTTP status plus a text, and many validation
- * errors come as HTTP 500 (restriction violations, duplicate names, unknown
- * profiles, a profile in use). {@link classify} therefore looks at the text
- * first and at the status second. Transport failures on the unix socket
+ * Incus reports errors as an HTTP status (the envelope's `error_code`) plus a
+ * text. {@link classify} goes by the status first: 404, 403, 409 and 412 say
+ * what happened. Incus also answers 400 and 500 for refusals that have a
+ * kind of their own (restriction violations, duplicate names, a missing
+ * profile or image, a profile in use, a state that does not allow the
+ * request; every failed background operation comes back as 500 or 400), so
+ * for those two statuses, and only for them, the text decides between the
+ * known refusals; anything else is {@link Invalid} (400) or
+ * {@link OperationFailed}. A text such as `Command not found` is therefore
+ * never read as a missing object. Transport failures on the unix socket
  * become {@link Unavailable}, with a hint that tells the user what to do.
  *
  * @since 0.1.0
@@ -31,6 +37,7 @@ const fields = {
  * it (`EACCES`), or the connection broke.
  *
  * @since 0.1.0
+ * @category models
  */
 export class Unavailable extends Schema.TaggedClass<Unavailable>("@repoman/incus/IncusError/Unavailable")(
   "Unavailable",
@@ -66,12 +73,19 @@ export class Unavailable extends Schema.TaggedClass<Unavailable>("@repoman/incus
 }
 
 /**
- * The object (instance, project, profile, pool, image, operation, command)
- * does not exist.
+ * The object does not exist. `missing` names it when Incus's answer does
+ * (a profile or image a create needs); otherwise it is the object the
+ * request was about.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/incus/IncusError/NotFound")("NotFound", fields) {
+export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/incus/IncusError/NotFound")("NotFound", {
+  ...fields,
+  missing: Schema.optionalKey(
+    Schema.Struct({ kind: Schema.Literals(["profile", "image"]), name: Schema.optionalKey(Schema.String) })
+  )
+}) {
   /** One line for the user. */
   get message(): string {
     return `${this.request}: not found: ${this.detail}`
@@ -82,6 +96,7 @@ export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/incus/Incus
  * An object with that name exists already.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class AlreadyExists extends Schema.TaggedClass<AlreadyExists>("@repoman/incus/IncusError/AlreadyExists")(
   "AlreadyExists",
@@ -100,6 +115,7 @@ export class AlreadyExists extends Schema.TaggedClass<AlreadyExists>("@repoman/i
  * asked for.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Forbidden extends Schema.TaggedClass<Forbidden>("@repoman/incus/IncusError/Forbidden")(
   "Forbidden",
@@ -117,6 +133,7 @@ export class Forbidden extends Schema.TaggedClass<Forbidden>("@repoman/incus/Inc
  * (ETag mismatch).
  *
  * @since 0.1.0
+ * @category errors
  */
 export class Conflict extends Schema.TaggedClass<Conflict>("@repoman/incus/IncusError/Conflict")("Conflict", fields) {
   /** One line for the user. */
@@ -126,10 +143,26 @@ export class Conflict extends Schema.TaggedClass<Conflict>("@repoman/incus/Incus
 }
 
 /**
+ * Incus refused the request as invalid (HTTP 400) for a reason that has no
+ * kind of its own: a bad name or value, a command that could not be started
+ * (`Command not found`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Invalid extends Schema.TaggedClass<Invalid>("@repoman/incus/IncusError/Invalid")("Invalid", fields) {
+  /** One line for the user. */
+  get message(): string {
+    return `${this.request}: refused: ${this.detail}`
+  }
+}
+
+/**
  * Incus took the request and failed it for another reason, or answered with
  * something this client cannot read.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class OperationFailed extends Schema.TaggedClass<OperationFailed>(
   "@repoman/incus/IncusError/OperationFailed"
@@ -144,6 +177,7 @@ export class OperationFailed extends Schema.TaggedClass<OperationFailed>(
  * Why an {@link IncusError} happened.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const IncusErrorReason = Schema.Union([
   Unavailable,
@@ -151,12 +185,14 @@ export const IncusErrorReason = Schema.Union([
   AlreadyExists,
   Forbidden,
   Conflict,
+  Invalid,
   OperationFailed
 ])
 /**
  * The decoded type of the `IncusErrorReason` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type IncusErrorReason = typeof IncusErrorReason.Type
 
@@ -165,6 +201,7 @@ export type IncusErrorReason = typeof IncusErrorReason.Type
  * `Effect.catchReason("IncusError", "NotFound", ...)`.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class IncusError extends Schema.TaggedError<IncusError>("@repoman/incus/IncusError")("IncusError", {
   reason: IncusErrorReason,
@@ -176,24 +213,30 @@ export class IncusError extends Schema.TaggedError<IncusError>("@repoman/incus/I
   }
 }
 
+// The texts of the refusals Incus answers with a 400 or 500 (verified on
+// Incus 6.0.4; see the cases in test/IncusError.test.ts).
 const alreadyExists = /already exists|UNIQUE constraint failed/i
 const forbidden = /\bforbidden\b|\bnot allowed\b|restricted (?:parent )?source path/i
 const conflict =
-  /already (?:running|stopped)|\bis (?:not )?running\b|isn't running|\bin use\b|only empty projects|cannot be deleted|can't be cancelled|ETag doesn't match|cannot be disabled on non-empty|\bis busy\b|\bis frozen\b/i
-const notFound = /not found|doesn't exist|does not exist|Image not provided/i
+  /already (?:running|stopped)|\bis (?:not )?running\b|isn't running|\bin use\b|only empty projects|cannot be deleted|can't be cancelled|cannot be (?:enabled|disabled) on non-empty|\bis busy\b|\bis frozen\b/i
+const missingProfile = /Requested profile "([^"]+)" doesn't exist/
+const missingImage = /Image not provided|\bimage "[^"]*" not found/i
 
 /**
- * Picks the reason for an Incus error from its text and status. The text
- * decides first because Incus answers many refusals with HTTP 500.
+ * Picks the reason for an Incus error from its status, and for a 400 or 500
+ * from its text (see the module's overview).
  *
  * @example
  * ```ts
  * import { classify } from "@repoman/incus/IncusError"
  * classify("POST /1.0/profiles", 500, "Error inserting \"p\" into database: The profile already exists")._tag
  * // "AlreadyExists"
+ * classify("GET /1.0/operations/x/wait", 400, "Command not found", "x")._tag
+ * // "Invalid"
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export const classify = (
   request: string,
@@ -202,18 +245,30 @@ export const classify = (
   operation?: string
 ): IncusErrorReason => {
   const args = { request, status, detail, ...(operation === undefined ? {} : { operation }) }
+  switch (status) {
+    case 404:
+      return new NotFound(args)
+    case 403:
+      return new Forbidden(args)
+    case 409:
+      return new AlreadyExists(args)
+    case 412:
+      return new Conflict(args)
+  }
   if (alreadyExists.test(detail)) return new AlreadyExists(args)
   if (forbidden.test(detail)) return new Forbidden(args)
-  if (conflict.test(detail) || status === 409 || status === 412) return new Conflict(args)
-  if (notFound.test(detail) || status === 404) return new NotFound(args)
-  if (status === 403) return new Forbidden(args)
-  return new OperationFailed(args)
+  if (conflict.test(detail)) return new Conflict(args)
+  const profile = missingProfile.exec(detail)
+  if (profile !== null) return new NotFound({ ...args, missing: { kind: "profile", name: profile[1] ?? "" } })
+  if (missingImage.test(detail)) return new NotFound({ ...args, missing: { kind: "image" } })
+  return status === 400 ? new Invalid(args) : new OperationFailed(args)
 }
 
 /**
  * The errno code of a Node error (`ENOENT`, ...), or `""`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const errnoCode = (cause: unknown): string => {
   if (typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string") {
@@ -229,6 +284,7 @@ export const errnoCode = (cause: unknown): string => {
  * The reason for a transport failure on the socket.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const unavailable = (socketPath: string, cause: unknown): Unavailable =>
   new Unavailable({

@@ -23,6 +23,7 @@ import * as fs from "node:fs"
  * The socket of a packaged incusd (Debian, Ubuntu, Fedora, Arch).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const defaultPath = "/var/lib/incus/unix.socket"
 
@@ -30,6 +31,7 @@ export const defaultPath = "/var/lib/incus/unix.socket"
  * The socket of an incusd started with its state in `/run` (some distributions).
  *
  * @since 0.1.0
+ * @category constants
  */
 export const runPath = "/run/incus/unix.socket"
 
@@ -37,6 +39,7 @@ export const runPath = "/run/incus/unix.socket"
  * The environment variables that choose the socket.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SocketEnvironment {
   readonly INCUS_SOCKET?: string | undefined
@@ -56,6 +59,7 @@ const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.le
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const resolve = (env: SocketEnvironment, exists: (path: string) => boolean): string => {
   if (nonEmpty(env.INCUS_SOCKET)) return env.INCUS_SOCKET
@@ -76,6 +80,7 @@ const optionalString = (name: string) =>
  * `ConfigProvider` gives them (the process environment by default).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const fromEnvironment: Effect.Effect<string> = Effect.gen(function*() {
   const INCUS_SOCKET = yield* optionalString("INCUS_SOCKET")

@@ -9,35 +9,40 @@
  * (REPOMAN_CI_POOL), socket as the `incus` client finds it (INCUS_SOCKET).
  */
 import { afterAll, assert, layer } from "@effect/vitest"
-import { ContainerRuntime, InstanceSpec, NamespaceSpec } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, HostPath, InstanceSpec, Mount, NamespaceSpec } from "@repoman/core/ContainerRuntime"
+import type { IdMapping } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { ContainerRuntimeSuite } from "@repoman/core/testing/ContainerRuntimeSuite"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { ContainerRuntimeSuite } from "../../core/test/ContainerRuntimeSuite.ts"
 import * as IncusClient from "../src/IncusClient.ts"
 import * as IncusContainerRuntime from "../src/IncusContainerRuntime.ts"
+import { managedConfig } from "../src/IncusLabels.ts"
+import { restrictions } from "../src/IncusProjectConfig.ts"
 
 const image = process.env["REPOMAN_CI_BUSYBOX_ALIAS"] ?? "repoman-busybox"
 const pool = process.env["REPOMAN_CI_POOL"] ?? "default"
 const timeout = 120_000
 
-/** A host directory the test project allows disks from (removed after the file's tests). */
-const allowedRoot = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "repoman-it-")))
-afterAll(() => fs.rmSync(allowedRoot, { recursive: true, force: true }))
-
-/** The config `repoman setup` gives its project (uid mode idmap, without the idmap keys). */
-const restrictedConfig = (diskPaths: string) => ({
-  "restricted": "true",
-  "restricted.containers.privilege": "unprivileged",
-  "restricted.devices.disk": "allow",
-  "restricted.devices.disk.paths": diskPaths,
-  "features.images": "false",
-  "features.profiles": "true"
+/** Host directories: one the test projects allow disks from, one outside (removed after the file's tests). */
+const hostDir = (label: string) => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `repoman-it-${label}-`)))
+const allowedRoot = hostDir("allowed")
+const extraRoot = hostDir("extra")
+afterAll(() => {
+  for (const dir of [allowedRoot, extraRoot]) fs.rmSync(dir, { recursive: true, force: true })
 })
+
+/** The host user, as `repoman setup` maps it (the test user's ids are delegated to incusd). */
+const hostUser: IdMapping = { _tag: "HostUser", uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 }
+
+/** What `repoman setup` asks for (uid mode idmap): disks only from `allowedRoot`, idmaps only for the host user. */
+const namespaceSpec = (name: string, description = "repoman integration test (safe to delete)") =>
+  new NamespaceSpec({ name, description, allowedPaths: [allowedRoot], idMapping: hostUser, rootDiskPool: pool })
 
 /**
  * The runtime for a fresh project `rmit-<random>`: created through
@@ -49,14 +54,7 @@ const throwawayProject = (label: string) => {
     const runtime = yield* ContainerRuntime
     const client = yield* IncusClient.IncusClient
     yield* Effect.acquireRelease(
-      runtime.ensureNamespace(
-        new NamespaceSpec({
-          name: project,
-          description: "repoman integration test (safe to delete)",
-          config: restrictedConfig(allowedRoot),
-          rootDiskPool: pool
-        })
-      ),
+      runtime.ensureNamespace(namespaceSpec(project)),
       () => Effect.ignore(client.deleteProject(project, { force: true }))
     )
   }))
@@ -69,16 +67,19 @@ const throwawayProject = (label: string) => {
   }
 }
 
-ContainerRuntimeSuite("incus", throwawayProject("suite").layer, { image, timeout })
+ContainerRuntimeSuite("incus", throwawayProject("suite").layer, {
+  image,
+  timeout,
+  allowedPath: allowedRoot,
+  extraPath: extraRoot,
+  idMapping: hostUser
+})
 
 const particular = throwawayProject("incus")
 const uid = (label: string) => ProjectName.make(`c-${label}-${randomBytes(2).toString("hex")}`)
 
-const spec = (
-  name: ProjectName,
-  devices: InstanceSpec["devices"] = {},
-  config: InstanceSpec["config"] = {}
-) => new InstanceSpec({ name, image: ImageRef.make(image), profiles: [ProfileName.make("default")], devices, config })
+const spec = (name: ProjectName, fields: Partial<ConstructorParameters<typeof InstanceSpec>[0]> = {}) =>
+  new InstanceSpec({ name, image: ImageRef.make(image), profiles: [ProfileName.make("default")], ...fields })
 
 const reasonOf = <A, E extends { readonly reason: { readonly _tag: string } }>(effect: Effect.Effect<A, E>) =>
   Effect.match(effect, { onFailure: (e) => e.reason._tag, onSuccess: () => "Success" })
@@ -88,48 +89,52 @@ layer(particular.layer, { excludeTestServices: true, timeout })("IncusContainerR
     Effect.gen(function*() {
       const client = yield* IncusClient.IncusClient
       const { value: project } = yield* client.getProject(particular.project)
-      assert.deepInclude(project.config, { ...restrictedConfig(allowedRoot), ...IncusClient.managedConfig })
+      assert.deepInclude(project.config, { ...restrictions(hostUser, [allowedRoot]), ...managedConfig })
       assert.strictEqual(project.config["features.storage.volumes"], "true")
       const { value: profile } = yield* client.getProfile(particular.project, "default")
       assert.deepStrictEqual(profile.devices["root"], { type: "disk", path: "/", pool })
     }), timeout)
 
   it.effect(
-    "ensureNamespace again: spec keys win, features.* stay, dropped keys go, ETag respected",
+    "ensureNamespace again: the spec's restrictions win, keys set by others and features.* stay, ETag respected",
     () =>
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime
-        const config: Record<string, string> = { ...restrictedConfig(allowedRoot), "user.it": "1" }
-        delete config["restricted.devices.disk.paths"]
-        delete config["features.images"]
+        const client = yield* IncusClient.IncusClient
+        yield* client.modifyProject(particular.project, (p) => ({
+          description: p.description,
+          config: { ...p.config, "user.it": "1" }
+        }))
         const ns = yield* runtime.ensureNamespace(
-          new NamespaceSpec({ name: particular.project, description: "again", config, rootDiskPool: pool })
+          new NamespaceSpec({ ...namespaceSpec(particular.project, "again"), idMapping: { _tag: "Shift" } })
         )
-        assert.strictEqual(ns.description, "again")
-        assert.strictEqual(ns.config["user.it"], "1")
-        assert.strictEqual(ns.config["features.images"], "false")
-        assert.isUndefined(ns.config["restricted.devices.disk.paths"])
+        assert.deepStrictEqual([ns.description, ns.allowedPaths, ns.idMapping], [
+          "again",
+          [],
+          Option.some({ _tag: "Shift" } as const)
+        ])
+        const { value } = yield* client.getProject(particular.project)
+        assert.strictEqual(value.config["user.it"], "1")
+        assert.strictEqual(value.config["features.images"], "false")
+        assert.isUndefined(value.config["restricted.devices.disk.paths"])
+        assert.isUndefined(value.config["restricted.idmap.uid"])
         // Put it back for the other tests.
-        yield* runtime.ensureNamespace(
-          new NamespaceSpec({
-            name: particular.project,
-            description: "repoman integration test (safe to delete)",
-            config: restrictedConfig(allowedRoot),
-            rootDiskPool: pool
-          })
-        )
+        const back = yield* runtime.ensureNamespace(namespaceSpec(particular.project))
+        assert.deepStrictEqual([back.allowedPaths, back.idMapping], [[allowedRoot], Option.some(hostUser)])
       }),
     timeout
   )
 
-  it.effect("a disk outside the allowed paths is Forbidden and leaves no instance", () =>
+  it.effect("a mount outside the allowed paths is Forbidden and leaves no instance", () =>
     Effect.gen(function*() {
       const runtime = yield* ContainerRuntime
       const name = uid("etc")
       const created = yield* Effect.flip(
-        runtime.create(spec(name, { e: { type: "disk", source: "/etc", path: "/mnt/etc" } }))
+        runtime.create(
+          spec(name, { mounts: [new Mount({ name: "e", source: "/etc", path: "/mnt/etc", readOnly: true })] })
+        )
       )
-      assert.strictEqual(created.reason._tag, "Forbidden")
+      assert.deepInclude(created.reason, { _tag: "Forbidden", kind: "instance", name })
       assert.match(created.message, /not allowed/)
       assert.strictEqual(yield* reasonOf(runtime.get(name)), "NotFound")
     }), timeout)
@@ -138,22 +143,25 @@ layer(particular.layer, { excludeTestServices: true, timeout })("IncusContainerR
     Effect.gen(function*() {
       const runtime = yield* ContainerRuntime
       const name = uid("noimg")
-      const created = yield* Effect.flip(
-        runtime.create(new InstanceSpec({ ...spec(name), image: ImageRef.make("repoman-no-such-alias") }))
-      )
+      const created = yield* Effect.flip(runtime.create(spec(name, { image: ImageRef.make("repoman-no-such-alias") })))
       assert.deepInclude(created.reason, { _tag: "NotFound", kind: "image", name: "repoman-no-such-alias" })
       assert.strictEqual(yield* reasonOf(runtime.get(name)), "NotFound")
     }), timeout)
 
   it.effect(
-    "made but refused at start (shift on a restricted path): deleted again, Forbidden",
+    "made but refused at start (shifted mount on a restricted path): deleted again, Forbidden",
     () =>
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime
         const name = uid("shift")
         const source = fs.mkdtempSync(path.join(allowedRoot, "shift-"))
         const created = yield* Effect.flip(
-          runtime.create(spec(name, { r: { type: "disk", source, path: "/mnt/r", shift: "true" } }))
+          runtime.create(
+            spec(name, {
+              idMapping: { _tag: "Shift" },
+              mounts: [new Mount({ name: "r", source, path: "/mnt/r", readOnly: false })]
+            })
+          )
         )
         assert.strictEqual(created.reason._tag, "Forbidden")
         assert.match(created.message, /shift/)
@@ -163,45 +171,75 @@ layer(particular.layer, { excludeTestServices: true, timeout })("IncusContainerR
   )
 
   it.effect(
-    "a repo disk inside the allowed paths works; the instance carries the repoman keys",
+    "a repo inside the allowed paths works, with the host user mapped; the instance carries repoman's keys",
     () =>
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime
+        const client = yield* IncusClient.IncusClient
         const name = uid("repo")
         const source = fs.mkdtempSync(path.join(allowedRoot, "repo-"))
-        // No uid mapping here: container root is an unprivileged host uid, so
-        // the dir must be readable by others (mkdtemp makes it 0700).
-        fs.chmodSync(source, 0o755)
         fs.writeFileSync(path.join(source, "hello.txt"), "hi\n", { mode: 0o644 })
-        const created = yield* Effect.acquireRelease(
-          runtime.create(spec(name, { repo: { type: "disk", source, path: source } }, { "user.repoman.repo": source })),
+        const repo = new HostPath({ source, path: source, readOnly: false })
+        yield* Effect.acquireRelease(
+          runtime.create(spec(name, { repo, idMapping: hostUser, labels: { repo: source } })),
           () => Effect.ignore(runtime.remove(name))
         )
-        assert.deepInclude(created.config, {
-          ...IncusClient.managedConfig,
-          "user.repoman.repo": source,
-          "user.repoman.image": image
-        })
-        assert.strictEqual(created.image._tag, "Some")
-        const cat = yield* runtime.exec(name, ["cat", path.join(source, "hello.txt")])
+        const got = yield* runtime.get(name)
+        assert.deepStrictEqual([got.repo, got.idMapping, got.labels, got.managed], [
+          Option.some(repo),
+          Option.some(hostUser),
+          { repo: source },
+          true
+        ])
+        assert.deepStrictEqual(got.image, Option.some(ImageRef.make(image)))
+        const { value } = yield* client.getInstance(particular.project, name)
+        assert.deepInclude(value.config, { ...managedConfig, "user.repoman.repo": source, "user.repoman.image": image })
+        // uid 1000 inside is the host user: it reads the repo (mode 0700) and writes as the host user.
+        const cat = yield* runtime.exec(name, ["cat", path.join(source, "hello.txt")], { user: 1000, group: 1000 })
         assert.deepStrictEqual([cat.exitCode, cat.stdout, cat.stderr], [0, "hi\n", ""])
+        const touch = yield* runtime.exec(name, ["touch", path.join(source, "made-inside")], {
+          user: 1000,
+          group: 1000
+        })
+        assert.strictEqual(touch.exitCode, 0, touch.stderr)
+        assert.strictEqual(fs.statSync(path.join(source, "made-inside")).uid, hostUser.uid)
       }).pipe(Effect.scoped),
     timeout
   )
 
-  it.effect("exec: a missing command is 127; no exec logs stay behind", () =>
-    Effect.gen(function*() {
-      const runtime = yield* ContainerRuntime
-      const client = yield* IncusClient.IncusClient
-      const name = uid("exec")
-      yield* Effect.acquireRelease(runtime.create(spec(name)), () => Effect.ignore(runtime.remove(name)))
-      const missing = yield* runtime.exec(name, ["/no/such/program"])
-      assert.strictEqual(missing.exitCode, 127)
-      const ok = yield* runtime.exec(name, ["sh", "-c", "printf '%s' \"$PATH\""])
-      assert.strictEqual(ok.exitCode, 0)
-      assert.include(ok.stdout, "/bin")
-      assert.deepStrictEqual(yield* client.listExecOutputs(particular.project, name), [])
-    }).pipe(Effect.scoped), timeout)
+  it.effect(
+    "exec: a missing command is 127 (not a missing instance); no exec logs stay behind",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const client = yield* IncusClient.IncusClient
+        const name = uid("exec")
+        yield* Effect.acquireRelease(runtime.create(spec(name)), () => Effect.ignore(runtime.remove(name)))
+        const missing = yield* runtime.exec(name, ["/no/such/program"])
+        assert.strictEqual(missing.exitCode, 127)
+        assert.match(missing.stderr, /Command not found/)
+        const ok = yield* runtime.exec(name, ["sh", "-c", "printf '%s' \"$PATH\""])
+        assert.strictEqual(ok.exitCode, 0)
+        assert.include(ok.stdout, "/bin")
+        assert.deepStrictEqual(yield* client.listExecOutputs(particular.project, name), [])
+      }).pipe(Effect.scoped),
+    timeout
+  )
+
+  it.effect(
+    "allowPaths refuses a file (Incus allows only directories) and changes nothing",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const file = path.join(extraRoot, "single.json")
+        fs.writeFileSync(file, "{}")
+        const result = yield* runtime.allowPaths([file])
+        assert.deepStrictEqual(result.added, [])
+        assert.include(result.refused[0]?.reason ?? "", "is a file")
+        assert.deepStrictEqual((yield* runtime.getNamespace(particular.project)).allowedPaths, [allowedRoot])
+      }),
+    timeout
+  )
 
   it.effect("shell runs `incus exec` attached to our stdio and returns its exit code", () =>
     Effect.gen(function*() {

@@ -3,12 +3,14 @@ import { assert, describe, it } from "@effect/vitest"
 import {
   ContainerRuntime,
   type ContainerRuntimeError,
+  HostPath,
   InstanceSpec,
   NamespaceSpec,
   ProfileSpec
 } from "@repoman/core/ContainerRuntime"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as ChildProcess from "effect/process/ChildProcess"
@@ -18,6 +20,10 @@ import * as Stream from "effect/Stream"
 import * as IncusClient from "../src/IncusClient.ts"
 import * as IncusContainerRuntime from "../src/IncusContainerRuntime.ts"
 import { classify, IncusError, type IncusErrorReason, Unavailable } from "../src/IncusError.ts"
+import { imageSource } from "../src/IncusInstanceConfig.ts"
+import { managedConfig } from "../src/IncusLabels.ts"
+import * as IncusProjectConfig from "../src/IncusProjectConfig.ts"
+import { toRuntimeError } from "../src/internal/runtime/context.ts"
 import {
   error,
   failedOp,
@@ -86,22 +92,22 @@ const spec = new InstanceSpec({
   name,
   image: ImageRef.make("repoman-busybox"),
   profiles: [ProfileName.make("default")],
-  devices: { repo: { type: "disk", source: "/srv/repos/web", path: "/srv/repos/web" } },
-  config: { "user.repoman.repo": "/srv/repos/web" }
+  repo: new HostPath({ source: "/srv/repos/web", path: "/srv/repos/web", readOnly: false }),
+  labels: { repo: "/srv/repos/web" }
 })
 
 describe("imageSource", () => {
   it("local aliases, fingerprints and well-known remotes", () => {
     assert.deepStrictEqual(
-      IncusContainerRuntime.imageSource(ImageRef.make("repoman-busybox")),
+      imageSource(ImageRef.make("repoman-busybox")),
       Option.some({ type: "image", alias: "repoman-busybox" })
     )
     assert.deepStrictEqual(
-      IncusContainerRuntime.imageSource(ImageRef.make("local:3fab2b70f4a0")),
+      imageSource(ImageRef.make("local:3fab2b70f4a0")),
       Option.some({ type: "image", fingerprint: "3fab2b70f4a0" })
     )
     assert.deepStrictEqual(
-      IncusContainerRuntime.imageSource(ImageRef.make("images:ubuntu/26.04/cloud")),
+      imageSource(ImageRef.make("images:ubuntu/26.04/cloud")),
       Option.some({
         type: "image",
         mode: "pull",
@@ -110,38 +116,44 @@ describe("imageSource", () => {
         alias: "ubuntu/26.04/cloud"
       })
     )
-    assert.isTrue(Option.isNone(IncusContainerRuntime.imageSource(ImageRef.make("myremote:debian"))))
+    assert.isTrue(Option.isNone(imageSource(ImageRef.make("myremote:debian"))))
   })
 })
 
 describe("toRuntimeError", () => {
-  const notFound = (detail: string, operation?: string) =>
-    IncusContainerRuntime.toRuntimeError("p", { kind: "instance", name: "web", operation: "create", image: "img" })(
-      new IncusError({ reason: classify("POST /1.0/instances?project=p", 404, detail, operation) })
+  const subject = { kind: "instance", name: "web", operation: "create", image: "img" } as const
+  const notFound = (status: number, detail: string, operation?: string) =>
+    toRuntimeError("p", subject)(
+      new IncusError({ reason: classify("POST /1.0/instances?project=p", status, detail, operation) })
     ).reason
 
-  it("names what is missing: the profile, the image, the project, else the subject", () => {
-    assert.deepInclude(notFound("Requested profile \"nope\" doesn't exist"), { kind: "profile", name: "nope" })
-    assert.deepInclude(notFound("Image not provided for instance creation", "op"), { kind: "image", name: "img" })
-    assert.deepInclude(notFound("Failed loading project: Project not found"), { kind: "namespace", name: "p" })
+  it("names what is missing when Incus's answer does (a profile, the image), else the subject", () => {
+    assert.deepInclude(notFound(500, "Requested profile \"nope\" doesn't exist"), { kind: "profile", name: "nope" })
+    assert.deepInclude(notFound(500, "Image not provided for instance creation", "op"), { kind: "image", name: "img" })
     assert.deepInclude(
-      notFound("Failed to fetch instance \"imagebuilder\" in project \"p\": Instance not found"),
+      notFound(404, "Failed to fetch instance \"imagebuilder\" in project \"p\": Instance not found"),
       { kind: "instance", name: "web" }
     )
   })
 
-  it("keeps Incus's text for conflicts and restrictions, and the hint for an absent daemon", () => {
-    const map = (reason: IncusErrorReason) =>
-      IncusContainerRuntime.toRuntimeError("p", { kind: "instance", name: "web", operation: "start" })(
-        new IncusError({ reason })
-      )
-    assert.deepInclude(map(classify("r", 400, "The instance is already running")).reason, {
+  it("keeps Incus's text for conflicts and restrictions, the subject, the cause, and the hint for an absent daemon", () => {
+    const map = (reason: IncusErrorReason, stateful = false) =>
+      toRuntimeError("p", { kind: "instance", name: "web", operation: "start", stateful })(new IncusError({ reason }))
+    assert.deepInclude(map(classify("r", 500, "The instance is already running")).reason, {
       _tag: "Conflict",
+      kind: "instance",
+      name: "web",
       detail: "The instance is already running"
     })
-    assert.deepInclude(map(classify("r", 500, "Privileged containers are forbidden")).reason, {
-      _tag: "Forbidden",
-      namespace: "p"
+    const forbidden = map(classify("r", 500, "Privileged containers are forbidden"))
+    assert.deepInclude(forbidden.reason, { _tag: "Forbidden", kind: "instance", name: "web", namespace: "p" })
+    assert.instanceOf(forbidden.cause, IncusError)
+    // A 400 without a known text: a state conflict for state changes, else a failed operation.
+    assert.strictEqual(map(classify("r", 400, "Odd state"), true).reason._tag, "Conflict")
+    assert.deepInclude(map(classify("r", 400, "Invalid instance name")).reason, {
+      _tag: "OperationFailed",
+      operation: "start",
+      detail: "Invalid instance name"
     })
     const down = map(new Unavailable({ socketPath: "/s", code: "EACCES", detail: "connect EACCES /s" }))
     assert.strictEqual(down.reason._tag, "Unavailable")
@@ -150,7 +162,7 @@ describe("toRuntimeError", () => {
 })
 
 describe("IncusContainerRuntime.create", () => {
-  it.live("is one POST with start: true, carrying image, profiles, devices and config", () => {
+  it.live("is one GET (is the name free?) and one POST with start: true, carrying the spec as Incus config", () => {
     let postedYet = false
     return withRuntime(
       (req) => {
@@ -168,12 +180,14 @@ describe("IncusContainerRuntime.create", () => {
         Effect.gen(function*() {
           const created = yield* runtime.create(spec)
           assert.strictEqual(created.status, "Running")
+          assert.deepStrictEqual(created.repo, Option.some(spec.repo))
+          assert.deepStrictEqual(created.labels, spec.labels)
           const requests = yield* fake.requests
+          // The instance is what was asked for: it is not read back.
           assert.deepStrictEqual(calls(requests), [
             "GET /1.0/instances/web",
             "POST /1.0/instances",
-            "GET /1.0/operations/op-1/wait",
-            "GET /1.0/instances/web"
+            "GET /1.0/operations/op-1/wait"
           ])
           assert.strictEqual(requests[1]?.query.get("project"), "p")
           assert.deepStrictEqual(requests[1]?.body, {
@@ -184,7 +198,7 @@ describe("IncusContainerRuntime.create", () => {
             config: {
               "user.repoman.repo": "/srv/repos/web",
               "user.repoman.image": "repoman-busybox",
-              ...IncusClient.managedConfig
+              ...managedConfig
             },
             devices: { repo: { type: "disk", source: "/srv/repos/web", path: "/srv/repos/web" } },
             start: true
@@ -310,18 +324,33 @@ describe("IncusContainerRuntime: state, exec, shell", () => {
         })
     ))
 
-  it.live("exec in a stopped instance is Conflict; in a missing one NotFound", () =>
-    withRuntime(
+  it.live("exec in a stopped instance is Conflict; in a missing one NotFound (instance, or namespace)", () => {
+    let projectExists = true
+    return withRuntime(
       (req) =>
         req.path === "/1.0/instances/web/exec"
           ? error(400, "Instance is not running")
+          : req.path === "/1.0/projects/p" && projectExists
+          ? sync({ name: "p", description: "", config: {}, used_by: [] })
           : error(404, "Failed to fetch instance \"gone\" in project \"p\": Instance not found"),
       (runtime) =>
         Effect.gen(function*() {
           assert.strictEqual(yield* reasonOf(runtime.exec(name, ["true"])), "Conflict")
-          assert.strictEqual(yield* reasonOf(runtime.exec(ProjectName.make("gone"), ["true"])), "NotFound")
+          const gone = ProjectName.make("gone")
+          assert.deepInclude((yield* Effect.flip(runtime.exec(gone, ["true"]))).reason, {
+            _tag: "NotFound",
+            kind: "instance",
+            name: "gone"
+          })
+          projectExists = false
+          assert.deepInclude((yield* Effect.flip(runtime.exec(gone, ["true"]))).reason, {
+            _tag: "NotFound",
+            kind: "namespace",
+            name: "p"
+          })
         })
-    ))
+    )
+  })
 
   it.live("shell spawns incus exec with an argv list, inherited stdio and no new session", () => {
     const spawner = fakeSpawner(7)
@@ -400,22 +429,24 @@ describe("IncusContainerRuntime: state, exec, shell", () => {
 })
 
 describe("IncusContainerRuntime: namespace and profiles", () => {
-  it.live("ensureNamespace of an existing project: GET, PUT with If-Match, features.* kept; root disk added", () => {
+  it.live("ensureNamespace of an existing project: GET, PUT with If-Match of the restrictions; other keys kept; root disk added", () => {
     let config: Record<string, string> = {
       "features.images": "false",
       "features.storage.volumes": "true",
       "restricted.devices.disk.paths": "/old",
-      "user.keep": "no"
+      "restricted.idmap.uid": "1",
+      "user.keep": "yes"
     }
+    let description = "old"
     let devices: Record<string, Record<string, string>> = {}
     return withRuntime(
       (req) => {
         if (req.path === "/1.0/projects/repoman") {
           if (req.method === "GET") {
-            return sync({ name: "repoman", description: "old", config, used_by: [] }, 200, { Etag: "\"e1\"" })
+            return sync({ name: "repoman", description, config, used_by: [] }, 200, { Etag: "\"e1\"" })
           }
           if (req.method === "PUT" && req.headers["if-match"] === "\"e1\"") {
-            config = (req.body as { config: Record<string, string> }).config
+            ;({ config, description } = req.body as { config: Record<string, string>; description: string })
             return sync({})
           }
         }
@@ -436,24 +467,54 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             new NamespaceSpec({
               name: "repoman",
               description: "repoman projects",
-              config: { "restricted": "true", "features.profiles": "true" },
+              allowedPaths: ["/srv/repos"],
+              idMapping: { _tag: "HostUser", uid: 1500, gid: 1501 },
               rootDiskPool: "fast"
             })
           )
-          assert.deepStrictEqual(ns.config, {
+          assert.deepStrictEqual(config, {
             "features.images": "false",
+            "features.profiles": "true",
             "features.storage.volumes": "true",
             "restricted": "true",
-            "features.profiles": "true",
-            ...IncusClient.managedConfig
+            "restricted.containers.privilege": "unprivileged",
+            "restricted.containers.nesting": "block",
+            "restricted.containers.lowlevel": "block",
+            "restricted.devices.disk": "allow",
+            "restricted.devices.disk.paths": "/srv/repos",
+            "restricted.idmap.uid": "1500",
+            "restricted.idmap.gid": "1501",
+            "user.keep": "yes",
+            ...managedConfig
           })
+          assert.deepStrictEqual([ns.description, ns.allowedPaths, ns.idMapping, ns.managed], [
+            "repoman projects",
+            ["/srv/repos"],
+            Option.some({ _tag: "HostUser", uid: 1500, gid: 1501 } as const),
+            true
+          ])
           assert.deepStrictEqual(devices, { root: { type: "disk", path: "/", pool: "fast" } })
           assert.notInclude((yield* fake.requests).map((r) => r.method), "PATCH")
+          // Shift: the path and idmap restrictions go (Incus refuses shift on restricted paths).
+          const shift = yield* runtime.ensureNamespace(
+            new NamespaceSpec({
+              name: "repoman",
+              description: "repoman projects",
+              allowedPaths: ["/srv/repos"],
+              idMapping: { _tag: "Shift" },
+              rootDiskPool: "fast"
+            })
+          )
+          assert.deepStrictEqual([shift.allowedPaths, shift.idMapping], [[], Option.some({ _tag: "Shift" } as const)])
+          for (const key of ["restricted.devices.disk.paths", "restricted.idmap.uid", "restricted.idmap.gid"]) {
+            assert.notProperty(config, key)
+          }
+          assert.strictEqual(config["restricted"], "true")
         })
     )
   })
 
-  it.live("ensureNamespace of a missing project creates it, managed, with a root disk", () => {
+  it.live("ensureNamespace of a missing project creates it, managed and restricted, with a root disk", () => {
     let project: unknown = undefined
     let devices: unknown = {}
     return withRuntime(
@@ -478,28 +539,41 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             new NamespaceSpec({
               name: "fresh",
               description: "d",
-              config: { restricted: "true" },
+              allowedPaths: [],
+              idMapping: { _tag: "Shift" },
               rootDiskPool: "default"
             })
           )
-          assert.deepStrictEqual(ns.config, { restricted: "true", ...IncusClient.managedConfig })
+          assert.deepInclude((project as { config: Record<string, string> }).config, {
+            "restricted": "true",
+            "restricted.containers.privilege": "unprivileged",
+            ...managedConfig
+          })
+          assert.isTrue(ns.managed)
           assert.deepStrictEqual(devices, { root: { type: "disk", path: "/", pool: "default" } })
         })
     )
   })
 
-  it.live("ensureNamespace leaves the default project's profile alone, and writes nothing when in line", () =>
-    withRuntime(
+  it.live("ensureNamespace leaves the default project's profile alone, and writes nothing when in line", () => {
+    const shared = new NamespaceSpec({
+      name: "shared",
+      description: "d",
+      allowedPaths: [],
+      idMapping: { _tag: "Shift" },
+      rootDiskPool: "default"
+    })
+    return withRuntime(
       (req) => {
         if (req.path === "/1.0/projects/shared" && req.method === "GET") {
           return sync({
             name: "shared",
             description: "d",
-            config: { "features.profiles": "false", ...IncusClient.managedConfig },
+            config: IncusProjectConfig.projectConfig(shared, {}),
             used_by: []
           })
         }
-        // Without features.profiles Incus answers with the default project's profile.
+        // A project without profiles of its own: Incus answers with the default project's profile.
         if (req.path === "/1.0/profiles/default" && req.method === "GET") {
           return sync({ name: "default", description: "", config: {}, devices: {}, project: "default" })
         }
@@ -507,17 +581,44 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
       },
       (runtime, fake) =>
         Effect.gen(function*() {
-          yield* runtime.ensureNamespace(
-            new NamespaceSpec({
-              name: "shared",
-              description: "d",
-              config: { "features.profiles": "false" },
-              rootDiskPool: "default"
-            })
-          )
+          yield* runtime.ensureNamespace(shared)
           assert.deepStrictEqual((yield* fake.requests).filter((r) => r.method !== "GET"), [])
         })
-    ))
+    )
+  })
+
+  it.live("allowPaths adds directories with one GET and PUT; a file is refused and nothing is written", () => {
+    let config: Record<string, string> = { "restricted": "true", "restricted.devices.disk.paths": "/srv/repos" }
+    return Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-allow-" })
+      yield* fs.makeDirectory(`${dir}/shared`)
+      yield* fs.writeFileString(`${dir}/file.json`, "{}")
+      yield* withRuntime(
+        (req) => {
+          if (req.path !== "/1.0/projects/p") return undefined
+          if (req.method === "GET") {
+            return sync({ name: "p", description: "", config, used_by: [] }, 200, { Etag: "\"e\"" })
+          }
+          config = (req.body as { config: Record<string, string> }).config
+          return sync({})
+        },
+        (runtime, fake) =>
+          Effect.gen(function*() {
+            const refused = yield* runtime.allowPaths([`${dir}/shared`, `${dir}/file.json`])
+            assert.deepStrictEqual(refused.added, [])
+            assert.strictEqual(refused.refused[0]?.path, `${dir}/file.json`)
+            assert.include(refused.refused[0]?.reason ?? "", "is a file")
+            assert.notInclude(calls(yield* fake.requests), "PUT /1.0/projects/p")
+            const added = yield* runtime.allowPaths([`${dir}/shared`, "/srv/repos/isurus"])
+            assert.deepStrictEqual(added, { added: [`${dir}/shared`], refused: [] })
+            assert.strictEqual(config["restricted.devices.disk.paths"], `/srv/repos,${dir}/shared`)
+            yield* runtime.disallowPaths([`${dir}/shared`])
+            assert.strictEqual(config["restricted.devices.disk.paths"], "/srv/repos")
+          })
+      )
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer))
+  })
 
   it.live("profiles read back without the managed keys, with their users in this project", () =>
     withRuntime(
@@ -526,7 +627,7 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
           ? sync({
             name: "shared",
             description: "d",
-            config: { "limits.cpu": "1", ...IncusClient.managedConfig },
+            config: { "limits.cpu": "1", ...managedConfig },
             devices: {},
             used_by: ["/1.0/instances/web?project=p", "/1.0/instances/other?project=q", "/1.0/profiles/x?project=p"],
             project: "p"
@@ -547,7 +648,7 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
       (req) => {
         if (req.method === "GET") {
           return exists
-            ? sync({ name: "x", description: "", config: IncusClient.managedConfig, devices: {} }, 200, {
+            ? sync({ name: "x", description: "", config: managedConfig, devices: {} }, 200, {
               Etag: "\"e\""
             })
             : error(404, "Fetch profile: Profile not found")
@@ -565,12 +666,12 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             {
               method: "POST",
               ifMatch: undefined,
-              body: { name: "x", description: "d", config: { a: "1", ...IncusClient.managedConfig }, devices: {} }
+              body: { name: "x", description: "d", config: { a: "1", ...managedConfig }, devices: {} }
             },
             {
               method: "PUT",
               ifMatch: "\"e\"",
-              body: { description: "d", config: { a: "1", ...IncusClient.managedConfig }, devices: {} }
+              body: { description: "d", config: { a: "1", ...managedConfig }, devices: {} }
             }
           ])
         })

@@ -1,14 +1,22 @@
 import { assert, describe, it } from "@effect/vitest"
 import { classify, IncusError, unavailable } from "../src/IncusError.ts"
 
-/** Texts Incus 6.0.4 sent (incus-notes.md), with their status and the reason repoman expects. */
+/**
+ * Texts Incus 6.0.4 sent, with their status and the reason repoman expects:
+ * 404, 403, 409 and 412 decide by themselves; a 400 or 500 is read for the
+ * known refusals, and is otherwise Invalid (400) or OperationFailed.
+ */
 const cases: ReadonlyArray<readonly [number, string, string]> = [
   [404, "Failed to fetch instance \"nope\" in project \"p\": Instance not found", "NotFound"],
   [404, "Failed loading project: Project not found", "NotFound"],
   [404, "Fetch profile: Profile not found", "NotFound"],
   [500, "Requested profile \"nope\" doesn't exist", "NotFound"],
   [400, "Image not provided for instance creation", "NotFound"],
-  [400, "Command not found", "NotFound"],
+  [500, "Image not provided for instance creation", "NotFound"],
+  // An exec whose command cannot be started: never a missing object.
+  [400, "Command not found", "Invalid"],
+  [500, "Something was not found somewhere", "OperationFailed"],
+  [409, "Instance \"c\" already exists", "AlreadyExists"],
   [404, "Operation not found", "NotFound"],
   [
     500,
@@ -53,11 +61,13 @@ const cases: ReadonlyArray<readonly [number, string, string]> = [
   [400, "Instance is running", "Conflict"],
   [500, "Profile is currently in use", "Conflict"],
   [500, "Only empty projects can be removed.", "Conflict"],
-  [403, "The \"default\" profile cannot be deleted", "Conflict"],
+  [403, "The \"default\" profile cannot be deleted", "Forbidden"],
+  [404, "The instance is already running", "NotFound"],
   [400, "This operation can't be cancelled", "Conflict"],
   [412, "ETag doesn't match: abc vs deadbeef", "Conflict"],
   [400, "Project feature \"features.storage.buckets\" cannot be disabled on non-empty projects", "Conflict"],
-  [400, "Invalid instance name: Name can only contain alphanumeric and hyphen characters", "OperationFailed"],
+  [400, "Invalid instance name: Name can only contain alphanumeric and hyphen characters", "Invalid"],
+  [400, "Invalid value: lots", "Invalid"],
   [500, "Failed creating instance record: Unknown configuration key: bogus.key", "OperationFailed"],
   [403, "not authorized", "Forbidden"],
   [500, "context canceled", "OperationFailed"]
@@ -69,6 +79,16 @@ describe("IncusError.classify", () => {
       assert.strictEqual(classify("GET /x", status, text)._tag, expected)
     })
   }
+
+  it("names the missing profile or image when Incus's text does", () => {
+    assert.deepInclude(classify("POST /1.0/instances", 500, "Requested profile \"nope\" doesn't exist"), {
+      missing: { kind: "profile", name: "nope" }
+    })
+    assert.deepInclude(classify("GET /1.0/operations/o/wait", 500, "Image not provided for instance creation", "o"), {
+      missing: { kind: "image" }
+    })
+    assert.notProperty(classify("GET /1.0/instances/x", 404, "Instance not found"), "missing")
+  })
 
   it("keeps the request, status, text and operation", () => {
     const reason = classify("DELETE /1.0/profiles/x?project=p", 500, "Profile is currently in use", "op-1")

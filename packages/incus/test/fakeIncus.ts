@@ -1,8 +1,7 @@
 /**
  * A fake incusd for unit tests: a `node:http` server on a unix socket in a
- * temporary directory, answering with the envelopes Incus 6.0.4 sends (see
- * incus-notes.md §0). Routes are plain functions of the request; every
- * request is recorded.
+ * temporary directory, answering with the envelopes Incus 6.0.4 sends.
+ * Routes are plain functions of the request; every request is recorded.
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"

@@ -30,6 +30,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import type { PlatformError } from "effect/PlatformError"
 import * as Schema from "effect/Schema"
@@ -40,6 +41,7 @@ import { acquire, type LockBusy } from "./internal/lockFile.ts"
  * Options of the file-backed registry.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Options {
   /** How long a writer waits for the lock before failing with `LockTimeout`. Default 10 s. */
@@ -55,6 +57,7 @@ const isProjectName = Schema.is(ProjectName)
  * Builds the file-backed Registry from the resolved {@link ConfigPaths}.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: Options = {}) =>
   Effect.gen(function*() {
@@ -150,13 +153,25 @@ export const make = (options: Options = {}) =>
       return { byProject, orphans }
     })
 
-    return makeRegistry({ location: file, load, modify, initialize, overrides })
+    const getOverride = (name: ProjectName) =>
+      Effect.gen(function*() {
+        const full = path.join(paths.overridesDir, `${name}.toml`)
+        const text = yield* fs.readFileString(full).pipe(
+          Effect.map(Option.some),
+          Effect.catchReason("PlatformError", "NotFound", () => Effect.succeedNone),
+          Effect.mapError(io(full, "read"))
+        )
+        return Option.isNone(text) ? Option.none() : Option.some(yield* decodeOverrideText(full, text.value))
+      })
+
+    return makeRegistry({ location: file, load, modify, initialize, overrides, getOverride })
   })
 
 /**
  * The file-backed Registry layer.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<
   Registry,

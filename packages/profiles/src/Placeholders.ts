@@ -34,6 +34,7 @@ const PLACEHOLDER = /\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}/g
  * The placeholders a string uses (escaped `$${X}` ones excluded).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const placeholders = (value: string): ReadonlyArray<string> =>
   Array.from(value.matchAll(PLACEHOLDER)).filter((m) => m[1] === "").map((m) => m[2] ?? "")
@@ -49,6 +50,7 @@ export const placeholders = (value: string): ReadonlyArray<string> =>
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const substitute = (
   value: string,
@@ -72,6 +74,7 @@ export const substitute = (
  * replaced. `file` names the profile in errors.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const renderProfile = (
   file: string,

@@ -42,6 +42,7 @@ const asProfileName = Schema.decodeUnknownOption(ProfileName)
  * (the bundled CLI lives in another package).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const vendorDir = (): string => {
   const local = fileURLToPath(new URL("../vendor", import.meta.url))
@@ -70,6 +71,7 @@ export const vendorDir = (): string => {
  * ```
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: {
   readonly origin: ProfileOrigin
@@ -111,6 +113,7 @@ export const make = (options: {
  * name is `Malformed`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const fromDirectory = (dir: string, origin: ProfileOrigin) =>
   Effect.gen(function*() {
@@ -147,6 +150,7 @@ export const fromDirectory = (dir: string, origin: ProfileOrigin) =>
  * store has the name too.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const combine = (stores: ReadonlyArray<ProfileStore["Service"]>): ProfileStore["Service"] => {
   const all = Effect.forEach(stores, (s) => s.list())
@@ -181,6 +185,7 @@ export const combine = (stores: ReadonlyArray<ProfileStore["Service"]>): Profile
  * plugin as their origin, whatever the plugin says).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const withOrigin = (store: ProfileStore["Service"], origin: ProfileOrigin): ProfileStore["Service"] =>
   ProfileStore.of({
@@ -192,6 +197,7 @@ export const withOrigin = (store: ProfileStore["Service"], origin: ProfileOrigin
  * The library from explicit directories and plugin stores (tests, scripts).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerDirectories = (options: {
   readonly vendorDir: string
@@ -215,6 +221,7 @@ export const layerDirectories = (options: {
  * command).
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer: Layer.Layer<
   ProfileStore,
@@ -256,6 +263,7 @@ export const layer: Layer.Layer<
  * examples, plugins that carry their YAML in code).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const fromTexts = (
   texts: Readonly<Record<string, string>>,
@@ -278,6 +286,7 @@ export const fromTexts = (
  * {@link fromTexts} as a layer.
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layerMemory = (
   texts: Readonly<Record<string, string>>,

@@ -35,6 +35,7 @@ import { pathToFileURL } from "node:url"
  * What a plugin's layer factory is given.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProfilePluginContext {
   /** The plugin's id as the registry names it. */
@@ -47,6 +48,7 @@ export interface ProfilePluginContext {
  * The shape of a profile plugin module.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProfilePlugin {
   /** Builds the plugin's profile store for the given context. */
@@ -70,6 +72,7 @@ const isPlugin = (value: unknown): value is ProfilePlugin =>
  * Where a plugin id points: a file URL to import.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const resolvePlugin = (id: string, configDir: string): string => {
   if (isAbsolute(id)) return pathToFileURL(id).href
@@ -88,6 +91,7 @@ export const resolvePlugin = (id: string, configDir: string): string => {
  * plugin.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const loadPlugin = (
   id: string,

@@ -23,6 +23,7 @@ const ScalarMap = Schema.NullOr(Schema.Record(Schema.String, Scalar))
  * The shape of a profile file, before placeholders are rendered.
  *
  * @since 0.1.0
+ * @category models
  */
 export const ProfileFile = Schema.Struct({
   name: Schema.optionalKey(Schema.String),
@@ -36,6 +37,7 @@ export const ProfileFile = Schema.Struct({
  * The decoded type of the `ProfileFile` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type ProfileFile = typeof ProfileFile.Type
 
@@ -43,6 +45,7 @@ export type ProfileFile = typeof ProfileFile.Type
  * A parsed profile: plain strings everywhere, placeholders still in place.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RawProfile {
   readonly description: string
@@ -70,6 +73,7 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const parseProfile = (file: string, text: string): Effect.Effect<RawProfile, ProfileError> =>
   Effect.gen(function*() {
@@ -109,6 +113,7 @@ export const parseProfile = (file: string, text: string): Effect.Effect<RawProfi
  * prints them (what `show` prints and `diff` compares line by line).
  *
  * @since 0.1.0
+ * @category utils
  */
 export const formatProfile = (profile: RawProfile): string => {
   const sorted = (m: Readonly<Record<string, unknown>>): Record<string, unknown> =>

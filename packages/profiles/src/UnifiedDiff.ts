@@ -18,6 +18,7 @@ import { structuredPatch } from "diff"
  * ```
  *
  * @since 0.1.0
+ * @category utils
  */
 export const unifiedDiff = (
   before: { readonly name: string; readonly text: string },

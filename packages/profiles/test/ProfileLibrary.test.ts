@@ -6,19 +6,24 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ProfileSpec } from "@repoman/core/ContainerRuntime"
+import { fileLinks as declaredLinks } from "@repoman/core/FileLink"
+import type { IdMapping } from "@repoman/core/IdMapping"
 import { ProfileName } from "@repoman/core/Ids"
 import { ProfileStore } from "@repoman/core/ProfileStore"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import { exposure } from "@repoman/core/SensitivePaths"
-import { restrictionProblem } from "@repoman/programs/ProfileInstall"
-import { fileLinks } from "@repoman/programs/SharedFiles"
+import * as IncusProfileDocument from "@repoman/incus/IncusProfileDocument"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import { fileURLToPath } from "node:url"
 import * as ProfileLibrary from "../src/ProfileLibrary.ts"
+
+/** The library's format is Incus profile YAML: profiles are read as the Incus runtime reads them. */
+const hostUser: IdMapping = { _tag: "HostUser", uid: 1000, gid: 1000 }
+const fileLinks = (spec: ProfileSpec) => declaredLinks(IncusProfileDocument.inspect(spec, hostUser))
 
 const variables = { HOME: "/home/ada", USER: "ada", UID: "1000", GID: "1000", HOST_LAN_IP: "192.168.1.42" }
 const name = ProfileName.make
@@ -49,7 +54,7 @@ describe("the vendor library", () => {
       const store = yield* ProfileStore
       for (const entry of yield* store.list()) {
         const spec = yield* store.render(entry.name, variables)
-        assert.isUndefined(restrictionProblem(spec, "idmap"), entry.name)
+        assert.isUndefined(IncusProfileDocument.refusal(spec, hostUser), entry.name)
         for (const device of Object.values(spec.devices)) {
           const source = device["source"]
           if (source === undefined) continue

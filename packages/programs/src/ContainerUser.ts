@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
-import { CONTAINER_ID } from "@repoman/core/Idmap"
+import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 
@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
  * The uid-1000 user of a container.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ContainerUser {
   readonly uid: number
@@ -26,6 +27,7 @@ export interface ContainerUser {
  * Finds the uid-1000 entry of an /etc/passwd text.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const fromPasswd = (passwd: string): ContainerUser | undefined => {
   for (const line of passwd.split("\n")) {
@@ -42,6 +44,7 @@ export const fromPasswd = (passwd: string): ContainerUser | undefined => {
  * falls back to `fallbackHome` as home so tools still get a writable HOME.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const containerUser = (name: ProjectName, fallbackHome: string) =>
   Effect.gen(function*() {

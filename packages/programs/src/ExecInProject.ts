@@ -25,6 +25,7 @@ import { openShell } from "./OpenShell.ts"
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export const EnvAssignment = Schema.String.pipe(
   Schema.check(
@@ -37,6 +38,7 @@ export const EnvAssignment = Schema.String.pipe(
  * The type of {@link EnvAssignment}.
  *
  * @since 0.1.0
+ * @category models
  */
 export type EnvAssignment = typeof EnvAssignment.Type
 
@@ -44,6 +46,7 @@ export type EnvAssignment = typeof EnvAssignment.Type
  * An absolute path inside the container (`--cwd`).
  *
  * @since 0.1.0
+ * @category models
  */
 export const ContainerPath = Schema.String.pipe(
   Schema.check(
@@ -58,6 +61,7 @@ export const ContainerPath = Schema.String.pipe(
  * of the same name wins.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const envFromAssignments = (assignments: ReadonlyArray<EnvAssignment>): Readonly<Record<string, string>> =>
   Object.fromEntries(assignments.map((a) => {
@@ -69,6 +73,7 @@ export const envFromAssignments = (assignments: ReadonlyArray<EnvAssignment>): R
  * Options of {@link execInProject}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ExecInput {
   /** The command and its arguments (no shell involved). */
@@ -83,6 +88,7 @@ export interface ExecInput {
  * Runs the command and returns its exit code.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const execInProject = Effect.fn("execInProject")(function*(name: ProjectName, input: ExecInput) {
   return yield* openShell(name, {

@@ -23,6 +23,7 @@ import * as Schema from "effect/Schema"
  * not hold whitespace or control characters.
  *
  * @since 0.1.0
+ * @category models
  */
 export const GitUrl = Schema.String.pipe(
   Schema.check(
@@ -38,6 +39,7 @@ export const GitUrl = Schema.String.pipe(
  * The type of {@link GitUrl}.
  *
  * @since 0.1.0
+ * @category models
  */
 export type GitUrl = typeof GitUrl.Type
 
@@ -45,10 +47,13 @@ export type GitUrl = typeof GitUrl.Type
  * The repo directory exists already: repoman never clones over it.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class CloneTargetExists extends Schema.TaggedError<CloneTargetExists>()("CloneTargetExists", {
-  path: Schema.String
-}) {
+export class CloneTargetExists
+  extends Schema.TaggedError<CloneTargetExists>("@repoman/programs/GitClone/CloneTargetExists")("CloneTargetExists", {
+    path: Schema.String
+  })
+{
   /** One line for the user. */
   override get message(): string {
     return `${this.path} exists already: not cloning over it (drop --git to use it as it is)`
@@ -59,13 +64,16 @@ export class CloneTargetExists extends Schema.TaggedError<CloneTargetExists>()("
  * `git clone` failed (or could not be started); nothing was made.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class CloneFailed extends Schema.TaggedError<CloneFailed>()("CloneFailed", {
-  url: Schema.String,
-  path: Schema.String,
-  detail: Schema.String,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class CloneFailed
+  extends Schema.TaggedError<CloneFailed>("@repoman/programs/GitClone/CloneFailed")("CloneFailed", {
+    url: Schema.String,
+    path: Schema.String,
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect())
+  })
+{
   /** One line for the user. */
   override get message(): string {
     return `cloning ${this.url} into ${this.path} failed: ${this.detail}`
@@ -77,6 +85,7 @@ export class CloneFailed extends Schema.TaggedError<CloneFailed>()("CloneFailed"
  * on the host while it is cloned.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const cloneArgv = (url: GitUrl, target: string): ReadonlyArray<string> => [
   "-c",
@@ -97,6 +106,7 @@ export const cloneArgv = (url: GitUrl, target: string): ReadonlyArray<string> =>
  * git fails (a partial clone is removed by git itself).
  *
  * @since 0.1.0
+ * @category programs
  */
 export const cloneForProject = Effect.fn("cloneForProject")(
   function*(name: ProjectName, repo: RepoDir, url: GitUrl) {

@@ -9,22 +9,21 @@
  * @since 0.1.0
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, NamespaceSpec } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, HostPath, Mount } from "@repoman/core/ContainerRuntime"
 import * as HostProcess from "@repoman/core/HostProcess"
-import { CONTAINER_ID } from "@repoman/core/Idmap"
-import { ProfileName, type ProjectName } from "@repoman/core/Ids"
+import { CONTAINER_ID } from "@repoman/core/IdMapping"
+import type { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { coveredBy } from "./ProfileInstall.ts"
 
 /**
  * Where the read-only repo is mounted inside a hermetic container.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const ORIGIN = "/srv/repoman/origin"
 
@@ -32,10 +31,9 @@ export const ORIGIN = "/srv/repoman/origin"
  * Where the writable patches dir is mounted inside a hermetic container.
  *
  * @since 0.1.0
+ * @category constants
  */
 export const PATCHES = "/patches"
-
-const DISK_PATHS = "restricted.devices.disk.paths"
 
 /** What `systemctl is-system-running` says while the system is still booting. */
 const booting: ReadonlySet<string> = new Set(["initializing", "starting"])
@@ -44,11 +42,14 @@ const booting: ReadonlySet<string> = new Set(["initializing", "starting"])
  * Something about a hermetic project failed; `detail` says what.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class HermeticError extends Schema.TaggedError<HermeticError>()("HermeticError", {
-  name: Schema.String,
-  detail: Schema.String
-}) {
+export class HermeticError
+  extends Schema.TaggedError<HermeticError>("@repoman/programs/Hermetic/HermeticError")("HermeticError", {
+    name: Schema.String,
+    detail: Schema.String
+  })
+{
   /** One line for the user. */
   override get message(): string {
     return `${this.name}: ${this.detail}`
@@ -59,56 +60,42 @@ export class HermeticError extends Schema.TaggedError<HermeticError>()("Hermetic
  * The host directory of a project's patches.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const patchesDir = (stateDir: string, name: ProjectName): string => `${stateDir}/patches/${name}`
 
 /**
- * Makes the project's patches dir and, in uid mode idmap, allows the patches
- * root among the namespace's disk paths. Returns the dir's real path.
+ * Makes the project's patches dir and lets the namespace's instances mount
+ * the patches root (a namespace that restricts no host paths needs
+ * nothing). Returns the dir's real path.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const preparePatchesDir = Effect.fn("preparePatchesDir")(function*(name: ProjectName) {
   const fs = yield* FileSystem.FileSystem
   const runtime = yield* ContainerRuntime
-  const registry = yield* Registry
   const { stateDir } = yield* ConfigPaths
-  const document = yield* registry.load
   const dir = patchesDir(stateDir, name)
   const failed = (detail: string) => new HermeticError({ name, detail })
   yield* fs.makeDirectory(dir, { recursive: true }).pipe(Effect.mapError((e) => failed(e.message)))
   const root = yield* fs.realPath(`${stateDir}/patches`).pipe(Effect.mapError((e) => failed(e.message)))
-  if (document.defaults.uidMode === "idmap") {
-    const namespace = yield* runtime.getNamespace(runtime.namespace)
-    const allowed = (namespace.config[DISK_PATHS] ?? "").split(",").filter((p) => p.length > 0)
-    if (!coveredBy(root, allowed)) {
-      const defaultProfile = yield* runtime.getProfile(ProfileName.make("default")).pipe(Effect.option)
-      const pool = Option.flatMap(
-        defaultProfile,
-        (p) => Option.fromNullishOr(Object.values(p.devices).find((d) => d["path"] === "/")?.["pool"])
-      ).pipe(Option.getOrElse(() => "default"))
-      yield* runtime.ensureNamespace(
-        new NamespaceSpec({
-          name: namespace.name,
-          description: namespace.description,
-          config: { ...namespace.config, [DISK_PATHS]: [...allowed, root].join(",") },
-          rootDiskPool: pool
-        })
-      )
-    }
-  }
+  const allowed = yield* runtime.allowPaths([root])
+  const [refused] = allowed.refused
+  if (refused !== undefined) return yield* failed(`cannot let containers mount ${refused.path}: ${refused.reason}`)
   return `${root}/${name}`
 })
 
 /**
- * The devices of a hermetic container: the repo read-only at {@link ORIGIN}
- * and the patches dir writable at {@link PATCHES}.
+ * Where a hermetic container's repo and patches come from: the repo
+ * read-only at {@link ORIGIN}, the patches dir writable at {@link PATCHES}.
  *
  * @since 0.1.0
+ * @category utils
  */
-export const hermeticDevices = (repo: string, patches: string, shift: boolean) => ({
-  repo: { type: "disk", source: repo, path: ORIGIN, readonly: "true", ...(shift ? { shift: "true" } : {}) },
-  patches: { type: "disk", source: patches, path: PATCHES, ...(shift ? { shift: "true" } : {}) }
+export const hermeticStorage = (repo: string, patches: string) => ({
+  repo: new HostPath({ source: repo, path: ORIGIN, readOnly: true }),
+  patches: new Mount({ name: "patches", source: patches, path: PATCHES, readOnly: false })
 })
 
 /**
@@ -117,6 +104,7 @@ export const hermeticDevices = (repo: string, patches: string, shift: boolean) =
  * hooks disabled.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeWorkingCopy = Effect.fn("makeWorkingCopy")(function*(name: ProjectName, repoPath: string) {
   const runtime = yield* ContainerRuntime
@@ -157,6 +145,7 @@ const hostGit = (args: ReadonlyArray<string>) => HostProcess.run("git", ["-c", "
  * as `git format-patch` numbers them), with the dir.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const listPatches = Effect.fn("listPatches")(function*(name: ProjectName) {
   const fs = yield* FileSystem.FileSystem
@@ -176,6 +165,7 @@ export const listPatches = Effect.fn("listPatches")(function*(name: ProjectName)
  * `applied/` in the patches dir. Returns the names applied.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const applyPatches = Effect.fn("applyPatches")(function*(name: ProjectName) {
   const fs = yield* FileSystem.FileSystem

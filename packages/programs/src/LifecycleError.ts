@@ -12,8 +12,13 @@ import * as Schema from "effect/Schema"
  * The repo directory does not exist (or is not a directory).
  *
  * @since 0.1.0
+ * @category errors
  */
-export class RepoMissing extends Schema.TaggedClass<RepoMissing>()("RepoMissing", { path: Schema.String }) {
+export class RepoMissing
+  extends Schema.TaggedClass<RepoMissing>("@repoman/programs/LifecycleError/RepoMissing")("RepoMissing", {
+    path: Schema.String
+  })
+{
   get message(): string {
     return `the repo directory ${this.path} does not exist: create it (or clone into it) first`
   }
@@ -23,12 +28,15 @@ export class RepoMissing extends Schema.TaggedClass<RepoMissing>()("RepoMissing"
  * The repo directory resolves outside the repos root (a symlink out, say).
  *
  * @since 0.1.0
+ * @category errors
  */
-export class RepoOutsideRoot extends Schema.TaggedClass<RepoOutsideRoot>()("RepoOutsideRoot", {
-  path: Schema.String,
-  resolved: Schema.String,
-  root: Schema.String
-}) {
+export class RepoOutsideRoot
+  extends Schema.TaggedClass<RepoOutsideRoot>("@repoman/programs/LifecycleError/RepoOutsideRoot")("RepoOutsideRoot", {
+    path: Schema.String,
+    resolved: Schema.String,
+    root: Schema.String
+  })
+{
   get message(): string {
     return `the repo ${this.path} resolves to ${this.resolved}, outside the repos root ${this.root}`
   }
@@ -39,11 +47,17 @@ export class RepoOutsideRoot extends Schema.TaggedClass<RepoOutsideRoot>()("Repo
  * `/etc/subgid`); `commands` fix it.
  *
  * @since 0.1.0
+ * @category models
  */
-export class IdmapNotDelegated extends Schema.TaggedClass<IdmapNotDelegated>()("IdmapNotDelegated", {
-  missing: Schema.Array(Schema.String),
-  commands: Schema.Array(Schema.String)
-}) {
+export class IdmapNotDelegated
+  extends Schema.TaggedClass<IdmapNotDelegated>("@repoman/programs/LifecycleError/IdmapNotDelegated")(
+    "IdmapNotDelegated",
+    {
+      missing: Schema.Array(Schema.String),
+      commands: Schema.Array(Schema.String)
+    }
+  )
+{
   get message(): string {
     return `Incus may not map your ids yet (missing ${this.missing.join(", ")}). Run as root:\n  ${
       this.commands.join("\n  ")
@@ -55,11 +69,17 @@ export class IdmapNotDelegated extends Schema.TaggedClass<IdmapNotDelegated>()("
  * No storage pool to put containers on, or not the one asked for.
  *
  * @since 0.1.0
+ * @category models
  */
-export class StoragePoolMissing extends Schema.TaggedClass<StoragePoolMissing>()("StoragePoolMissing", {
-  wanted: Schema.optionalKey(Schema.String),
-  available: Schema.Array(Schema.String)
-}) {
+export class StoragePoolMissing
+  extends Schema.TaggedClass<StoragePoolMissing>("@repoman/programs/LifecycleError/StoragePoolMissing")(
+    "StoragePoolMissing",
+    {
+      wanted: Schema.optionalKey(Schema.String),
+      available: Schema.Array(Schema.String)
+    }
+  )
+{
   get message(): string {
     const have = this.available.length === 0 ? "there are none" : `available: ${this.available.join(", ")}`
     return this.wanted === undefined
@@ -72,11 +92,14 @@ export class StoragePoolMissing extends Schema.TaggedClass<StoragePoolMissing>()
  * A path given by the user is not acceptable (relative, or not a directory).
  *
  * @since 0.1.0
+ * @category errors
  */
-export class InvalidPath extends Schema.TaggedClass<InvalidPath>()("InvalidPath", {
-  path: Schema.String,
-  detail: Schema.String
-}) {
+export class InvalidPath
+  extends Schema.TaggedClass<InvalidPath>("@repoman/programs/LifecycleError/InvalidPath")("InvalidPath", {
+    path: Schema.String,
+    detail: Schema.String
+  })
+{
   get message(): string {
     return `${this.path}: ${this.detail}`
   }
@@ -86,11 +109,17 @@ export class InvalidPath extends Schema.TaggedClass<InvalidPath>()("InvalidPath"
  * The project is registered but its container does not exist.
  *
  * @since 0.1.0
+ * @category models
  */
-export class ContainerMissing extends Schema.TaggedClass<ContainerMissing>()("ContainerMissing", {
-  name: Schema.String,
-  namespace: Schema.String
-}) {
+export class ContainerMissing
+  extends Schema.TaggedClass<ContainerMissing>("@repoman/programs/LifecycleError/ContainerMissing")(
+    "ContainerMissing",
+    {
+      name: Schema.String,
+      namespace: Schema.String
+    }
+  )
+{
   get message(): string {
     return `project ${this.name} has no container in Incus project ${this.namespace} (remove it with 'repoman remove ${this.name} --keep-incus')`
   }
@@ -102,11 +131,14 @@ export class ContainerMissing extends Schema.TaggedClass<ContainerMissing>()("Co
  * but has no registry entry; `list` shows it as unregistered.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class LeftBehind extends Schema.TaggedClass<LeftBehind>()("LeftBehind", {
-  name: Schema.String,
-  failure: Schema.String
-}) {
+export class LeftBehind
+  extends Schema.TaggedClass<LeftBehind>("@repoman/programs/LifecycleError/LeftBehind")("LeftBehind", {
+    name: Schema.String,
+    failure: Schema.String
+  })
+{
   get message(): string {
     return `${this.failure}; the container ${this.name} may be left behind (not registered): ` +
       `once Incus answers again, 'repoman remove ${this.name}' deletes it`
@@ -117,6 +149,7 @@ export class LeftBehind extends Schema.TaggedClass<LeftBehind>()("LeftBehind", {
  * Why a lifecycle program refused.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const LifecycleErrorReason = Schema.Union([
   RepoMissing,
@@ -131,6 +164,7 @@ export const LifecycleErrorReason = Schema.Union([
  * The decoded type of the `LifecycleErrorReason` schema.
  *
  * @since 0.1.0
+ * @category errors
  */
 export type LifecycleErrorReason = typeof LifecycleErrorReason.Type
 
@@ -138,11 +172,14 @@ export type LifecycleErrorReason = typeof LifecycleErrorReason.Type
  * The one error of the lifecycle programs.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class LifecycleError extends Schema.TaggedError<LifecycleError>()("LifecycleError", {
-  reason: LifecycleErrorReason,
-  cause: Schema.optional(Schema.Defect())
-}) {
+export class LifecycleError
+  extends Schema.TaggedError<LifecycleError>("@repoman/programs/LifecycleError/LifecycleError")("LifecycleError", {
+    reason: LifecycleErrorReason,
+    cause: Schema.optional(Schema.Defect())
+  })
+{
   override get message(): string {
     return this.reason.message
   }

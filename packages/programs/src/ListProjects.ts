@@ -8,14 +8,14 @@
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "@repoman/core/ContainerRuntime"
 import { Registry } from "@repoman/core/Registry"
-import { limitsOf, type LimitsView } from "@repoman/core/ResourceLimits"
+import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
 import * as Effect from "effect/Effect"
-import { madeByRepoman } from "./Setup.ts"
 
 /**
  * One line of `repoman list`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProjectRow {
   readonly name: string
@@ -43,6 +43,7 @@ export interface ProjectRow {
  * (`repos.d/`) that name no registered project (`orphans`).
  *
  * @since 0.1.0
+ * @category programs
  */
 export const listProjects = Effect.gen(function*() {
   const registry = yield* Registry
@@ -78,7 +79,7 @@ export const listProjects = Effect.gen(function*() {
       created: p.created,
       lastSync: p.lastSync ?? null,
       backup: p.backup,
-      limits: instance === undefined ? null : limitsOf(instance.config)
+      limits: instance === undefined ? null : limitsView(instance.limits)
     }
   })
   const registered = new Set<string>(document.projects.map((p) => p.name))
@@ -86,15 +87,15 @@ export const listProjects = Effect.gen(function*() {
     if (registered.has(i.name)) continue
     rows.push({
       name: i.name,
-      kind: madeByRepoman(i.config) ? "unregistered" : "unmanaged",
+      kind: i.managed ? "unregistered" : "unmanaged",
       state: i.status,
-      repoPath: i.config["user.repoman.repo"] ?? null,
+      repoPath: i.labels["repo"] ?? null,
       image: null,
       profiles: i.profiles,
       created: null,
       lastSync: null,
       backup: null,
-      limits: limitsOf(i.config)
+      limits: limitsView(i.limits)
     })
   }
   const { orphans } = yield* registry.overrides

@@ -1,22 +1,24 @@
 /**
  * `new`: create a project's container and register it, all or nothing.
  *
- * One create request carries image, profiles, devices and config and starts
- * the container; the registry is written last, and any failure after the
- * container exists deletes it again, so the registry and Incus never disagree.
+ * The registry is read once. One create request carries image, profiles,
+ * repo, mounts, environment, limits, id mapping and labels, and starts the
+ * container; the registry is written last, and any failure after the
+ * container exists deletes it again, so the registry and the engine never
+ * disagree.
  *
  * @since 0.1.0
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, type DeviceMap, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
+import { fileLinks } from "@repoman/core/FileLink"
 import { HostInfo } from "@repoman/core/HostInfo"
-import { CONTAINER_ID, rawIdmap } from "@repoman/core/Idmap"
+import { CONTAINER_ID, idMappingFor } from "@repoman/core/IdMapping"
 import type { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
-import { ProfileStore } from "@repoman/core/ProfileStore"
 import { type Project, timestampFromDate } from "@repoman/core/Project"
 import { ProjectExists, Registry, RegistryError } from "@repoman/core/Registry"
 import type { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
-import { limitsConfig, mergeLimits, type ResourceLimits } from "@repoman/core/ResourceLimits"
+import { mergeLimits, type ResourceLimits } from "@repoman/core/ResourceLimits"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -25,12 +27,11 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
-import { hermeticDevices, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
+import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
-import { requireProfiles } from "./ProfileInstall.ts"
+import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
 import { type RepoPath, resolveRepo } from "./RepoPath.ts"
-import { managedKeys } from "./Setup.ts"
-import { fileLinks, linkInContainer } from "./SharedFiles.ts"
+import { linkInContainer } from "./SharedFiles.ts"
 
 /**
  * What the user asked for. `repo` defaults to the name, `image` to the
@@ -38,6 +39,7 @@ import { fileLinks, linkInContainer } from "./SharedFiles.ts"
  * and the override's.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface NewProjectInput {
   readonly name: ProjectName
@@ -56,6 +58,7 @@ export interface NewProjectInput {
  * and the host; exposed so callers can show it before creating.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const instanceSpec = (options: {
   readonly name: ProjectName
@@ -71,36 +74,26 @@ export const instanceSpec = (options: {
   /** Hermetic: the host patches dir (the repo then goes read-only at `Hermetic.ORIGIN`). */
   readonly hermetic?: { readonly patches: string }
 }): InstanceSpec => {
-  const shift = options.document.defaults.uidMode === "shift"
-  const disk = (source: string, path: string) => ({
-    type: "disk",
-    source,
-    path,
-    ...(shift ? { shift: "true" } : {})
-  })
-  const devices: Record<string, DeviceMap[string]> = { repo: disk(options.repo.real, options.repo.path) }
-  if (options.hermetic !== undefined) {
-    Object.assign(devices, hermeticDevices(options.repo.real, options.hermetic.patches, shift))
-  }
-  options.mounts.forEach((m, i) => {
-    devices[`mount${i}`] = disk(m.source, m.path)
-  })
-  const env = Option.match(options.override, { onNone: () => ({}), onSome: (o) => o.env })
+  const hermetic = options.hermetic === undefined
+    ? undefined
+    : hermeticStorage(options.repo.real, options.hermetic.patches)
   return new InstanceSpec({
     name: options.name,
     image: options.image,
     profiles: options.profiles,
-    devices,
-    config: {
-      ...(shift ? {} : { "raw.idmap": rawIdmap(options.host.uid, options.host.gid) }),
-      ...Object.fromEntries(Object.entries(env).map(([k, v]) => [`environment.${k}`, v])),
-      ...limitsConfig(mergeLimits(
-        options.document.defaults.limits,
-        Option.match(options.override, { onNone: () => undefined, onSome: (o) => o.container.limits }),
-        options.limits
-      )),
-      ...managedKeys({ "user.repoman.project": options.name, "user.repoman.repo": options.repo.path })
-    }
+    repo: hermetic?.repo ?? new HostPath({ source: options.repo.real, path: options.repo.path, readOnly: false }),
+    mounts: [
+      ...(hermetic === undefined ? [] : [hermetic.patches]),
+      ...options.mounts.map((m, i) => new Mount({ name: `mount${i}`, source: m.source, path: m.path, readOnly: false }))
+    ],
+    env: Option.match(options.override, { onNone: () => ({}), onSome: (o) => o.env }),
+    limits: mergeLimits(
+      options.document.defaults.limits,
+      Option.match(options.override, { onNone: () => undefined, onSome: (o) => o.container.limits }),
+      options.limits
+    ),
+    idMapping: idMappingFor(options.document.defaults.uidMode, options.host),
+    labels: { project: options.name, repo: options.repo.path }
   })
 }
 
@@ -126,16 +119,14 @@ const prepareHome = (name: ProjectName, home: string) =>
 
 /**
  * Makes the shared files the container's profiles declare (see
- * `SharedFiles`) symlinks into their shared directories. Profiles whose
- * declaration is malformed were refused by `profile install`; one put there
- * by other means shares nothing.
+ * `@repoman/core/FileLink`) symlinks into their shared directories. Profiles
+ * whose declaration is malformed were refused by `profile install`; one put
+ * there by other means shares nothing.
  */
-const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<ProfileName>) =>
+const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<RequiredProfile>) =>
   Effect.gen(function*() {
-    const runtime = yield* ContainerRuntime
     for (const profile of profiles) {
-      if (profile === "default") continue
-      const links = fileLinks(yield* runtime.getProfile(profile))
+      const links = fileLinks(profile.info)
       if (Result.isFailure(links) || links.success.length === 0) continue
       yield* linkInContainer(name, links.success).pipe(
         Effect.catchTag("ContainerRuntimeError", (e) =>
@@ -143,7 +134,7 @@ const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<ProfileName>
             new LifecycleError({
               reason: new InvalidPath({
                 path: links.success.map((l) => l.file).join(", "),
-                detail: `cannot link the shared files of profile ${profile}: ${e.message}`
+                detail: `cannot link the shared files of profile ${profile.name}: ${e.message}`
               })
             })
           ))
@@ -154,11 +145,11 @@ const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<ProfileName>
 /**
  * Creates the project. Fails without changing anything when the name is
  * taken, the repo is missing or outside the repos root, a profile is not
- * installed or (when a ProfileStore is provided) differs from the library
- * (`ProfileInstallError`, naming `repoman profile install NAME`), or Incus
- * refuses.
+ * installed or differs from the library (`ProfileInstallError`, naming
+ * `repoman profile install NAME`), or the engine refuses.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const newProject = Effect.fn("newProject")(function*(input: NewProjectInput) {
   const registry = yield* Registry
@@ -204,12 +195,8 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     ...Option.match(override, { onNone: () => [], onSome: (o) => o.container.profiles }),
     ...(input.profiles ?? [])
   ])
-  // Every profile must be installed, and a library profile must match the
-  // library (when a profile library is part of the environment).
-  const profileStore = yield* Effect.serviceOption(ProfileStore)
-  if (Option.isSome(profileStore)) {
-    yield* requireProfiles(profiles).pipe(Effect.provideService(ProfileStore, profileStore.value))
-  }
+  // Every profile must be installed, and a library profile must match the library.
+  const required = yield* requireProfiles(profiles, document)
   const spec = instanceSpec({
     name: input.name,
     image,
@@ -246,7 +233,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
           : Effect.void
     )
     yield* prepareHome(input.name, host.home)
-    yield* linkSharedFiles(input.name, profiles)
+    yield* linkSharedFiles(input.name, required)
     if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
     yield* registry.addProject(project)
     return { project, instance, repo }

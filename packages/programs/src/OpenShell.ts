@@ -17,6 +17,7 @@ import { containerUser } from "./ContainerUser.ts"
  * Options of {@link openShell}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ShellInput {
   readonly cwd?: string
@@ -29,6 +30,7 @@ export interface ShellInput {
  * Opens the shell and returns its exit code.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const openShell = Effect.fn("openShell")(function*(name: ProjectName, input: ShellInput = {}) {
   const registry = yield* Registry

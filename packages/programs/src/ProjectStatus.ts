@@ -11,11 +11,11 @@ import { BackupTarget, type TargetStatus } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type InstanceStatus } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
-import { CONTAINER_ID, type UidMode } from "@repoman/core/Idmap"
+import { CONTAINER_ID, type UidMode } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import type { Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
-import { limitsOf, type LimitsView } from "@repoman/core/ResourceLimits"
+import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -27,6 +27,7 @@ import { SHIFT_WARNING } from "./Setup.ts"
  * The outcome of one write probe.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Probe {
   /** Whether the result is the safe, expected one. */
@@ -42,6 +43,7 @@ export interface Probe {
  * What the backup target's check found (the same for every project).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface BackupReport {
   readonly location: string
@@ -62,6 +64,7 @@ export interface BackupReport {
  * The status of one project.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProjectStatus {
   readonly name: string
@@ -86,8 +89,7 @@ const probeName = (who: string) => `.repoman-probe-${who}-${Math.random().toStri
 
 const backupReport = (requireMount: boolean) =>
   Effect.gen(function*() {
-    const target = yield* Effect.serviceOption(BackupTarget)
-    if (Option.isNone(target)) return null
+    const target = yield* BackupTarget
     const fromStatus = (s: TargetStatus): BackupReport => ({
       location: s.location,
       reachable: s.reachable,
@@ -99,7 +101,7 @@ const backupReport = (requireMount: boolean) =>
       error: null,
       ok: s.reachable && s.writable && (s.mounted || !requireMount)
     })
-    return yield* target.value.check().pipe(
+    return yield* target.check().pipe(
       Effect.map(fromStatus),
       Effect.catchTag("BackupError", (e) =>
         Effect.succeed<BackupReport>({
@@ -181,7 +183,7 @@ const statusOf = (
       return {
         ...base,
         state: instance.value.status,
-        limits: limitsOf(instance.value.config),
+        limits: limitsView(instance.value.limits),
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -229,7 +231,7 @@ const statusOf = (
     return {
       ...base,
       state: instance.value.status,
-      limits: limitsOf(instance.value.config),
+      limits: limitsView(instance.value.limits),
       mountPresent,
       userProbe,
       rootProbe,
@@ -242,6 +244,7 @@ const statusOf = (
  * The status of the named project, or of every project.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const projectStatus = Effect.fn("projectStatus")(function*(name?: ProjectName) {
   const registry = yield* Registry

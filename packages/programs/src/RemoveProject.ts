@@ -8,19 +8,25 @@
  * @since 0.1.0
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, type DeviceMap, type InstanceStatus } from "@repoman/core/ContainerRuntime"
+import {
+  ContainerRuntime,
+  type Instance,
+  type InstanceStatus,
+  type Mount,
+  type RepoStorage
+} from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
 import type { Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
-import { madeByRepoman } from "./Setup.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RemovalPlan {
   readonly name: ProjectName
@@ -29,14 +35,30 @@ export interface RemovalPlan {
   readonly namespace: string
   readonly repoPath: string
   readonly keepIncus: boolean
-  /** The container that goes (none when it is already gone or kept). */
-  readonly container: Option.Option<{ readonly status: InstanceStatus; readonly devices: DeviceMap }>
+  /** The container that goes (none when it is already gone or kept), with what it mounts from the host. */
+  readonly container: Option.Option<RemovedContainer>
 }
+
+/**
+ * The container a removal deletes, and what it mounts from the host (which
+ * stays where it is).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemovedContainer {
+  readonly status: InstanceStatus
+  readonly repo: Option.Option<RepoStorage>
+  readonly mounts: ReadonlyArray<Mount>
+}
+
+const removed = (i: Instance): RemovedContainer => ({ status: i.status, repo: i.repo, mounts: i.mounts })
 
 /**
  * Works out what removing `name` means.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const planRemoval = Effect.fn("planRemoval")(
   function*(name: ProjectName, options: { readonly keepIncus: boolean }) {
@@ -53,21 +75,21 @@ export const planRemoval = Effect.fn("planRemoval")(
       const instance = yield* runtime.get(name).pipe(
         Effect.catchReason("ContainerRuntimeError", "NotFound", () => registered.failure)
       )
-      if (!madeByRepoman(instance.config)) return yield* registered.failure
+      if (!instance.managed) return yield* registered.failure
       return {
         name,
         project: Option.none(),
         namespace: runtime.namespace,
-        repoPath: instance.config["user.repoman.repo"] ?? `${reposRoot}/${name}`,
+        repoPath: instance.labels["repo"] ?? `${reposRoot}/${name}`,
         keepIncus: false,
-        container: Option.some({ status: instance.status, devices: instance.devices })
+        container: Option.some(removed(instance))
       } satisfies RemovalPlan
     }
     const project = registered.success
     const container = options.keepIncus
       ? Option.none()
       : yield* runtime.get(name).pipe(
-        Effect.map((i) => Option.some({ status: i.status, devices: i.devices })),
+        Effect.map((i) => Option.some(removed(i))),
         Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
       )
     return {
@@ -86,6 +108,7 @@ export const planRemoval = Effect.fn("planRemoval")(
  * registry entry (if there is one).
  *
  * @since 0.1.0
+ * @category programs
  */
 export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalPlan) {
   const registry = yield* Registry

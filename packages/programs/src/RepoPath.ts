@@ -16,6 +16,7 @@ import { InvalidPath, LifecycleError, RepoMissing, RepoOutsideRoot } from "./Lif
  * inside the container), `real` with symlinks resolved (the mount source).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface RepoPath {
   readonly path: string
@@ -29,6 +30,7 @@ const fail = (reason: LifecycleError["reason"]) => Effect.fail(new LifecycleErro
  * Resolves `<reposRoot>/<repo>` and checks it stays inside the root.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const resolveRepo = Effect.fn("resolveRepo")(function*(reposRoot: string, repo: RepoDir) {
   const fs = yield* FileSystem.FileSystem

@@ -19,11 +19,14 @@ import { openShell } from "./OpenShell.ts"
  * The directory lies in no registered project's repo.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class NotInProject extends Schema.TaggedError<NotInProject>()("NotInProject", {
-  cwd: Schema.String,
-  roots: Schema.Array(Schema.String)
-}) {
+export class NotInProject
+  extends Schema.TaggedError<NotInProject>("@repoman/programs/RunFromCwd/NotInProject")("NotInProject", {
+    cwd: Schema.String,
+    roots: Schema.Array(Schema.String)
+  })
+{
   /** One line (plus the roots) for the user. */
   override get message(): string {
     return this.roots.length === 0
@@ -37,6 +40,7 @@ export class NotInProject extends Schema.TaggedError<NotInProject>()("NotInProje
  * inside its container.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Placement {
   readonly name: ProjectName
@@ -51,6 +55,7 @@ export interface Placement {
  * are resolved on both sides, and the innermost repo wins when repos nest.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const locate = Effect.fn("locate")(function*(cwd: string) {
   const registry = yield* Registry
@@ -83,6 +88,7 @@ export const locate = Effect.fn("locate")(function*(cwd: string) {
  * returns its exit code.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const runFromCwd = Effect.fn("runFromCwd")(
   function*(cwd: string, argv: readonly [string, ...Array<string>], env: Readonly<Record<string, string>> = {}) {

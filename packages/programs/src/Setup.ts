@@ -8,11 +8,10 @@
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, NamespaceSpec, type StoragePool } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
-import { checkDelegation, delegationCommands, projectRestrictions, type UidMode } from "@repoman/core/Idmap"
+import { checkDelegation, delegationCommands, idMappingFor, type UidMode } from "@repoman/core/IdMapping"
 import type { ImageRef } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
-import { version } from "@repoman/core/Version"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
@@ -23,6 +22,7 @@ import { IdmapNotDelegated, InvalidPath, LifecycleError, StoragePoolMissing } fr
  * What the user chose; anything left out keeps its current (or default) value.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SetupInput {
   readonly reposRoot?: string
@@ -38,6 +38,7 @@ export interface SetupInput {
  * What setup did.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SetupReport {
   readonly registryFile: string
@@ -50,21 +51,6 @@ export interface SetupReport {
   readonly warnings: ReadonlyArray<string>
 }
 
-/** Config keys that mark an Incus object as repoman's own. */
-export const managedKeys = (extra: Readonly<Record<string, string>> = {}): Readonly<Record<string, string>> => ({
-  "user.repoman.managed": "true",
-  "user.repoman.version": version,
-  ...extra
-})
-
-/**
- * Whether an object's config carries repoman's managed key: repoman made it.
- *
- * @since 0.1.0
- */
-export const madeByRepoman = (config: Readonly<Record<string, string>>): boolean =>
-  config["user.repoman.managed"] === "true"
-
 const COPY_ON_WRITE = new Set(["btrfs", "zfs", "lvm", "lvmcluster"])
 
 /**
@@ -72,6 +58,7 @@ const COPY_ON_WRITE = new Set(["btrfs", "zfs", "lvm", "lvmcluster"])
  * new container.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const poolWarnings = (pool: StoragePool): ReadonlyArray<string> =>
   COPY_ON_WRITE.has(pool.driver)
@@ -81,7 +68,13 @@ export const poolWarnings = (pool: StoragePool): ReadonlyArray<string> =>
       `A copy-on-write pool (btrfs, zfs, lvm-thin) clones it at once: e.g. 'incus storage create fast btrfs', then 'repoman setup --storage-pool fast'`
     ]
 
-/** The warning printed by setup and status when container root can write host-root-owned files. */
+/**
+ * The warning printed by setup and status when container root can write
+ * host-root-owned files.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const SHIFT_WARNING =
   "uid mode 'shift': container root writes files owned by host root (setuid ones too) into the repo; " +
   "'repoman setup --uid-mode idmap' maps only your own ids"
@@ -103,6 +96,7 @@ const choosePool = (pools: ReadonlyArray<StoragePool>, wanted: string | undefine
  * anything when the host has not delegated the user's ids to Incus.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const setup = Effect.fn("setup")(function*(
   input: SetupInput,
@@ -157,34 +151,18 @@ export const setup = Effect.fn("setup")(function*(
     Effect.mapError((e) => lifecycle(new InvalidPath({ path: reposRoot, detail: e.message })))
   )
 
-  // 2. Incus: the pool and the restricted project (disk paths others added are kept).
+  // 2. The engine: the pool and the restricted namespace (paths others allowed are kept).
   const pool = yield* choosePool(yield* runtime.listStoragePools(), input.storagePool)
-  const before = yield* runtime.getNamespace(defaults.incusProject).pipe(
-    Effect.map((ns) => ns.config),
-    Effect.catchReason(
-      "ContainerRuntimeError",
-      "NotFound",
-      () => Effect.succeed({} as Readonly<Record<string, string>>)
-    )
+  const kept = yield* runtime.getNamespace(defaults.incusProject).pipe(
+    Effect.map((ns) => ns.allowedPaths),
+    Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeed<ReadonlyArray<string>>([]))
   )
-  const keptPaths = (before["restricted.devices.disk.paths"] ?? "").split(",").filter((p) => p.length > 0)
-  const restrictions = projectRestrictions({
-    mode: defaults.uidMode,
-    uid: host.uid,
-    gid: host.gid,
-    diskPaths: [...new Set([realRoot, ...keptPaths])]
-  })
-  const config: Record<string, string> = { ...before, ...restrictions, ...managedKeys() }
-  if (defaults.uidMode === "shift") {
-    delete config["restricted.devices.disk.paths"]
-    delete config["restricted.idmap.uid"]
-    delete config["restricted.idmap.gid"]
-  }
   yield* runtime.ensureNamespace(
     new NamespaceSpec({
       name: defaults.incusProject,
       description: "repoman: one container per project",
-      config,
+      allowedPaths: [...new Set([realRoot, ...kept])],
+      idMapping: idMappingFor(defaults.uidMode, host),
       rootDiskPool: pool.name
     })
   )

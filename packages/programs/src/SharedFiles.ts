@@ -1,93 +1,22 @@
 /**
- * Single host files shared through a directory.
- *
- * Under the restricted (idmap) project Incus shares directories only: a disk
- * source must lie inside an allowed directory, and allowing the home itself
- * would expose all of it. So a profile that must share a file of the home
- * (`~/.claude.json`, `~/.gitconfig`) names a place for it inside a directory
- * it mounts at the same path, with one config key per file:
- *
- * ```yaml
- * config:
- *   user.repoman.link.claude-json: "${HOME}/.claude.json -> ${HOME}/.claude/.claude.json"
- * ```
- *
- * - In every new container, `<file>` is a symlink to `<target>`
- *   ({@link linkInContainer}), so `~/.claude.json` is at the same path inside
- *   as on the host and lands in the shared directory.
- * - On the host, `repoman profile install --link-files` moves `<file>` to
- *   `<target>` and leaves the same symlink in its place ({@link linkOnHost}),
- *   so host and containers read and write one file. Claude Code and git
- *   write through such a symlink: they resolve it and replace the target.
+ * Single host files shared through a directory, on both sides: the host
+ * (`repoman profile install --link-files` moves `<file>` to `<target>` and
+ * leaves a symlink in its place, {@link linkOnHost}) and every new container
+ * (`<file>` is a symlink to `<target>`, {@link linkInContainer}). The
+ * declarations and their checks are `@repoman/core/FileLink`. Claude Code
+ * and git write through such a symlink: they resolve it and replace the
+ * target.
  *
  * @since 0.1.0
  */
-import { ContainerRuntime, type ProfileSpec } from "@repoman/core/ContainerRuntime"
-import { CONTAINER_ID } from "@repoman/core/Idmap"
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import type { FileLink } from "@repoman/core/FileLink"
+import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
-import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-
-/**
- * The prefix of the profile config keys that declare a shared file.
- *
- * @since 0.1.0
- */
-export const LINK_KEY_PREFIX = "user.repoman.link."
-
-/**
- * One shared file of a profile: `file` (a host path, and the same path in the
- * container) is kept at `target`, inside a directory the profile mounts.
- *
- * @since 0.1.0
- */
-export class FileLink extends Schema.Class<FileLink>("@repoman/programs/SharedFiles/FileLink")({
-  key: Schema.String,
-  file: Schema.String,
-  target: Schema.String
-}) {}
-
-const LINK_VALUE = /^\s*(\S(?:.*\S)?)\s+->\s+(\S(?:.*\S)?)\s*$/
-
-const isNormalAbsolute = (p: string) => p.startsWith("/") && !p.split("/").some((c) => c === ".." || c === ".")
-
-const inside = (p: string, dir: string) => p.startsWith(dir.endsWith("/") ? dir : `${dir}/`)
-
-/**
- * The shared files a rendered profile declares, or the first problem with
- * them: a value that is not `FILE -> TARGET`, a relative path, or a target
- * that is not inside a host directory the profile mounts at the same path.
- *
- * @since 0.1.0
- */
-export const fileLinks = (spec: ProfileSpec): Result.Result<ReadonlyArray<FileLink>, string> => {
-  const sameDirs = Object.values(spec.devices).flatMap((d) =>
-    d["type"] === "disk" && d["source"] !== undefined && d["source"] === d["path"] ? [d["source"]] : []
-  )
-  const links: Array<FileLink> = []
-  for (const [key, value] of Object.entries(spec.config)) {
-    if (!key.startsWith(LINK_KEY_PREFIX)) continue
-    const match = LINK_VALUE.exec(value)
-    const [, file, target] = match ?? []
-    if (file === undefined || target === undefined) {
-      return Result.fail(`config ${key} must read "FILE -> TARGET", not "${value}"`)
-    }
-    if (!isNormalAbsolute(file) || !isNormalAbsolute(target)) {
-      return Result.fail(`config ${key}: both paths must be absolute, without . or ..`)
-    }
-    if (!sameDirs.some((dir) => inside(target, dir))) {
-      return Result.fail(`config ${key}: ${target} is not inside a directory the profile mounts at the same path`)
-    }
-    if (sameDirs.some((dir) => file === dir || inside(file, dir))) {
-      return Result.fail(`config ${key}: ${file} is already inside a shared directory`)
-    }
-    links.push(new FileLink({ key, file, target }))
-  }
-  return Result.succeed(links)
-}
 
 /**
  * Where a shared file stands on the host:
@@ -100,6 +29,7 @@ export const fileLinks = (spec: ProfileSpec): Result.Result<ReadonlyArray<FileLi
  *   left for the user to sort out; `detail` says what is in the way.
  *
  * @since 0.1.0
+ * @category models
  */
 export type HostLinkState =
   | { readonly _tag: "Linked" }
@@ -111,6 +41,7 @@ export type HostLinkState =
  * Looks at `link.file` and `link.target` on the host; changes nothing.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const hostLinkState = Effect.fn("SharedFiles.hostLinkState")(function*(link: FileLink) {
   const fs = yield* FileSystem.FileSystem
@@ -138,6 +69,7 @@ export const hostLinkState = Effect.fn("SharedFiles.hostLinkState")(function*(li
  * Linking a host file failed; nothing was changed.
  *
  * @since 0.1.0
+ * @category errors
  */
 export class LinkFailed extends Schema.TaggedError<LinkFailed>("@repoman/programs/SharedFiles/LinkFailed")(
   "LinkFailed",
@@ -158,6 +90,7 @@ export class LinkFailed extends Schema.TaggedError<LinkFailed>("@repoman/program
  * on one file system (`LinkFailed` otherwise). Returns the state it found.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const linkOnHost = Effect.fn("SharedFiles.linkOnHost")(function*(link: FileLink) {
   const fs = yield* FileSystem.FileSystem
@@ -194,6 +127,7 @@ export const linkOnHost = Effect.fn("SharedFiles.linkOnHost")(function*(link: Fi
  * the file's directory, owned by the container user, if it is missing).
  *
  * @since 0.1.0
+ * @category programs
  */
 export const linkInContainer = Effect.fn("SharedFiles.linkInContainer")(function*(
   name: ProjectName,

@@ -23,11 +23,14 @@ import { containerUser } from "./ContainerUser.ts"
  * Setting up SSH access failed; `detail` says what.
  *
  * @since 0.1.0
+ * @category errors
  */
-export class SshAccessError extends Schema.TaggedError<SshAccessError>()("SshAccessError", {
-  name: Schema.String,
-  detail: Schema.String
-}) {
+export class SshAccessError
+  extends Schema.TaggedError<SshAccessError>("@repoman/programs/SshAccess/SshAccessError")("SshAccessError", {
+    name: Schema.String,
+    detail: Schema.String
+  })
+{
   /** One line for the user. */
   override get message(): string {
     return `ssh access to ${this.name}: ${this.detail}`
@@ -38,6 +41,7 @@ export class SshAccessError extends Schema.TaggedError<SshAccessError>()("SshAcc
  * The `Host` alias of a project in the SSH config.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const hostAlias = (name: ProjectName): string => `repoman-${name}`
 
@@ -45,6 +49,7 @@ export const hostAlias = (name: ProjectName): string => `repoman-${name}`
  * The pieces of a Host block.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface HostBlockInput {
   readonly name: ProjectName
@@ -64,6 +69,7 @@ export interface HostBlockInput {
  * The OpenSSH Host block for a project.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const hostBlock = (input: HostBlockInput): string =>
   [
@@ -89,6 +95,7 @@ const end = (name: ProjectName) => `# <<< repoman ${name} <<<`
  * `config` with the project's marked block added, or replaced when present.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const withBlock = (config: string, name: ProjectName, block: string): string => {
   const marked = `${begin(name)}\n${block}\n${end(name)}\n`
@@ -116,6 +123,7 @@ const run = (name: ProjectName, command: string, args: ReadonlyArray<string>) =>
  * returns the Host block.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const sshConfig = Effect.fn("sshConfig")(function*(name: ProjectName) {
   const registry = yield* Registry
@@ -165,6 +173,7 @@ export const sshConfig = Effect.fn("sshConfig")(function*(name: ProjectName) {
  * returns the file's path.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const installSshConfig = Effect.fn("installSshConfig")(function*(name: ProjectName, block: string) {
   const fs = yield* FileSystem.FileSystem

@@ -19,12 +19,14 @@ import * as Schema from "effect/Schema"
  * The stacks repoman recognises.
  *
  * @since 0.1.0
+ * @category models
  */
 export const Stack = Schema.Literals(["rust", "node", "go", "python", "ruby", "java"])
 /**
  * The type of {@link Stack}.
  *
  * @since 0.1.0
+ * @category models
  */
 export type Stack = typeof Stack.Type
 
@@ -33,6 +35,7 @@ export type Stack = typeof Stack.Type
  * files.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const stackSignals: Readonly<
   Record<Stack, { readonly markers: ReadonlyArray<string>; readonly extensions: ReadonlyArray<string> }>
@@ -66,6 +69,7 @@ const maxEntries = 50_000
  * One stack found in a repo: the markers present and the source files counted.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface FoundStack {
   readonly stack: Stack
@@ -78,6 +82,7 @@ export interface FoundStack {
  * chosen and why, and the library's profiles matching it.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface StackReport {
   readonly found: ReadonlyArray<FoundStack>
@@ -124,6 +129,7 @@ const countFiles = (root: string) =>
  * has no stacks.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const detectStacks = Effect.fn("detectStacks")(function*(root: string) {
   const fs = yield* FileSystem.FileSystem
@@ -149,6 +155,7 @@ export const detectStacks = Effect.fn("detectStacks")(function*(root: string) {
  * The library profiles for a stack: the one named after it and `<stack>-*`.
  *
  * @since 0.1.0
+ * @category utils
  */
 export const profilesFor = (stack: Stack, names: ReadonlyArray<string>): ReadonlyArray<string> =>
   names.filter((n) => n === stack || n.startsWith(`${stack}-`))
@@ -159,6 +166,7 @@ export const profilesFor = (stack: Stack, names: ReadonlyArray<string>): Readonl
  * (when a ProfileStore is part of the environment).
  *
  * @since 0.1.0
+ * @category programs
  */
 export const detectForProject = Effect.fn("detectForProject")(
   function*(root: string, override: Option.Option<Stack>) {
@@ -174,10 +182,8 @@ export const detectForProject = Effect.fn("detectForProject")(
       : "dominant"
     if (Option.isNone(chosen)) return { found, chosen, reason, profiles: [] } satisfies StackReport
     // The library is read only when there is a stack to suggest profiles for.
-    const store = yield* Effect.serviceOption(ProfileStore)
-    const names = Option.isSome(store)
-      ? (yield* store.value.list().pipe(Effect.orElseSucceed(() => []))).map((e) => e.name as string)
-      : []
+    const store = yield* ProfileStore
+    const names = (yield* store.list().pipe(Effect.orElseSucceed(() => []))).map((e) => e.name as string)
     return { found, chosen, reason, profiles: profilesFor(chosen.value, names) } satisfies StackReport
   }
 )

@@ -34,6 +34,7 @@ import * as Stream from "effect/Stream"
  * The run is about to start: what will be mirrored, and where to.
  *
  * @since 0.1.0
+ * @category models
  */
 export class SyncPlanned extends Schema.TaggedClass<SyncPlanned>("@repoman/programs/SyncProjects/SyncPlanned")(
   "SyncPlanned",
@@ -49,6 +50,7 @@ export class SyncPlanned extends Schema.TaggedClass<SyncPlanned>("@repoman/progr
  * A project that is not mirrored, and why (`backup = false`).
  *
  * @since 0.1.0
+ * @category models
  */
 export class ProjectSkipped extends Schema.TaggedClass<ProjectSkipped>("@repoman/programs/SyncProjects/ProjectSkipped")(
   "ProjectSkipped",
@@ -60,6 +62,7 @@ export class ProjectSkipped extends Schema.TaggedClass<ProjectSkipped>("@repoman
  * `last_sync` was recorded.
  *
  * @since 0.1.0
+ * @category models
  */
 export class SyncCompleted extends Schema.TaggedClass<SyncCompleted>("@repoman/programs/SyncProjects/SyncCompleted")(
   "SyncCompleted",
@@ -81,6 +84,7 @@ export class SyncCompleted extends Schema.TaggedClass<SyncCompleted>("@repoman/p
  * `ProjectSkipped`, the mirror events of each project, one `SyncCompleted`.
  *
  * @since 0.1.0
+ * @category models
  */
 export const SyncEvent = Schema.Union([
   SyncPlanned,
@@ -94,6 +98,7 @@ export const SyncEvent = Schema.Union([
  * The decoded type of the `SyncEvent` schema.
  *
  * @since 0.1.0
+ * @category models
  */
 export type SyncEvent = typeof SyncEvent.Type
 
@@ -101,6 +106,7 @@ export type SyncEvent = typeof SyncEvent.Type
  * Options of {@link syncProjects}.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SyncOptions {
   /** One project; default all. */
@@ -129,6 +135,7 @@ export interface SyncOptions {
  * ```
  *
  * @since 0.1.0
+ * @category programs
  */
 export const syncProjects = (
   options: SyncOptions

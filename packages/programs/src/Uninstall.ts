@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
  * What {@link uninstall} will remove.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface UninstallPlan {
   /** The Incus project (namespace) repoman uses. */
@@ -36,6 +37,7 @@ export interface UninstallPlan {
  * Works out what goes, changing nothing.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const planUninstall = Effect.fn("planUninstall")(function*(options: { readonly purgeRegistry?: boolean } = {}) {
   const runtime = yield* ContainerRuntime
@@ -63,7 +65,7 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     managed,
     foreign,
     deleteNamespace: exists && foreign.length === 0 &&
-      Option.exists(found, (ns) => ns.config["user.repoman.managed"] === "true"),
+      Option.exists(found, (ns) => ns.managed),
     registryFile: purge ? Option.some(registryFile) : Option.none()
   } satisfies UninstallPlan
 })
@@ -74,6 +76,7 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
  * asked. Returns whether the namespace was deleted.
  *
  * @since 0.1.0
+ * @category programs
  */
 export const uninstall = Effect.fn("uninstall")(function*(plan: UninstallPlan) {
   const runtime = yield* ContainerRuntime

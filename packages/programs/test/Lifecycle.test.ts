@@ -4,13 +4,14 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
+import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import {
   ContainerRuntime,
   ContainerRuntimeError,
   ExecResult,
+  HostPath,
   InstanceSpec,
-  NamespaceSpec,
   ProfileSpec,
   StoragePool,
   Unavailable
@@ -18,6 +19,7 @@ import {
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
 import { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
+import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
 import { Registry } from "@repoman/core/Registry"
 import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -58,7 +60,9 @@ const world = (
       Layer.succeed(Registry, registry),
       Layer.succeed(ContainerRuntime, runtime),
       HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` })
+      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+      ProfileStoreMemory.layer(),
+      BackupTargetMemory.layer()
     )
     return { home, runtime, layer }
   })
@@ -72,16 +76,19 @@ describe("new", () => {
       const { project } = yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
       const instance = yield* runtime.get(isurus)
       assert.strictEqual(instance.status, "Running")
-      assert.deepStrictEqual(instance.devices["repo"], {
-        type: "disk",
-        source: yield* (yield* FileSystem.FileSystem).realPath(`${home}/repos/isurus`),
-        path: `${home}/repos/isurus`
-      })
-      assert.strictEqual(
-        instance.config["raw.idmap"],
-        uid === gid ? `both ${uid} 1000` : `uid ${uid} 1000\ngid ${gid} 1000`
+      assert.deepStrictEqual(
+        instance.repo,
+        Option.some(
+          new HostPath({
+            source: yield* (yield* FileSystem.FileSystem).realPath(`${home}/repos/isurus`),
+            path: `${home}/repos/isurus`,
+            readOnly: false
+          })
+        )
       )
-      assert.strictEqual(instance.config["user.repoman.managed"], "true")
+      assert.deepStrictEqual(instance.idMapping, Option.some({ _tag: "HostUser", uid, gid } as const))
+      assert.isTrue(instance.managed)
+      assert.deepStrictEqual(instance.labels, { project: "isurus", repo: `${home}/repos/isurus` })
       assert.strictEqual(project.repo, "isurus")
       const stored = yield* Registry.use((r) => r.getProject(isurus)).pipe(Effect.provide(layer))
       assert.deepStrictEqual(stored, project)
@@ -111,7 +118,7 @@ describe("new", () => {
     Effect.gen(function*() {
       const { runtime, layer } = yield* world()
       const gone = new ContainerRuntimeError({
-        reason: new Unavailable({ detail: "ECONNRESET", hint: "start incusd" })
+        reason: new Unavailable({ kind: "instance", name: "isurus", detail: "ECONNRESET", hint: "start incusd" })
       })
       const failing = Layer.succeed(
         ContainerRuntime,
@@ -163,7 +170,11 @@ describe("new", () => {
       const error = yield* Effect.flip(
         newProject({ name: isurus, profiles: [ProfileName.make("nope")] }).pipe(Effect.provide(layer))
       )
-      assert.strictEqual(error._tag, "ContainerRuntimeError")
+      // Checked before anything is made: the profile is not installed.
+      assert.deepInclude(error._tag === "ProfileInstallError" ? error.reason : {}, {
+        _tag: "NotInstalled",
+        profile: "nope"
+      })
       assert.deepStrictEqual(yield* runtime.list(), [])
       const projects = yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer))
       assert.deepStrictEqual(projects, [])
@@ -196,9 +207,11 @@ describe("new", () => {
       assert.deepStrictEqual<unknown>(project.profiles, ["default", "extra", "cli"])
       assert.strictEqual(project.image, "local:custom")
       const instance = yield* runtime.get(ProjectName.make("shark"))
-      assert.strictEqual(instance.devices["repo"]?.["path"], `${home}/repos/isurus`)
-      assert.strictEqual(instance.devices["mount0"]?.["path"], "/data")
-      assert.strictEqual(instance.config["environment.FOO"], "bar")
+      assert.strictEqual(Option.getOrUndefined(instance.repo)?.path, `${home}/repos/isurus`)
+      assert.deepStrictEqual(instance.mounts.map((m) => [m.name, m.source, m.path, m.readOnly]), [
+        ["mount0", yield* (yield* FileSystem.FileSystem).realPath(`${home}/repos/data`), "/data", false]
+      ])
+      assert.deepStrictEqual(instance.env, { FOO: "bar" })
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
@@ -228,9 +241,9 @@ describe("setup", () => {
       assert.isTrue(first.warnings.some((w) => w.includes("copy-on-write")))
       assert.isTrue(first.warnings.some((w) => w.includes("host root")))
       const ns = yield* runtime.getNamespace("repoman")
-      assert.strictEqual(ns.config["restricted"], "true")
-      assert.strictEqual(ns.config["restricted.containers.privilege"], "unprivileged")
-      assert.isUndefined(ns.config["restricted.devices.disk.paths"])
+      assert.isTrue(ns.managed)
+      assert.deepStrictEqual(ns.idMapping, Option.some({ _tag: "Shift" } as const))
+      assert.deepStrictEqual(ns.allowedPaths, [])
       // Again, with the same answers: nothing changes.
       const second = yield* setup({ uidMode: "shift", incusProject: "repoman" }).pipe(Effect.provide(uninitialized))
       assert.strictEqual(second.registry, "unchanged")
@@ -252,20 +265,13 @@ describe("setup", () => {
       assert.strictEqual(report.uidMode, "idmap")
       const real = yield* fs.realPath(`${home}/repos`)
       let ns = yield* runtime.getNamespace("repoman")
-      assert.strictEqual(ns.config["restricted.devices.disk.paths"], real)
-      assert.strictEqual(ns.config["restricted.idmap.uid"], String(uid))
-      assert.strictEqual(ns.config["restricted.idmap.gid"], String(gid))
-      yield* runtime.ensureNamespace(
-        new NamespaceSpec({
-          name: "repoman",
-          description: ns.description,
-          config: { ...ns.config, "restricted.devices.disk.paths": `${real},/home/ada/.claude` },
-          rootDiskPool: "default"
-        })
-      )
+      assert.deepStrictEqual(ns.allowedPaths, [real])
+      assert.deepStrictEqual(ns.idMapping, Option.some({ _tag: "HostUser", uid, gid } as const))
+      // A profile install allowed one more path; setup again keeps it.
+      yield* runtime.allowPaths(["/home/ada/.claude"])
       yield* run
       ns = yield* runtime.getNamespace("repoman")
-      assert.strictEqual(ns.config["restricted.devices.disk.paths"], `${real},/home/ada/.claude`)
+      assert.deepStrictEqual(ns.allowedPaths, [real, "/home/ada/.claude"])
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
@@ -275,24 +281,21 @@ describe("list, status, remove, shell", () => {
       const { runtime, layer } = yield* world()
       yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
       yield* runtime.remove(isurus)
-      yield* runtime.create(
+      yield* runtime.createForeign(
         new InstanceSpec({
           name: ProjectName.make("stray"),
           image: ImageRef.make("debian"),
-          profiles: [ProfileName.make("default")],
-          devices: {},
-          config: {}
+          profiles: [ProfileName.make("default")]
         })
       )
-      // Made by repoman (managed key), never registered: a `new` cut short.
+      // Made by repoman (managed), never registered: a `new` cut short.
       const halfMade = ProjectName.make("halfmade")
       yield* runtime.create(
         new InstanceSpec({
           name: halfMade,
           image: ImageRef.make("debian"),
           profiles: [ProfileName.make("default")],
-          devices: {},
-          config: { "user.repoman.managed": "true", "user.repoman.repo": "/home/ada/repos/halfmade" }
+          labels: { repo: "/home/ada/repos/halfmade" }
         })
       )
       const { rows } = yield* listProjects.pipe(Effect.provide(layer))
@@ -306,16 +309,15 @@ describe("list, status, remove, shell", () => {
   it.effect("remove deletes a container repoman made but never registered; never one it did not make", () =>
     Effect.gen(function*() {
       const { runtime, layer } = yield* world()
-      const spec = (name: string, config: Record<string, string>) =>
+      const spec = (name: string, labels: Record<string, string>) =>
         new InstanceSpec({
           name: ProjectName.make(name),
           image: ImageRef.make("debian"),
           profiles: [ProfileName.make("default")],
-          devices: {},
-          config
+          labels
         })
-      yield* runtime.create(spec("halfmade", { "user.repoman.managed": "true", "user.repoman.repo": "/r/halfmade" }))
-      yield* runtime.create(spec("stray", {}))
+      yield* runtime.create(spec("halfmade", { repo: "/r/halfmade" }))
+      yield* runtime.createForeign(spec("stray", {}))
       const plan = yield* planRemoval(ProjectName.make("halfmade"), { keepIncus: false }).pipe(Effect.provide(layer))
       assert.isTrue(Option.isNone(plan.project))
       assert.strictEqual(plan.repoPath, "/r/halfmade")

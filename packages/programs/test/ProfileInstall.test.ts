@@ -8,8 +8,10 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import { idMappingFor } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
-import { NotFound, ProfileEntry, ProfileError, ProfileStore, type ProfileVariables } from "@repoman/core/ProfileStore"
+import type { ProfileVariables } from "@repoman/core/ProfileStore"
+import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
 import { Registry } from "@repoman/core/Registry"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -18,15 +20,10 @@ import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { newProject } from "../src/NewProject.ts"
-import {
-  compareProfile,
-  installProfiles,
-  profileStatuses,
-  profileVariables,
-  removeProfile,
-  requireProfiles,
-  restrictionProblem
-} from "../src/ProfileInstall.ts"
+import { profileVariables } from "../src/PreparedProfile.ts"
+import { installProfiles } from "../src/ProfileInstall.ts"
+import { removeProfile } from "../src/ProfileRemove.ts"
+import { compareProfile, profileStatuses, requireProfiles } from "../src/ProfileStatuses.ts"
 
 type Template = (v: ProfileVariables) => ProfileSpec
 
@@ -44,32 +41,23 @@ const share = (dir: string, readonly = false): Template => (v) =>
     }
   })
 
-/** A library whose profiles are functions of the variables; `edit` changes one later. */
-const fakeStore = (templates: Map<string, Template>) =>
-  ProfileStore.of({
-    list: () =>
-      Effect.succeed(
-        [...templates.keys()].sort().map((name) =>
-          new ProfileEntry({ name: ProfileName.make(name), origin: { _tag: "Vendor" }, shadows: false, location: name })
-        )
-      ),
-    read: (name) => Effect.succeed(name),
-    render: (name, variables) => {
-      const t = templates.get(name)
-      return t === undefined
-        ? Effect.fail(new ProfileError({ reason: new NotFound({ name }) }))
-        : Effect.succeed(t(variables))
-    }
-  })
-
-const world = (templates: Record<string, Template>, uidMode: "idmap" | "shift" = "idmap") =>
+const world = (
+  templates: Record<string, Template>,
+  uidMode: "idmap" | "shift" = "idmap",
+  options: Pick<RuntimeMemory.MemoryOptions, "refusePath"> = {}
+) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-prof-" })
     yield* fs.makeDirectory(`${home}/.claude`)
     yield* fs.makeDirectory(`${home}/.ssh`)
     yield* fs.makeDirectory(`${home}/repos/isurus`, { recursive: true })
-    const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+    // The namespace as setup leaves it: the repos root allowed, ids mapped as the uid mode says.
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      restrictions: { allowedPaths: [`${home}/repos`], idMapping: idMappingFor(uidMode, { uid: 1000, gid: 1000 }) },
+      ...options
+    })
     yield* runtime.putProfile(
       ProfileName.make("default"),
       new ProfileSpec({ description: "", config: {}, devices: { root: { type: "disk", path: "/", pool: "fast" } } })
@@ -85,7 +73,7 @@ const world = (templates: Record<string, Template>, uidMode: "idmap" | "shift" =
     const layer = Layer.mergeAll(
       Layer.succeed(Registry, registry),
       Layer.succeed(ContainerRuntime, runtime),
-      Layer.succeed(ProfileStore, fakeStore(library)),
+      ProfileStoreMemory.layer({ profiles: library }),
       HostInfo.layerTest({ home, user: "ada" }),
       ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` })
     )
@@ -112,55 +100,17 @@ describe("profileVariables", () => {
   })
 })
 
-describe("restrictionProblem", () => {
-  const spec = (config: Record<string, string>, devices: Record<string, Record<string, string>> = {}) =>
-    new ProfileSpec({ description: "", config, devices })
-  it("refuses what the restricted project forbids", () => {
-    assert.include(restrictionProblem(spec({ "security.privileged": "true" }), "idmap") ?? "", "privileged")
-    assert.include(restrictionProblem(spec({ "raw.lxc": "lxc.apparmor.profile=unconfined" }), "idmap") ?? "", "raw")
-    assert.include(restrictionProblem(spec({ "raw.idmap": "both 0 0" }), "idmap") ?? "", "raw")
-    assert.include(restrictionProblem(spec({ "security.nesting": "true" }), "idmap") ?? "", "nesting")
-    assert.include(restrictionProblem(spec({}, { g: { type: "gpu" } }), "idmap") ?? "", "gpu")
-    assert.include(
-      restrictionProblem(spec({}, { n: { type: "nic", nictype: "macvlan", parent: "eth0" } }), "idmap") ?? "",
-      "nic"
-    )
-    assert.include(
-      restrictionProblem(spec({}, { d: { type: "disk", source: "/srv/x", path: "/x", shift: "true" } }), "idmap") ?? "",
-      "shift"
-    )
-  })
-  it("lets environment, limits, host disks and managed nics through", () => {
-    assert.isUndefined(
-      restrictionProblem(
-        spec({ "environment.X": "1", "limits.cpu": "2", "security.privileged": "false" }, {
-          d: { type: "disk", source: "/srv/x", path: "/x", readonly: "true" },
-          n: { type: "nic", network: "incusbr0" }
-        }),
-        "idmap"
-      )
-    )
-  })
-})
-
 describe("installProfiles", () => {
-  it.effect("puts the rendered profile and extends the project's disk paths (GET, merge, PUT)", () =>
+  it.effect("puts the rendered profile and extends the namespace's allowed paths", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
-      yield* runtime.ensureNamespace({
-        name: "repoman",
-        description: "repoman",
-        config: { "restricted": "true", "restricted.devices.disk.paths": `${home}/repos`, "user.other": "kept" },
-        rootDiskPool: "fast"
-      })
       const result = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(result.addedPaths, [`${home}/.claude`])
       const ns = yield* runtime.getNamespace("repoman")
-      assert.strictEqual(ns.config["restricted.devices.disk.paths"], `${home}/repos,${home}/.claude`)
-      assert.strictEqual(ns.config["user.other"], "kept")
-      assert.strictEqual(ns.config["restricted"], "true")
+      assert.deepStrictEqual(ns.allowedPaths, [`${home}/repos`, `${home}/.claude`])
+      assert.deepStrictEqual(ns.idMapping, Option.some({ _tag: "HostUser", uid: 1000, gid: 1000 } as const))
       const installed = yield* runtime.getProfile(name("claude-share"))
       assert.deepStrictEqual(installed.devices["d"], {
         type: "disk",
@@ -183,7 +133,7 @@ describe("installProfiles", () => {
         Effect.provide(layer)
       )
       assert.deepStrictEqual(result.addedPaths, [])
-      assert.isUndefined((yield* runtime.getNamespace("repoman")).config["restricted.devices.disk.paths"])
+      assert.deepStrictEqual((yield* runtime.getNamespace("repoman")).allowedPaths, [])
       assert.deepStrictEqual((yield* runtime.getProfile(name("claude-share"))).devices["d"], {
         type: "disk",
         source: `${home}/.claude`,
@@ -206,7 +156,7 @@ describe("installProfiles", () => {
       assert.strictEqual(error._tag, "ProfileInstallError")
       assert.include(error.message, `${home}/.codex`)
       assert.include(error.message, "does not exist")
-      assert.isUndefined((yield* runtime.getNamespace("repoman")).config["restricted.devices.disk.paths"])
+      assert.deepStrictEqual((yield* runtime.getNamespace("repoman")).allowedPaths, [`${home}/repos`])
       const profiles = (yield* runtime.listProfiles()).map((p) => p.name)
       assert.deepStrictEqual(profiles, ["default"])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -237,29 +187,30 @@ describe("installProfiles", () => {
       assert.include(error.message, "resolves to")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
-  it.effect("refuses a file source that no allowed directory covers (Incus only allows directories)", () =>
+  it.effect("refuses a source the namespace cannot allow (Incus: a file), naming it, and changes nothing", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      const { home, runtime, layer } = yield* world({
-        json: share(".claude.json"),
-        inner: share(".claude/settings.json")
-      })
+      const { home, runtime, layer } = yield* world(
+        { json: share(".claude.json"), inner: share(".claude/settings.json") },
+        "idmap",
+        { refusePath: (p) => p.endsWith(".json") ? "it is a file: the engine allows only directories" : undefined }
+      )
       yield* fs.writeFileString(`${home}/.claude.json`, "{}")
       yield* fs.writeFileString(`${home}/.claude/settings.json`, "{}")
       const error = yield* installProfiles([name("json")], { allowSensitive: false }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
+      assert.deepInclude(error._tag === "ProfileInstallError" ? error.reason : {}, {
+        _tag: "NotAllowed",
+        profile: "json"
+      })
       assert.include(error.message, `${home}/.claude.json`)
       assert.include(error.message, "is a file")
-      assert.isUndefined((yield* runtime.getNamespace("repoman")).config["restricted.devices.disk.paths"])
+      assert.deepStrictEqual((yield* runtime.getNamespace("repoman")).allowedPaths, [`${home}/repos`])
+      assert.isTrue(Option.isNone(yield* runtime.getProfile(name("json")).pipe(Effect.option)))
       // A file inside an allowed directory is fine.
-      yield* runtime.ensureNamespace({
-        name: "repoman",
-        description: "",
-        config: { "restricted.devices.disk.paths": `${home}/.claude` },
-        rootDiskPool: "fast"
-      })
+      yield* runtime.allowPaths([`${home}/.claude`])
       const ok = yield* installProfiles([name("inner")], { allowSensitive: false }).pipe(Effect.provide(layer))
       assert.deepStrictEqual(ok.addedPaths, [])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -391,7 +342,8 @@ describe("compare, require, remove", () => {
   it.effect("drift is seen by compare, list and new; reinstall fixes it", () =>
     Effect.gen(function*() {
       const { layer, library } = yield* world({ "claude-share": share(".claude") })
-      const missing = yield* requireProfiles([name("claude-share")]).pipe(Effect.provide(layer), Effect.flip)
+      const document = yield* Registry.use((r) => r.load).pipe(Effect.provide(layer))
+      const missing = yield* requireProfiles([name("claude-share")], document).pipe(Effect.provide(layer), Effect.flip)
       assert.include(missing.message, "repoman profile install claude-share")
       const notInstalled = yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))
       assert.isFalse(notInstalled.equal)
@@ -399,11 +351,11 @@ describe("compare, require, remove", () => {
 
       yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
       assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
-      yield* requireProfiles([name("default"), name("claude-share")]).pipe(Effect.provide(layer))
+      yield* requireProfiles([name("default"), name("claude-share")], document).pipe(Effect.provide(layer))
 
       library.set("claude-share", share(".claude", true))
       assert.isFalse((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
-      const drifted = yield* requireProfiles([name("claude-share")]).pipe(Effect.provide(layer), Effect.flip)
+      const drifted = yield* requireProfiles([name("claude-share")], document).pipe(Effect.provide(layer), Effect.flip)
       assert.include(drifted.message, "repoman profile install claude-share")
       assert.include(drifted.message, "differs")
       const rows = yield* profileStatuses().pipe(Effect.provide(layer))
@@ -432,9 +384,7 @@ describe("compare, require, remove", () => {
         new InstanceSpec({
           name: ProjectName.make("isurus"),
           image: ImageRef.make("busybox"),
-          profiles: [name("default"), name("claude-share")],
-          devices: {},
-          config: {}
+          profiles: [name("default"), name("claude-share")]
         })
       )
       const error = yield* removeProfile(name("claude-share")).pipe(Effect.provide(layer), Effect.flip)

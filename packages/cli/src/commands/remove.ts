@@ -37,9 +37,8 @@ const describe = (plan: RemovalPlan): string =>
       ],
       onSome: (c) => [
         `  - container ${plan.name} (${c.status}) in Incus project ${plan.namespace}, stopped and deleted`,
-        ...Object.entries(c.devices).map(([d, o]) =>
-          `    with device ${d}: ${o["type"] ?? "?"} ${o["source"] ?? ""}`.trimEnd()
-        ),
+        ...Option.toArray(c.repo).map((r) => `    with the repo ${r.source} mounted${r.readOnly ? " read-only" : ""}`),
+        ...c.mounts.map((m) => `    with mount ${m.name}: ${m.source}${m.readOnly ? " (read-only)" : ""}`),
         ...(Option.isSome(plan.project) ? [`  - the registry entry`] : [])
       ]
     }),

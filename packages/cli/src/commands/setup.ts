@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { HostInfo } from "@repoman/core/HostInfo"
-import { checkDelegation, delegationCommands, UidMode } from "@repoman/core/Idmap"
+import { checkDelegation, delegationCommands, UidMode } from "@repoman/core/IdMapping"
 import { ImageRef } from "@repoman/core/Ids"
 import { IpAddress } from "@repoman/core/RegistryDocument"
 import { setup as runSetup, type SetupInput } from "@repoman/programs/Setup"

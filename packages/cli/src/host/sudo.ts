@@ -2,9 +2,9 @@
  * Appends a line to a root-owned file through `sudo tee -a` (argv list, the
  * content on stdin: no shell sees it).
  */
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "effect/process/ChildProcess"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 
 /**
@@ -12,7 +12,10 @@ import * as Stream from "effect/Stream"
  *
  * @since 0.1.0
  */
-export class SudoFailed extends Data.TaggedError("SudoFailed")<{ readonly file: string; readonly code: number }> {
+export class SudoFailed extends Schema.TaggedError<SudoFailed>("@repoman/cli/host/sudo/SudoFailed")("SudoFailed", {
+  file: Schema.String,
+  code: Schema.Int
+}) {
   override get message(): string {
     return `could not append to ${this.file} with sudo (exit code ${this.code})`
   }

@@ -7,13 +7,13 @@
  * break the same lock and then both take it.
  */
 import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import type { PlatformError } from "effect/PlatformError"
+import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { hostname } from "node:os"
 
@@ -24,7 +24,9 @@ export interface LockOptions {
   readonly breakGuardStaleAfter?: Duration.Input
 }
 
-export class LockBusy extends Data.TaggedError("LockBusy")<{ readonly holder: string }> {}
+export class LockBusy extends Schema.TaggedError<LockBusy>("@repoman/node/internal/lockFile/LockBusy")("LockBusy", {
+  holder: Schema.String
+}) {}
 
 const isAlive = (pid: number): boolean => {
   try {

@@ -7,7 +7,7 @@
  */
 import { formatProfile } from "@repoman/profiles/ProfileYaml"
 import { unifiedDiff } from "@repoman/profiles/UnifiedDiff"
-import { compareProfile } from "@repoman/programs/ProfileInstall"
+import { compareProfile } from "@repoman/programs/ProfileStatuses"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"

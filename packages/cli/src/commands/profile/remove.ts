@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { removeProfile } from "@repoman/programs/ProfileInstall"
+import { removeProfile } from "@repoman/programs/ProfileRemove"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"

@@ -1,13 +1,29 @@
 /**
  * The conformance suite every {@link ContainerRuntime} implementation must
- * pass: the memory one in the unit tests, the Incus one in the integration
- * tests. Each test makes its own instances and profiles under names with a
- * random suffix and removes them when it ends, so the suite can run against a
- * shared Incus.
+ * pass: the memory one in core's unit tests, the Incus one in its
+ * integration tests, and a third runtime the same way. It registers
+ * `@effect/vitest` tests, so run it from a vitest test file:
  *
- * The suite runs with the live clock (implementations may poll), and runs the
- * commands in {@link SuiteCommands} inside instances. A runtime that does not
- * run processes (the memory one) answers them with {@link emulateSuiteCommands}.
+ * ```ts
+ * import { ContainerRuntimeSuite } from "@repoman/core/testing/ContainerRuntimeSuite"
+ * ContainerRuntimeSuite("my engine", MyRuntime.layer({ namespace: "suite" }), {
+ *   image: "debian/12",
+ *   allowedPath: "/srv/suite/allowed",
+ *   extraPath: "/srv/suite/extra"
+ * })
+ * ```
+ *
+ * Each test makes its own instances and profiles under names with a random
+ * suffix and removes them when it ends, so the suite can run against a
+ * shared engine. It runs with the live clock (implementations may poll), and
+ * runs the commands in {@link SuiteCommands} inside instances; a runtime
+ * that does not run processes (the memory one) answers them with
+ * {@link emulateSuiteCommands}.
+ *
+ * The runtime's namespace must exist, map ids as `idMapping` (the host user
+ * by default) and allow host paths from `allowedPath`; `allowedPath` and
+ * `extraPath` must be existing directories of the host where the engine
+ * checks that (Incus does).
  *
  * @since 0.1.0
  */
@@ -15,31 +31,46 @@ import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { randomBytes } from "node:crypto"
 import {
   ContainerRuntime,
   type ContainerRuntimeError,
   ExecResult,
+  HostPath,
   InstanceSpec,
+  Mount,
   ProfileSpec
-} from "../src/ContainerRuntime.ts"
-import type { ExecRequest } from "../src/ContainerRuntimeMemory.ts"
-import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
+} from "../ContainerRuntime.ts"
+import type { ExecRequest } from "../ContainerRuntimeMemory.ts"
+import type { IdMapping } from "../IdMapping.ts"
+import { ImageRef, ProfileName, ProjectName } from "../Ids.ts"
+import { MemorySize } from "../ResourceLimits.ts"
 
 /**
  * Options of {@link ContainerRuntimeSuite}.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export interface SuiteOptions {
   /** The image instances are created from. */
   readonly image: string
   /** Profiles every instance gets (root disk, network). Default `["default"]`. */
   readonly baseProfiles?: ReadonlyArray<string>
+  /** A host directory the runtime's namespace allows instances to mount (mounts of the suite come from it). */
+  readonly allowedPath: string
+  /** A host directory outside the allowed ones, for `allowPaths` (given back when the test ends). */
+  readonly extraPath: string
+  /** How the namespace maps ids, and the instances the suite makes. Default: the host user 1000:1000. */
+  readonly idMapping?: IdMapping
   /** Timeout of each test and of building the layer, in ms. Default 120 s. */
   readonly timeout?: number
 }
 
 /**
  * The commands the suite runs, and what they must print.
+ *
+ * @since 0.1.0
+ * @category models
  */
 export const SuiteCommands = {
   /** Output on both streams and a non-zero exit code. */
@@ -55,6 +86,9 @@ const sameArgv = (a: ReadonlyArray<string>, b: ReadonlyArray<string>) =>
  * An exec handler for runtimes that run nothing: answers the
  * {@link SuiteCommands} the way a real `sh` would, and anything else with
  * exit code 127.
+ *
+ * @since 0.1.0
+ * @category emulation
  */
 export const emulateSuiteCommands = (request: ExecRequest): Effect.Effect<ExecResult, ContainerRuntimeError> => {
   if (sameArgv(request.argv, SuiteCommands.streams)) {
@@ -68,7 +102,7 @@ export const emulateSuiteCommands = (request: ExecRequest): Effect.Effect<ExecRe
   return Effect.succeed(new ExecResult({ exitCode: 127, stdout: "", stderr: `${request.argv[0]}: not found\n` }))
 }
 
-const runId = randomBytes(3).toString("hex")
+const runId = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, "0")
 
 /** A fresh instance name: valid, unique per run and per call. */
 const uniqueName = (() => {
@@ -87,10 +121,20 @@ const outcome = <A>(effect: Effect.Effect<A, ContainerRuntimeError>): Effect.Eff
  *
  * @example
  * ```ts
- * ContainerRuntimeSuite("memory", ContainerRuntimeMemory.layerMemory({ exec: emulateSuiteCommands }), {
- *   image: "images:debian/12"
- * })
+ * import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+ * import { ContainerRuntimeSuite, emulateSuiteCommands } from "@repoman/core/testing/ContainerRuntimeSuite"
+ * ContainerRuntimeSuite(
+ *   "memory",
+ *   ContainerRuntimeMemory.layer({
+ *     exec: emulateSuiteCommands,
+ *     restrictions: { allowedPaths: ["/srv/allowed"], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } }
+ *   }),
+ *   { image: "images:debian/12", allowedPath: "/srv/allowed", extraPath: "/srv/extra" }
+ * )
  * ```
+ *
+ * @since 0.1.0
+ * @category suite
  */
 export const ContainerRuntimeSuite = <E>(
   name: string,
@@ -100,14 +144,14 @@ export const ContainerRuntimeSuite = <E>(
   const image = ImageRef.make(options.image)
   const baseProfiles = (options.baseProfiles ?? ["default"]).map((p) => ProfileName.make(p))
   const timeout = options.timeout ?? 120_000
+  const idMapping: IdMapping = options.idMapping ?? { _tag: "HostUser", uid: 1000, gid: 1000 }
 
   const specFor = (instance: ProjectName, extraProfiles: ReadonlyArray<ProfileName> = []) =>
     new InstanceSpec({
       name: instance,
       image,
       profiles: [...baseProfiles, ...extraProfiles],
-      devices: {},
-      config: { "user.repoman.suite": runId }
+      labels: { suite: runId }
     })
 
   /** Creates an instance that is removed when the test's scope closes. */
@@ -138,6 +182,10 @@ export const ContainerRuntimeSuite = <E>(
     devices: { masked: { type: "none" } }
   })
 
+  /** A profile document as the profile library ships them (Incus profile YAML, rendered). */
+  const libraryProfile = (config: Record<string, string>, devices: Record<string, Record<string, string>>) =>
+    new ProfileSpec({ description: "repoman conformance suite", config, devices })
+
   layer(runtimeLayer, { excludeTestServices: true, timeout })(`ContainerRuntime conformance: ${name}`, (it) => {
     it.effect("the runtime's own namespace exists; an unknown one is NotFound", () =>
       Effect.gen(function*() {
@@ -156,7 +204,9 @@ export const ContainerRuntimeSuite = <E>(
         assert.strictEqual(got.name, created.name)
         assert.strictEqual(got.status, "Running")
         assert.deepStrictEqual(got.profiles, baseProfiles)
-        assert.strictEqual(got.config["user.repoman.suite"], runId)
+        assert.deepStrictEqual(got.labels, { suite: runId })
+        assert.isTrue(got.managed)
+        assert.deepStrictEqual(got.image, Option.some(image))
         const listed = (yield* runtime.list()).find((i) => i.name === created.name)
         assert.strictEqual(listed?.status, "Running")
       }), timeout)
@@ -172,6 +222,8 @@ export const ContainerRuntimeSuite = <E>(
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime
         const missing = uniqueName("missing")
+        const error = yield* Effect.flip(runtime.get(missing))
+        assert.deepInclude(error.reason, { _tag: "NotFound", kind: "instance", name: missing })
         assert.strictEqual(yield* outcome(runtime.get(missing)), "NotFound")
         assert.strictEqual(yield* outcome(runtime.start(missing)), "NotFound")
         assert.strictEqual(yield* outcome(runtime.stop(missing)), "NotFound")
@@ -194,7 +246,16 @@ export const ContainerRuntimeSuite = <E>(
           assert.strictEqual(yield* outcome(runtime.stop(instance)), "Conflict")
           assert.strictEqual(yield* outcome(runtime.restart(instance)), "Conflict")
           assert.strictEqual(yield* outcome(runtime.exec(instance, SuiteCommands.streams)), "Conflict")
-          assert.strictEqual(yield* outcome(runtime.makeDirectory(instance, "/srv/x", { uid: 0, gid: 0 })), "Conflict")
+          // The files of a stopped instance can be prepared; changing an owner needs it running.
+          yield* runtime.makeDirectory(instance, "/srv/stopped", { uid: 0, gid: 0 })
+          assert.deepStrictEqual(
+            (yield* runtime.fileInfo(instance, "/srv/stopped")).pipe(Option.map((i) => [i.type, i.uid, i.gid])),
+            Option.some(["directory", 0, 0])
+          )
+          assert.strictEqual(
+            yield* outcome(runtime.makeDirectory(instance, "/srv/stopped", { uid: 1000, gid: 1000 })),
+            "Conflict"
+          )
           yield* runtime.start(instance)
           assert.strictEqual((yield* runtime.get(instance)).status, "Running")
           yield* runtime.restart(instance)
@@ -213,6 +274,64 @@ export const ContainerRuntimeSuite = <E>(
           { exitCode: 3, stdout: "out\n", stderr: "err\n" }
         )
       }), timeout)
+
+    it.effect(
+      "a command that cannot be started is exit code 127, never a missing instance",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("nocmd")
+          const result = yield* runtime.exec(instance, ["/no/such/program"])
+          assert.strictEqual(result.exitCode, 127)
+          assert.strictEqual((yield* runtime.get(instance)).status, "Running")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "an instance reads back as specified: repo, mounts, environment, limits, id mapping, labels",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const instance = uniqueName("spec")
+          const spec = new InstanceSpec({
+            ...specFor(instance),
+            repo: new HostPath({ source: options.allowedPath, path: options.allowedPath, readOnly: false }),
+            mounts: [new Mount({ name: "data", source: options.allowedPath, path: "/srv/suite-data", readOnly: true })],
+            env: { REPOMAN_SUITE_ENV: "yes" },
+            limits: { cpu: 1, memory: MemorySize.make("256MiB"), processes: 300 },
+            idMapping,
+            labels: { suite: runId, repo: options.allowedPath, "link.suite": "a -> b" }
+          })
+          const created = yield* Effect.acquireRelease(runtime.create(spec), () =>
+            Effect.ignore(runtime.remove(instance)))
+          const expected = {
+            repo: Option.some(spec.repo),
+            mounts: spec.mounts,
+            env: spec.env,
+            limits: spec.limits,
+            idMapping: Option.some(idMapping),
+            labels: spec.labels,
+            managed: true
+          }
+          const view = (i: typeof created) => ({
+            repo: i.repo,
+            mounts: i.mounts,
+            env: i.env,
+            limits: i.limits,
+            idMapping: i.idMapping,
+            labels: i.labels,
+            managed: i.managed
+          })
+          assert.deepStrictEqual(view(created), expected)
+          assert.deepStrictEqual(view(yield* runtime.get(instance)), expected)
+          const listed = (yield* runtime.list()).find((i) =>
+            i.name === instance
+          )
+          assert.deepStrictEqual(listed === undefined ? undefined : view(listed), expected)
+        }),
+      timeout
+    )
 
     it.effect(
       "exec runs as the given user and group, in the given directory, with the given environment",
@@ -389,6 +508,87 @@ export const ContainerRuntimeSuite = <E>(
           yield* scopedInstance("nsbusy")
           assert.strictEqual(yield* outcome(runtime.deleteNamespace(runtime.namespace)), "Conflict")
           assert.strictEqual((yield* runtime.getNamespace(runtime.namespace)).name, runtime.namespace)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "the namespace allows host paths; allowPaths widens it (covered paths skipped), disallowPaths narrows it",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const before = yield* runtime.getNamespace(runtime.namespace)
+          assert.include(before.allowedPaths, options.allowedPath)
+          assert.deepStrictEqual(before.idMapping, Option.some(idMapping))
+          assert.isTrue(before.managed)
+          yield* Effect.addFinalizer(() => Effect.ignore(runtime.disallowPaths([options.extraPath])))
+          const added = yield* runtime.allowPaths([options.extraPath, options.allowedPath])
+          assert.deepStrictEqual(added, { added: [options.extraPath], refused: [] })
+          assert.deepStrictEqual(
+            (yield* runtime.getNamespace(runtime.namespace)).allowedPaths,
+            [...before.allowedPaths, options.extraPath]
+          )
+          assert.deepStrictEqual(yield* runtime.allowPaths([options.extraPath]), { added: [], refused: [] })
+          yield* runtime.disallowPaths([options.extraPath])
+          assert.deepStrictEqual((yield* runtime.getNamespace(runtime.namespace)).allowedPaths, before.allowedPaths)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "inspectProfile reads a library profile: host mounts, environment, labels, nothing refused",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const info = runtime.inspectProfile(
+            libraryProfile(
+              { "environment.SUITE": "1", "user.repoman.link.suite": "/a -> /srv/s/a", "limits.cpu": "1" },
+              {
+                data: { type: "disk", source: "/srv/s", path: "/srv/s", readonly: "true" },
+                root: { type: "disk", path: "/", pool: "default" }
+              }
+            ),
+            idMapping
+          )
+          assert.deepStrictEqual(info.mounts, [
+            new Mount({ name: "data", source: "/srv/s", path: "/srv/s", readOnly: true })
+          ])
+          assert.deepStrictEqual(info.env, { SUITE: "1" })
+          assert.deepStrictEqual(info.labels, { "link.suite": "/a -> /srv/s/a" })
+          assert.isTrue(Option.isNone(info.refusal))
+        }),
+      timeout
+    )
+
+    it.effect("inspectProfile says what a restricted namespace refuses, and why", () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const hostUser: IdMapping = { _tag: "HostUser", uid: 1000, gid: 1000 }
+        const privileged = runtime.inspectProfile(libraryProfile({ "security.privileged": "true" }, {}), hostUser)
+        assert.isTrue(Option.isSome(privileged.refusal))
+        const shifted = libraryProfile({}, { d: { type: "disk", source: "/srv/s", path: "/x", shift: "true" } })
+        assert.isTrue(Option.isSome(runtime.inspectProfile(shifted, hostUser).refusal))
+        assert.isTrue(Option.isNone(runtime.inspectProfile(shifted, { _tag: "Shift" }).refusal))
+      }), timeout)
+
+    it.effect(
+      "resolveProfile puts real paths in, and maps mounts as the id mapping requires",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const hostUser: IdMapping = { _tag: "HostUser", uid: 1000, gid: 1000 }
+          const library = libraryProfile({}, { d: { type: "disk", source: "/srv/link", path: "/srv/s" } })
+          const realPaths = new Map([["/srv/link", "/srv/real"]])
+          const forHostUser = runtime.resolveProfile(library, { realPaths, idMapping: hostUser })
+          const mounted = runtime.inspectProfile(forHostUser, hostUser)
+          assert.deepStrictEqual(mounted.mounts.map((m) => m.source), ["/srv/real"])
+          assert.isTrue(Option.isNone(mounted.refusal))
+          const forShift = runtime.resolveProfile(library, { realPaths, idMapping: { _tag: "Shift" } })
+          assert.deepStrictEqual(runtime.inspectProfile(forShift, { _tag: "Shift" }).mounts.map((m) => m.source), [
+            "/srv/real"
+          ])
+          // Shifted mounts are what a namespace mapping the host user refuses.
+          assert.isTrue(Option.isSome(runtime.inspectProfile(forShift, hostUser).refusal))
         }),
       timeout
     )

@@ -1,0 +1,295 @@
+/**
+ * How an {@link InstanceSpec} becomes an Incus instance, and how an Incus
+ * instance reads back as an {@link Instance}: the Incus policy of repoman's
+ * instances.
+ *
+ * | intent | Incus |
+ * | --- | --- |
+ * | repo ({@link HostPath}) | disk device `repo` (`readonly`; `shift` when ids are shifted) |
+ * | mounts | a disk device per mount, named as the mount |
+ * | env | `environment.<NAME>` |
+ * | limits | `limits.cpu`, `limits.memory`, `limits.processes` |
+ * | idMapping `HostUser` | `raw.idmap` mapping the host user's uid and gid to 1000 |
+ * | idMapping `Shift` | `shift=true` on the repo and every mount |
+ * | labels | `user.repoman.<label>`, plus the managed keys and `user.repoman.image` |
+ *
+ * Reading back keeps only what repoman can express; an instance made by
+ * other means loses what does not fit (a CPU range in `limits.cpu`, say).
+ *
+ * @since 0.1.0
+ */
+import {
+  HostPath,
+  Instance,
+  type InstanceSpec,
+  type InstanceStatus,
+  Mount,
+  type RepoStorage
+} from "@repoman/core/ContainerRuntime"
+import { CONTAINER_ID, type IdMapping } from "@repoman/core/IdMapping"
+import { ImageRef, ProfileName, type ProjectName } from "@repoman/core/Ids"
+import { MemorySize, PositiveInt, type ResourceLimits } from "@repoman/core/ResourceLimits"
+import * as DateTime from "effect/DateTime"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as IncusApi from "./IncusApi.ts"
+import { imageKey, isManaged, labelConfig, labelsOf, markManaged } from "./IncusLabels.ts"
+
+/**
+ * The name of the repo's disk device.
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const REPO_DEVICE = "repo"
+
+/**
+ * Device names a mount may not take: the repo's, and the root disk's.
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const RESERVED_DEVICES: ReadonlyArray<string> = [REPO_DEVICE, "root"]
+
+/**
+ * The disk device of a host path mounted into an instance.
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const diskDevice = (
+  mount: { readonly source: string; readonly path: string; readonly readOnly: boolean },
+  shift: boolean
+): IncusApi.StringMap => ({
+  type: "disk",
+  source: mount.source,
+  path: mount.path,
+  ...(mount.readOnly ? { readonly: "true" } : {}),
+  ...(shift ? { shift: "true" } : {})
+})
+
+/**
+ * Whether a device is a disk with a host source (not a pool volume).
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const isHostDisk = (device: IncusApi.StringMap): boolean =>
+  device["type"] === "disk" && device["pool"] === undefined && (device["source"] ?? "").startsWith("/")
+
+/**
+ * The mount a host disk device stands for.
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const mountOf = (name: string, device: IncusApi.StringMap): Mount =>
+  new Mount({ name, source: device["source"] ?? "", path: device["path"] ?? "", readOnly: isTrue(device["readonly"]) })
+
+const isTrue = (value: string | undefined) => value === "true" || value === "1" || value === "yes"
+
+/**
+ * The `raw.idmap` value mapping the host user to 1000:1000.
+ *
+ * @since 0.1.0
+ * @category id mapping
+ */
+export const rawIdmap = (uid: number, gid: number): string =>
+  uid === gid ? `both ${uid} ${CONTAINER_ID}` : `uid ${uid} ${CONTAINER_ID}\ngid ${gid} ${CONTAINER_ID}`
+
+/**
+ * The host user a `raw.idmap` value maps to 1000:1000, when that is all it
+ * maps.
+ *
+ * @since 0.1.0
+ * @category id mapping
+ */
+export const hostUserOf = (value: string): Option.Option<IdMapping> => {
+  const ids: Record<string, number> = {}
+  for (const line of value.split("\n").map((l) => l.trim()).filter((l) => l.length > 0)) {
+    const [kind, host, inside] = line.split(/\s+/)
+    if (inside !== String(CONTAINER_ID) || !/^\d+$/.test(host ?? "")) return Option.none()
+    if (kind === "both") ids["uid"] = ids["gid"] = Number(host)
+    else if (kind === "uid" || kind === "gid") ids[kind] = Number(host)
+    else return Option.none()
+  }
+  const { gid, uid } = ids
+  return uid === undefined || gid === undefined ? Option.none() : Option.some({ _tag: "HostUser", uid, gid })
+}
+
+/**
+ * The instance config keys of resource limits.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const limitsConfig = (limits: ResourceLimits): IncusApi.StringMap => ({
+  ...(limits.cpu === undefined ? {} : { "limits.cpu": String(limits.cpu) }),
+  ...(limits.memory === undefined ? {} : { "limits.memory": limits.memory }),
+  ...(limits.processes === undefined ? {} : { "limits.processes": String(limits.processes) })
+})
+
+const positiveInt = Schema.decodeUnknownOption(PositiveInt)
+const memorySize = Schema.decodeUnknownOption(MemorySize)
+const integer = (value: string | undefined) => /^\d+$/.test(value ?? "") ? positiveInt(Number(value)) : Option.none()
+
+/**
+ * The resource limits an instance config sets (values repoman cannot
+ * express are left out).
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const limitsOf = (config: IncusApi.StringMap): ResourceLimits => {
+  const cpu = integer(config["limits.cpu"])
+  const memory = memorySize(config["limits.memory"])
+  const processes = integer(config["limits.processes"])
+  return {
+    ...(Option.isSome(cpu) ? { cpu: cpu.value } : {}),
+    ...(Option.isSome(memory) ? { memory: memory.value } : {}),
+    ...(Option.isSome(processes) ? { processes: processes.value } : {})
+  }
+}
+
+/**
+ * The `environment.*` config keys of an environment.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const envConfig = (env: Readonly<Record<string, string>>): IncusApi.StringMap =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [`environment.${k}`, v]))
+
+/**
+ * The environment a config map sets.
+ *
+ * @since 0.1.0
+ * @category environment
+ */
+export const envOf = (config: IncusApi.StringMap): Readonly<Record<string, string>> =>
+  Object.fromEntries(
+    Object.entries(config).flatMap(([k, v]) =>
+      k.startsWith("environment.") ? [[k.slice("environment.".length), v]] : []
+    )
+  )
+
+/**
+ * Where an {@link ImageRef} comes from: a local image (no remote or `local:`)
+ * by alias or fingerprint, or one of the well-known simplestreams remotes.
+ * `None` for a remote this runtime does not know.
+ *
+ * @example
+ * ```ts
+ * import { ImageRef } from "@repoman/core/Ids"
+ * import { imageSource } from "@repoman/incus/IncusInstanceConfig"
+ * imageSource(ImageRef.make("repoman-busybox"))   // Some({ type: "image", alias: "repoman-busybox" })
+ * imageSource(ImageRef.make("images:debian/12"))   // Some({ type: "image", mode: "pull", server: ..., alias: "debian/12" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category images
+ */
+export const imageSource = (image: ImageRef): Option.Option<IncusApi.InstanceSource> => {
+  const colon = image.indexOf(":")
+  const remote = colon < 0 ? "local" : image.slice(0, colon)
+  const name = colon < 0 ? image : image.slice(colon + 1)
+  if (remote === "local") {
+    return Option.some(
+      /^[0-9a-f]{12,64}$/.test(name) ? { type: "image", fingerprint: name } : { type: "image", alias: name }
+    )
+  }
+  const server = remotes[remote]
+  return server === undefined
+    ? Option.none()
+    : Option.some({ type: "image", mode: "pull", protocol: "simplestreams", server, alias: name })
+}
+
+const remotes: Readonly<Record<string, string>> = {
+  "images": "https://images.linuxcontainers.org",
+  "ubuntu": "https://cloud-images.ubuntu.com/releases",
+  "ubuntu-daily": "https://cloud-images.ubuntu.com/daily"
+}
+
+/**
+ * The problem with a spec that Incus could not take as asked (a mount named
+ * like one of repoman's own devices), if any.
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const specProblem = (spec: InstanceSpec): string | undefined => {
+  const names = spec.mounts.map((m) => m.name)
+  const reserved = names.find((n) => RESERVED_DEVICES.includes(n))
+  if (reserved !== undefined) return `a mount may not be named "${reserved}" (the runtime's own device)`
+  const twice = names.find((n, i) => names.indexOf(n) !== i)
+  return twice === undefined ? undefined : `two mounts are named "${twice}"`
+}
+
+/**
+ * The `config` and `devices` of an instance made from `spec`.
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const instanceSettings = (
+  spec: InstanceSpec
+): { readonly config: IncusApi.StringMap; readonly devices: IncusApi.Devices } => {
+  const shift = spec.idMapping?._tag === "Shift"
+  const devices: Record<string, IncusApi.StringMap> = Object.fromEntries(
+    spec.mounts.map((m) => [m.name, diskDevice(m, shift)])
+  )
+  if (spec.repo !== undefined) devices[REPO_DEVICE] = diskDevice(spec.repo, shift)
+  const config = markManaged({
+    ...labelConfig(spec.labels),
+    [imageKey]: spec.image,
+    ...envConfig(spec.env),
+    ...limitsConfig(spec.limits),
+    ...(spec.idMapping?._tag === "HostUser" ? { "raw.idmap": rawIdmap(spec.idMapping.uid, spec.idMapping.gid) } : {})
+  })
+  return { config, devices }
+}
+
+const statuses: ReadonlySet<string> = new Set(["Running", "Stopped", "Starting", "Stopping", "Frozen", "Error"])
+
+const statusOf = (status: string): InstanceStatus => statuses.has(status) ? status as InstanceStatus : "Unknown"
+
+const asProfileName = Schema.decodeUnknownOption(ProfileName)
+const asImageRef = Schema.decodeUnknownOption(ImageRef)
+
+const repoOf = (devices: IncusApi.Devices): Option.Option<RepoStorage> => {
+  const device = devices[REPO_DEVICE]
+  return device !== undefined && isHostDisk(device)
+    ? Option.some(
+      new HostPath({ source: device["source"] ?? "", path: device["path"] ?? "", readOnly: isTrue(device["readonly"]) })
+    )
+    : Option.none()
+}
+
+/**
+ * An Incus instance in repoman's terms.
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const toInstance = (i: IncusApi.Instance, name: ProjectName): Instance => {
+  const hostDisks = Object.entries(i.devices).filter(([, d]) => isHostDisk(d))
+  const shifted = hostDisks.some(([, d]) => isTrue(d["shift"]))
+  const idMapping = Option.orElse(
+    Option.flatMap(Option.fromUndefinedOr(i.config["raw.idmap"]), hostUserOf),
+    () => shifted ? Option.some<IdMapping>({ _tag: "Shift" }) : Option.none()
+  )
+  return new Instance({
+    name,
+    status: statusOf(i.status),
+    image: Option.orElse(asImageRef(i.config[imageKey]), () => asImageRef(i.config["volatile.base_image"])),
+    profiles: i.profiles.flatMap((p) => Option.toArray(asProfileName(p))),
+    repo: repoOf(i.devices),
+    mounts: hostDisks.filter(([n]) => n !== REPO_DEVICE).map(([n, d]) => mountOf(n, d)),
+    env: envOf(i.config),
+    limits: limitsOf(i.config),
+    idMapping,
+    labels: labelsOf(i.config),
+    managed: isManaged(i.config),
+    createdAt: Option.getOrElse(DateTime.make(i.created_at), () => DateTime.makeUnsafe(0))
+  })
+}

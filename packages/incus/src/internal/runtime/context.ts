@@ -1,0 +1,119 @@
+/**
+ * What the parts of the Incus runtime share: the client and project they act
+ * on, and how an {@link IncusError} becomes a {@link ContainerRuntimeError}
+ * that names the object the call was about and keeps the Incus error as its
+ * cause.
+ */
+import {
+  AlreadyExists,
+  Conflict,
+  ContainerRuntimeError,
+  type ContainerRuntimeErrorReason,
+  Forbidden,
+  NotFound,
+  type ObjectKind,
+  OperationFailed,
+  Unavailable
+} from "@repoman/core/ContainerRuntime"
+import * as Effect from "effect/Effect"
+import type * as FileSystem from "effect/FileSystem"
+import type { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
+import type { IncusClientShape } from "../../IncusClient.ts"
+import type { IncusError } from "../../IncusError.ts"
+
+/** What a call was about. */
+export interface Subject {
+  readonly kind: ObjectKind
+  readonly name: string
+  /** What was being done, for `OperationFailed` ("create", "start", ...). */
+  readonly operation: string
+  /** The image a create asked for. */
+  readonly image?: string
+  /**
+   * Whether Incus's "invalid in this state" answer (HTTP 400) means the
+   * object's state does not allow the call (start, stop, exec, delete).
+   */
+  readonly stateful?: boolean
+}
+
+export interface RuntimeContext {
+  readonly client: IncusClientShape
+  readonly project: string
+  readonly fs: FileSystem.FileSystem
+  readonly spawner: ChildProcessSpawner["Service"]
+  /** The `incus` command `shell` runs. */
+  readonly incusCommand: string
+  /** Seconds a graceful stop or restart may take. */
+  readonly stopTimeout: number
+}
+
+export const runtimeError = (reason: ContainerRuntimeErrorReason, cause?: unknown) =>
+  new ContainerRuntimeError({ reason, ...(cause === undefined ? {} : { cause }) })
+
+/**
+ * Maps an {@link IncusError} to the runtime's error for `subject` in
+ * `project`. A `NotFound` names the missing object when Incus's answer does
+ * (a profile or image a create needs), else the subject.
+ */
+export const toRuntimeError = (project: string, subject: Subject) => (error: IncusError): ContainerRuntimeError => {
+  const r = error.reason
+  const { kind, name } = subject
+  switch (r._tag) {
+    case "Unavailable":
+      return runtimeError(
+        new Unavailable({ kind, name, detail: `${r.socketPath}: ${r.code || r.detail}`, hint: r.hint }),
+        error
+      )
+    case "NotFound":
+      return runtimeError(
+        r.missing === undefined
+          ? new NotFound({ kind, name })
+          : new NotFound({
+            kind: r.missing.kind,
+            name: r.missing.name ?? (r.missing.kind === "image" ? subject.image ?? name : name)
+          }),
+        error
+      )
+    case "AlreadyExists":
+      return runtimeError(new AlreadyExists({ kind, name }), error)
+    case "Conflict":
+      return runtimeError(new Conflict({ kind, name, detail: r.detail }), error)
+    case "Forbidden":
+      return runtimeError(new Forbidden({ kind, name, namespace: project, detail: r.detail }), error)
+    case "Invalid":
+      return runtimeError(
+        subject.stateful === true
+          ? new Conflict({ kind, name, detail: r.detail })
+          : new OperationFailed({ kind, name, operation: subject.operation, detail: r.detail }),
+        error
+      )
+    case "OperationFailed":
+      return runtimeError(new OperationFailed({ kind, name, operation: subject.operation, detail: r.detail }), error)
+  }
+}
+
+/**
+ * Maps the Incus errors of `effect` for `subject`. Incus answers 404 both for
+ * a missing object and for a missing project; when an object of the project
+ * is not found, one more GET tells the two apart (only on that failure).
+ */
+export const mapErrors =
+  (ctx: RuntimeContext, subject: Subject) =>
+  <A, R>(effect: Effect.Effect<A, IncusError, R>): Effect.Effect<A, ContainerRuntimeError, R> =>
+    effect.pipe(Effect.catch((error) => {
+      const mapped = toRuntimeError(ctx.project, subject)(error)
+      const missingHere = mapped.reason._tag === "NotFound" && error.reason._tag === "NotFound" &&
+        error.reason.missing === undefined && subject.kind !== "namespace"
+      if (!missingHere) return Effect.fail(mapped)
+      return ctx.client.getProject(ctx.project).pipe(
+        Effect.matchEffect({
+          onFailure: (e) =>
+            Effect.fail(
+              e.reason._tag === "NotFound"
+                ? runtimeError(new NotFound({ kind: "namespace", name: ctx.project }), e)
+                : mapped
+            ),
+          onSuccess: () => Effect.fail(mapped)
+        })
+      )
+    }))

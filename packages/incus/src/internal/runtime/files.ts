@@ -1,0 +1,135 @@
+/**
+ * The file part of the Incus runtime, over the Incus file API (which works
+ * on running and stopped instances alike): what is at a path, `mkdir -p`
+ * with an owner, `ln -s`. A command runs only to change the owner of an
+ * existing directory.
+ */
+import {
+  Conflict,
+  type ContainerRuntime,
+  type DirectoryOptions,
+  FileInfo,
+  OperationFailed
+} from "@repoman/core/ContainerRuntime"
+import type { ProjectName } from "@repoman/core/Ids"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { mapErrors, type RuntimeContext, runtimeError } from "./context.ts"
+import { getIncusInstance } from "./instances.ts"
+
+type Shape = ContainerRuntime["Service"]
+
+/** `path` without `.` segments or a trailing `/`, or `None` when it is not absolute or climbs with `..`. */
+const normalize = (path: string): Option.Option<string> => {
+  if (!path.startsWith("/") || path.split("/").includes("..")) return Option.none()
+  const parts = path.split("/").filter((p) => p.length > 0 && p !== ".")
+  return Option.some(`/${parts.join("/")}`)
+}
+
+export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirectory" | "makeSymlink"> => {
+  const { client, project } = ctx
+  const subject = (name: string, operation: string) => ({ kind: "instance" as const, name, operation })
+  const conflict = (name: string, detail: string) =>
+    Effect.fail(runtimeError(new Conflict({ kind: "instance", name, detail })))
+
+  const absolute = (name: ProjectName, operation: string, path: string) =>
+    Option.match(normalize(path), {
+      onNone: () =>
+        Effect.fail(
+          runtimeError(new OperationFailed({ kind: "instance", name, operation, detail: `${path} is not absolute` }))
+        ),
+      onSome: Effect.succeed
+    })
+
+  const statFile = (name: ProjectName, path: string) =>
+    client.statInstanceFile(project, name, path).pipe(
+      Effect.map(Option.map((h) =>
+        new FileInfo({ type: h["x-incus-type"], uid: h["x-incus-uid"], gid: h["x-incus-gid"], mode: h["x-incus-mode"] })
+      )),
+      mapErrors(ctx, subject(name, "stat"))
+    )
+
+  const createDirectory = (name: ProjectName, path: string, owner: Required<DirectoryOptions>) =>
+    client.createInstanceDirectory(project, name, path, owner).pipe(mapErrors(ctx, subject(name, "make directory")))
+
+  /** `chown` by a command: the file API cannot change the owner of what exists. */
+  const chown = (name: ProjectName, path: string, owner: Required<DirectoryOptions>) =>
+    Effect.gen(function*() {
+      const out = yield* client.execInstance(project, name, { command: ["chown", `${owner.uid}:${owner.gid}`, path] })
+        .pipe(mapErrors(ctx, { ...subject(name, "make directory"), stateful: true }))
+      if (out.exitCode === 0) return
+      return yield* runtimeError(
+        new OperationFailed({
+          kind: "instance",
+          name,
+          operation: "make directory",
+          detail: `chown ${path}: ${out.stderr.trim()}`
+        })
+      )
+    })
+
+  /**
+   * `mkdir -p` then `chown` through the file API, a request per level: the
+   * path itself is looked at first (usually all there is to do), then its
+   * parents from the root down, making the missing ones.
+   */
+  const makeDirectory = (name: ProjectName, path: string, owner: Required<DirectoryOptions>) =>
+    Effect.gen(function*() {
+      // Incus answers 500 without a reason when a parent is a file; the walk below finds it.
+      const existing = yield* statFile(name, path).pipe(
+        Effect.catchReason("ContainerRuntimeError", "OperationFailed", () => Effect.succeedNone)
+      )
+      if (Option.isSome(existing)) {
+        const { gid, type, uid } = existing.value
+        if (type === "file") return yield* conflict(name, `${path} is not a directory`)
+        // A symlink's target is not shown by the file API: chown follows it.
+        if (type === "directory" && uid === owner.uid && gid === owner.gid) return
+        return yield* chown(name, path, owner)
+      }
+      const parts = path.split("/").filter((p) => p.length > 0)
+      const parents = parts.slice(0, -1).map((_, i) => `/${parts.slice(0, i + 1).join("/")}`)
+      let missing = false
+      for (const parent of parents) {
+        if (!missing) {
+          const info = yield* statFile(name, parent)
+          if (Option.isSome(info)) {
+            // A symlink is followed by Incus like by mkdir.
+            if (info.value.type === "file") return yield* conflict(name, `${parent} is not a directory`)
+            continue
+          }
+          missing = true
+        }
+        yield* createDirectory(name, parent, { uid: 0, gid: 0, mode: 0o755 })
+      }
+      yield* createDirectory(name, path, owner)
+    })
+
+  return {
+    fileInfo: Effect.fn("IncusContainerRuntime.fileInfo")(function*(name: ProjectName, path: string) {
+      const info = yield* statFile(name, path)
+      // Incus answers 404 for a missing instance too: tell the two apart.
+      if (Option.isNone(info)) yield* getIncusInstance(ctx, name, "stat")
+      if (Option.isNone(info) || info.value.type !== "symlink") return info
+      const target = yield* client.readInstanceSymlink(project, name, path).pipe(mapErrors(ctx, subject(name, "stat")))
+      return Option.some(new FileInfo({ ...info.value, target }))
+    }),
+
+    makeDirectory: Effect.fn("IncusContainerRuntime.makeDirectory")(
+      function*(name: ProjectName, path: string, options: DirectoryOptions) {
+        const normal = yield* absolute(name, "make directory", path)
+        const { gid, mode = 0o755, uid } = options
+        yield* makeDirectory(name, normal, { uid, gid, mode })
+      }
+    ),
+
+    makeSymlink: Effect.fn("IncusContainerRuntime.makeSymlink")(
+      function*(name: ProjectName, path: string, target: string) {
+        const normal = yield* absolute(name, "make symlink", path)
+        if (Option.isSome(yield* statFile(name, normal))) return yield* conflict(name, `${path} exists already`)
+        yield* client.createInstanceSymlink(project, name, normal, target).pipe(
+          mapErrors(ctx, subject(name, "make symlink"))
+        )
+      }
+    )
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The instance part of the Incus runtime: list, read, create (one POST with
+ * `start: true`, all or nothing), change state, delete.
+ */
+import {
+  AlreadyExists,
+  Conflict,
+  type ContainerRuntime,
+  Instance,
+  type InstanceSpec,
+  NotFound,
+  OperationFailed,
+  type StopOptions
+} from "@repoman/core/ContainerRuntime"
+import { ProjectName } from "@repoman/core/Ids"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as IncusApi from "../../IncusApi.ts"
+import { imageSource, instanceSettings, specProblem, toInstance } from "../../IncusInstanceConfig.ts"
+import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
+
+type Shape = ContainerRuntime["Service"]
+
+const asProjectName = Schema.decodeUnknownOption(ProjectName)
+
+/** Reads one instance (the Incus object), mapping errors for `operation`. */
+export const getIncusInstance = (ctx: RuntimeContext, name: ProjectName, operation: string) =>
+  ctx.client.getInstance(ctx.project, name).pipe(
+    Effect.map((v) => v.value),
+    mapErrors(ctx, { kind: "instance", name, operation })
+  )
+
+/** Fails with `Conflict` unless the instance is running; returns it. */
+export const requireRunning = (ctx: RuntimeContext, name: ProjectName, operation: string) =>
+  getIncusInstance(ctx, name, operation).pipe(
+    Effect.flatMap((i) =>
+      i.status === "Running"
+        ? Effect.succeed(i)
+        : Effect.fail(runtimeError(new Conflict({ kind: "instance", name, detail: "is not running" })))
+    )
+  )
+
+export const make = (ctx: RuntimeContext): Pick<
+  Shape,
+  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove"
+> => {
+  const { client, project } = ctx
+  const stateSubject = (name: string, operation: string): Subject => ({
+    kind: "instance",
+    name,
+    operation,
+    stateful: true
+  })
+
+  const changeState = (name: ProjectName, body: IncusApi.InstanceStatePut) =>
+    client.updateInstanceState(project, name, body).pipe(
+      Effect.asVoid,
+      mapErrors(ctx, stateSubject(name, body.action))
+    )
+
+  /** Stops (killing it) and deletes an instance; a missing one is `NotFound`. */
+  const forceRemove = (name: ProjectName) =>
+    Effect.gen(function*() {
+      const instance = yield* getIncusInstance(ctx, name, "remove")
+      if (instance.status !== "Stopped") {
+        yield* changeState(name, { action: "stop", force: true }).pipe(
+          Effect.catchReason("ContainerRuntimeError", "Conflict", () => Effect.void)
+        )
+      }
+      yield* client.deleteInstance(project, name).pipe(mapErrors(ctx, stateSubject(name, "remove")))
+    })
+
+  return {
+    list: Effect.fn("IncusContainerRuntime.list")(function*() {
+      const mapped = mapErrors(ctx, { kind: "namespace", name: project, operation: "list" })
+      const instances = yield* client.listInstances(project).pipe(mapped)
+      // Incus lists a missing project as empty: tell the two apart.
+      if (instances.length === 0) yield* client.getProject(project).pipe(mapped)
+      // Instances whose names repoman cannot represent are left out.
+      return instances.flatMap((i) => Option.toArray(Option.map(asProjectName(i.name), (n) => toInstance(i, n))))
+    }),
+
+    get: Effect.fn("IncusContainerRuntime.get")(function*(name: ProjectName) {
+      return toInstance(yield* getIncusInstance(ctx, name, "get"), name)
+    }),
+
+    create: Effect.fn("IncusContainerRuntime.create")(function*(spec: InstanceSpec) {
+      const subject: Subject = { kind: "instance", name: spec.name, operation: "create", image: spec.image }
+      const mapped = mapErrors(ctx, subject)
+      const source = imageSource(spec.image)
+      if (Option.isNone(source)) return yield* runtimeError(new NotFound({ kind: "image", name: spec.image }))
+      const problem = specProblem(spec)
+      if (problem !== undefined) {
+        return yield* runtimeError(
+          new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail: problem })
+        )
+      }
+      // Checked first, so that a failure below can only concern an instance
+      // this call made, never one that existed before (Incus reports a taken
+      // name only when the background operation fails).
+      const before = yield* client.getInstance(project, spec.name).pipe(
+        Effect.map(Option.some),
+        Effect.catchReason("IncusError", "NotFound", () => Effect.succeedNone),
+        mapped
+      )
+      if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
+
+      const { config, devices } = instanceSettings(spec)
+      const operation = yield* client.createInstance(project, {
+        name: spec.name,
+        type: "container",
+        source: source.value,
+        profiles: spec.profiles,
+        config,
+        devices,
+        start: true
+      }).pipe(
+        // Accepted, then failed (start failure, bad config): the instance
+        // may exist, stopped. Delete it before reporting the error; a name
+        // taken meanwhile (by someone else) is left alone.
+        Effect.tapError((error) =>
+          error.reason._tag !== "AlreadyExists" && error.reason._tag !== "Unavailable" &&
+            error.reason.operation !== undefined
+            ? Effect.ignore(forceRemove(spec.name))
+            : Effect.void
+        ),
+        mapped,
+        Effect.uninterruptible
+      )
+      // The instance is what was asked for, and runs: no need to read it back.
+      const createdAt = Option.getOrElse(DateTime.make(operation.created_at), () => DateTime.makeUnsafe(0))
+      return new Instance({
+        name: spec.name,
+        status: "Running",
+        image: Option.some(spec.image),
+        profiles: spec.profiles,
+        repo: Option.fromUndefinedOr(spec.repo),
+        mounts: spec.mounts,
+        env: spec.env,
+        limits: spec.limits,
+        idMapping: Option.fromUndefinedOr(spec.idMapping),
+        labels: spec.labels,
+        managed: true,
+        createdAt
+      })
+    }),
+
+    start: Effect.fn("IncusContainerRuntime.start")(function*(name: ProjectName) {
+      yield* changeState(name, { action: "start" })
+    }),
+
+    stop: Effect.fn("IncusContainerRuntime.stop")(function*(name: ProjectName, stopOptions?: StopOptions) {
+      const force = stopOptions?.force === true
+      yield* changeState(name, force ? { action: "stop", force } : { action: "stop", timeout: ctx.stopTimeout })
+    }),
+
+    restart: Effect.fn("IncusContainerRuntime.restart")(function*(name: ProjectName) {
+      // Incus would answer "already stopped", which is not what went wrong.
+      yield* requireRunning(ctx, name, "restart")
+      yield* changeState(name, { action: "restart", timeout: ctx.stopTimeout })
+    }),
+
+    remove: Effect.fn("IncusContainerRuntime.remove")(function*(name: ProjectName) {
+      yield* forceRemove(name)
+    })
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The Incus policy of repoman, without a daemon: how an instance spec
+ * becomes Incus config and devices and reads back, the restrictions of
+ * repoman's project, and what a profile document means and what the project
+ * refuses in it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { HostPath, InstanceSpec, Mount, NamespaceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import type { IdMapping } from "@repoman/core/IdMapping"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { MemorySize } from "@repoman/core/ResourceLimits"
+import * as Option from "effect/Option"
+import { Instance as IncusInstance } from "../src/IncusApi.ts"
+import { hostUserOf, instanceSettings, rawIdmap, specProblem, toInstance } from "../src/IncusInstanceConfig.ts"
+import { managedConfig } from "../src/IncusLabels.ts"
+import { inspect, refusal } from "../src/IncusProfileDocument.ts"
+import { projectConfig, toNamespace } from "../src/IncusProjectConfig.ts"
+import { instance } from "./fakeIncus.ts"
+
+const hostUser: IdMapping = { _tag: "HostUser", uid: 1500, gid: 1501 }
+const name = ProjectName.make("isurus")
+
+const spec = (idMapping?: IdMapping) =>
+  new InstanceSpec({
+    name,
+    image: ImageRef.make("repoman-debian"),
+    profiles: [ProfileName.make("default")],
+    repo: new HostPath({ source: "/real/repos/isurus", path: "/home/ada/repos/isurus", readOnly: false }),
+    mounts: [new Mount({ name: "mount0", source: "/real/data", path: "/data", readOnly: true })],
+    env: { FOO: "bar" },
+    limits: { cpu: 2, memory: MemorySize.make("4GiB"), processes: 500 },
+    ...(idMapping === undefined ? {} : { idMapping }),
+    labels: { project: "isurus", repo: "/home/ada/repos/isurus" }
+  })
+
+describe("IncusInstanceConfig", () => {
+  it("a spec becomes devices, raw.idmap, limits.*, environment.* and user.repoman.* keys, managed", () => {
+    const { config, devices } = instanceSettings(spec(hostUser))
+    assert.deepStrictEqual(devices, {
+      repo: { type: "disk", source: "/real/repos/isurus", path: "/home/ada/repos/isurus" },
+      mount0: { type: "disk", source: "/real/data", path: "/data", readonly: "true" }
+    })
+    assert.deepStrictEqual(config, {
+      "raw.idmap": "uid 1500 1000\ngid 1501 1000",
+      "limits.cpu": "2",
+      "limits.memory": "4GiB",
+      "limits.processes": "500",
+      "environment.FOO": "bar",
+      "user.repoman.project": "isurus",
+      "user.repoman.repo": "/home/ada/repos/isurus",
+      "user.repoman.image": "repoman-debian",
+      ...managedConfig
+    })
+  })
+
+  it("shift: every host disk is shifted and there is no raw.idmap", () => {
+    const { config, devices } = instanceSettings(spec({ _tag: "Shift" }))
+    assert.isUndefined(config["raw.idmap"])
+    assert.deepStrictEqual(Object.values(devices).map((d) => d["shift"]), ["true", "true"])
+  })
+
+  it("reads back as it was specified", () => {
+    for (const idMapping of [hostUser, { _tag: "Shift" } as const, undefined]) {
+      const wanted = spec(idMapping)
+      const { config, devices } = instanceSettings(wanted)
+      const read = toInstance(new IncusInstance({ ...instance("isurus"), config, devices } as never), name)
+      assert.deepStrictEqual(read.repo, Option.some(wanted.repo))
+      assert.deepStrictEqual(read.mounts, wanted.mounts)
+      assert.deepStrictEqual(read.env, wanted.env)
+      assert.deepStrictEqual(read.limits, wanted.limits)
+      assert.deepStrictEqual(read.labels, wanted.labels)
+      assert.deepStrictEqual(read.idMapping, Option.fromUndefinedOr(idMapping))
+      assert.deepStrictEqual(read.image, Option.some(wanted.image))
+      assert.isTrue(read.managed)
+    }
+  })
+
+  it("an instance made by other means reads back with what repoman can express, not managed", () => {
+    const read = toInstance(
+      new IncusInstance({
+        ...instance("stray"),
+        config: { "limits.cpu": "0-3", "limits.memory": "50%", "raw.idmap": "both 0 0", "user.other": "x" },
+        devices: { root: { type: "disk", path: "/", pool: "default" }, gpu: { type: "gpu" } }
+      } as never),
+      ProjectName.make("stray")
+    )
+    assert.deepStrictEqual(read.limits, { memory: MemorySize.make("50%") })
+    assert.deepStrictEqual([read.mounts, read.labels, read.env], [[], {}, {}])
+    assert.isTrue(Option.isNone(read.repo))
+    assert.isTrue(Option.isNone(read.idMapping))
+    assert.isFalse(read.managed)
+  })
+
+  it("raw.idmap maps only the host user, and reads back", () => {
+    assert.strictEqual(rawIdmap(1000, 1000), "both 1000 1000")
+    assert.deepStrictEqual(hostUserOf(rawIdmap(1500, 1501)), Option.some(hostUser))
+    assert.isTrue(Option.isNone(hostUserOf("both 0 0")))
+    assert.isTrue(Option.isNone(hostUserOf("uid 1500 1000")))
+  })
+
+  it("mounts may not take the runtime's own device names", () => {
+    const bad = (mountName: string) =>
+      specProblem(
+        new InstanceSpec({
+          ...spec(),
+          mounts: [new Mount({ name: mountName, source: "/s", path: "/p", readOnly: false })]
+        })
+      )
+    assert.include(bad("repo") ?? "", "repo")
+    assert.include(bad("root") ?? "", "root")
+    assert.isUndefined(bad("data"))
+  })
+})
+
+describe("IncusProjectConfig", () => {
+  const nsSpec = (idMapping: IdMapping) =>
+    new NamespaceSpec({ name: "repoman", description: "", allowedPaths: ["/r", "/r"], idMapping, rootDiskPool: "d" })
+
+  it("restricts containers, disks to the allowed paths and idmaps to the host user, keeping other keys", () => {
+    const config = projectConfig(nsSpec(hostUser), { "user.keep": "1", "restricted.containers.privilege": "allow" })
+    assert.deepStrictEqual(config, {
+      "user.keep": "1",
+      "restricted": "true",
+      "restricted.containers.privilege": "unprivileged",
+      "restricted.containers.nesting": "block",
+      "restricted.containers.lowlevel": "block",
+      "restricted.devices.disk": "allow",
+      "restricted.devices.disk.paths": "/r",
+      "restricted.idmap.uid": "1500",
+      "restricted.idmap.gid": "1501",
+      "features.images": "false",
+      "features.profiles": "true",
+      ...managedConfig
+    })
+    const ns = toNamespace({ name: "repoman", description: "", config, used_by: [] } as never)
+    assert.deepStrictEqual([ns.allowedPaths, ns.idMapping, ns.managed], [["/r"], Option.some(hostUser), true])
+  })
+
+  it("shift: no path or idmap restriction (Incus refuses shift on a restricted path)", () => {
+    const config = projectConfig(nsSpec({ _tag: "Shift" }), {
+      "restricted.devices.disk.paths": "/old",
+      "restricted.idmap.uid": "1"
+    })
+    assert.notProperty(config, "restricted.devices.disk.paths")
+    assert.notProperty(config, "restricted.idmap.uid")
+    assert.strictEqual(config["restricted"], "true")
+    const ns = toNamespace({ name: "repoman", description: "", config, used_by: [] } as never)
+    assert.deepStrictEqual([ns.allowedPaths, ns.idMapping], [[], Option.some({ _tag: "Shift" } as const)])
+  })
+})
+
+describe("IncusProfileDocument", () => {
+  const doc = (config: Record<string, string>, devices: Record<string, Record<string, string>> = {}) =>
+    new ProfileSpec({ description: "", config, devices })
+
+  it("refuses what the restricted project forbids", () => {
+    assert.include(refusal(doc({ "security.privileged": "true" }), hostUser) ?? "", "privileged")
+    assert.include(refusal(doc({ "raw.lxc": "lxc.apparmor.profile=unconfined" }), hostUser) ?? "", "raw")
+    assert.include(refusal(doc({ "raw.idmap": "both 0 0" }), hostUser) ?? "", "raw")
+    assert.include(refusal(doc({ "security.nesting": "true" }), hostUser) ?? "", "nesting")
+    assert.include(refusal(doc({}, { g: { type: "gpu" } }), hostUser) ?? "", "gpu")
+    assert.include(refusal(doc({}, { n: { type: "nic", nictype: "macvlan", parent: "eth0" } }), hostUser) ?? "", "nic")
+    assert.include(
+      refusal(doc({}, { d: { type: "disk", source: "/srv/x", path: "/x", shift: "true" } }), hostUser) ?? "",
+      "shift"
+    )
+    assert.isUndefined(refusal(doc({}, { d: { type: "disk", source: "/srv/x", path: "/x", shift: "true" } }), {
+      _tag: "Shift"
+    }))
+  })
+
+  it("lets environment, limits, host disks and managed nics through", () => {
+    assert.isUndefined(
+      refusal(
+        doc({ "environment.X": "1", "limits.cpu": "2", "security.privileged": "false" }, {
+          d: { type: "disk", source: "/srv/x", path: "/x", readonly: "true" },
+          n: { type: "nic", network: "incusbr0" }
+        }),
+        hostUser
+      )
+    )
+  })
+
+  it("reads host disks as mounts (pool volumes are not host paths), environment.* and user.repoman.* labels", () => {
+    const info = inspect(
+      doc({ "environment.X": "1", "user.repoman.link.a": "/f -> /d/f", ...managedConfig }, {
+        d: { type: "disk", source: "/d", path: "/d" },
+        v: { type: "disk", source: "vol", pool: "default", path: "/v" }
+      }),
+      hostUser
+    )
+    assert.deepStrictEqual(info.mounts, [new Mount({ name: "d", source: "/d", path: "/d", readOnly: false })])
+    assert.deepStrictEqual(info.env, { X: "1" })
+    assert.deepStrictEqual(info.labels, { "link.a": "/f -> /d/f" })
+  })
+})
