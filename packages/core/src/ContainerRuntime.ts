@@ -30,8 +30,9 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
+import type * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { IdMapping } from "./IdMapping.ts"
 import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
@@ -321,6 +322,32 @@ export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRun
   managed: Schema.Boolean,
   createdAt: Schema.DateTimeUtc
 }) {}
+
+/**
+ * The instance a spec describes, in a given state: what a runtime reports
+ * for an instance it has just made from `spec`, without reading it back.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const instanceFromSpec = (
+  spec: InstanceSpec,
+  state: { readonly status: InstanceStatus; readonly createdAt: DateTime.Utc; readonly managed: boolean }
+): Instance =>
+  new Instance({
+    name: spec.name,
+    status: state.status,
+    image: Option.some(spec.image),
+    profiles: spec.profiles,
+    repo: Option.fromUndefinedOr(spec.repo),
+    mounts: spec.mounts,
+    env: spec.env,
+    limits: spec.limits,
+    idMapping: Option.fromUndefinedOr(spec.idMapping),
+    labels: spec.labels,
+    managed: state.managed,
+    createdAt: state.createdAt
+  })
 
 /**
  * A string-to-string map: the `config` of a profile document, or the

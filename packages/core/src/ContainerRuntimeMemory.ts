@@ -34,7 +34,8 @@ import {
   type ExecOptions,
   ExecResult,
   FileInfo,
-  Instance,
+  type Instance,
+  instanceFromSpec,
   type InstanceSpec,
   type InstanceStatus,
   Mount,
@@ -294,20 +295,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       })
 
     const toInstance = ({ createdAt, managed, spec, status }: InstanceState) =>
-      new Instance({
-        name: spec.name,
-        status,
-        image: Option.some(spec.image),
-        profiles: spec.profiles,
-        repo: Option.fromUndefinedOr(spec.repo),
-        mounts: spec.mounts,
-        env: spec.env,
-        limits: spec.limits,
-        idMapping: Option.fromUndefinedOr(spec.idMapping),
-        labels: spec.labels,
-        managed,
-        createdAt
-      })
+      instanceFromSpec(spec, { status, createdAt, managed })
 
     const usersOf = (ns: NamespaceState, profile: ProfileName): ReadonlyArray<ProjectName> =>
       Array.from(ns.instances.values()).filter((i) => i.spec.profiles.includes(profile)).map((i) => i.spec.name)

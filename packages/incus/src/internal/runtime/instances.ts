@@ -6,7 +6,7 @@ import {
   AlreadyExists,
   Conflict,
   type ContainerRuntime,
-  Instance,
+  instanceFromSpec,
   type InstanceSpec,
   NotFound,
   OperationFailed,
@@ -131,20 +131,7 @@ export const make = (ctx: RuntimeContext): Pick<
       )
       // The instance is what was asked for, and runs: no need to read it back.
       const createdAt = Option.getOrElse(DateTime.make(operation.created_at), () => DateTime.makeUnsafe(0))
-      return new Instance({
-        name: spec.name,
-        status: "Running",
-        image: Option.some(spec.image),
-        profiles: spec.profiles,
-        repo: Option.fromUndefinedOr(spec.repo),
-        mounts: spec.mounts,
-        env: spec.env,
-        limits: spec.limits,
-        idMapping: Option.fromUndefinedOr(spec.idMapping),
-        labels: spec.labels,
-        managed: true,
-        createdAt
-      })
+      return instanceFromSpec(spec, { status: "Running", createdAt, managed: true })
     }),
 
     start: Effect.fn("IncusContainerRuntime.start")(function*(name: ProjectName) {
