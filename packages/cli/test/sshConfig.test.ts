@@ -7,9 +7,11 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 
 const name = ProjectName.make("isurus")
+/** What the Incus runtime's attach command is for project `repoman`. */
+const attach = ["incus", "exec", "local:isurus", "--project", "repoman", "--"]
 const block = hostBlock({
   name,
-  namespace: "repoman",
+  attach,
   user: "ubuntu",
   identityFile: "/s/ssh/isurus/id_ed25519",
   knownHostsFile: "/s/ssh/isurus/known_hosts",
@@ -36,7 +38,7 @@ describe("ssh-config", () => {
   it("a home that would need quoting is left out of the ProxyCommand (sessions keep the passwd home)", () => {
     for (const home of ["/home/a b", "/home/o'brien", "/home/$(x)"]) {
       assert.include(
-        hostBlock({ name, namespace: "repoman", user: "u", identityFile: "/k", knownHostsFile: "/h", home }),
+        hostBlock({ name, attach, user: "u", identityFile: "/k", knownHostsFile: "/h", home }),
         "sshd -i'"
       )
     }

@@ -865,6 +865,14 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   shell(name: ProjectName, options?: ShellOptions): Effect.Effect<number, ContainerRuntimeError>
 
   /**
+   * The host command that runs a command in the instance with its stdio
+   * attached, for handing to another program (an ssh `ProxyCommand`): the
+   * command's argv follows it. Plain words only (no quoting needed). Pure:
+   * no engine call.
+   */
+  attachCommand(name: ProjectName): ReadonlyArray<string>
+
+  /**
    * Reads a profile document as repoman needs to know it: host mounts,
    * environment, labels, and whether a namespace mapping ids as `idMapping`
    * would refuse it (and why). Pure: no engine call.

@@ -509,6 +509,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         )
       },
 
+      // Nothing runs in memory: a command line that says so when run.
+      attachCommand: (name) => ["false", `repoman-memory:${name}`, "--"],
+
       inspectProfile,
 
       resolveProfile,

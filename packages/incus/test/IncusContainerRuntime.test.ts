@@ -403,6 +403,13 @@ describe("IncusContainerRuntime: state, exec, shell", () => {
     )
   })
 
+  it.live("attachCommand is incus exec on the local remote, in the project, for another program to run", () =>
+    withRuntime(() => undefined, (runtime, fake) =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(runtime.attachCommand(name), ["incus", "exec", "local:web", "--project", "p", "--"])
+        assert.deepStrictEqual(yield* fake.requests, [])
+      })))
+
   it.live("shell without argv runs the user's login shell from /etc/passwd", () => {
     const spawner = fakeSpawner(0)
     const log = "/1.0/instances/web/logs/exec-output/exec_op-p"

@@ -1,8 +1,8 @@
 /**
  * Editor access over SSH without ports or network: `ssh-config NAME` prints
  * an OpenSSH `Host` block whose `ProxyCommand` runs `sshd -i` (inetd mode)
- * inside the container through `incus exec`, so the SSH session travels over
- * that command's stdio. Each project gets its own key pair: the private key
+ * inside the container through the runtime's attach command (Incus:
+ * `incus exec`), so the SSH session travels over that command's stdio. Each project gets its own key pair: the private key
  * stays on the host (`<state dir>/ssh/<name>/`), the public key goes into
  * the uid-1000 user's `authorized_keys` inside. `--install` keeps the block
  * in `~/.ssh/config` between markers, replacing it on a later call.
@@ -53,7 +53,8 @@ export const hostAlias = (name: ProjectName): string => `repoman-${name}`
  */
 export interface HostBlockInput {
   readonly name: ProjectName
-  readonly namespace: string
+  /** The host command that runs a command in the container, stdio attached (`ContainerRuntime.attachCommand`). */
+  readonly attach: ReadonlyArray<string>
   readonly user: string
   readonly identityFile: string
   readonly knownHostsFile: string
@@ -80,7 +81,7 @@ export const hostBlock = (input: HostBlockInput): string =>
     `  IdentitiesOnly yes`,
     `  UserKnownHostsFile ${input.knownHostsFile}`,
     `  StrictHostKeyChecking accept-new`,
-    `  ProxyCommand incus exec local:${input.name} --project ${input.namespace} -- ` +
+    `  ProxyCommand ${input.attach.join(" ")} ` +
     `/bin/sh -c 'mkdir -p /run/sshd && exec /usr/sbin/sshd -i${setHome(input.home)}'`
   ].join("\n")
 
@@ -160,7 +161,7 @@ export const sshConfig = Effect.fn("sshConfig")(function*(name: ProjectName) {
   if (result.exitCode !== 0) return yield* fail(`cannot install the public key: ${result.stderr.trim()}`)
   return hostBlock({
     name,
-    namespace: runtime.namespace,
+    attach: runtime.attachCommand(name),
     user: user.name,
     identityFile: key,
     knownHostsFile: `${dir}/known_hosts`,

@@ -21,7 +21,7 @@ import { requireRunning } from "./instances.ts"
 
 type Shape = ContainerRuntime["Service"]
 
-export const make = (ctx: RuntimeContext): Pick<Shape, "exec" | "shell"> => {
+export const make = (ctx: RuntimeContext): Pick<Shape, "exec" | "shell" | "attachCommand"> => {
   const { client, fs, project, spawner } = ctx
 
   const spawnError = (name: string) => (error: PlatformError.PlatformError) =>
@@ -50,6 +50,9 @@ export const make = (ctx: RuntimeContext): Pick<Shape, "exec" | "shell"> => {
     )
 
   return {
+    // `local:` so that a default remote in the user's incus config cannot send it elsewhere.
+    attachCommand: (name) => [ctx.incusCommand, "exec", `local:${name}`, "--project", project, "--"],
+
     exec: Effect.fn("IncusContainerRuntime.exec")(
       function*(name: ProjectName, argv: ReadonlyArray<string>, execOptions?: ExecOptions) {
         const { cwd, env, group, user } = execOptions ?? {}
