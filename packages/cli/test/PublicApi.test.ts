@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
 const packagesDir = fileURLToPath(new URL("../..", import.meta.url))
-const names = ["core", "incus", "profiles", "backup", "cli"] as const
+const names = ["core", "node", "programs", "incus", "profiles", "backup", "cli"] as const
 
 const exportedName = (statement: ts.Statement): string | undefined => {
   if (!ts.canHaveModifiers(statement)) return undefined
@@ -77,6 +77,21 @@ describe("public API", () => {
       }
       assert.isAbove(files, 50)
       assert.deepStrictEqual(missing, [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("core imports no node:* module and touches no process: the Node edge is @repoman/node", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const src = path.join(packagesDir, "core", "src")
+      const offending: Array<string> = []
+      for (const relative of yield* fs.readDirectory(src, { recursive: true })) {
+        if (!relative.endsWith(".ts")) continue
+        const text = yield* fs.readFileString(path.join(src, relative))
+        const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "")
+        if (/from "node:|import\("node:|\bprocess\.|\bBuffer\./.test(code)) offending.push(relative)
+      }
+      assert.deepStrictEqual(offending, [])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("no package exports src/internal/", () =>

@@ -38,6 +38,7 @@ export type Migrated =
  * Whether `u` is a TOML table (a plain object, not an array or a date).
  *
  * @internal
+ * @since 0.1.0
  * @category utils
  */
 export const isTable = (u: unknown): u is RawTable =>
