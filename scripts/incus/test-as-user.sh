@@ -12,9 +12,10 @@
 # brought up to date with rsync on every run (a few seconds after the first).
 #
 # The environment the tests get: the user's HOME, USER and PATH (with the
-# copy's .tools/bin first), CI, REPOMAN_INTEGRATION=1, the names of
-# $REPOMAN_CI_STATE/env, and REPOMAN_CI_BACKUP_MOUNT / REPOMAN_CI_BACKUP_RO_MOUNT
-# when they are mounted (backup-mounts.sh).
+# copy's .tools/bin first), CI, REPOMAN_INTEGRATION=1, the variables of
+# $REPOMAN_CI_STATE/env and $REPOMAN_CI_STATE/env.d/*.env (where other
+# provisioning scripts record what they made), and REPOMAN_CI_BACKUP_MOUNT /
+# REPOMAN_CI_BACKUP_RO_MOUNT when they are mounted (backup-mounts.sh).
 set -euo pipefail
 SCRIPT_NAME=test-as-user
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -39,21 +40,27 @@ rsync -a --delete --chown="$REPOMAN_CI_UID:$REPOMAN_CI_GID" "$root/" "$work/"
 say "copied $root to $work ($(elapsed "$t"))"
 
 [ $# -gt 0 ] || set -- pnpm test
-mounts=()
+# What the tests are told: every variable of $REPOMAN_CI_STATE/env and of the
+# provisioning scripts' own files in $REPOMAN_CI_STATE/env.d/*.env (one
+# NAME=value per line), and the backup mounts when they are mounted.
+vars=()
+for f in "$REPOMAN_CI_STATE/env" "$REPOMAN_CI_STATE"/env.d/*.env; do
+  [ -f "$f" ] || continue
+  while IFS= read -r line; do
+    case "$line" in
+      [A-Za-z_]*=*) vars+=("$line") ;;
+    esac
+  done <"$f"
+done
 if mountpoint -q "$REPOMAN_CI_BACKUP_MOUNT" && mountpoint -q "$REPOMAN_CI_BACKUP_RO_MOUNT"; then
-  mounts=(REPOMAN_CI_BACKUP_MOUNT="$REPOMAN_CI_BACKUP_MOUNT" REPOMAN_CI_BACKUP_RO_MOUNT="$REPOMAN_CI_BACKUP_RO_MOUNT")
+  vars+=(REPOMAN_CI_BACKUP_MOUNT="$REPOMAN_CI_BACKUP_MOUNT" REPOMAN_CI_BACKUP_RO_MOUNT="$REPOMAN_CI_BACKUP_RO_MOUNT")
 fi
+
 cd "$work"
 exec runuser -u "$REPOMAN_CI_USER" -- env -i \
   HOME="$REPOMAN_CI_HOME" USER="$REPOMAN_CI_USER" LOGNAME="$REPOMAN_CI_USER" \
   PATH="$work/.tools/bin:/usr/local/bin:/usr/bin:/bin" \
   LANG=C.UTF-8 CI="${CI:-}" TERM="${TERM:-dumb}" \
   REPOMAN_INTEGRATION=1 \
-  REPOMAN_CI_USER="$REPOMAN_CI_USER" REPOMAN_CI_UID="$REPOMAN_CI_UID" REPOMAN_CI_GID="$REPOMAN_CI_GID" \
-  REPOMAN_CI_HOME="$REPOMAN_CI_HOME" \
-  REPOMAN_CI_REPOS_ROOT="$REPOMAN_CI_REPOS_ROOT" \
-  REPOMAN_CI_BUSYBOX_ALIAS="$REPOMAN_CI_BUSYBOX_ALIAS" \
-  REPOMAN_CI_DEBIAN_ALIAS="$REPOMAN_CI_DEBIAN_ALIAS" \
-  INCUS_SOCKET="$INCUS_SOCKET" \
-  "${mounts[@]}" \
+  "${vars[@]}" \
   "$@"
