@@ -25,6 +25,7 @@ export default defineConfig({
       unit("incus"),
       unit("profiles"),
       unit("backup"),
+      unit("live"),
       unit("cli"),
       {
         test: {

@@ -3,7 +3,7 @@
  * `repoman` command (the user's registry and Incus).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { RepomanLive } from "@repoman/cli/RepomanLive"
+import { RepomanLive } from "@repoman/live/RepomanLive"
 import * as Effect from "effect/Effect"
 import { bulkCreate } from "./src/bulkCreate.ts"
 

@@ -3,7 +3,7 @@
  * your registry, Incus and backup target).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { RepomanLive } from "@repoman/cli/RepomanLive"
+import { RepomanLive } from "@repoman/live/RepomanLive"
 import * as Effect from "effect/Effect"
 import { morning } from "./src/morning.ts"
 

@@ -7,9 +7,9 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import * as RepomanLive from "@repoman/cli/RepomanLive"
 import { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
+import * as RepomanLive from "@repoman/live/RepomanLive"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"

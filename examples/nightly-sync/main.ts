@@ -4,7 +4,7 @@
  * target it names).
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { RepomanLive } from "@repoman/cli/RepomanLive"
+import { RepomanLive } from "@repoman/live/RepomanLive"
 import * as Effect from "effect/Effect"
 import { nightlySync } from "./src/nightlySync.ts"
 

@@ -1,14 +1,15 @@
 /**
  * The layer `bin.ts` runs the CLI on: the default live stack of
- * {@link RepomanLive}, without overrides. The only place implementations
- * and Node layers meet is RepomanLive; this module names its use by the
- * executable.
+ * `RepomanLive` (`@repoman/live`), without overrides. The only place
+ * implementations and Node layers meet is RepomanLive; this module names its
+ * use by the executable, and the bundle carries it (the published CLI has no
+ * runtime dependencies).
  *
  * @since 0.1.0
  */
 import type { HostInfoError } from "@repoman/core/HostInfo"
+import { RepomanLive, type Services } from "@repoman/live/RepomanLive"
 import type * as Layer from "effect/Layer"
-import { RepomanLive, type Services } from "./RepomanLive.ts"
 
 /**
  * Everything the CLI needs, built from the environment.

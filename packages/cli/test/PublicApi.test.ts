@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
 const packagesDir = fileURLToPath(new URL("../..", import.meta.url))
-const names = ["core", "node", "programs", "incus", "profiles", "backup", "cli"] as const
+const names = ["core", "node", "programs", "incus", "profiles", "backup", "live", "cli"] as const
 
 const exportedName = (statement: ts.Statement): string | undefined => {
   if (!ts.canHaveModifiers(statement)) return undefined
@@ -46,6 +46,13 @@ const Exports = Schema.fromJsonString(Schema.Struct({
   name: Schema.String,
   exports: Schema.Record(Schema.String, Schema.Unknown),
   publishConfig: Schema.Struct({ exports: Schema.Record(Schema.String, Schema.Unknown) })
+}))
+
+const CliPackage = Schema.fromJsonString(Schema.Struct({
+  exports: Schema.Record(Schema.String, Schema.Unknown),
+  dependencies: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  peerDependencies: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  files: Schema.Array(Schema.String)
 }))
 
 describe("public API", () => {
@@ -98,7 +105,7 @@ describe("public API", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
-      for (const name of names) {
+      for (const name of names.filter((n) => n !== "cli")) {
         const pkg = yield* Schema.decodeUnknownEffect(Exports)(
           yield* fs.readFileString(path.join(packagesDir, name, "package.json"))
         )
@@ -111,5 +118,18 @@ describe("public API", () => {
       }).pipe(Effect.flip)
       assert.match(refused, /ERR_PACKAGE_PATH_NOT_EXPORTED|not exported/i)
       assert.match(import.meta.resolve("@repoman/core/Version"), /packages\/core\/src\/Version\.ts$/)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("the CLI package is the bundle alone: no dependency, no module exported, no sources shipped", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const pkg = yield* Schema.decodeUnknownEffect(CliPackage)(
+        yield* fs.readFileString(path.join(packagesDir, "cli", "package.json"))
+      )
+      assert.deepStrictEqual(pkg.exports, { "./package.json": "./package.json" })
+      assert.isUndefined(pkg.dependencies)
+      assert.isUndefined(pkg.peerDependencies)
+      assert.deepStrictEqual([...pkg.files].sort(), ["bin", "dist/repoman.js", "dist/repoman.js.map", "vendor"])
     }).pipe(Effect.provide(NodeServices.layer)))
 })

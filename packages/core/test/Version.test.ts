@@ -32,6 +32,7 @@ describe("Version", () => {
         "@repoman/incus",
         "@repoman/profiles",
         "@repoman/backup",
+        "@repoman/live",
         "@repoman/cli"
       ])
     }).pipe(Effect.provide(NodeServices.layer)))

@@ -28,7 +28,6 @@ import * as Layer from "effect/Layer"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { renderProfile } from "./Placeholders.ts"
 import { loadPlugin } from "./ProfilePlugin.ts"
@@ -37,19 +36,15 @@ import { parseProfile } from "./ProfileYaml.ts"
 const asProfileName = Schema.decodeUnknownOption(ProfileName)
 
 /**
- * The directory of the vendor profiles shipped in this package. Found next
- * to this module (`src/` or `dist/`), else through the package's exports
- * (the bundled CLI lives in another package).
+ * The directory of the vendor profiles: `../vendor` of this module, which is
+ * this package's `vendor/` from `src/` and `dist/`, and the copy the CLI's
+ * bundle step puts next to `dist/repoman.js` (the published CLI has no
+ * dependency on this package).
  *
  * @since 0.1.0
  * @category utils
  */
-export const vendorDir = (): string => {
-  const local = fileURLToPath(new URL("../vendor", import.meta.url))
-  if (existsSync(local)) return local
-  const anchor = import.meta.resolve("@repoman/profiles/vendor/README.md")
-  return fileURLToPath(new URL(".", anchor)).replace(/\/$/, "")
-}
+export const vendorDir = (): string => fileURLToPath(new URL("../vendor", import.meta.url))
 
 /**
  * Builds a ProfileStore from a function listing the profiles (name and

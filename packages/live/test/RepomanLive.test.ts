@@ -13,7 +13,6 @@ import { syncProjects } from "@repoman/programs/SyncProjects"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { MainLayer } from "../src/MainLayer.ts"
 import * as RepomanLive from "../src/RepomanLive.ts"
 
 type Provided<L> = L extends Layer.Layer<infer A, infer _E, infer _R> ? A : never
@@ -49,7 +48,6 @@ describe("RepomanLive", () => {
     const onReplaced = script.pipe(Effect.provide(replaced))
     expectTypeOf(onReplaced).toEqualTypeOf(script.pipe(Effect.provide(RepomanLive.RepomanLive)))
     expectTypeOf<Effect.Services<typeof onReplaced>>().toEqualTypeOf<never>()
-    expectTypeOf(MainLayer).toEqualTypeOf<typeof RepomanLive.RepomanLive>()
   })
 
   it.effect("builds with another config dir and the replacement target", () =>

@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { RepomanLive } from "@repoman/cli/RepomanLive"
+ * import { RepomanLive } from "@repoman/live/RepomanLive"
  * import { listProjects } from "@repoman/programs/ListProjects"
  * import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
  * import * as Effect from "effect/Effect"
@@ -107,7 +107,7 @@ const runtime = (options: Options<unknown>): Layer.Layer<ContainerRuntime, never
  *
  * @example
  * ```ts
- * import * as RepomanLive from "@repoman/cli/RepomanLive"
+ * import * as RepomanLive from "@repoman/live/RepomanLive"
  * import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
  *
  * // another config dir and Incus project, and backups kept in memory
