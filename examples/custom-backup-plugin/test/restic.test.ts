@@ -1,7 +1,8 @@
 /**
  * The restic example plugin, loaded through repoman's plugin loader by its
- * package name: back up, change a file, back up again, restore the first
- * snapshot. Needs the `restic` executable (Debian package `restic`); it is
+ * package name, installed under the config dir as `npm install --prefix
+ * <config dir>/plugins` of this directory would (a symlink): back up, change
+ * a file, back up again, restore the first snapshot. Needs the `restic` executable (Debian package `restic`); it is
  * skipped without it, except under REPOMAN_INTEGRATION=1 (CI), where a
  * missing restic is a failure.
  */
@@ -26,7 +27,7 @@ const hasRestic = (() => {
     return false
   }
 })()
-const exampleDir = fileURLToPath(new URL("..", import.meta.url))
+const exampleDir = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "")
 const alpha = ProjectName.make("alpha")
 
 describe.skipIf(!hasRestic && process.env["REPOMAN_INTEGRATION"] !== "1")("restic backup plugin", () => {
@@ -43,6 +44,9 @@ describe.skipIf(!hasRestic && process.env["REPOMAN_INTEGRATION"] !== "1")("resti
       const options = Schema.decodeUnknownSync(ResticOptions)(raw)
 
       // Through the loader, by package name, as `[backup] target = "repoman-backup-restic"` would.
+      const configDir = `${dir}/config`
+      yield* fs.makeDirectory(`${configDir}/plugins/node_modules`, { recursive: true })
+      yield* fs.symlink(exampleDir, `${configDir}/plugins/node_modules/repoman-backup-restic`)
       const layer = yield* PluginLoader.load({
         target: "repoman-backup-restic",
         options: raw,
@@ -52,7 +56,7 @@ describe.skipIf(!hasRestic && process.env["REPOMAN_INTEGRATION"] !== "1")("resti
           stateDir: `${dir}/state`,
           requireMount: false
         },
-        resolveFrom: [exampleDir]
+        configDir
       })
       const mirror = { delete: true, dryRun: false, requireMount: false }
       const source = new MirrorSource({ project: alpha, path: repo })

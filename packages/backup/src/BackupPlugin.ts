@@ -1,6 +1,9 @@
 /**
  * The backup plugin SDK: what a third-party backup target exports so that
- * `[backup] target = "<npm module>"` can load it.
+ * `[backup] target = "<npm package>"` can load it. The package is installed
+ * under the config dir (`npm install --prefix ~/.config/repoman/plugins
+ * NAME`) or beside repoman itself, and exports `plugin = define({ ... })`;
+ * see `@repoman/node/PluginModule` for where plugins are looked up.
  *
  * A plugin is a name, a Schema for its `[backup.options]` table, and a
  * function from the decoded options (plus what the registry says about the
@@ -44,6 +47,7 @@ import {
   SourceMissing,
   SourceNotDirectory
 } from "@repoman/core/BackupTarget"
+import * as PluginModule from "@repoman/node/PluginModule"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import type * as Layer from "effect/Layer"
@@ -93,29 +97,35 @@ export interface BackupPlugin<A> {
 }
 
 /**
- * A plugin made with {@link define}: it also carries its options decoder,
- * built with the plugin's own copy of `effect`. A plugin installed as its
- * own npm package may not share repoman's copy (the `repoman` command is a
- * bundle), and a Schema is decoded by the copy that made it.
+ * A plugin made with {@link define}: marked as a backup plugin (see
+ * `@repoman/node/PluginModule`), and carrying its options decoder, built
+ * with the plugin's own copy of `effect`. A plugin installed as its own npm
+ * package does not share repoman's copy (the `repoman` command is a
+ * bundle), and a Schema is decoded by the copy that made it. repoman loads
+ * only plugins made with `define`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface DefinedPlugin<A> extends BackupPlugin<A> {
+export interface DefinedPlugin<A> extends BackupPlugin<A>, PluginModule.Marked<"backup"> {
   /** Decodes `[backup.options]` with the plugin's own Schema (unknown keys are an error). */
   readonly decodeOptions: (options: unknown) => Effect.Effect<A, Schema.SchemaError>
 }
 
 /**
- * Declares a plugin (and gives it its options decoder, see
+ * Declares a plugin: what a plugin module exports as `plugin`. It marks the
+ * plugin for the loader and gives it its options decoder (see
  * {@link DefinedPlugin}). Unknown option keys are an error.
  *
  * @since 0.1.0
- * @category utils
+ * @category constructors
  */
 export const define = <A>(plugin: BackupPlugin<A>): DefinedPlugin<A> => {
   const decode = Schema.decodeUnknownEffect(plugin.options)
-  return { ...plugin, decodeOptions: (options) => decode(options, { errors: "all", onExcessProperty: "error" }) }
+  return PluginModule.mark("backup", {
+    ...plugin,
+    decodeOptions: (options: unknown) => decode(options, { errors: "all", onExcessProperty: "error" })
+  })
 }
 
 /**

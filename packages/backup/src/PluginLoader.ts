@@ -1,27 +1,30 @@
 /**
  * Loads the backup target the registry names: `[backup] target = "rsync"`
- * (built in) or the name of an npm module (or an absolute path / `file:`
- * URL) exporting a {@link BackupPlugin} as `plugin` or as its default export.
- * The module's `[backup.options]` are decoded with the plugin's own Schema
- * before its layer is built, so a typo in the config is a clear error.
+ * (built in) or a plugin: an npm package name or the absolute path of a
+ * module, found by the rule of `@repoman/node/PluginModule` (the config
+ * dir's `plugins/node_modules`, then repoman's own installation; never the
+ * working directory, never a file inside the repos root) and exporting a
+ * {@link BackupPlugin} made with `BackupPlugin.define` as `plugin` (or as its
+ * default export). The module's `[backup.options]` are decoded with the
+ * plugin's own Schema before its layer is built, so a typo in the config is
+ * a clear error.
  *
- * Module names are resolved like `require.resolve` would from each of the
- * `resolveFrom` directories in turn (the CLI passes the working directory
- * and the config dir), so a plugin installed next to the config or in the
- * project that runs repoman is found.
+ * {@link layerFromRegistry} loads the plugin when a command first uses the
+ * backup target (`sync`, the backup line of `status`), not before: `list`,
+ * `run` and the rest never import it.
  *
  * @since 0.1.0
  */
 import { BackupError, BackupTarget, Failed, make as makeBackupTarget } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { Registry } from "@repoman/core/Registry"
+import * as PluginModule from "@repoman/node/PluginModule"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { createRequire } from "node:module"
-import { join } from "node:path"
-import { pathToFileURL } from "node:url"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { BackupPlugin, DefinedPlugin, Platform, PluginContext } from "./BackupPlugin.ts"
 import * as RsyncBackupTarget from "./RsyncBackupTarget.ts"
 
@@ -34,19 +37,22 @@ import * as RsyncBackupTarget from "./RsyncBackupTarget.ts"
 export class PluginNotFound
   extends Schema.TaggedClass<PluginNotFound>("@repoman/backup/PluginLoader/PluginNotFound")("PluginNotFound", {
     target: Schema.String,
-    searched: Schema.Array(Schema.String)
+    searched: Schema.Array(Schema.String),
+    installDir: Schema.String
   })
 {
   /** One line for the user. */
   get message(): string {
-    return `backup target ${this.target}: no such module (looked from ${
+    return `backup target ${this.target} is not installed (looked in ${
       this.searched.join(", ")
-    }); install it, or set [backup] target = "rsync"`
+    }): install it with 'npm install --prefix ${this.installDir} ${this.target}', or set [backup] target = "rsync"`
   }
 }
 
 /**
- * The module loaded but does not export a backup plugin.
+ * The module cannot be used: refused by the loading rule (a file inside the
+ * repos root, not a package name), failed to import, or does not export a
+ * backup plugin made with `BackupPlugin.define`.
  *
  * @since 0.1.0
  * @category errors
@@ -59,7 +65,7 @@ export class InvalidPlugin
 {
   /** One line for the user. */
   get message(): string {
-    return `backup target ${this.target} is not a repoman backup plugin: ${this.detail}`
+    return `backup target ${this.target}: ${this.detail}`
   }
 }
 
@@ -110,54 +116,51 @@ export interface LoadRequest {
   /** The raw `[backup.options]` table. */
   readonly options: unknown
   readonly context: PluginContext
-  /** Directories to resolve a module name from, in order. */
-  readonly resolveFrom: ReadonlyArray<string>
+  /** repoman's config dir: plugins are installed under `<it>/plugins`. */
+  readonly configDir: string
 }
 
 type Target = Layer.Layer<BackupTarget, BackupError, Platform>
 
 /**
- * Whether `u` has the shape of a {@link BackupPlugin}.
+ * Whether `u` is a {@link DefinedPlugin}: marked by `BackupPlugin.define`,
+ * with a name, an options Schema, its decoder and a layer function.
  *
  * @since 0.1.0
- * @category utils
+ * @category guards
  */
-export const isPlugin = (u: unknown): u is BackupPlugin<unknown> =>
-  typeof u === "object" && u !== null && "name" in u && typeof u.name === "string" && "options" in u &&
-  Schema.isSchema(u.options) && "layer" in u && typeof u.layer === "function"
+export const isPlugin = (u: unknown): u is DefinedPlugin<unknown> =>
+  PluginModule.kindOf(u) === "backup" && typeof u === "object" && u !== null && "name" in u &&
+  typeof u.name === "string" && "options" in u && Schema.isSchema(u.options) && "decodeOptions" in u &&
+  typeof u.decodeOptions === "function" && "layer" in u && typeof u.layer === "function"
 
 /**
- * Decodes `options` with the plugin's Schema and builds its layer.
+ * Decodes `options` with the plugin's own decoder and builds its layer.
  *
  * @since 0.1.0
  * @category utils
  */
 export const instantiate = <A>(
-  plugin: BackupPlugin<A>,
+  plugin: DefinedPlugin<A>,
   target: string,
   options: unknown,
   context: PluginContext
-): Effect.Effect<Target, BackupPluginError> => {
-  // Prefer the plugin's own decoder (its copy of effect made the Schema).
-  const decode = "decodeOptions" in plugin && typeof plugin.decodeOptions === "function"
-    ? (plugin as DefinedPlugin<A>).decodeOptions
-    : (u: unknown) => Schema.decodeUnknownEffect(plugin.options)(u, { errors: "all", onExcessProperty: "error" })
-  return decode(options ?? {}).pipe(
+): Effect.Effect<Target, BackupPluginError> =>
+  plugin.decodeOptions(options ?? {}).pipe(
     Effect.mapError((e) =>
       new BackupPluginError({ reason: new InvalidOptions({ target, detail: e.message }), cause: e })
     ),
     Effect.map((decoded) => plugin.layer(decoded, context))
   )
-}
 
-const resolveModule = (target: string, from: ReadonlyArray<string>): Option.Option<string> => {
-  if (target.startsWith("file:")) return Option.some(target)
-  if (target.startsWith("/")) return Option.some(pathToFileURL(target).href)
-  for (const dir of from) {
-    const resolved = Option.liftThrowable(() => createRequire(join(dir, "noop.js")).resolve(target))()
-    if (Option.isSome(resolved)) return Option.some(pathToFileURL(resolved.value).href)
-  }
-  return Option.none()
+const fromModuleError = (target: string, error: PluginModule.PluginModuleError): BackupPluginError => {
+  const reason = error.reason
+  return new BackupPluginError({
+    reason: reason._tag === "NotInstalled"
+      ? new PluginNotFound({ target, searched: reason.searched, installDir: reason.installDir })
+      : new InvalidPlugin({ target, detail: reason.problem }),
+    cause: error
+  })
 }
 
 /**
@@ -170,7 +173,7 @@ const resolveModule = (target: string, from: ReadonlyArray<string>): Option.Opti
  *   target: "rsync",
  *   options: { io_timeout_seconds: 60 },
  *   context: { backupRoot: "/nfs/repos", reposRoot: "/home/me/repos", stateDir: "/home/me/.local/state/repoman", requireMount: true },
- *   resolveFrom: [process.cwd()]
+ *   configDir: "/home/me/.config/repoman"
  * })
  * ```
  *
@@ -180,34 +183,25 @@ const resolveModule = (target: string, from: ReadonlyArray<string>): Option.Opti
 export const load = (request: LoadRequest): Effect.Effect<Target, BackupPluginError> => {
   const { context, options, target } = request
   if (target === "rsync") return instantiate(RsyncBackupTarget.plugin, target, options, context)
-  return Effect.gen(function*() {
-    const url = resolveModule(target, request.resolveFrom)
-    if (Option.isNone(url)) {
-      return yield* new BackupPluginError({
-        reason: new PluginNotFound({ target, searched: [...request.resolveFrom] })
-      })
-    }
-    const module: unknown = yield* Effect.tryPromise({
-      try: () => import(url.value),
-      catch: (cause) =>
+  return PluginModule.load("backup", target, { configDir: request.configDir, reposRoot: context.reposRoot }).pipe(
+    Effect.mapError((e) => fromModuleError(target, e)),
+    Effect.flatMap((exported) =>
+      isPlugin(exported) ? Effect.succeed(exported) : Effect.fail(
         new BackupPluginError({
-          reason: new InvalidPlugin({ target, detail: `cannot import ${url.value}: ${String(cause)}` }),
-          cause
+          reason: new InvalidPlugin({
+            target,
+            detail: "its `plugin` lacks a name, an options Schema or a layer function"
+          })
         })
-    })
-    const exported = typeof module === "object" && module !== null
-      ? ("plugin" in module ? module.plugin : "default" in module ? module.default : undefined)
-      : undefined
-    if (!isPlugin(exported)) {
-      return yield* new BackupPluginError({
-        reason: new InvalidPlugin({
-          target,
-          detail: "it exports no `plugin` (or default) with a name, an options Schema and a layer function"
-        })
-      })
-    }
-    return yield* instantiate(exported, target, options, context)
-  })
+      )
+    ),
+    Effect.flatMap((plugin) => instantiate(plugin, target, options, context))
+  )
+}
+
+const refusing = (detail: string) => {
+  const refuse = Effect.fail(new BackupError({ reason: new Failed({ detail }) }))
+  return { check: () => refuse, mirrorOne: () => refuse }
 }
 
 /**
@@ -217,41 +211,61 @@ export const load = (request: LoadRequest): Effect.Effect<Target, BackupPluginEr
  * @since 0.1.0
  * @category layers
  */
-export const layerUnavailable = (detail: string): Layer.Layer<BackupTarget> => {
-  const refuse = Effect.fail(new BackupError({ reason: new Failed({ detail }) }))
-  return Layer.succeed(BackupTarget, makeBackupTarget({ check: () => refuse, mirrorOne: () => refuse }))
-}
+export const layerUnavailable = (detail: string): Layer.Layer<BackupTarget> =>
+  Layer.succeed(BackupTarget, makeBackupTarget(refusing(detail)))
+
+/**
+ * A target that loads on first use: each operation first runs `loaded`
+ * (cached), then calls the loaded target.
+ */
+const deferred = (loaded: Effect.Effect<BackupTarget["Service"]>): BackupTarget["Service"] =>
+  BackupTarget.of({
+    check: () => Effect.flatMap(loaded, (t) => t.check()),
+    mirrorOne: (source, options, onProgress) => Effect.flatMap(loaded, (t) => t.mirrorOne(source, options, onProgress)),
+    mirror: (sources, options) => Stream.unwrap(Effect.map(loaded, (t) => t.mirror(sources, options))),
+    mirrorAll: (sources, options) => Effect.flatMap(loaded, (t) => t.mirrorAll(sources, options)),
+    lock: () => Effect.flatMap(loaded, (t) => t.lock?.() ?? Effect.void)
+  })
 
 /**
  * The target the registry names (`[backup]`, `[defaults].backup_root` and
- * `repos_root`), resolving plugin modules from the working directory and the
- * config dir. Never fails to build: without a registry, or with a plugin
- * that does not load, the target refuses every operation with the reason.
+ * `repos_root`), with plugins found under the config dir or repoman's own
+ * installation. Building it reads nothing: the registry is read and the
+ * plugin imported when an operation first needs the target. Never fails:
+ * without a registry, or with a plugin that does not load, the target
+ * refuses every operation with the reason.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerFromRegistry: Layer.Layer<BackupTarget, never, Registry | ConfigPaths | Platform> = Layer.unwrap(
+export const layerFromRegistry: Layer.Layer<BackupTarget, never, Registry | ConfigPaths | Platform> = Layer.effect(
+  BackupTarget,
   Effect.gen(function*() {
     const registry = yield* Registry
     const paths = yield* ConfigPaths
-    const loaded = yield* registry.load.pipe(
-      Effect.flatMap((document) =>
-        load({
-          target: document.backup.target,
-          options: document.backup.options,
-          context: {
-            backupRoot: expandHome(document.defaults.backupRoot, paths.home),
-            reposRoot: expandHome(document.defaults.reposRoot, paths.home),
-            stateDir: paths.stateDir,
-            requireMount: document.backup.requireMount
-          },
-          resolveFrom: [process.cwd(), paths.configDir]
-        })
-      ),
-      Effect.map((target) => Layer.catch(target, (e) => layerUnavailable(e.message))),
-      Effect.catch((e) => Effect.succeed(layerUnavailable(e.message)))
+    const platform = yield* Effect.context<Platform>()
+    const scope = yield* Scope.Scope
+    const loaded = yield* Effect.cached(
+      registry.load.pipe(
+        Effect.flatMap((document) =>
+          load({
+            target: document.backup.target,
+            options: document.backup.options,
+            context: {
+              backupRoot: expandHome(document.defaults.backupRoot, paths.home),
+              reposRoot: expandHome(document.defaults.reposRoot, paths.home),
+              stateDir: paths.stateDir,
+              requireMount: document.backup.requireMount
+            },
+            configDir: paths.configDir
+          })
+        ),
+        Effect.flatMap((layer) => Layer.buildWithScope(layer, scope)),
+        Effect.map((context) => Context.get(context, BackupTarget)),
+        Effect.provideContext(platform),
+        Effect.catch((e) => Effect.succeed(makeBackupTarget(refusing(e.message))))
+      )
     )
-    return loaded
+    return deferred(loaded)
   })
 )

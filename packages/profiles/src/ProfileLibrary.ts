@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ProfileName } from "@repoman/core/Ids"
 import {
   Malformed,
@@ -234,14 +234,17 @@ export const layer: Layer.Layer<
     const vendor = yield* fromDirectory(vendorDir(), { _tag: "Vendor" })
     const store = yield* Effect.cached(
       Effect.gen(function*() {
-        const ids = yield* registry.load.pipe(
-          Effect.map((d) => d.plugins.profiles),
-          Effect.orElseSucceed((): ReadonlyArray<string> => [])
+        const { ids, reposRoot } = yield* registry.load.pipe(
+          Effect.map((d) => ({ ids: d.plugins.profiles, reposRoot: expandHome(d.defaults.reposRoot, paths.home) })),
+          Effect.orElseSucceed(() => ({ ids: [] as ReadonlyArray<string>, reposRoot: undefined }))
         )
-        const plugins = yield* Effect.forEach(ids, (id) =>
-          loadPlugin(id, { configDir: paths.configDir, scope }).pipe(
-            Effect.map((s) => withOrigin(s, { _tag: "Plugin", id }))
-          ))
+        const plugins = yield* Effect.forEach(
+          ids,
+          (id) =>
+            loadPlugin(id, { configDir: paths.configDir, reposRoot, scope }).pipe(
+              Effect.map((s) => withOrigin(s, { _tag: "Plugin", id }))
+            )
+        )
         return combine([user, ...plugins, vendor])
       }).pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path.Path, path))
     )

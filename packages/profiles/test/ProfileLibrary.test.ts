@@ -197,5 +197,15 @@ describe("user profiles and plugins", () => {
       }).pipe(Effect.provide(live(["@acme/not-installed"])), Effect.flip)
       assert.strictEqual(failed.reason._tag, "PluginFailed")
       assert.include(failed.message, "@acme/not-installed")
+      assert.include(failed.message, `npm install --prefix ${dir}/plugins @acme/not-installed`)
+      const old = fileURLToPath(new URL("./fixtures/undefined-plugin.mjs", import.meta.url))
+      const undefinedPlugin = yield* Effect.gen(function*() {
+        return yield* (yield* ProfileStore).list()
+      }).pipe(Effect.provide(live([old])), Effect.flip)
+      assert.strictEqual(
+        undefinedPlugin.message,
+        `profile plugin "${old}": not a repoman profile plugin: it exports no \`plugin\`; ` +
+          "export `plugin = ProfilePlugin.define({ ... })`"
+      )
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
