@@ -37,6 +37,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import {
   BackupError,

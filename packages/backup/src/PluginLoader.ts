@@ -14,6 +14,7 @@
  * `run` and the rest never import it.
  *
  * @since 0.1.0
+ * @module
  */
 import { BackupError, BackupTarget, Failed, make as makeBackupTarget } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"

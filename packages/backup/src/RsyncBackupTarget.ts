@@ -16,6 +16,7 @@
  * - `lock` allows one sync at a time per backup root (see `SyncLock`).
  *
  * @since 0.1.0
+ * @module
  */
 import {
   BackupError,

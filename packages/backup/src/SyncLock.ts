@@ -8,6 +8,7 @@
  * taken over.
  *
  * @since 0.1.0
+ * @module
  */
 import { BackupError, Busy, Failed } from "@repoman/core/BackupTarget"
 import * as Effect from "effect/Effect"

@@ -9,6 +9,7 @@
  * boundary.
  *
  * @since 0.1.0
+ * @module
  */
 import { BackupError, Failed, Timeout } from "@repoman/core/BackupTarget"
 import * as HostProcess from "@repoman/core/HostProcess"

@@ -3,6 +3,7 @@
  * `--out-format`) and its exit codes.
  *
  * @since 0.1.0
+ * @module
  */
 import { type BackupErrorReason, Failed, InsufficientSpace, Timeout } from "@repoman/core/BackupTarget"
 import type * as Duration from "effect/Duration"

@@ -6,6 +6,7 @@
  * mistake); `--help` prints help on stdout.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Cause from "effect/Cause"
 import * as CliError from "effect/cli/CliError"

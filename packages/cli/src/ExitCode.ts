@@ -2,6 +2,7 @@
  * The process exit code of a finished run.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"

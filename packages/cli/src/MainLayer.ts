@@ -6,6 +6,7 @@
  * runtime dependencies).
  *
  * @since 0.1.0
+ * @module
  */
 import type { HostInfoError } from "@repoman/core/HostInfo"
 import { RepomanLive, type Services } from "@repoman/live/RepomanLive"

@@ -7,6 +7,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 import { fileURLToPath } from "node:url"
@@ -85,6 +86,42 @@ describe("public API", () => {
       assert.isAbove(files, 50)
       assert.deepStrictEqual(missing, [])
     }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("every public module opens with an overview tagged @module, so TypeDoc keeps it", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const untagged: Array<string> = []
+      for (const name of names.filter((n) => n !== "cli")) {
+        const src = path.join(packagesDir, name, "src")
+        for (const relative of yield* fs.readDirectory(src, { recursive: true })) {
+          if (!relative.endsWith(".ts") || relative.startsWith("internal/") || relative === "index.ts") continue
+          const header = /^\/\*\*([\s\S]*?)\*\//.exec(yield* fs.readFileString(path.join(src, relative)))
+          if (header === null || !/@module\b/.test(header[1] ?? "")) untagged.push(`${name}/src/${relative}`)
+        }
+      }
+      assert.deepStrictEqual(untagged, [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it("each library package has a root entry with its modules as namespaces", async () => {
+    const roots = {
+      core: await import("@repoman/core"),
+      node: await import("@repoman/node"),
+      programs: await import("@repoman/programs"),
+      incus: await import("@repoman/incus"),
+      profiles: await import("@repoman/profiles"),
+      backup: await import("@repoman/backup"),
+      live: await import("@repoman/live")
+    }
+    assert.strictEqual(roots.core.Registry.Registry.key, "@repoman/core/Registry")
+    assert.isFunction(roots.node.PluginModule.load)
+    assert.isFunction(roots.programs.NewProject.newProject)
+    assert.isFunction(roots.incus.IncusContainerRuntime.layerClient)
+    assert.isFunction(roots.profiles.ProfilePlugin.define)
+    assert.isFunction(roots.backup.BackupPlugin.define)
+    assert.isTrue(Layer.isLayer(roots.live.RepomanLive.RepomanLive))
+    assert.notProperty(roots.core, "ContainerRuntimeSuite", "testing/ stays a subpath (it imports vitest)")
+  })
 
   it.effect("core imports no node:* module and touches no process: the Node edge is @repoman/node", () =>
     Effect.gen(function*() {

@@ -19,6 +19,7 @@
  * fails with `SourceMissing` or `SourceEmpty`.
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"

@@ -8,6 +8,7 @@
  * environment (`$REPOMAN_CONFIG_DIR`, `$XDG_CONFIG_HOME`, `$XDG_STATE_HOME`).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"

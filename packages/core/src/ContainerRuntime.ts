@@ -28,6 +28,7 @@
  * must pass the conformance suite, `@repoman/core/testing/ContainerRuntimeSuite`.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import type * as DateTime from "effect/DateTime"

@@ -19,6 +19,7 @@
  * a namespace that maps the host user are refused.
  *
  * @since 0.1.0
+ * @module
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"

@@ -20,6 +20,7 @@
  * `SharedFiles` program), so host and containers read and write one file.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"

@@ -5,6 +5,7 @@
  * `node:os`.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"

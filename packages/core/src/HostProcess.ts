@@ -12,6 +12,7 @@
  *   server would hang repoman too), and the call fails with `TimedOut`.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

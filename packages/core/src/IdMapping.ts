@@ -15,6 +15,7 @@
  * `restricted.idmap.*`) is the runtime's business.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"

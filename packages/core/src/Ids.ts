@@ -3,6 +3,7 @@
  * Incus objects), each a branded string validated by a Schema.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 

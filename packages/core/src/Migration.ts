@@ -13,6 +13,7 @@
  * the document's default profiles.
  *
  * @since 0.1.0
+ * @module
  */
 import { CURRENT_SCHEMA, DEFAULT_PROFILES } from "./RegistryDocument.ts"
 

@@ -7,6 +7,7 @@
  * Interface only; `@repoman/profiles` implements it.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"

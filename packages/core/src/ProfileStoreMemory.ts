@@ -4,6 +4,7 @@
  * of vendor origin, listed by name.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

@@ -2,6 +2,7 @@
  * The Project record: one managed project as the registry stores it.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

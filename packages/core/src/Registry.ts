@@ -7,6 +7,7 @@
  * so a file-backed, in-memory or third-party registry behaves the same.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

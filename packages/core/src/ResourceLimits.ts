@@ -7,6 +7,7 @@
  * root-disk size would be one more optional key.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 

@@ -8,6 +8,7 @@
  * link named `~/agent-state` that points at `~/.ssh` is caught.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"

@@ -8,6 +8,7 @@
  * add some), and object-valued fields Incus sends as `null` decode as empty.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

@@ -16,6 +16,7 @@
  * {@link IncusError} whose `reason` tells what happened.
  *
  * @since 0.1.0
+ * @module
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Context from "effect/Context"

@@ -25,6 +25,7 @@
  * their cause.
  *
  * @since 0.1.0
+ * @module
  */
 import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"

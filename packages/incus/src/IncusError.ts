@@ -14,6 +14,7 @@
  * become {@link Unavailable}, with a hint that tells the user what to do.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 

@@ -17,6 +17,7 @@
  * other means loses what does not fit (a CPU range in `limits.cpu`, say).
  *
  * @since 0.1.0
+ * @module
  */
 import {
   HostPath,

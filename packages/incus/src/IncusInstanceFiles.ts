@@ -4,6 +4,7 @@
  * API (`/1.0/instances/NAME/files`). Part of {@link IncusClient}.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"

@@ -7,6 +7,7 @@
  * `user.repoman.image`.
  *
  * @since 0.1.0
+ * @module
  */
 import type { Labels } from "@repoman/core/ContainerRuntime"
 import { version } from "@repoman/core/Version"

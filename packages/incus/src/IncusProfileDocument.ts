@@ -10,6 +10,7 @@
  * and no `shift` where the project restricts host paths.
  *
  * @since 0.1.0
+ * @module
  */
 import {
   ProfileInfo,

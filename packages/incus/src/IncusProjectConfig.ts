@@ -16,6 +16,7 @@
  * Keys of the project that repoman does not govern are kept as they are.
  *
  * @since 0.1.0
+ * @module
  */
 import { Namespace, type NamespaceSpec } from "@repoman/core/ContainerRuntime"
 import { type IdMapping } from "@repoman/core/IdMapping"

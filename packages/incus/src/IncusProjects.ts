@@ -5,6 +5,7 @@
  * config map. Part of {@link IncusClient}.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"

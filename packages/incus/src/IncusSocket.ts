@@ -13,6 +13,7 @@
  * daemon.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"

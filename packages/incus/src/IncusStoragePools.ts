@@ -3,6 +3,7 @@
  * shared by every project. Part of {@link IncusClient}.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

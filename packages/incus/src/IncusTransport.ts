@@ -15,6 +15,7 @@
  * `IncusProjects`, `IncusProfiles`, `IncusStoragePools`) are built on it.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

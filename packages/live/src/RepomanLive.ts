@@ -16,6 +16,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as PluginLoader from "@repoman/backup/PluginLoader"

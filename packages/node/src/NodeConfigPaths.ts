@@ -9,6 +9,7 @@
  * - home: `$HOME`, else what `node:os` says.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome, joinPath, type Paths, paths } from "@repoman/core/ConfigPaths"
 import * as Config from "effect/Config"

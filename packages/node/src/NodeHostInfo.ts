@@ -3,6 +3,7 @@
  * through `node:os` once, when the layer is built.
  *
  * @since 0.1.0
+ * @module
  */
 import { HostInfo, HostInfoError } from "@repoman/core/HostInfo"
 import * as Effect from "effect/Effect"

@@ -12,6 +12,7 @@
  *   error and is never overwritten.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ProjectName } from "@repoman/core/Ids"

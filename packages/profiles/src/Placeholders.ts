@@ -22,6 +22,7 @@
  * | `${GID}` | the host user's primary gid (mapped to 1000 in containers) |
  *
  * @since 0.1.0
+ * @module
  */
 import { ProfileSpec } from "@repoman/core/ContainerRuntime"
 import { ProfileError, type ProfileVariables, UnknownVariable } from "@repoman/core/ProfileStore"

@@ -9,6 +9,7 @@
  * the same name from a lower source.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ProfileName } from "@repoman/core/Ids"

@@ -9,6 +9,7 @@
  * are read as their string form.
  *
  * @since 0.1.0
+ * @module
  */
 import { Malformed, ProfileError } from "@repoman/core/ProfileStore"
 import * as Effect from "effect/Effect"

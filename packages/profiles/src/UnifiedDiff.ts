@@ -3,6 +3,7 @@
  * diff`, computed by jsdiff.
  *
  * @since 0.1.0
+ * @module
  */
 import { structuredPatch } from "diff"
 

@@ -4,6 +4,7 @@
  * `debian`, a cloud-init user...).
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"

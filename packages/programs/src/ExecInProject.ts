@@ -6,6 +6,7 @@
  * and `KEY=VALUE` environment assignments validated at the boundary.
  *
  * @since 0.1.0
+ * @module
  */
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"

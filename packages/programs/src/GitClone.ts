@@ -7,6 +7,7 @@
  * exists already.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import * as HostProcess from "@repoman/core/HostProcess"

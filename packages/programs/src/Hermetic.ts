@@ -7,6 +7,7 @@
  * what lands there to the host repo with `git am`, as the host user.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, HostPath, Mount } from "@repoman/core/ContainerRuntime"

@@ -5,6 +5,7 @@
  * pass through as they are.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Schema from "effect/Schema"
 

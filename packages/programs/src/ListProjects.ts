@@ -4,6 +4,7 @@
  * unmanaged; registered projects whose container is gone show as missing.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "@repoman/core/ContainerRuntime"

@@ -8,6 +8,7 @@
  * disagree.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"

@@ -5,6 +5,7 @@
  * container is started first.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"

@@ -5,6 +5,7 @@
  * `profile install` puts and what `list`, `diff` and `new` compare with.
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime, type ProfileInfo, type ProfileSpec } from "@repoman/core/ContainerRuntime"
 import { HostInfo, type HostInfoValues } from "@repoman/core/HostInfo"

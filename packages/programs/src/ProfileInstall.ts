@@ -10,6 +10,7 @@
  * until every requested profile has passed.
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"

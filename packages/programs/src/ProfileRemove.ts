@@ -2,6 +2,7 @@
  * `repoman profile remove`: deletes an installed profile.
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type { ProfileName } from "@repoman/core/Ids"

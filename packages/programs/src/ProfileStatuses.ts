@@ -5,6 +5,7 @@
  * `new` makes before it creates a container ({@link requireProfiles}).
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime, type ProfileInfo, ProfileSpec } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"

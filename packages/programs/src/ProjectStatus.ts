@@ -6,6 +6,7 @@
  * and the backup target: reachable, mounted, filesystem type, free space.
  *
  * @since 0.1.0
+ * @module
  */
 import { BackupTarget, type TargetStatus } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"

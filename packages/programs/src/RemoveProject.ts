@@ -6,6 +6,7 @@
  * the same way; a container repoman did not make cannot.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import {

@@ -4,6 +4,7 @@
  * repos root.
  *
  * @since 0.1.0
+ * @module
  */
 import type { RepoDir } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"

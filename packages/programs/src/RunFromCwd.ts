@@ -5,6 +5,7 @@
  * its host path. Anywhere else it refuses, naming the allowed roots.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import type { ProjectName } from "@repoman/core/Ids"

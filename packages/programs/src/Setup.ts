@@ -4,6 +4,7 @@
  * the user profile directory.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, NamespaceSpec, type StoragePool } from "@repoman/core/ContainerRuntime"

@@ -8,6 +8,7 @@
  * target.
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type { FileLink } from "@repoman/core/FileLink"

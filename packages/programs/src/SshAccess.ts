@@ -8,6 +8,7 @@
  * in `~/.ssh/config` between markers, replacing it on a later call.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"

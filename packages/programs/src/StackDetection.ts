@@ -7,6 +7,7 @@
  * are suggested.
  *
  * @since 0.1.0
+ * @module
  */
 import { ProfileStore } from "@repoman/core/ProfileStore"
 import * as Effect from "effect/Effect"

@@ -10,6 +10,7 @@
  *   the target changes nothing).
  *
  * @since 0.1.0
+ * @module
  */
 import {
   type BackupError,

@@ -7,6 +7,7 @@
  * does.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type ManagedObjects } from "@repoman/core/ContainerRuntime"

@@ -1,6 +1,7 @@
 /**
  * Arguments and flags several commands share, validated by the core schemas
  * so that a bad name or path is a usage error (exit 2) before anything runs.
+ * @module
  */
 import { ProjectName } from "@repoman/core/Ids"
 import * as Argument from "effect/cli/Argument"

@@ -5,6 +5,7 @@
  * repoman's.
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerPath, EnvAssignment, envFromAssignments, execInProject } from "@repoman/programs/ExecInProject"
 import * as Argument from "effect/cli/Argument"

@@ -2,6 +2,7 @@
  * `repoman list [--json]`: the managed projects with their live state.
  *
  * @since 0.1.0
+ * @module
  */
 import { formatLimits } from "@repoman/core/ResourceLimits"
 import { listProjects, type ProjectRow } from "@repoman/programs/ListProjects"

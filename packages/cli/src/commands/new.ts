@@ -2,6 +2,7 @@
  * `repoman new NAME`: create the project's container and register it.
  *
  * @since 0.1.0
+ * @module
  */
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
 import { MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"

@@ -4,6 +4,7 @@
  * `git am` (refused when the host tree is dirty).
  *
  * @since 0.1.0
+ * @module
  */
 import { applyPatches, listPatches } from "@repoman/programs/Hermetic"
 import * as Command from "effect/cli/Command"

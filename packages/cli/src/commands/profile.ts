@@ -3,6 +3,7 @@
  * what of it is installed in the repoman Incus project.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Command from "effect/cli/Command"
 import { diff } from "./profile/diff.ts"

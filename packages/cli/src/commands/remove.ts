@@ -3,6 +3,7 @@
  * only unmanage it), never the repo. Prints exactly what goes first.
  *
  * @since 0.1.0
+ * @module
  */
 import { planRemoval, type RemovalPlan, removeProject } from "@repoman/programs/RemoveProject"
 import * as Command from "effect/cli/Command"

@@ -5,6 +5,7 @@
  * `alias claude='repoman run -- claude --dangerously-skip-permissions'`.
  *
  * @since 0.1.0
+ * @module
  */
 import { envFromAssignments } from "@repoman/programs/ExecInProject"
 import { runFromCwd } from "@repoman/programs/RunFromCwd"

@@ -2,6 +2,7 @@
  * `repoman setup`: first-time bootstrap, idempotent.
  *
  * @since 0.1.0
+ * @module
  */
 import { HostInfo } from "@repoman/core/HostInfo"
 import { checkDelegation, delegationCommands, UidMode } from "@repoman/core/IdMapping"

@@ -3,6 +3,7 @@
  * CMD) in the container, as the uid-1000 user, in the repo directory.
  *
  * @since 0.1.0
+ * @module
  */
 import { openShell } from "@repoman/programs/OpenShell"
 import * as Argument from "effect/cli/Argument"

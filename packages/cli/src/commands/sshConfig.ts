@@ -4,6 +4,7 @@
  * `incus exec ... sshd -i`: no ports, no network.
  *
  * @since 0.1.0
+ * @module
  */
 import { hostAlias, installSshConfig, sshConfig as makeSshConfig } from "@repoman/programs/SshAccess"
 import * as Command from "effect/cli/Command"

@@ -2,6 +2,7 @@
  * `repoman status [NAME] [--json]`: health of one project or all.
  *
  * @since 0.1.0
+ * @module
  */
 import { formatLimits } from "@repoman/core/ResourceLimits"
 import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/programs/ProjectStatus"

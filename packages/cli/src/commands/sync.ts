@@ -7,6 +7,7 @@
  * when any project failed (or the target refused as a whole).
  *
  * @since 0.1.0
+ * @module
  */
 import type { MirrorResult } from "@repoman/core/BackupTarget"
 import { type SyncCompleted, type SyncEvent, syncProjects } from "@repoman/programs/SyncProjects"

@@ -4,6 +4,7 @@
  * only with --purge-registry. Prints exactly what goes first.
  *
  * @since 0.1.0
+ * @module
  */
 import { planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/programs/Uninstall"
 import * as Command from "effect/cli/Command"

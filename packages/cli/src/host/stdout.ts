@@ -8,6 +8,7 @@
  * {@link whileStdoutOpen} runs the CLI until it finishes or stdout fails,
  * whichever comes first; a failure interrupts the command (its finalizers
  * run: locks are released, child processes end) and sets the exit code.
+ * @module
  */
 import * as Effect from "effect/Effect"
 import { ExitCode } from "../ExitCode.ts"

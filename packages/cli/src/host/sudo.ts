@@ -1,6 +1,7 @@
 /**
  * Appends a line to a root-owned file through `sudo tee -a` (argv list, the
  * content on stdin: no shell sees it).
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as ChildProcess from "effect/process/ChildProcess"

@@ -1,6 +1,7 @@
 /**
  * The one-line progress bar of `sync` on a terminal, and byte sizes for
  * humans.
+ * @module
  */
 
 /** "0 B", "12.3 KB", "1.2 GB" (powers of 1024). */

@@ -26,6 +26,7 @@
  * checks that (Incus does).
  *
  * @since 0.1.0
+ * @module
  */
 import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"

@@ -1,5 +1,6 @@
 /**
  * Arguments the `repoman profile` subcommands share.
+ * @module
  */
 import { ProfileName } from "@repoman/core/Ids"
 import type { ProfileOrigin } from "@repoman/core/ProfileStore"

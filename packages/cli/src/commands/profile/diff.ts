@@ -4,6 +4,7 @@
  * diff(1)); a profile that is not installed differs from everything.
  *
  * @since 0.1.0
+ * @module
  */
 import { formatProfile } from "@repoman/profiles/ProfileYaml"
 import { unifiedDiff } from "@repoman/profiles/UnifiedDiff"

@@ -5,6 +5,7 @@
  * shared directories, leaving symlinks (see `@repoman/programs/SharedFiles`).
  *
  * @since 0.1.0
+ * @module
  */
 import { ProfileName } from "@repoman/core/Ids"
 import { installProfiles, type LinkReport, movableLinks } from "@repoman/programs/ProfileInstall"

@@ -3,6 +3,7 @@
  * whether each profile is installed in Incus and in sync with the library.
  *
  * @since 0.1.0
+ * @module
  */
 import { type ProfileStatus, profileStatuses } from "@repoman/programs/ProfileStatuses"
 import * as Command from "effect/cli/Command"

@@ -3,6 +3,7 @@
  * containers use it. Never touches host files.
  *
  * @since 0.1.0
+ * @module
  */
 import { removeProfile } from "@repoman/programs/ProfileRemove"
 import * as Command from "effect/cli/Command"

@@ -2,6 +2,7 @@
  * `repoman profile show NAME`: the profile rendered for this host, as YAML.
  *
  * @since 0.1.0
+ * @module
  */
 import { formatProfile } from "@repoman/profiles/ProfileYaml"
 import { renderProfile } from "@repoman/programs/ProfileStatuses"
