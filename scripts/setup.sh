@@ -6,7 +6,8 @@
 #
 # Idempotent: every step checks first and says what it did or why it skipped.
 # Tools it installs live in .tools/ inside the checkout; .tools/bin holds
-# `node`, `npm` and `pnpm` and is what the README puts on PATH.
+# `node`, `npm`, `pnpm` and `repoman` (this checkout's command) and is what the
+# README puts on PATH.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -91,5 +92,15 @@ say "pnpm install"
 if [ -f pnpm-lock.yaml ]; then pnpm install --frozen-lockfile --reporter=silent; else pnpm install --reporter=silent; fi
 say "building all packages"
 pnpm run -s build
-say "done: $(pnpm exec repoman --version)"
+
+# 5. The command: .tools/bin/repoman runs this checkout's bundle on .tools/bin/node,
+# whatever node is first on PATH, also through a symlink (~/.local/bin/repoman).
+cat >"$bin/repoman" <<'SH'
+#!/bin/sh
+bin=$(dirname "$(readlink -f "$0")")
+exec "$bin/node" "$bin/../../packages/cli/bin/repoman.js" "$@"
+SH
+chmod +x "$bin/repoman"
+say "done: $("$bin/repoman" --version) in .tools/bin/repoman"
 say "put the toolchain on PATH in your shell with:  export PATH=\"$bin:\$PATH\""
+say "or only the command, for good:  mkdir -p ~/.local/bin && ln -sfn \"$bin/repoman\" ~/.local/bin/repoman"
