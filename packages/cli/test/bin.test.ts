@@ -67,10 +67,11 @@ const bigRegistry = [
 /**
  * Runs the entry point with stdout going to `stdout`: `"first-chunk"` is a
  * pipe whose reader goes away after the first chunk (as `| head -c 1`
- * does), or a file descriptor. Node's child_process directly: the Effect
+ * does), `"closed"` one whose reader is gone before the first write (as
+ * `| true` or a `head` that got its lines elsewhere), or a file descriptor. Node's child_process directly: the Effect
  * spawner has no way to close the reading end early.
  */
-const runWithStdout = (home: string, argv: ReadonlyArray<string>, stdout: "first-chunk" | number) =>
+const runWithStdout = (home: string, argv: ReadonlyArray<string>, stdout: "first-chunk" | "closed" | number) =>
   Effect.callback<{ readonly code: number | null; readonly stderr: string }>((resume) => {
     const child = spawn(process.execPath, [bin, ...argv], {
       cwd: home,
@@ -80,8 +81,10 @@ const runWithStdout = (home: string, argv: ReadonlyArray<string>, stdout: "first
         REPOMAN_CONFIG_DIR: `${home}/config`,
         INCUS_SOCKET: `${home}/no-incus/unix.socket`
       },
-      stdio: ["ignore", stdout === "first-chunk" ? "pipe" : stdout, "pipe"]
+      stdio: ["ignore", typeof stdout === "string" ? "pipe" : stdout, "pipe"]
     })
+    // Closed before the child can have started: its first write fails, however small.
+    if (stdout === "closed") child.stdout?.destroy()
     let stderr = ""
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
     child.stdout?.once("data", () => child.stdout?.destroy())
@@ -113,6 +116,21 @@ describe("bin.ts (child process)", () => {
         assert.notInclude(run.stderr, "    at ", "no stack trace")
       }).pipe(Effect.provide(NodeServices.layer)),
     timeout
+  )
+
+  it.live(
+    "list, status and sync --json into a closed pipe: exit 141 each, nothing about EPIPE",
+    () =>
+      Effect.gen(function*() {
+        const { home } = yield* setup(["schema = 3", ""].join("\n"))
+        for (const argv of [["list", "--json"], ["status", "--json"], ["sync", "--json", "--dry-run"]]) {
+          const run = yield* runWithStdout(home, argv, "closed")
+          assert.strictEqual(run.code, 141, `${argv.join(" ")}: ${run.stderr}`)
+          assert.notInclude(run.stderr, "EPIPE", argv.join(" "))
+          assert.notInclude(run.stderr, "    at ", `${argv.join(" ")}: no stack trace`)
+        }
+      }).pipe(Effect.provide(NodeServices.layer)),
+    3 * timeout
   )
 
   it.live("stdout on a full device: exit 1 and one line that says so", () =>
