@@ -113,8 +113,9 @@ export type Defaults = typeof Defaults.Type
 /**
  * `[backup]`: which backup target mirrors the repos, and its checks.
  *
- * - `target`: `"rsync"` (built in) or the name of an npm module exporting a
- *   backup plugin;
+ * - `target`: `"rsync"` (built in) or a backup plugin: an npm package
+ *   installed under `<config dir>/plugins` (or beside repoman itself), or the
+ *   absolute path of a module (see `@repoman/node/PluginModule`);
  * - `require_mount`: refuse to write unless the backup root is a mounted
  *   filesystem other than the one holding the repos root (design invariant
  *   5); turn it off only for a local backup disk;
@@ -167,7 +168,7 @@ export const RegistryDocument = Schema.Struct({
   }).pipe(Schema.encodeKeys({ lanIp: "lan_ip" }), withDefault({})),
   defaults: Defaults.pipe(withDefault({})),
   backup: BackupSettings.pipe(withDefault({})),
-  /** `[plugins]`: third-party modules, e.g. `profiles = ["@acme/repoman-profiles"]` (profile stores). */
+  /** `[plugins]`: profile store plugins, e.g. `profiles = ["@acme/repoman-profiles"]`, found as `[backup] target` is. */
   plugins: Schema.Struct({
     profiles: Schema.Array(Schema.String.pipe(Schema.check(Schema.isMinLength(1)))).pipe(withDefault([]))
   }).pipe(withDefault({})),
