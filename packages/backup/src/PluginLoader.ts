@@ -125,15 +125,17 @@ type Target = Layer.Layer<BackupTarget, BackupError, Platform>
 
 /**
  * Whether `u` is a {@link DefinedPlugin}: marked by `BackupPlugin.define`,
- * with a name, an options Schema, its decoder and a layer function.
+ * with a name, its options decoder and a layer function. (The options
+ * Schema itself is not looked at: it belongs to the plugin's copy of
+ * `effect`, and its decoder is what the loader uses.)
  *
  * @since 0.1.0
  * @category guards
  */
 export const isPlugin = (u: unknown): u is DefinedPlugin<unknown> =>
   PluginModule.kindOf(u) === "backup" && typeof u === "object" && u !== null && "name" in u &&
-  typeof u.name === "string" && "options" in u && Schema.isSchema(u.options) && "decodeOptions" in u &&
-  typeof u.decodeOptions === "function" && "layer" in u && typeof u.layer === "function"
+  typeof u.name === "string" && "decodeOptions" in u && typeof u.decodeOptions === "function" && "layer" in u &&
+  typeof u.layer === "function"
 
 /**
  * Decodes `options` with the plugin's own decoder and builds its layer.
@@ -191,7 +193,7 @@ export const load = (request: LoadRequest): Effect.Effect<Target, BackupPluginEr
         new BackupPluginError({
           reason: new InvalidPlugin({
             target,
-            detail: "its `plugin` lacks a name, an options Schema or a layer function"
+            detail: "its `plugin` lacks a name, an options decoder or a layer function"
           })
         })
       )
