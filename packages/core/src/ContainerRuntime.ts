@@ -7,9 +7,11 @@
  *
  * - An {@link InstanceSpec} says what an instance is: image, profiles, where
  *   the repo comes from ({@link RepoStorage}), host mounts, environment,
- *   resource limits, how ids map to the host ({@link IdMapping}) and
- *   repoman's own labels. An {@link Instance} reads back in the same terms,
- *   so programs never parse engine config.
+ *   resource limits, how ids map to the host ({@link IdMapping}),
+ *   repoman's own labels, and the git seal: a host gitdir over the repo's
+ *   `.git` ({@link GitCover}) and mounts the instance cannot undo
+ *   (`lockMounts`). An {@link Instance} reads back in the same terms, so
+ *   programs never parse engine config.
  * - A {@link NamespaceSpec} says which host paths instances may mount and how
  *   ids may map; {@link ContainerRuntime} widens and narrows the allowed
  *   paths (`allowPaths`, `disallowPaths`).
@@ -35,8 +37,10 @@ import type * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import { IdMapping } from "./IdMapping.ts"
 import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
+import type { MountEntry } from "./Mountinfo.ts"
 import { ResourceLimits } from "./ResourceLimits.ts"
 
 // ---------------------------------------------------------------------------
@@ -239,11 +243,46 @@ export interface AllowedPaths {
 }
 
 /**
+ * Where the gitdir of a {@link GitCover} with a `gitFile` is mounted inside
+ * the instance: the gitfile's content points there.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const GITFILE_TARGET = "/var/lib/repoman-git"
+
+/**
+ * The git seal of an instance: a host directory repoman owns (`gitDir`)
+ * takes the place of the repo's `.git` inside, so the host's own `.git` is
+ * never visible there.
+ *
+ * - Without `gitFile` (the host's `.git` is a directory), `gitDir` is
+ *   mounted over `<repo path>/.git`.
+ * - With `gitFile` (the host's `.git` is a gitfile: a linked worktree), the
+ *   host file `gitFile` (its content `gitdir: ${GITFILE_TARGET}`) is mounted
+ *   read-only over `<repo path>/.git`, and `gitDir` at {@link GITFILE_TARGET}.
+ *
+ * Pair it with `lockMounts`: without it, container root can unmount the
+ * cover.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class GitCover extends Schema.Class<GitCover>("@repoman/core/ContainerRuntime/GitCover")({
+  gitDir: AbsolutePath,
+  gitFile: Schema.optionalKey(AbsolutePath)
+}) {}
+
+/**
  * Everything needed to create an instance: the image, the profiles applied
  * in order, where the repo lives, host mounts, environment (added to the
  * profiles'), resource limits, how ids map (absent: no host id is mapped in
- * and nothing is shifted) and repoman's labels. `mounts`, `env`, `limits`
- * and `labels` default to empty.
+ * and nothing is shifted), repoman's labels, and the git seal: `gitCover`
+ * (see {@link GitCover}; needs a `repo`) and `lockMounts`, which keeps
+ * everything in the instance, container root included, from unmounting,
+ * moving or copying around the mounts it was made with (so a cover cannot be
+ * lifted). `mounts`, `env`, `limits` and `labels` default to empty,
+ * `lockMounts` to `false`.
  *
  * @example
  * ```ts
@@ -271,7 +310,9 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
   env: Env.pipe(Schema.withConstructorDefault(Effect.succeed({}))),
   limits: ResourceLimits.pipe(Schema.withConstructorDefault(Effect.succeed({}))),
   idMapping: Schema.optionalKey(IdMapping),
-  labels: Schema.Record(LabelKey, Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed({})))
+  labels: Schema.Record(LabelKey, Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed({}))),
+  gitCover: Schema.optionalKey(GitCover),
+  lockMounts: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(false)))
 }) {}
 
 /**
@@ -302,8 +343,8 @@ export type InstanceStatus = typeof InstanceStatus.Type
  * An instance as the engine reports it, in the terms of its
  * {@link InstanceSpec}: its own settings (not merged with its profiles').
  * `image` is `None` when the engine cannot tell what the instance was
- * created from, `repo` and `idMapping` when it has none; `managed` says
- * whether repoman made it. Settings repoman cannot express (an instance made
+ * created from, `repo`, `idMapping` and `gitCover` when it has none;
+ * `managed` says whether repoman made it. Settings repoman cannot express (an instance made
  * by other means) are left out.
  *
  * @since 0.1.0
@@ -320,6 +361,8 @@ export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRun
   limits: ResourceLimits,
   idMapping: Schema.Option(IdMapping),
   labels: Labels,
+  gitCover: Schema.Option(GitCover),
+  lockMounts: Schema.Boolean,
   managed: Schema.Boolean,
   createdAt: Schema.DateTimeUtc
 }) {}
@@ -346,6 +389,8 @@ export const instanceFromSpec = (
     limits: spec.limits,
     idMapping: Option.fromUndefinedOr(spec.idMapping),
     labels: spec.labels,
+    gitCover: Option.fromUndefinedOr(spec.gitCover),
+    lockMounts: spec.lockMounts,
     managed: state.managed,
     createdAt: state.createdAt
   })
@@ -522,6 +567,18 @@ export interface ExecOptions {
 export interface ShellOptions extends ExecOptions {
   /** The command to run attached to the terminal instead of a login shell. */
   readonly argv?: ReadonlyArray<string>
+}
+
+/**
+ * How to read a file out of an instance: at most `maxBytes` bytes (a larger
+ * file fails the read once the limit is passed; nothing is buffered beyond
+ * one chunk).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadFileOptions {
+  readonly maxBytes: number
 }
 
 /**
@@ -841,6 +898,27 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * is there.
    */
   fileInfo(name: ProjectName, path: string): Effect.Effect<Option.Option<FileInfo>, ContainerRuntimeError>
+
+  /**
+   * The bytes of the regular file at `path` (absolute) in the instance, as a
+   * stream, failing with `OperationFailed` when nothing (or not a regular
+   * file) is there or once more than `options.maxBytes` bytes came. What a
+   * container wrote is attacker input: the cap is what keeps it from
+   * filling the host.
+   */
+  readFile(
+    name: ProjectName,
+    path: string,
+    options: ReadFileOptions
+  ): Stream.Stream<Uint8Array, ContainerRuntimeError>
+
+  /**
+   * The mount table of the instance's init process as the host sees it
+   * (Incus: `/proc/<init pid>/mountinfo` read on the host, which nothing in
+   * the instance can fake), or `None` when the engine cannot tell (the
+   * instance is not running, the engine is remote).
+   */
+  mountTable(name: ProjectName): Effect.Effect<Option.Option<ReadonlyArray<MountEntry>>, ContainerRuntimeError>
 
   /**
    * Makes `path` (absolute) a directory of the instance owned by

@@ -6,7 +6,9 @@
  * start/stop/exec check the state, a profile in use cannot be deleted, an
  * instance reads back exactly as it was specified, a namespace's allowed
  * paths widen and narrow. It does not run anything: `exec` and `shell` are
- * recorded and answered by a handler you pass to {@link make}. It does not
+ * recorded and answered by a handler you pass to {@link make}. Files have
+ * content only when a test puts it there (`writeFile`), and the live mount
+ * table is `None` unless a test sets one (`setMountTable`). It does not
  * enforce a namespace's restrictions on instances either, so `create` never
  * fails with `Forbidden` (`inspectProfile` still reports what they would
  * refuse).
@@ -25,6 +27,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import {
   AlreadyExists,
   Conflict,
@@ -52,6 +55,7 @@ import {
 } from "./ContainerRuntime.ts"
 import type { IdMapping } from "./IdMapping.ts"
 import { ProfileName, type ProjectName } from "./Ids.ts"
+import type { MountEntry } from "./Mountinfo.ts"
 
 /**
  * One call of `exec` (`interactive: false`) or `shell` (`interactive: true`).
@@ -129,6 +133,13 @@ export interface MemoryContainerRuntime extends ContainerRuntimeShape {
   readonly createForeign: (spec: InstanceSpec) => Effect.Effect<Instance, ContainerRuntimeError>
   /** Adds (or replaces) a profile made by other means than repoman: it is not among the managed ones. */
   readonly putForeignProfile: (name: ProfileName, spec: ProfileSpec) => Effect.Effect<void, ContainerRuntimeError>
+  /** Puts a regular file with `content` at `path` (absolute, its parent a directory) in an instance, for `readFile`. */
+  readonly writeFile: (name: ProjectName, path: string, content: Uint8Array) => Effect.Effect<void, ContainerRuntimeError>
+  /** Sets what `mountTable` reports for an instance (`undefined`: `None` again). */
+  readonly setMountTable: (
+    name: ProjectName,
+    entries: ReadonlyArray<MountEntry> | undefined
+  ) => Effect.Effect<void, ContainerRuntimeError>
 }
 
 type ContainerRuntimeShape = ContainerRuntime["Service"]
@@ -141,6 +152,10 @@ interface InstanceState {
   status: InstanceStatus
   /** What `fileInfo` and `makeDirectory` see, by absolute path. */
   readonly files: Map<string, FileInfo>
+  /** The content of the regular files `writeFile` made, by absolute path. */
+  readonly contents: Map<string, Uint8Array>
+  /** What `mountTable` reports (set by `setMountTable`). */
+  mountTable: ReadonlyArray<MountEntry> | undefined
 }
 
 const rootDirectory = (mode: number) => new FileInfo({ type: "directory", uid: 0, gid: 0, mode })
@@ -356,7 +371,15 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
           const missing = spec.profiles.find((p) => !ns.profiles.has(p))
           if (missing !== undefined) return notFound("profile", missing)
-          const state: InstanceState = { spec, createdAt, managed, status: "Running", files: initialFiles() }
+          const state: InstanceState = {
+            spec,
+            createdAt,
+            managed,
+            status: "Running",
+            files: initialFiles(),
+            contents: new Map(),
+            mountTable: undefined
+          }
           ns.instances.set(spec.name, state)
           return Effect.succeed(toInstance(state))
         })
@@ -482,6 +505,41 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             }
             state.files.set(target, new FileInfo({ type: "directory", uid, gid, mode: existing?.mode ?? mode }))
             return Effect.void
+          })),
+
+      readFile: (name, path, { maxBytes }) =>
+        Stream.unwrap(withInstance(name, (state) => {
+          const normal = Option.getOrUndefined(Option.map(prefixes(path), (ps) => ps.at(-1) ?? "/"))
+          const content = normal === undefined ? undefined : state.contents.get(normal)
+          if (content === undefined || state.files.get(normal ?? "")?.type !== "file") {
+            return failed("read file", name, `no regular file at ${path}`)
+          }
+          if (content.length > maxBytes) return failed("read file", name, `${path} is larger than ${maxBytes} bytes`)
+          return Effect.succeed(Stream.make(content))
+        })),
+
+      writeFile: (name, path, content) =>
+        withInstance(name, (state) =>
+          Effect.suspend(() => {
+            const paths = Option.getOrUndefined(prefixes(path))
+            const target = paths?.at(-1)
+            if (paths === undefined || target === undefined) return failed("write file", name, `${path} is not absolute`)
+            if (state.files.get(paths.at(-2) ?? "/")?.type !== "directory") {
+              return failed("write file", name, `the parent of ${path} is not a directory`)
+            }
+            state.files.set(target, new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 }))
+            state.contents.set(target, content)
+            return Effect.void
+          })),
+
+      mountTable: (name) =>
+        withInstance(name, (state) =>
+          Effect.succeed(state.status === "Running" ? Option.fromUndefinedOr(state.mountTable) : Option.none())),
+
+      setMountTable: (name, entries) =>
+        withInstance(name, (state) =>
+          Effect.sync(() => {
+            state.mountTable = entries
           })),
 
       makeSymlink: (name, path, linkTarget) =>

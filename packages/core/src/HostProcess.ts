@@ -3,7 +3,8 @@
  * spawn-and-collect helper of repoman (git for `new --git` and hermetic
  * patches, ssh-keygen, rsync and the probes of backup targets).
  *
- * - The program gets an argv list, never a shell, and no stdin.
+ * - The program gets an argv list, never a shell, and no stdin (or the
+ *   bytes of `input`, then end of file).
  * - stdout and stderr are drained at once (a full pipe never blocks the
  *   child); `onLine` streams stdout line by line instead of collecting it.
  * - A non-zero exit code is a result, not an error: the caller decides.
@@ -108,6 +109,8 @@ export class HostProcessError extends Schema.TaggedError<HostProcessError>(
  * @category models
  */
 export interface RunOptions {
+  /** Bytes for the child's stdin (closed after them). Default: no stdin. */
+  readonly input?: Uint8Array | string | undefined
   /** Extra environment variables; the rest of the environment is inherited. */
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Kill the child and fail with `TimedOut` after this long. Default: no limit. */
@@ -167,8 +170,11 @@ export const run = (
   options: RunOptions = {}
 ): Effect.Effect<Outcome, HostProcessError, ChildProcessSpawner> =>
   Effect.scoped(Effect.gen(function*() {
+    const { input } = options
     const handle = yield* ChildProcess.make(command, args, {
-      stdin: "ignore",
+      stdin: input === undefined
+        ? "ignore"
+        : Stream.make(typeof input === "string" ? new TextEncoder().encode(input) : input),
       ...(options.discardOutput === true ? { stdout: "ignore", stderr: "ignore" } : {}),
       detached: options.detached ?? false,
       ...(options.env === undefined ? {} : { env: options.env, extendEnv: true })

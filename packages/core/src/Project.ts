@@ -40,8 +40,33 @@ export type Timestamp = typeof Timestamp.Type
 export const timestampFromDate = (date: Date): Timestamp => Timestamp.make(date.toISOString().replace(/\.\d{3}Z$/, "Z"))
 
 /**
+ * How a project's container reaches git metadata:
+ *
+ * - `sealed` (what `new` makes): the container sees a gitdir repoman owns
+ *   (`<state dir>/git/<name>`) at the repo's `.git`; the host's own `.git`
+ *   is never visible inside, and the agent's commits come to the host with
+ *   `repoman fetch`.
+ * - `shared`: the container writes the host's `.git` directly. Anything it
+ *   plants there (hooks, `core.fsmonitor`, ...) runs as the user at the
+ *   next git command on the host.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const GitMode = Schema.Literals(["sealed", "shared"])
+/**
+ * The decoded type of the `GitMode` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type GitMode = typeof GitMode.Type
+
+/**
  * A managed project. `profiles` is the full list the container was created
- * with; `lastSync` is absent until the first successful backup.
+ * with; `lastSync` is absent until the first successful backup; `git` is
+ * its {@link GitMode}, absent in an entry written before the seal existed
+ * (such a project is `shared`: see {@link gitModeOf}).
  *
  * In the file the keys are snake_case (`last_sync`); in code they are camelCase.
  *
@@ -55,7 +80,8 @@ export const Project = Schema.Struct({
   profiles: Schema.Array(ProfileName),
   created: Timestamp,
   lastSync: Schema.optionalKey(Timestamp),
-  backup: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true)))
+  backup: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))),
+  git: Schema.optionalKey(GitMode)
 }).pipe(Schema.encodeKeys({ lastSync: "last_sync" }))
 /**
  * The decoded type of the `Project` schema.
@@ -64,3 +90,13 @@ export const Project = Schema.Struct({
  * @category models
  */
 export type Project = typeof Project.Type
+
+/**
+ * A project's git mode: what its entry says, and `shared` for an entry
+ * written before the seal existed (its container was made with the host's
+ * `.git` mounted).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const gitModeOf = (project: Project): GitMode => project.git ?? "shared"

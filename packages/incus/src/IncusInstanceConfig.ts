@@ -12,6 +12,8 @@
  * | idMapping `HostUser` | `raw.idmap` mapping the host user's uid and gid to 1000 |
  * | idMapping `Shift` | `shift=true` on the repo and every mount |
  * | labels | `user.repoman.<label>`, plus the managed keys and `user.repoman.image` |
+ * | gitCover | disk device `git` (the gitdir, at `<repo>/.git` or {@link GITFILE_TARGET}), and for a gitfile a read-only disk device `gitfile` at `<repo>/.git` |
+ * | lockMounts | `security.syscalls.deny` = {@link SEAL_SYSCALL_DENY} with `deny_compat`, and a systemd drop-in ({@link SEAL_SYSTEMD_DROPIN}) |
  *
  * Reading back keeps only what repoman can express; an instance made by
  * other means loses what does not fit (a CPU range in `limits.cpu`, say).
@@ -20,6 +22,8 @@
  * @module
  */
 import {
+  GitCover,
+  GITFILE_TARGET,
   HostPath,
   Instance,
   type InstanceSpec,
@@ -45,12 +49,107 @@ import { imageKey, isManaged, labelConfig, labelsOf, markManaged } from "./Incus
 export const REPO_DEVICE = "repo"
 
 /**
- * Device names a mount may not take: the repo's, and the root disk's.
+ * The name of the disk device of a git seal's gitdir.
  *
  * @since 0.1.0
  * @category devices
  */
-export const RESERVED_DEVICES: ReadonlyArray<string> = [REPO_DEVICE, "root"]
+export const GIT_DEVICE = "git"
+
+/**
+ * The name of the read-only disk device of a git seal's gitfile (worktrees).
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const GITFILE_DEVICE = "gitfile"
+
+/**
+ * Device names a mount may not take: the repo's, the git seal's, and the
+ * root disk's.
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const RESERVED_DEVICES: ReadonlyArray<string> = [REPO_DEVICE, GIT_DEVICE, GITFILE_DEVICE, "root"]
+
+/**
+ * The `security.syscalls.deny` list of an instance whose mounts are locked
+ * (one rule per line, LXC's `[arg,value,op,mask]` form: `(arg & mask) ==
+ * value`). It keeps container root from lifting or getting around a mount
+ * of the git seal, and nothing more:
+ *
+ * - `unshare`/`clone` of a mount namespace without a user namespace: such a
+ *   namespace's copies of the mounts could be made private and undone.
+ *   With a new user namespace the copies are locked by the kernel, so that
+ *   stays allowed. `clone3` (whose flags seccomp cannot read) answers
+ *   ENOSYS, and C libraries fall back to `clone`.
+ * - `umount2`/`umount`: unmounting the cover.
+ * - `mount` with `MS_BIND` but without `MS_REC` (and not a remount): a
+ *   bind of the repo without the cover on it.
+ * - `mount` with `MS_PRIVATE`, `MS_SLAVE` or `MS_UNBINDABLE`: the repo's
+ *   mount stays shared, and the kernel refuses to move (`MS_MOVE`,
+ *   `move_mount`, `pivot_root`) a mount whose parent is shared, so the
+ *   cover cannot be moved away either.
+ * - `open_tree(OPEN_TREE_CLONE)` without `AT_RECURSIVE`, and
+ *   `mount_setattr` (ENOSYS: callers fall back to `mount`): the same two
+ *   through the new mount API.
+ *
+ * systemd runs sandboxed units unsandboxed when it cannot make a mount
+ * namespace ("assuming containerized execution"); see
+ * {@link SEAL_SYSTEMD_DROPIN} for the credentials it could not set up.
+ *
+ * @since 0.1.0
+ * @category git seal
+ */
+export const SEAL_SYSCALL_DENY = [
+  "unshare errno 1 [0,131072,SCMP_CMP_MASKED_EQ,268566528]",
+  "clone errno 1 [0,131072,SCMP_CMP_MASKED_EQ,268566528]",
+  "clone3 errno 38",
+  "umount2 errno 1",
+  "umount errno 1",
+  "mount errno 1 [3,4096,SCMP_CMP_MASKED_EQ,20512]",
+  "mount errno 1 [3,262144,SCMP_CMP_MASKED_EQ,262144]",
+  "mount errno 1 [3,524288,SCMP_CMP_MASKED_EQ,524288]",
+  "mount errno 1 [3,131072,SCMP_CMP_MASKED_EQ,131072]",
+  "open_tree errno 1 [2,1,SCMP_CMP_MASKED_EQ,32769]",
+  "mount_setattr errno 38"
+].join("\n")
+
+/**
+ * A systemd drop-in for every service (`service.d/`, systemd 244 and
+ * later) that an instance with locked mounts gets before its first start:
+ * it empties the credentials units import. Setting up a unit's credentials
+ * needs a mount namespace of its own (refused) or a move out of a shared
+ * `/run` (refused by the kernel), so without it the units that merely
+ * offer optional credentials (`systemd-tmpfiles-setup`, `systemd-sysusers`,
+ * `systemd-sysctl`, ...) fail at boot; nobody passes credentials to a
+ * repoman container. Keys an older systemd does not know are ignored.
+ *
+ * @since 0.1.0
+ * @category git seal
+ */
+export const SEAL_SYSTEMD_DROPIN = {
+  directory: "/etc/systemd/system/service.d",
+  path: "/etc/systemd/system/service.d/10-repoman-seal.conf",
+  content: [
+    "# Written by repoman: this container's mounts are locked (the git seal), so systemd",
+    "# cannot set up credentials; no unit of a repoman container gets any.",
+    "[Service]",
+    "LoadCredential=",
+    "LoadCredentialEncrypted=",
+    "SetCredential=",
+    "SetCredentialEncrypted=",
+    "ImportCredential=",
+    ""
+  ].join("\n")
+}
+
+/** The instance config keys of locked mounts. */
+const lockConfig: IncusApi.StringMap = {
+  "security.syscalls.deny": SEAL_SYSCALL_DENY,
+  "security.syscalls.deny_compat": "true"
+}
 
 /**
  * The disk device of a host path mounted into an instance.
@@ -219,6 +318,7 @@ const remotes: Readonly<Record<string, string>> = {
  * @category instances
  */
 export const specProblem = (spec: InstanceSpec): string | undefined => {
+  if (spec.gitCover !== undefined && spec.repo === undefined) return "a git cover needs a repo"
   const names = spec.mounts.map((m) => m.name)
   const reserved = names.find((n) => RESERVED_DEVICES.includes(n))
   if (reserved !== undefined) return `a mount may not be named "${reserved}" (the runtime's own device)`
@@ -240,12 +340,24 @@ export const instanceSettings = (
     spec.mounts.map((m) => [m.name, diskDevice(m, shift)])
   )
   if (spec.repo !== undefined) devices[REPO_DEVICE] = diskDevice(spec.repo, shift)
+  if (spec.repo !== undefined && spec.gitCover !== undefined) {
+    const dotGit = `${spec.repo.path}/.git`
+    const { gitDir, gitFile } = spec.gitCover
+    devices[GIT_DEVICE] = diskDevice(
+      { source: gitDir, path: gitFile === undefined ? dotGit : GITFILE_TARGET, readOnly: false },
+      shift
+    )
+    if (gitFile !== undefined) {
+      devices[GITFILE_DEVICE] = diskDevice({ source: gitFile, path: dotGit, readOnly: true }, shift)
+    }
+  }
   const config = markManaged({
     ...labelConfig(spec.labels),
     [imageKey]: spec.image,
     ...envConfig(spec.env),
     ...limitsConfig(spec.limits),
-    ...(spec.idMapping?._tag === "HostUser" ? { "raw.idmap": rawIdmap(spec.idMapping.uid, spec.idMapping.gid) } : {})
+    ...(spec.idMapping?._tag === "HostUser" ? { "raw.idmap": rawIdmap(spec.idMapping.uid, spec.idMapping.gid) } : {}),
+    ...(spec.lockMounts ? lockConfig : {})
   })
   return { config, devices }
 }
@@ -267,6 +379,39 @@ const repoOf = (devices: IncusApi.Devices): Option.Option<RepoStorage> => {
 }
 
 /**
+ * The git seal an instance's devices make, if they make one: a `git` disk
+ * at `<repo>/.git` (a directory's cover), or a `git` disk at
+ * {@link GITFILE_TARGET} with a read-only `gitfile` disk at `<repo>/.git`.
+ *
+ * @since 0.1.0
+ * @category git seal
+ */
+export const gitCoverOf = (devices: IncusApi.Devices): Option.Option<GitCover> => {
+  const repo = devices[REPO_DEVICE]
+  const git = devices[GIT_DEVICE]
+  if (repo === undefined || git === undefined || !isHostDisk(repo) || !isHostDisk(git)) return Option.none()
+  const dotGit = `${repo["path"] ?? ""}/.git`
+  const gitDir = git["source"] ?? ""
+  if (git["path"] === dotGit) return Option.some(new GitCover({ gitDir }))
+  const file = devices[GITFILE_DEVICE]
+  if (git["path"] === GITFILE_TARGET && file !== undefined && isHostDisk(file) && file["path"] === dotGit) {
+    if (!isTrue(file["readonly"])) return Option.none()
+    return Option.some(new GitCover({ gitDir, gitFile: file["source"] ?? "" }))
+  }
+  return Option.none()
+}
+
+/**
+ * Whether an instance config locks its mounts: exactly
+ * {@link SEAL_SYSCALL_DENY}, for every architecture.
+ *
+ * @since 0.1.0
+ * @category git seal
+ */
+export const locksMounts = (config: IncusApi.StringMap): boolean =>
+  config["security.syscalls.deny"] === SEAL_SYSCALL_DENY && isTrue(config["security.syscalls.deny_compat"])
+
+/**
  * An Incus instance in repoman's terms.
  *
  * @since 0.1.0
@@ -285,11 +430,13 @@ export const toInstance = (i: IncusApi.Instance, name: ProjectName): Instance =>
     image: Option.orElse(asImageRef(i.config[imageKey]), () => asImageRef(i.config["volatile.base_image"])),
     profiles: i.profiles.flatMap((p) => Option.toArray(asProfileName(p))),
     repo: repoOf(i.devices),
-    mounts: hostDisks.filter(([n]) => n !== REPO_DEVICE).map(([n, d]) => mountOf(n, d)),
+    mounts: hostDisks.filter(([n]) => !RESERVED_DEVICES.includes(n)).map(([n, d]) => mountOf(n, d)),
     env: envOf(i.config),
     limits: limitsOf(i.config),
     idMapping,
     labels: labelsOf(i.config),
+    gitCover: gitCoverOf(i.devices),
+    lockMounts: locksMounts(i.config),
     managed: isManaged(i.config),
     createdAt: Option.getOrElse(DateTime.make(i.created_at), () => DateTime.makeUnsafe(0))
   })

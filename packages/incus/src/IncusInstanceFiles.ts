@@ -9,6 +9,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import {
   ExecMetadata,
   type ExecOutput,
@@ -32,6 +33,9 @@ export interface InstanceFilesClient {
    * Runs a command without a terminal, records its output, reads it and
    * deletes the logs. A non-zero exit code is a result; a command Incus
    * cannot start fails the operation (`Invalid`, "Command not found").
+   * At most {@link MAX_EXEC_OUTPUT} bytes of each stream are read (what a
+   * container prints is attacker input); a longer one ends with a note that
+   * it was cut.
    */
   readonly execInstance: (
     project: string,
@@ -76,6 +80,27 @@ export interface InstanceFilesClient {
     target: string
   ) => Effect.Effect<void, IncusError>
 
+  /**
+   * `GET /1.0/instances/NAME/files?path=PATH`: the bytes of a file, as a
+   * stream (Incus follows symlinks inside the instance; a directory answers
+   * with a JSON listing, which the caller must not take for content: check
+   * the type with `statInstanceFile` first).
+   */
+  readonly streamInstanceFile: (project: string, name: string, path: string) => Stream.Stream<Uint8Array, IncusError>
+
+  /**
+   * `POST /1.0/instances/NAME/files?path=PATH` with `X-Incus-Type: file`:
+   * writes a file (replacing one that is there) with `content`, owner and
+   * mode. Works on a stopped instance; the parent must exist.
+   */
+  readonly pushInstanceFile: (
+    project: string,
+    name: string,
+    path: string,
+    content: string,
+    owner: InstanceDirectoryPost
+  ) => Effect.Effect<void, IncusError>
+
   /** `GET /1.0/instances/NAME/files?path=PATH` of a symlink: its target (the body). */
   readonly readInstanceSymlink: (project: string, name: string, path: string) => Effect.Effect<string, IncusError>
 
@@ -84,13 +109,27 @@ export interface InstanceFilesClient {
 }
 
 /**
+ * The most bytes of each of a command's stdout and stderr that
+ * `execInstance` reads (8 MiB).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_EXEC_OUTPUT = 8 * 1024 * 1024
+
+/**
  * The exec and file calls over `transport`.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (transport: Transport): InstanceFilesClient => {
-  const readLog = (project: string, path: string) => transport.readText({ method: "GET", path, project })
+  const readLog = (project: string, path: string) =>
+    transport.readTextBounded({ method: "GET", path, project }, MAX_EXEC_OUTPUT).pipe(
+      Effect.map(({ text, truncated }) =>
+        truncated ? `${text}\n[repoman: output cut at ${MAX_EXEC_OUTPUT} bytes]\n` : text
+      )
+    )
 
   const deleteLog = (project: string, path: string) =>
     Effect.ignore(transport.asVoid({ method: "DELETE", path, project }))
@@ -162,6 +201,22 @@ export const make = (transport: Transport): InstanceFilesClient => {
         ...filesCall(project, name, path, "POST"),
         headers: { "X-Incus-Type": "symlink" },
         text: target
+      })
+    }),
+
+    streamInstanceFile: (project, name, path) => transport.readStream(filesCall(project, name, path, "GET")),
+
+    pushInstanceFile: Effect.fn("IncusClient.pushInstanceFile")(function*(project, name, path, content, owner) {
+      yield* transport.asVoid({
+        ...filesCall(project, name, path, "POST"),
+        headers: {
+          "X-Incus-Type": "file",
+          "X-Incus-Write": "overwrite",
+          "X-Incus-Uid": String(owner.uid),
+          "X-Incus-Gid": String(owner.gid),
+          "X-Incus-Mode": owner.mode.toString(8).padStart(4, "0")
+        },
+        text: content
       })
     }),
 

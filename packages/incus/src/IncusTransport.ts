@@ -24,6 +24,7 @@ import type * as HttpClientError from "effect/http/HttpClientError"
 import * as HttpClientRequest from "effect/http/HttpClientRequest"
 import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { Operation, Response, type Versioned } from "./IncusApi.ts"
 import { classify, IncusError, type IncusErrorReason, OperationFailed, unavailable } from "./IncusError.ts"
 
@@ -100,6 +101,16 @@ export interface Transport {
   readonly asVoid: (call: Call) => Effect.Effect<void, IncusError>
   /** A body that is not an envelope (a file, a log), or the failure the envelope reports. */
   readonly readText: (call: Call) => Effect.Effect<string, IncusError>
+  /**
+   * Like `readText`, but reads at most `maxBytes` bytes of the body (the
+   * rest is not read): the text, and whether it was cut.
+   */
+  readonly readTextBounded: (
+    call: Call,
+    maxBytes: number
+  ) => Effect.Effect<{ readonly text: string; readonly truncated: boolean }, IncusError>
+  /** A body that is not an envelope, as a stream of bytes (the failure the envelope reports, if any). */
+  readonly readStream: (call: Call) => Stream.Stream<Uint8Array, IncusError>
   /** Decodes `value` with `schema`; a mismatch is an `OperationFailed` naming `label`. */
   readonly decode: <S extends Schema.Constraint & { readonly DecodingServices: never }>(
     label: string,
@@ -289,6 +300,47 @@ export const make = (http: HttpClient.HttpClient, options: Options): Transport =
         const response = yield* send(call)
         if (response.status >= 400) return yield* envelopeOf(label, response).pipe(Effect.as(""))
         return yield* response.text.pipe(Effect.mapError(transportError(label)))
-      })
+      }),
+    readTextBounded: (call, maxBytes) =>
+      Effect.gen(function*() {
+        const label = labelOf(call)
+        const response = yield* send(call)
+        if (response.status >= 400) {
+          return yield* envelopeOf(label, response).pipe(Effect.as({ text: "", truncated: false }))
+        }
+        const chunks: Array<Uint8Array> = []
+        let total = 0
+        let truncated = false
+        yield* response.stream.pipe(
+          Stream.takeUntil((chunk) => {
+            const room = maxBytes - total
+            if (chunk.length > room) {
+              truncated = true
+              if (room > 0) chunks.push(chunk.subarray(0, room))
+              total = maxBytes
+              return true
+            }
+            chunks.push(chunk)
+            total += chunk.length
+            return false
+          }),
+          Stream.runDrain,
+          Effect.mapError(transportError(label))
+        )
+        const bytes = new Uint8Array(total)
+        let offset = 0
+        for (const chunk of chunks) {
+          bytes.set(chunk, offset)
+          offset += chunk.length
+        }
+        return { text: new TextDecoder().decode(bytes), truncated }
+      }),
+    readStream: (call) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const label = labelOf(call)
+        const response = yield* send(call)
+        if (response.status >= 400) return yield* envelopeOf(label, response).pipe(Effect.as(Stream.empty))
+        return response.stream.pipe(Stream.mapError(transportError(label)))
+      }))
   }
 }

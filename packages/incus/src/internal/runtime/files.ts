@@ -14,7 +14,8 @@ import {
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { mapErrors, type RuntimeContext, runtimeError } from "./context.ts"
+import * as Stream from "effect/Stream"
+import { mapErrors, type RuntimeContext, runtimeError, toRuntimeError } from "./context.ts"
 import { getIncusInstance } from "./instances.ts"
 
 type Shape = ContainerRuntime["Service"]
@@ -26,7 +27,7 @@ const normalize = (path: string): Option.Option<string> => {
   return Option.some(`/${parts.join("/")}`)
 }
 
-export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirectory" | "makeSymlink"> => {
+export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirectory" | "makeSymlink" | "readFile"> => {
   const { client, project } = ctx
   const subject = (name: string, operation: string) => ({ kind: "instance" as const, name, operation })
   const conflict = (name: string, detail: string) =>
@@ -104,7 +105,30 @@ export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirecto
       yield* createDirectory(name, path, owner)
     })
 
+  const readFailed = (name: string, detail: string) =>
+    runtimeError(new OperationFailed({ kind: "instance", name, operation: "read file", detail }))
+
   return {
+    readFile: (name, path, { maxBytes }) =>
+      Stream.unwrap(Effect.gen(function*() {
+        const normal = yield* absolute(name, "read file", path)
+        // Only a regular file: Incus answers a directory with a listing.
+        const info = yield* statFile(name, normal)
+        if (Option.isNone(info) || info.value.type !== "file") {
+          return yield* readFailed(name, `no regular file at ${normal}`)
+        }
+        let total = 0
+        return client.streamInstanceFile(project, name, normal).pipe(
+          Stream.mapError(toRuntimeError(project, subject(name, "read file"))),
+          Stream.mapEffect((chunk) => {
+            total += chunk.length
+            return total > maxBytes
+              ? Effect.fail(readFailed(name, `${normal} is larger than ${maxBytes} bytes`))
+              : Effect.succeed(chunk)
+          })
+        )
+      })),
+
     fileInfo: Effect.fn("IncusContainerRuntime.fileInfo")(function*(name: ProjectName, path: string) {
       const info = yield* statFile(name, path)
       // Incus answers 404 for a missing instance too: tell the two apart.

@@ -1,6 +1,8 @@
 /**
  * The instance part of the Incus runtime: list, read, create (one POST with
- * `start: true`, all or nothing), change state, delete.
+ * `start: true`, all or nothing; with locked mounts: create, place the
+ * systemd drop-in, then start), change state, delete, and the live mount
+ * table (the init process's mountinfo, read on the host).
  */
 import {
   AlreadyExists,
@@ -13,12 +15,19 @@ import {
   type StopOptions
 } from "@repoman/core/ContainerRuntime"
 import { ProjectName } from "@repoman/core/Ids"
+import * as Mountinfo from "@repoman/core/Mountinfo"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as IncusApi from "../../IncusApi.ts"
-import { imageSource, instanceSettings, specProblem, toInstance } from "../../IncusInstanceConfig.ts"
+import {
+  imageSource,
+  instanceSettings,
+  SEAL_SYSTEMD_DROPIN,
+  specProblem,
+  toInstance
+} from "../../IncusInstanceConfig.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
@@ -44,7 +53,7 @@ export const requireRunning = (ctx: RuntimeContext, name: ProjectName, operation
 
 export const make = (ctx: RuntimeContext): Pick<
   Shape,
-  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove"
+  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove" | "mountTable"
 > => {
   const { client, project } = ctx
   const stateSubject = (name: string, operation: string): Subject => ({
@@ -59,6 +68,32 @@ export const make = (ctx: RuntimeContext): Pick<
       Effect.asVoid,
       mapErrors(ctx, stateSubject(name, body.action))
     )
+
+  /**
+   * Writes {@link SEAL_SYSTEMD_DROPIN} into a stopped instance that has
+   * systemd (an image without `/etc/systemd/system` gets nothing), then
+   * starts it.
+   */
+  const placeDropinAndStart = (name: ProjectName) =>
+    Effect.gen(function*() {
+      const systemd = yield* client.statInstanceFile(project, name, "/etc/systemd/system")
+      if (Option.isSome(systemd) && systemd.value["x-incus-type"] === "directory") {
+        const dir = yield* client.statInstanceFile(project, name, SEAL_SYSTEMD_DROPIN.directory)
+        if (Option.isNone(dir)) {
+          yield* client.createInstanceDirectory(project, name, SEAL_SYSTEMD_DROPIN.directory, {
+            uid: 0,
+            gid: 0,
+            mode: 0o755
+          })
+        }
+        yield* client.pushInstanceFile(project, name, SEAL_SYSTEMD_DROPIN.path, SEAL_SYSTEMD_DROPIN.content, {
+          uid: 0,
+          gid: 0,
+          mode: 0o644
+        })
+      }
+      yield* client.updateInstanceState(project, name, { action: "start" })
+    })
 
   /** Stops (killing it) and deletes an instance; a missing one is `NotFound`. */
   const forceRemove = (name: ProjectName) =>
@@ -108,6 +143,8 @@ export const make = (ctx: RuntimeContext): Pick<
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
 
       const { config, devices } = instanceSettings(spec)
+      // Locked mounts: the systemd drop-in must be in place before the first
+      // boot, so the instance is made stopped, given it, then started.
       const operation = yield* client.createInstance(project, {
         name: spec.name,
         type: "container",
@@ -115,8 +152,14 @@ export const make = (ctx: RuntimeContext): Pick<
         profiles: spec.profiles,
         config,
         devices,
-        start: true
+        start: !spec.lockMounts
       }).pipe(
+        // The instance exists from here on: a failure deletes it again.
+        Effect.tap(() =>
+          spec.lockMounts
+            ? placeDropinAndStart(spec.name).pipe(Effect.tapError(() => Effect.ignore(forceRemove(spec.name))))
+            : Effect.void
+        ),
         // Accepted, then failed (start failure, bad config): the instance
         // may exist, stopped. Delete it before reporting the error; a name
         // taken meanwhile (by someone else) is left alone.
@@ -151,6 +194,17 @@ export const make = (ctx: RuntimeContext): Pick<
 
     remove: Effect.fn("IncusContainerRuntime.remove")(function*(name: ProjectName) {
       yield* forceRemove(name)
+    }),
+
+    mountTable: Effect.fn("IncusContainerRuntime.mountTable")(function*(name: ProjectName) {
+      const state = yield* client.getInstanceState(project, name).pipe(
+        mapErrors(ctx, { kind: "instance", name, operation: "read state" })
+      )
+      if (state.status !== "Running" || state.pid === undefined || state.pid <= 0) return Option.none()
+      // Read on the host, through /proc: nothing in the instance can fake it.
+      // A pid gone meanwhile (the instance stopped) reads as unknown.
+      const text = yield* ctx.fs.readFileString(`/proc/${state.pid}/mountinfo`).pipe(Effect.option)
+      return Option.map(text, Mountinfo.parse)
     })
   }
 }

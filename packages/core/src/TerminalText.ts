@@ -1,0 +1,94 @@
+/**
+ * Text from a container or a repo, made safe to print on a terminal.
+ *
+ * Everything a container writes (file names, ref names, a command's stderr,
+ * patch names) is attacker input to the host. Printed raw, an escape
+ * sequence in it can rewrite the screen, set the window title, hide a line
+ * or (on some terminals) answer back into the shell. {@link escape} turns
+ * every character a terminal would act on into a visible escape, so what
+ * the user reads is what is there:
+ *
+ * - C0 controls (`\x00`-`\x1f`, ESC and BEL among them), DEL and the C1
+ *   controls (`\x80`-`\x9f`) become `\xHH` (`\t`, `\n`, `\r` keep their
+ *   short forms);
+ * - characters that reorder or hide text (bidirectional overrides and
+ *   isolates, zero-width characters, line and paragraph separators, the
+ *   byte order mark) and lone surrogates become `\u{HHHH}`;
+ * - a backslash becomes `\\`, so an escape in the output always means an
+ *   escape was made.
+ *
+ * JSON output needs none of this: JSON's own string escaping already makes
+ * every control character visible, so `--json` prints values as they are.
+ *
+ * @example
+ * ```ts
+ * import * as TerminalText from "@repoman/core/TerminalText"
+ * TerminalText.escape("feature\x1b]0;owned\x07")   // "feature\\x1b]0;owned\\x07"
+ * TerminalText.escapeLines("line 1\nline\x1b[2K 2") // "line 1\nline\\x1b[2K 2"
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+const hex2 = (code: number) => `\\x${code.toString(16).padStart(2, "0")}`
+
+/** Characters that reorder or hide text without being control characters. */
+const invisible = (code: number): boolean =>
+  (code >= 0x200b && code <= 0x200f) || // zero-width space/joiners, LRM, RLM
+  (code >= 0x2028 && code <= 0x202e) || // line/paragraph separators, bidi embeddings and overrides
+  (code >= 0x2060 && code <= 0x2069) || // word joiner, invisible operators, bidi isolates
+  code === 0x061c || // Arabic letter mark
+  code === 0xfeff // byte order mark
+
+const escapeChar = (char: string, keepNewline: boolean): string => {
+  const code = char.codePointAt(0) ?? 0
+  if (char === "\\") return "\\\\"
+  if (char === "\n") return keepNewline ? "\n" : "\\n"
+  if (char === "\t") return "\\t"
+  if (char === "\r") return "\\r"
+  if (code < 0x20 || code === 0x7f || (code >= 0x80 && code <= 0x9f)) return hex2(code)
+  if (invisible(code) || (code >= 0xd800 && code <= 0xdfff)) return `\\u{${code.toString(16)}}`
+  return char
+}
+
+const needsEscape = /[\\\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]/
+
+const escapeWith = (text: string, keepNewline: boolean): string => {
+  if (!needsEscape.test(text)) return text
+  let out = ""
+  // Iterating a string by code point keeps surrogate pairs (emoji) whole;
+  // a lone surrogate comes through on its own and is escaped.
+  for (const char of text) out += escapeChar(char, keepNewline)
+  return out
+}
+
+/**
+ * One value on one line: every control and invisible character escaped,
+ * newlines included.
+ *
+ * @since 0.1.0
+ * @category escaping
+ */
+export const escape = (text: string): string => escapeWith(text, false)
+
+/**
+ * A block of lines (a command's stderr, say): like {@link escape}, but `\n`
+ * stays a line break.
+ *
+ * @since 0.1.0
+ * @category escaping
+ */
+export const escapeLines = (text: string): string => escapeWith(text, true)
+
+/**
+ * The first line of `text`, escaped and cut to `max` characters (with `…`
+ * when cut): for a one-line message quoting what a command printed.
+ *
+ * @since 0.1.0
+ * @category escaping
+ */
+export const firstLine = (text: string, max = 200): string => {
+  const line = text.trim().split("\n")[0] ?? ""
+  const escaped = escape(line)
+  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped
+}
