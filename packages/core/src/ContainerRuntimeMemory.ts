@@ -160,6 +160,9 @@ interface InstanceState {
 
 const rootDirectory = (mode: number) => new FileInfo({ type: "directory", uid: 0, gid: 0, mode })
 
+/** The `/etc/passwd` of a new memory instance: root, and the container user 1000. */
+const initialPasswd = "root:x:0:0:root:/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/sh\n"
+
 /** The directories every new memory instance has. */
 const initialFiles = (): Map<string, FileInfo> =>
   new Map([
@@ -377,7 +380,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             managed,
             status: "Running",
             files: initialFiles(),
-            contents: new Map(),
+            contents: new Map([["/etc/passwd", new TextEncoder().encode(initialPasswd)]]),
             mountTable: undefined
           }
           ns.instances.set(spec.name, state)

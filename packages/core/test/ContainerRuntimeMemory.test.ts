@@ -13,7 +13,12 @@ ContainerRuntimeSuite(
     exec: emulateSuiteCommands,
     restrictions: { allowedPaths: ["/srv/suite-allowed"], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } }
   }),
-  { image: "images:debian/12", allowedPath: "/srv/suite-allowed", extraPath: "/srv/suite-extra" }
+  {
+    image: "images:debian/12",
+    allowedPath: "/srv/suite-allowed",
+    extraPath: "/srv/suite-extra",
+    sealPaths: { repo: "/srv/suite-allowed/repo", gitDir: "/srv/suite-allowed/gitdir" }
+  }
 )
 
 const spec = (name: string, profiles: ReadonlyArray<string> = ["default"]) =>

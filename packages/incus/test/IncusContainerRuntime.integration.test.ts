@@ -67,12 +67,18 @@ const throwawayProject = (label: string) => {
   }
 }
 
+const sealRepo = path.join(allowedRoot, "seal-repo")
+const sealGitDir = path.join(allowedRoot, "seal-gitdir")
+fs.mkdirSync(path.join(sealRepo, ".git"), { recursive: true })
+fs.mkdirSync(sealGitDir)
+
 ContainerRuntimeSuite("incus", throwawayProject("suite").layer, {
   image,
   timeout,
   allowedPath: allowedRoot,
   extraPath: extraRoot,
-  idMapping: hostUser
+  idMapping: hostUser,
+  sealPaths: { repo: sealRepo, gitDir: sealGitDir }
 })
 
 const particular = throwawayProject("incus")

@@ -32,10 +32,12 @@ import { assert, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import {
   ContainerRuntime,
   type ContainerRuntimeError,
   ExecResult,
+  GitCover,
   HostPath,
   InstanceSpec,
   Mount,
@@ -65,6 +67,12 @@ export interface SuiteOptions {
   readonly idMapping?: IdMapping
   /** Timeout of each test and of building the layer, in ms. Default 120 s. */
   readonly timeout?: number
+  /**
+   * Host directories under `allowedPath` for the git seal's test: a repo
+   * with a `.git` directory, and a gitdir to cover it with. Without them the
+   * seal's round trip is not tested.
+   */
+  readonly sealPaths?: { readonly repo: string; readonly gitDir: string }
 }
 
 /**
@@ -333,6 +341,61 @@ export const ContainerRuntimeSuite = <E>(
         }),
       timeout
     )
+
+    it.effect(
+      "readFile streams a regular file, and refuses one past its cap, a directory and a missing path",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("readfile")
+          const drain = (path: string, maxBytes: number) =>
+            outcome(runtime.readFile(instance, path, { maxBytes }).pipe(Stream.runDrain))
+          const text = yield* runtime.readFile(instance, "/etc/passwd", { maxBytes: 1 << 20 }).pipe(
+            Stream.decodeText,
+            Stream.mkString
+          )
+          assert.match(text, /^root:/)
+          assert.strictEqual(yield* drain("/etc/passwd", 4), "OperationFailed")
+          assert.strictEqual(yield* drain("/etc", 1 << 20), "OperationFailed")
+          assert.strictEqual(yield* drain("/no/such/file", 1 << 20), "OperationFailed")
+        }),
+      timeout
+    )
+
+    if (options.sealPaths !== undefined) {
+      const seal = options.sealPaths
+      it.effect(
+        "a sealed instance reads back its git cover and locked mounts; a live mount table shows the cover",
+        () =>
+          Effect.gen(function*() {
+            const runtime = yield* ContainerRuntime
+            const instance = uniqueName("seal")
+            const spec = new InstanceSpec({
+              ...specFor(instance),
+              repo: new HostPath({ source: seal.repo, path: seal.repo, readOnly: false }),
+              idMapping,
+              gitCover: new GitCover({ gitDir: seal.gitDir }),
+              lockMounts: true
+            })
+            const created = yield* Effect.acquireRelease(runtime.create(spec), () =>
+              Effect.ignore(runtime.remove(instance)))
+            const view = (i: typeof created) => ({ gitCover: i.gitCover, lockMounts: i.lockMounts, mounts: i.mounts })
+            const expected = { gitCover: Option.some(new GitCover({ gitDir: seal.gitDir })), lockMounts: true, mounts: [] }
+            assert.deepStrictEqual(view(created), expected)
+            assert.deepStrictEqual(view(yield* runtime.get(instance)), expected)
+            const table = yield* runtime.mountTable(instance)
+            if (Option.isSome(table)) {
+              const repo = table.value.filter((e) => e.mountPoint === seal.repo).at(-1)
+              const cover = table.value.filter((e) => e.mountPoint === `${seal.repo}/.git`).at(-1)
+              assert.isDefined(repo)
+              assert.strictEqual(cover?.parentId, repo?.id)
+            }
+            yield* runtime.stop(instance, { force: true })
+            assert.deepStrictEqual(yield* runtime.mountTable(instance), Option.none())
+          }),
+        timeout
+      )
+    }
 
     it.effect(
       "exec runs as the given user and group, in the given directory, with the given environment",
