@@ -8,6 +8,7 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
 import { Registry } from "@repoman/core/Registry"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
@@ -26,6 +27,7 @@ const withReposRoot = <A, E, R>(
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const root = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-bulk-" })
+    const stateDir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-bulk-state-" })
     for (const dir of ["alpha", "beta", "gamma", "Bad_Name", ".cache"]) yield* fs.makeDirectory(`${root}/${dir}`)
     yield* fs.writeFileString(`${root}/notes.txt`, "not a repo\n")
     const document = Schema.decodeUnknownSync(RegistryDocument)({
@@ -45,7 +47,8 @@ const withReposRoot = <A, E, R>(
         ContainerRuntimeMemory.layer(),
         ProfileStoreMemory.layer(),
         HostInfo.layerTest({ home: "/home/dev" }),
-        ConfigPaths.layerFrom({ home: "/home/dev", configDir: "/home/dev/.config/repoman" }),
+        ConfigPaths.layerFrom({ home: "/home/dev", configDir: "/home/dev/.config/repoman", stateDir }),
+        NodeHostFiles.layer,
         TestConsole.layer
       ))
     )

@@ -5,14 +5,17 @@
  * `ProfileStoreMemory`, `HostInfo.layerTest`, fixed `ConfigPaths`). Copy it
  * into your own tests.
  *
- * The file system stays real (Node's): `newProject` checks that the repo
- * directory exists, so tests point the repos root at a temporary directory.
+ * The file system stays real (Node's, and `NodeHostFiles`): `newProject`
+ * checks that the repo directory exists and seals its git metadata into the
+ * state dir, so tests point the repos root (and the state dir, which
+ * defaults to `<repos root>/.repoman-state`) at a temporary directory.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -25,6 +28,8 @@ export interface MemoryStackOptions {
   readonly reposRoot: string
   /** The source trees the memory backup target can mirror, by absolute path. */
   readonly sources?: Iterable<readonly [string, BackupTargetMemory.FileTree]>
+  /** Where repoman keeps its state (sealed gitdirs, logs). Default `<repos root>/.repoman-state`. */
+  readonly stateDir?: string
 }
 
 /** A registry after `repoman setup`, with the given repos root and no projects. */
@@ -39,6 +44,11 @@ export const layer = (options: MemoryStackOptions) =>
     BackupTargetMemory.layer(options.sources === undefined ? {} : { sources: options.sources }),
     ProfileStoreMemory.layer(),
     HostInfo.layerTest({ user: "ada", home: "/home/ada" }),
-    ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
+    ConfigPaths.layerFrom({
+      home: "/home/ada",
+      configDir: "/home/ada/.config/repoman",
+      stateDir: options.stateDir ?? `${options.reposRoot}/.repoman-state`
+    }),
+    NodeHostFiles.layer,
     NodeServices.layer
   )

@@ -13,6 +13,7 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { layer as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import type { ProfileStore } from "@repoman/core/ProfileStore"
 import type { Registry } from "@repoman/core/Registry"
 import { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
@@ -121,7 +122,8 @@ export const runCli = (
         options.backup ?? backupMemory({}),
         HostInfo.layerTest({ home: options.home ?? home, ...options.host }),
         ConfigPaths.layerFrom({ home: options.home ?? home, configDir: `${options.home ?? home}/.config/repoman` }),
-        platformTest(options.home !== undefined, options.keys)
+        platformTest(options.home !== undefined, options.keys),
+        NodeHostFiles.layer
       ),
       { local: true }
     ) // a fresh console, not the one it.effect installed

@@ -13,6 +13,7 @@ import { type ImageRef, ProfileName, ProjectName, type RepoDir } from "@repoman/
 import * as Registry from "@repoman/core/Registry"
 import * as IncusClient from "@repoman/incus/IncusClient"
 import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as NodeHostInfo from "@repoman/node/NodeHostInfo"
 import * as RegistryFile from "@repoman/node/RegistryFile"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
@@ -69,7 +70,12 @@ const countedStack = (dir: string, project: string, counts: Counts) => {
       })
     })
   ).pipe(Layer.provide(RegistryFile.layer()))
-  return Layer.mergeAll(IncusContainerRuntime.layer({ project }), NodeHostInfo.layer, ProfileLibrary.layer).pipe(
+  return Layer.mergeAll(
+    IncusContainerRuntime.layer({ project }),
+    NodeHostInfo.layer,
+    NodeHostFiles.layer,
+    ProfileLibrary.layer
+  ).pipe(
     Layer.provideMerge(registry),
     Layer.provideMerge(IncusClient.layerNoDependencies({ socketPath }).pipe(Layer.provide(http))),
     Layer.provideMerge(ConfigPaths.layerFrom({

@@ -23,11 +23,13 @@ import * as PluginLoader from "@repoman/backup/PluginLoader"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome, paths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import type { HostFiles } from "@repoman/core/HostFiles"
 import type * as HostInfo from "@repoman/core/HostInfo"
 import type { ProfileStore } from "@repoman/core/ProfileStore"
 import { Registry } from "@repoman/core/Registry"
 import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
 import * as NodeConfigPaths from "@repoman/node/NodeConfigPaths"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as NodeHostInfo from "@repoman/node/NodeHostInfo"
 import * as RegistryFile from "@repoman/node/RegistryFile"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
@@ -43,6 +45,7 @@ import * as Layer from "effect/Layer"
 export type Services =
   | ContainerRuntime
   | HostInfo.HostInfo
+  | HostFiles
   | ProfileStore
   | BackupTarget
   | Registry
@@ -129,6 +132,7 @@ export const layer = <E = never>(
   return Layer.mergeAll(
     runtime(options),
     NodeHostInfo.layer,
+    NodeHostFiles.layer,
     ProfileLibrary.layer,
     options.backupTarget ?? PluginLoader.layerFromRegistry
   ).pipe(

@@ -6,19 +6,33 @@
  * mounted writable at {@link PATCHES}. `repoman patches NAME --apply` applies
  * what lands there to the host repo with `git am`, as the host user.
  *
+ * Everything in the patches dir is the container's: the host follows
+ * nothing there. Entries are looked at with `lstat`; only regular files
+ * named `*.patch` of at most {@link MAX_PATCH_BYTES} are read (with
+ * `O_NOFOLLOW | O_NONBLOCK`, so a symlink or a FIFO is refused, not
+ * followed or waited on), copied into a private dir of the host's, and
+ * applied from there. Applied patches are unlinked from the patches dir
+ * (which follows nothing) and kept in `<state dir>/patches-applied/<name>`,
+ * a dir the container never sees: the host moves nothing into a path the
+ * container chose.
+ *
  * @since 0.1.0
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, HostPath, Mount } from "@repoman/core/ContainerRuntime"
-import * as HostProcess from "@repoman/core/HostProcess"
+import { HostFiles } from "@repoman/core/HostFiles"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
+import * as TerminalText from "@repoman/core/TerminalText"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import { hostGit } from "./internal/hostGit.ts"
 
 /**
  * Where the read-only repo is mounted inside a hermetic container.
@@ -35,6 +49,22 @@ export const ORIGIN = "/srv/repoman/origin"
  * @category constants
  */
 export const PATCHES = "/patches"
+
+/**
+ * The largest patch file the host reads (16 MiB).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_PATCH_BYTES = 16 * 1024 * 1024
+
+/**
+ * The most patches one `patches` run looks at.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_PATCHES = 1000
 
 /** What `systemctl is-system-running` says while the system is still booting. */
 const booting: ReadonlySet<string> = new Set(["initializing", "starting"])
@@ -138,61 +168,127 @@ export const makeWorkingCopy = Effect.fn("makeWorkingCopy")(function*(name: Proj
   }
 })
 
-/** Runs git on the host (argv list, hooks disabled); stdout, stderr, exit code. */
-const hostGit = (args: ReadonlyArray<string>) => HostProcess.run("git", ["-c", "core.hooksPath=/dev/null", ...args])
+/**
+ * A `*.patch` entry of the patches dir that is not read, and why (a
+ * symlink, a FIFO, a directory, too large): its name escaped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefusedPatch {
+  readonly name: string
+  readonly reason: string
+}
 
 /**
- * The patches waiting in a project's patches dir (`*.patch`, in name order,
- * as `git format-patch` numbers them), with the dir.
+ * The patches waiting in a project's patches dir: the regular `*.patch`
+ * files (in name order, as `git format-patch` numbers them; names as they
+ * are, for JSON), the `*.patch` entries refused, and the dir.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PatchList {
+  readonly dir: string
+  readonly patches: ReadonlyArray<string>
+  readonly refused: ReadonlyArray<RefusedPatch>
+}
+
+/**
+ * Lists the patches waiting in a project's patches dir, following nothing:
+ * see {@link PatchList}.
  *
  * @since 0.1.0
  * @category programs
  */
 export const listPatches = Effect.fn("listPatches")(function*(name: ProjectName) {
-  const fs = yield* FileSystem.FileSystem
+  const files = yield* HostFiles
   const registry = yield* Registry
   const { stateDir } = yield* ConfigPaths
   yield* registry.getProject(name)
   const dir = patchesDir(stateDir, name)
-  const entries = yield* fs.readDirectory(dir).pipe(
+  const entries = yield* files.readDirectory(dir).pipe(
     Effect.mapError(() => new HermeticError({ name, detail: `no patches dir ${dir}: is it a hermetic project?` }))
   )
-  return { dir, patches: entries.filter((e) => e.endsWith(".patch")).sort() }
+  const candidates = entries.filter((e) => e.endsWith(".patch")).sort()
+  if (candidates.length > MAX_PATCHES) {
+    return yield* new HermeticError({ name, detail: `more than ${MAX_PATCHES} patches in ${dir}` })
+  }
+  const patches: Array<string> = []
+  const refused: Array<RefusedPatch> = []
+  for (const entry of candidates) {
+    const stat = yield* files.lstat(`${dir}/${entry}`).pipe(Effect.orElseSucceed(() => Option.none()))
+    if (Option.isNone(stat)) continue
+    if (stat.value.type !== "file") refused.push({ name: entry, reason: `a ${stat.value.type}, not a regular file` })
+    else if (stat.value.size > MAX_PATCH_BYTES) refused.push({ name: entry, reason: `larger than ${MAX_PATCH_BYTES} bytes` })
+    else patches.push(entry)
+  }
+  return { dir, patches, refused } satisfies PatchList
 })
 
 /**
  * Applies the waiting patches to the host repo with `git am` (as the host
- * user), refusing when the host tree is dirty; applied patches move to
- * `applied/` in the patches dir. Returns the names applied.
+ * user), refusing when the host tree is dirty or when any `*.patch` entry
+ * is not a regular file: each is read without following it, copied into a
+ * private dir and applied from there; the applied ones leave the patches
+ * dir (unlinked) for `<state dir>/patches-applied/<name>`. Returns the names
+ * applied.
  *
  * @since 0.1.0
  * @category programs
  */
 export const applyPatches = Effect.fn("applyPatches")(function*(name: ProjectName) {
   const fs = yield* FileSystem.FileSystem
+  const files = yield* HostFiles
   const registry = yield* Registry
-  const { home } = yield* ConfigPaths
+  const { home, stateDir } = yield* ConfigPaths
   const document = yield* registry.load
   const project = yield* registry.getProject(name)
   const repo = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
-  const { dir, patches } = yield* listPatches(name)
-  if (patches.length === 0) return []
+  const { dir, patches, refused } = yield* listPatches(name)
   const fail = (detail: string) => new HermeticError({ name, detail })
+  if (refused.length > 0) {
+    return yield* fail(
+      `not applying: ${refused.map((r) => `${TerminalText.escape(r.name)} is ${r.reason}`).join("; ")} ` +
+        `(remove it inside the container)`
+    )
+  }
+  if (patches.length === 0) return []
   const status = yield* hostGit(["-C", repo, "status", "--porcelain"]).pipe(Effect.mapError((e) => fail(e.message)))
-  if (status.exitCode !== 0) return yield* fail(`git status failed in ${repo}: ${status.stderr.trim()}`)
+  if (status.exitCode !== 0) {
+    return yield* fail(`git status failed in ${repo}: ${TerminalText.firstLine(status.stderr)}`)
+  }
   if (status.stdout.trim().length > 0) {
     return yield* fail(`the host tree ${repo} has uncommitted changes: commit or stash them first`)
   }
-  const am = yield* hostGit(["-C", repo, "am", "--", ...patches.map((p) => `${dir}/${p}`)]).pipe(
-    Effect.mapError((e) => fail(e.message))
-  )
-  if (am.exitCode !== 0) {
-    yield* Effect.ignore(hostGit(["-C", repo, "am", "--abort"]))
-    return yield* fail(`git am failed, nothing applied: ${am.stderr.trim().split("\n")[0] ?? ""}`)
-  }
-  yield* fs.makeDirectory(`${dir}/applied`, { recursive: true }).pipe(Effect.mapError((e) => fail(e.message)))
-  for (const p of patches) {
-    yield* fs.rename(`${dir}/${p}`, `${dir}/applied/${p}`).pipe(Effect.mapError((e) => fail(e.message)))
-  }
-  return patches
+  return yield* Effect.scoped(Effect.gen(function*() {
+    const work = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-patches-" }).pipe(
+      Effect.mapError((e) => fail(e.message))
+    )
+    const copies: Array<string> = []
+    for (const [i, patch] of patches.entries()) {
+      const bytes = yield* files.readRegular(`${dir}/${patch}`, { maxBytes: MAX_PATCH_BYTES }).pipe(
+        Effect.mapError((e) => fail(`not applying: ${TerminalText.escape(e.message)}`))
+      )
+      // The copy's name is the host's own: the container's name is never a path here.
+      const copy = `${work}/${String(i + 1).padStart(4, "0")}.patch`
+      yield* fs.writeFile(copy, bytes, { flag: "wx", mode: 0o600 }).pipe(Effect.mapError((e) => fail(e.message)))
+      copies.push(copy)
+    }
+    const am = yield* hostGit(["-C", repo, "am", "--", ...copies]).pipe(Effect.mapError((e) => fail(e.message)))
+    if (am.exitCode !== 0) {
+      yield* Effect.ignore(hostGit(["-C", repo, "am", "--abort"]))
+      return yield* fail(`git am failed, nothing applied: ${TerminalText.firstLine(am.stderr)}`)
+    }
+    const stamp = new Date(yield* Clock.currentTimeMillis).toISOString().replace(/[:.]/g, "-")
+    const kept = `${stateDir}/patches-applied/${name}/${stamp}`
+    yield* fs.makeDirectory(kept, { recursive: true, mode: 0o700 }).pipe(Effect.mapError((e) => fail(e.message)))
+    for (const [i, patch] of patches.entries()) {
+      const copy = copies[i]
+      if (copy !== undefined) yield* Effect.ignore(fs.copyFile(copy, `${kept}/${String(i + 1).padStart(4, "0")}.patch`))
+      // unlink does not follow a symlink; the name was a regular file when read.
+      yield* Effect.ignore(fs.remove(`${dir}/${patch}`))
+    }
+    return patches
+  }))
 })

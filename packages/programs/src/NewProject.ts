@@ -2,21 +2,25 @@
  * `new`: create a project's container and register it, all or nothing.
  *
  * The registry is read once. One create request carries image, profiles,
- * repo, mounts, environment, limits, id mapping and labels, and starts the
- * container; the registry is written last, and any failure after the
- * container exists deletes it again, so the registry and the engine never
- * disagree.
+ * repo, mounts, environment, limits, id mapping, labels and the git seal,
+ * and starts the container; the registry is written last, and any failure
+ * after the container exists deletes it again (and the sealed gitdir with
+ * it), so the registry and the engine never disagree.
+ *
+ * By default the project is sealed (see `GitSeal`): the container sees a
+ * gitdir repoman seeds from the repo, never the host's `.git`, and cannot
+ * undo its mounts. `gitMode: "shared"` mounts the host's `.git` as before.
  *
  * @since 0.1.0
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, type GitCover, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID, idMappingFor } from "@repoman/core/IdMapping"
 import type { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
-import { type Project, timestampFromDate } from "@repoman/core/Project"
+import { type GitMode, type Project, timestampFromDate } from "@repoman/core/Project"
 import { ProjectExists, Registry, RegistryError } from "@repoman/core/Registry"
 import type { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
 import { mergeLimits, type ResourceLimits } from "@repoman/core/ResourceLimits"
@@ -28,6 +32,7 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
+import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
@@ -52,6 +57,10 @@ export interface NewProjectInput {
   readonly limits?: ResourceLimits
   /** Mount the repo read-only and work on a clone inside (see `Hermetic`). */
   readonly hermetic?: boolean
+  /** `sealed` (the default) or `shared` (see `GitSeal`); a hermetic project is sealed by its read-only repo. */
+  readonly gitMode?: GitMode
+  /** Seal a repo with submodules all the same (see `GitSeal.prepareSeal`). */
+  readonly acceptSubmoduleRisk?: boolean
 }
 
 /**
@@ -74,6 +83,8 @@ export const instanceSpec = (options: {
   readonly limits?: ResourceLimits
   /** Hermetic: the host patches dir (the repo then goes read-only at `Hermetic.ORIGIN`). */
   readonly hermetic?: { readonly patches: string }
+  /** Sealed: the gitdir that covers the repo's `.git` (its mounts are then locked). */
+  readonly gitCover?: GitCover
 }): InstanceSpec => {
   const hermetic = options.hermetic === undefined
     ? undefined
@@ -94,7 +105,10 @@ export const instanceSpec = (options: {
       options.limits
     ),
     idMapping: idMappingFor(options.document.defaults.uidMode, options.host),
-    labels: { project: options.name, repo: options.repo.path }
+    labels: { project: options.name, repo: options.repo.path },
+    ...(options.gitCover === undefined || hermetic !== undefined
+      ? {}
+      : { gitCover: options.gitCover, lockMounts: true })
   })
 }
 
@@ -198,6 +212,15 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
   ])
   // Every profile must be installed, and a library profile must match the library.
   const required = yield* requireProfiles(profiles, document)
+  const gitMode: GitMode = input.gitMode ?? "sealed"
+  const seal = input.hermetic === true
+    ? undefined
+    : yield* prepareSeal({
+      name: input.name,
+      repo: repo.real,
+      mode: gitMode,
+      acceptSubmoduleRisk: input.acceptSubmoduleRisk ?? false
+    })
   const spec = instanceSpec({
     name: input.name,
     image,
@@ -208,7 +231,8 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     mounts,
     host,
     ...(input.limits === undefined ? {} : { limits: input.limits }),
-    ...(input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {})
+    ...(input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {}),
+    ...(seal === undefined ? {} : Option.match(seal.cover, { onNone: () => ({}), onSome: (gitCover) => ({ gitCover }) }))
   })
   const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
   const project: Project = {
@@ -217,7 +241,8 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     image,
     profiles,
     created,
-    backup: input.backup ?? true
+    backup: input.backup ?? true,
+    git: input.hermetic === true ? "sealed" : gitMode
   }
 
   // Set when a failure after create could not delete the container again.
@@ -236,9 +261,28 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     yield* prepareHome(input.name, host.home)
     yield* linkSharedFiles(input.name, required)
     if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
+    if (seal !== undefined) {
+      yield* writeSealRecord(input.name, seal.record)
+      // The seeded index carries the host's owner ids; inside they differ.
+      // Refreshing it there spares the agent's first `git status` a rehash.
+      if (Option.isSome(seal.cover)) {
+        yield* Effect.ignore(runtime.exec(input.name, ["git", "update-index", "-q", "--refresh"], {
+          user: CONTAINER_ID,
+          group: CONTAINER_ID,
+          cwd: repo.path,
+          env: { HOME: host.home }
+        }))
+      }
+    }
     yield* registry.addProject(project)
-    return { project, instance, repo }
+    return { project, instance, repo, seal: Option.fromUndefinedOr(seal) }
   })).pipe(
+    Effect.tapError(() =>
+      seal === undefined ? Effect.void : Effect.gen(function*() {
+        yield* discardSeal(input.name)
+        if (seal.initialized) yield* Effect.ignore(fs.remove(`${repo.real}/.git`, { recursive: true }))
+      })
+    ),
     Effect.catch((error) =>
       Effect.flatMap(Ref.get(leftBehind), (left) =>
         Effect.fail(

@@ -27,6 +27,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import { listProjects } from "../src/ListProjects.ts"
 import { newProject } from "../src/NewProject.ts"
 import { openShell } from "../src/OpenShell.ts"
@@ -62,7 +63,8 @@ const world = (
       HostInfo.layerTest({ home, uid, gid, user: "ada" }),
       ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
       ProfileStoreMemory.layer(),
-      BackupTargetMemory.layer()
+      BackupTargetMemory.layer(),
+      NodeHostFiles.layer
     )
     return { home, runtime, layer }
   })
@@ -353,8 +355,8 @@ describe("list, status, remove, shell", () => {
       assert.strictEqual(s?.userProbe?.hostUid, uid)
       assert.deepStrictEqual([s?.rootProbe?.ok, s?.rootProbe?.wrote], [true, false])
       assert.isTrue(s?.healthy)
-      // The probes leave nothing behind.
-      assert.deepStrictEqual((yield* fs.readDirectory(`${home}/repos/isurus`)).sort(), ["README", "src"])
+      // The probes leave nothing behind (the .git is new's: a sealed project needs one).
+      assert.deepStrictEqual((yield* fs.readDirectory(`${home}/repos/isurus`)).sort(), [".git", "README", "src"])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("remove deletes the container and the entry, and leaves the repo alone", () =>

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import { newProject } from "../src/NewProject.ts"
 import { profileVariables } from "../src/PreparedProfile.ts"
 import { installProfiles } from "../src/ProfileInstall.ts"
@@ -75,7 +76,8 @@ const world = (
       Layer.succeed(ContainerRuntime, runtime),
       ProfileStoreMemory.layer({ profiles: library }),
       HostInfo.layerTest({ home, user: "ada" }),
-      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` })
+      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+      NodeHostFiles.layer
     )
     return { home, runtime, layer, library }
   })
