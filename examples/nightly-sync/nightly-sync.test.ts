@@ -5,10 +5,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import * as HostInfo from "@repoman/core/HostInfo"
 import { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -39,6 +41,8 @@ const layer = (sources: ReadonlyArray<readonly [string, BackupTargetMemory.FileT
     RegistryMemory.layer({ document }),
     BackupTargetMemory.layer({ sources }),
     ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
+    HostInfo.layerTest({ home: "/home/ada" }),
+    NodeHostFiles.layer,
     Path.layer,
     TestConsole.layer
   )

@@ -7,8 +7,8 @@
  * attacker input, so repoman parses the header here and keeps only what it
  * would fetch: branch refs (`refs/heads/...`) whose names pass git's
  * `check-ref-format` rules and have no control, space or non-ASCII bytes,
- * with well-formed object ids. Everything else is reported as rejected,
- * with its name escaped for display.
+ * with well-formed object ids. Everything else is reported as rejected (its
+ * name as it is: escape it with `TerminalText` before printing).
  *
  * Format (gitformat-bundle(5)): a signature line (`# v2 git bundle`; v3
  * adds capability lines, which repoman does not accept), prerequisite lines
@@ -17,8 +17,6 @@
  *
  * @since 0.1.0
  */
-import { escape } from "./TerminalText.ts"
-
 /**
  * The most bytes of a header repoman reads before giving up on finding its
  * end.
@@ -51,14 +49,14 @@ export interface BundleRef {
 }
 
 /**
- * A reference line repoman will not fetch: its name escaped for display,
- * and why.
+ * A reference line repoman will not fetch: its name as the bundle has it
+ * (each byte one character; escape it before printing), and why.
  *
  * @since 0.1.0
  * @category models
  */
 export interface RejectedRef {
-  readonly display: string
+  readonly name: string
   readonly reason: string
 }
 
@@ -157,7 +155,7 @@ export const parseHeader = (bytes: Uint8Array): BundleHeader | HeaderProblem => 
   const text = new TextDecoder("latin1").decode(bytes.subarray(0, end))
   const [signature, ...lines] = text.split("\n")
   if (signature !== "# v2 git bundle") {
-    return { problem: `not a v2 git bundle (it starts with "${escape(signature ?? "")}")` }
+    return { problem: `not a v2 git bundle (it starts with "${signature ?? ""}")` }
   }
   if (lines.length > MAX_REFS) return { problem: `more than ${MAX_REFS} lines in the bundle header` }
   const refs: Array<BundleRef> = []
@@ -175,16 +173,16 @@ export const parseHeader = (bytes: Uint8Array): BundleHeader | HeaderProblem => 
     const oid = space < 0 ? line : line.slice(0, space)
     const name = space < 0 ? "" : line.slice(space + 1)
     if (!isObjectId(oid)) {
-      rejected.push({ display: escape(line), reason: "no valid object id" })
+      rejected.push({ name: line, reason: "no valid object id" })
       continue
     }
     const problem = branchRefProblem(name)
     if (problem !== undefined) {
-      rejected.push({ display: escape(name), reason: problem })
+      rejected.push({ name, reason: problem })
       continue
     }
     if (seen.has(name)) {
-      rejected.push({ display: name, reason: "listed twice" })
+      rejected.push({ name, reason: "listed twice" })
       continue
     }
     seen.add(name)

@@ -19,6 +19,8 @@
  *
  * JSON output needs none of this: JSON's own string escaping already makes
  * every control character visible, so `--json` prints values as they are.
+ * Programs return such text as it is; the CLI escapes it where it prints it
+ * (every error line, every status, patch and ref line).
  *
  * @example
  * ```ts
@@ -81,14 +83,14 @@ export const escape = (text: string): string => escapeWith(text, false)
 export const escapeLines = (text: string): string => escapeWith(text, true)
 
 /**
- * The first line of `text`, escaped and cut to `max` characters (with `…`
- * when cut): for a one-line message quoting what a command printed.
+ * The first line of what a command printed, cut to `max` characters (with
+ * `…` when cut), for a one-line message quoting it. It is not escaped: the
+ * message is, where it is printed.
  *
  * @since 0.1.0
  * @category escaping
  */
 export const firstLine = (text: string, max = 200): string => {
   const line = text.trim().split("\n")[0] ?? ""
-  const escaped = escape(line)
-  return escaped.length > max ? `${escaped.slice(0, max)}…` : escaped
+  return line.length > max ? `${line.slice(0, max)}…` : line
 }

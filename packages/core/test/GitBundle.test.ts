@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as GitBundle from "../src/GitBundle.ts"
+import * as TerminalText from "../src/TerminalText.ts"
 
 const oid = (c: string) => c.repeat(40)
 const bundle = (lines: ReadonlyArray<string>, signature = "# v2 git bundle") =>
@@ -21,7 +22,7 @@ describe("GitBundle.parseHeader", () => {
     assert.strictEqual(new TextDecoder().decode(bytes.subarray(header.packOffset, header.packOffset + 4)), "PACK")
   })
 
-  it("rejects hostile names, escaped for display: escapes, traversal, HEAD, tags, non-ASCII", () => {
+  it("rejects hostile names, as they are: escapes, traversal, HEAD, tags, non-ASCII", () => {
     const hostile = [
       "refs/heads/esc\x1b]0;pwned\x07\x1b[31mred",
       "refs/heads/a/../../b",
@@ -44,8 +45,11 @@ describe("GitBundle.parseHeader", () => {
     const header = parse(bundle([...hostile.map((n) => `${oid("a")} ${n}`), `${oid("b")} refs/heads/ok`]))
     assert.deepStrictEqual(header.refs.map((r) => r.name), ["refs/heads/ok"])
     assert.strictEqual(header.rejected.length, hostile.length)
-    for (const r of header.rejected) assert.notMatch(r.display, /[\x00-\x1f\x7f]/, r.display)
-    assert.strictEqual(header.rejected[0]?.display, "refs/heads/esc\\x1b]0;pwned\\x07\\x1b[31mred")
+    assert.strictEqual(header.rejected[0]?.name, hostile[0])
+    assert.strictEqual(
+      TerminalText.escape(header.rejected[0]?.name ?? ""),
+      "refs/heads/esc\\x1b]0;pwned\\x07\\x1b[31mred"
+    )
   })
 
   it("rejects bad object ids and duplicate names; accepts SHA-256 ids", () => {
@@ -66,7 +70,7 @@ describe("GitBundle.parseHeader", () => {
       return GitBundle.isHeader(r) ? "parsed" : r.problem
     }
     assert.include(problem(bundle([], "# v3 git bundle")), "not a v2 git bundle")
-    assert.include(problem(bundle([], "# v2 git bundle\x1b[2J")), "\\x1b[2J")
+    assert.include(problem(bundle([], "# v2 git bundle\x1b[2J")), "not a v2 git bundle")
     assert.include(problem(new TextEncoder().encode(`# v2 git bundle\n${oid("a")} refs/heads/main\n`)), "no end")
     assert.include(problem(bundle(["-nothex comment"])), "prerequisite")
   })

@@ -136,7 +136,7 @@ export const fetchAgentCommits = Effect.fn("fetchAgentCommits")(function*(name: 
   // 1. What the host has: the container need not send it.
   const known = yield* hostGitOk(
     ["-C", repo, "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes/repoman"],
-    (d) => fail(`cannot list the host repo's branches: ${TerminalText.escape(d)}`)
+    (d) => fail(`cannot list the host repo's branches: ${d}`)
   )
   const nots = [...new Set([...oidLines(known), ...record.value.seededTips])]
 
@@ -175,7 +175,7 @@ export const fetchAgentCommits = Effect.fn("fetchAgentCommits")(function*(name: 
     yield* runtime.readFile(name, inside, { maxBytes: MAX_BUNDLE_BYTES }).pipe(
       Stream.run(fs.sink(bundle, { flag: "wx" })),
       Effect.ensuring(cleanInside),
-      Effect.mapError((e) => fail(`cannot read the bundle out of the container: ${TerminalText.escape(e.message)}`))
+      Effect.mapError((e) => fail(`cannot read the bundle out of the container: ${e.message}`))
     )
     const head = yield* fs.open(bundle, { flag: "r" }).pipe(
       Effect.flatMap((file) => file.readAlloc(GitBundle.MAX_HEADER_BYTES)),
@@ -190,7 +190,7 @@ export const fetchAgentCommits = Effect.fn("fetchAgentCommits")(function*(name: 
 
     // 4. Unpacked into a scratch repo that borrows the host's objects (that direction only).
     const stage = `${scratch}/stage.git`
-    const gitFailed = (step: string) => (d: string) => fail(`${step}: ${TerminalText.escape(d)}`)
+    const gitFailed = (step: string) => (d: string) => fail(`${step}: ${d}`)
     yield* hostGitOk(["init", "-q", "--bare", "--template=", stage], gitFailed("cannot make the scratch repo"))
     const common = (yield* hostGitOk(
       ["-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"],

@@ -298,7 +298,7 @@ export const fingerprint = Effect.fn("GitSeal.fingerprint")(function*(repo: stri
   })
 })
 
-const entryText = (e: typeof Entry.Type) => TerminalText.escape(e.value === null ? e.key : `${e.key} = ${e.value}`)
+const entryText = (e: typeof Entry.Type) => e.value === null ? e.key : `${e.key} = ${e.value}`
 
 /**
  * What changed between two fingerprints, one line each (escaped): a
@@ -316,7 +316,7 @@ export const fingerprintChanges = (before: Fingerprint, after: Option.Option<Fin
   const b = now.dotGit
   if (a.type !== b.type) out.push(`.git is now a ${b.type} (was a ${a.type})`)
   else if (a.dev !== b.dev || a.ino !== b.ino) out.push(".git was replaced (another inode)")
-  else if (a.content !== b.content) out.push(`the gitfile now says ${TerminalText.escape(b.content ?? "")}`)
+  else if (a.content !== b.content) out.push(`the gitfile now says ${b.content ?? ""}`)
   const known = new Set(before.executing.map(entryText))
   for (const e of now.executing) {
     if (!known.has(entryText(e))) out.push(`config runs a program: ${entryText(e)}`)
@@ -325,8 +325,8 @@ export const fingerprintChanges = (before: Fingerprint, after: Option.Option<Fin
   const hooksBefore = hooks(before.hooks)
   for (const [name, value] of hooks(now.hooks)) {
     const was = hooksBefore.get(name)
-    if (was === undefined) out.push(`new hook: ${TerminalText.escape(name)}`)
-    else if (was !== value) out.push(`hook changed: ${TerminalText.escape(name)}`)
+    if (was === undefined) out.push(`new hook: ${name}`)
+    else if (was !== value) out.push(`hook changed: ${name}`)
   }
   for (const [name, value] of Object.entries(now.redirects)) {
     const was = before.redirects[name] ?? null
@@ -340,8 +340,8 @@ export const fingerprintChanges = (before: Fingerprint, after: Option.Option<Fin
     const hooksWere = hooks(was?.hooks ?? [])
     const changedHooks = m.hooks.filter((h) => hooksWere.get(h.name) !== `${h.type}:${h.sha256}`)
     if (runs.length > 0 || changedHooks.length > 0) {
-      out.push(`submodule gitdir ${TerminalText.escape(m.name)} changed: ${
-        [...runs.map(entryText), ...changedHooks.map((h) => `hook ${TerminalText.escape(h.name)}`)].join(", ")
+      out.push(`submodule gitdir ${m.name} changed: ${
+        [...runs.map(entryText), ...changedHooks.map((h) => `hook ${h.name}`)].join(", ")
       }`)
     }
   }
@@ -522,7 +522,7 @@ export const prepareSeal = Effect.fn("GitSeal.prepareSeal")(function*(request: S
     const submodules = yield* gitlinks(name, repo)
     if (submodules.length > 0 && !request.acceptSubmoduleRisk) {
       return yield* fail(
-        `the repo has submodules (${submodules.slice(0, 5).map(TerminalText.escape).join(", ")}): a git status ` +
+        `the repo has submodules (${submodules.slice(0, 5).join(", ")}): a git status ` +
           `on the host runs git inside each, through a .git the container can rewrite. Pass ` +
           `--accept-submodule-risk to seal it anyway (and set 'git config diff.ignoreSubmodules all' in the repo), ` +
           `or use --git-mode shared`
@@ -727,9 +727,9 @@ const liveChecks = (
       : cover === undefined
       ? `nothing covers ${repoPath}/.git in the container (unmounted?)`
       : same(cover, coverAt)
-      ? `${repoPath}/.git in the container is ${TerminalText.escape(coverSource)}`
-      : `${repoPath}/.git in the container shows ${TerminalText.escape(cover.root)}, not ${
-        TerminalText.escape(coverSource)
+      ? `${repoPath}/.git in the container is ${coverSource}`
+      : `${repoPath}/.git in the container shows ${cover.root}, not ${
+        coverSource
       }`
   })
   if (worktree) {
@@ -739,7 +739,7 @@ const liveChecks = (
       ok: same(gitDirMount, Mountinfo.locate(host, gitDir)),
       detail: `${GITFILE_TARGET} in the container ${
         same(gitDirMount, Mountinfo.locate(host, gitDir)) ? "is" : "is not"
-      } ${TerminalText.escape(gitDir)}`
+      } ${gitDir}`
     })
   }
   checks.push({
@@ -773,7 +773,7 @@ const liveChecks = (
     ok: exposed.length === 0,
     detail: exposed.length === 0
       ? "no mount in the container shows the host's .git"
-      : `the host's .git shows in the container at ${exposed.slice(0, 3).map(TerminalText.escape).join(", ")}`
+      : `the host's .git shows in the container at ${exposed.slice(0, 3).join(", ")}`
   })
   return checks
 }
@@ -794,7 +794,7 @@ const treeWarnings = (name: ProjectName, repo: string, submodules: ReadonlyArray
       const resolved = value.startsWith("/") ? value : `${repo}/${value}`
       if (Mountinfo.isWithin(resolved, repo)) {
         warnings.push(
-          `core.hooksPath is ${TerminalText.escape(value)}, inside the repo: your git runs hooks the container ` +
+          `core.hooksPath is ${value}, inside the repo: your git runs hooks the container ` +
             `can rewrite (a hook manager such as husky or lefthook?)`
         )
       }
@@ -812,7 +812,7 @@ const treeWarnings = (name: ProjectName, repo: string, submodules: ReadonlyArray
       )
       if (ignore.stdout.trim() !== "all") {
         warnings.push(
-          `${name} has submodules (${submodules.slice(0, 3).map(TerminalText.escape).join(", ")}): a git status on ` +
+          `${name} has submodules (${submodules.slice(0, 3).join(", ")}): a git status on ` +
             `the host enters them through a .git the container can rewrite; run ` +
             `'git -C ${repo} config diff.ignoreSubmodules all'`
         )
@@ -876,7 +876,7 @@ export const checkSeal = Effect.fn("GitSeal.checkSeal")(function*(options: {
       ok: leaking.length === 0 && writableRepo.length === 0,
       detail: leaking.length === 0 && writableRepo.length === 0
         ? "no other mount of the container (its profiles' included) holds the host's .git"
-        : `mount ${[...leaking, ...writableRepo].map((m) => TerminalText.escape(`${m.name} (${m.source})`)).join(", ")} ` +
+        : `mount ${[...leaking, ...writableRepo].map((m) => `${m.name} (${m.source})`).join(", ")} ` +
           `gives the container the host's .git`
     })
   }
@@ -910,7 +910,7 @@ export const checkSeal = Effect.fn("GitSeal.checkSeal")(function*(options: {
         cover.gitFile === expected.gitFile,
       detail: cover === undefined
         ? "the container has no git cover device: it may see the host's .git"
-        : `the container's .git is ${TerminalText.escape(cover.gitFile ?? cover.gitDir)}`
+        : `the container's .git is ${cover.gitFile ?? cover.gitDir}`
     })
     checks.push({
       check: "mounts locked",

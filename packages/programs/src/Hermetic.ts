@@ -249,7 +249,7 @@ export const applyPatches = Effect.fn("applyPatches")(function*(name: ProjectNam
   const fail = (detail: string) => new HermeticError({ name, detail })
   if (refused.length > 0) {
     return yield* fail(
-      `not applying: ${refused.map((r) => `${TerminalText.escape(r.name)} is ${r.reason}`).join("; ")} ` +
+      `not applying: ${refused.map((r) => `${r.name} is ${r.reason}`).join("; ")} ` +
         `(remove it inside the container)`
     )
   }
@@ -268,7 +268,7 @@ export const applyPatches = Effect.fn("applyPatches")(function*(name: ProjectNam
     const copies: Array<string> = []
     for (const [i, patch] of patches.entries()) {
       const bytes = yield* files.readRegular(`${dir}/${patch}`, { maxBytes: MAX_PATCH_BYTES }).pipe(
-        Effect.mapError((e) => fail(`not applying: ${TerminalText.escape(e.message)}`))
+        Effect.mapError((e) => fail(`not applying: ${e.message}`))
       )
       // The copy's name is the host's own: the container's name is never a path here.
       const copy = `${work}/${String(i + 1).padStart(4, "0")}.patch`

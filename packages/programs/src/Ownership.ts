@@ -76,14 +76,14 @@ export const ownershipProblem = (name: ProjectName, scan: TreeScan): Option.Opti
   if (scan.foreign.count > 0) {
     parts.push(
       `${scan.foreign.count} entr${scan.foreign.count === 1 ? "y is" : "ies are"} not owned by you (${
-        scan.foreign.sample.map((f) => `${TerminalText.escape(f.path)} uid ${f.uid}`).join(", ")
+        scan.foreign.sample.map((f) => `${f.path} uid ${f.uid}`).join(", ")
       }${scan.foreign.count > scan.foreign.sample.length ? ", ..." : ""})`
     )
   }
   if (scan.unreadable.count > 0) {
     parts.push(
       `${scan.unreadable.count} entr${scan.unreadable.count === 1 ? "y is" : "ies are"} unreadable to you (${
-        scan.unreadable.sample.map(TerminalText.escape).join(", ")
+        scan.unreadable.sample.join(", ")
       }${scan.unreadable.count > scan.unreadable.sample.length ? ", ..." : ""})`
     )
   }

@@ -3,7 +3,14 @@
  * mount, a write probe as uid 1000 (must land on the host owned by the host
  * user), a write probe as container root (must not land as host root), the
  * age of the last sync (a warning past `[backup].last_sync_warning_hours`),
- * and the backup target: reachable, mounted, filesystem type, free space.
+ * the backup target (reachable, mounted, filesystem type, free space), the
+ * git seal (see `GitSeal.checkSeal`: from the container's config, its
+ * mount table read on the host and the host `.git`, never from what runs
+ * in the container) and who owns the repo's files (see `Ownership`).
+ *
+ * Text in a status that came from a container (a probe's stderr) or a repo
+ * (file names) is returned as it is: the CLI escapes it for the terminal,
+ * and JSON carries it as data.
  *
  * @since 0.1.0
  * @module
@@ -11,10 +18,11 @@
 import { BackupTarget, type TargetStatus } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type InstanceStatus } from "@repoman/core/ContainerRuntime"
+import type { TreeScan } from "@repoman/core/HostFiles"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID, type UidMode } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
-import type { Project } from "@repoman/core/Project"
+import { type GitMode, gitModeOf, type Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
 import * as Clock from "effect/Clock"
@@ -22,6 +30,8 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
+import { checkSeal, type SealReport } from "./GitSeal.ts"
+import { ownershipProblem, scanRepo, STATUS_SCAN_LIMIT } from "./Ownership.ts"
 import { SHIFT_WARNING } from "./Setup.ts"
 
 /**
@@ -82,6 +92,12 @@ export interface ProjectStatus {
   readonly uidMode: UidMode
   /** The container's resource limits; `null` when the container is missing. */
   readonly limits: LimitsView | null
+  /** The project's git mode (`shared` for one made before the seal). */
+  readonly git: GitMode
+  /** The git seal (see `GitSeal.SealReport`). */
+  readonly seal: SealReport
+  /** Who owns the repo's files (`null` when the repo dir cannot be walked). */
+  readonly ownership: TreeScan | null
   readonly warnings: ReadonlyArray<string>
   readonly healthy: boolean
 }
@@ -150,6 +166,22 @@ const statusOf = (
     const lastSyncAgeSeconds = project.lastSync === undefined
       ? null
       : Math.max(0, Math.round((now - Date.parse(project.lastSync)) / 1000))
+    const instance = yield* runtime.get(project.name).pipe(
+      Effect.map(Option.some),
+      Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
+    )
+    const real = yield* fs.realPath(repoPath).pipe(Effect.orElseSucceed(() => repoPath))
+    const seal = yield* checkSeal({
+      name: project.name,
+      mode: gitModeOf(project),
+      legacy: project.git === undefined,
+      repo: real,
+      repoPath,
+      instance
+    })
+    const ownership = yield* scanRepo(real, { maxEntries: STATUS_SCAN_LIMIT }).pipe(Effect.option)
+    const scan = Option.getOrNull(ownership)
+    const owned = scan === null ? Option.none<string>() : ownershipProblem(project.name, scan)
     const base = {
       name: project.name,
       namespace: runtime.namespace,
@@ -157,17 +189,28 @@ const statusOf = (
       lastSync: project.lastSync ?? null,
       lastSyncAgeSeconds,
       backup: project.backup ? backup : null,
-      uidMode
+      uidMode,
+      git: gitModeOf(project),
+      seal,
+      ownership: scan
     }
+    const sealed = seal.state !== "broken" && Option.isNone(owned)
     const modeWarnings = [
       ...(uidMode === "shift" ? [SHIFT_WARNING] : []),
-      ...lastSyncWarning(project, now, thresholdHours)
+      ...lastSyncWarning(project, now, thresholdHours),
+      ...seal.warnings,
+      ...Option.toArray(owned),
+      ...(scan !== null && !scan.complete
+        ? [`the ownership check looked at the first ${scan.entries} entries only`]
+        : []),
+      ...(scan !== null && scan.nestedGitDirs.count > 0
+        ? [
+          `${scan.nestedGitDirs.count} nested .git in the repo (${
+            scan.nestedGitDirs.sample.slice(0, 3).join(", ")
+          }): running git inside one on the host runs what that .git says, and the container can write it`
+        ]
+        : [])
     ]
-
-    const instance = yield* runtime.get(project.name).pipe(
-      Effect.map(Option.some),
-      Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
-    )
     if (Option.isNone(instance)) {
       return {
         ...base,
@@ -189,7 +232,7 @@ const statusOf = (
         userProbe: null,
         rootProbe: null,
         warnings: modeWarnings,
-        healthy: true
+        healthy: sealed
       } satisfies ProjectStatus
     }
 
@@ -237,7 +280,7 @@ const statusOf = (
       userProbe,
       rootProbe,
       warnings: modeWarnings,
-      healthy: mountPresent && userProbe.ok && rootProbe.ok
+      healthy: mountPresent && userProbe.ok && rootProbe.ok && sealed
     } satisfies ProjectStatus
   })
 

@@ -1,7 +1,8 @@
 /**
  * `remove`: destroy a project's container (or, with `keepIncus`, only forget
- * it). Never touches the repo: the plan says so, and only the container and
- * the registry entry go. A container repoman made that never got its
+ * it). Never touches the repo: the plan says so, and only the container, its
+ * sealed gitdir (the agent's commits not fetched yet go with it: the plan
+ * says so) and the registry entry go. A container repoman made that never got its
  * registry entry (a `new` cut short by the daemon going away) can be removed
  * the same way; a container repoman did not make cannot.
  *
@@ -16,12 +17,14 @@ import {
   type Mount,
   type RepoStorage
 } from "@repoman/core/ContainerRuntime"
+import { HostFiles } from "@repoman/core/HostFiles"
 import type { ProjectName } from "@repoman/core/Ids"
 import type { Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import { discardSeal, gitDirOf } from "./GitSeal.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.
@@ -38,6 +41,8 @@ export interface RemovalPlan {
   readonly keepIncus: boolean
   /** The container that goes (none when it is already gone or kept), with what it mounts from the host. */
   readonly container: Option.Option<RemovedContainer>
+  /** The sealed gitdir that goes with the container (`None` without one, or when the container is kept). */
+  readonly gitDir: Option.Option<string>
 }
 
 /**
@@ -65,8 +70,13 @@ export const planRemoval = Effect.fn("planRemoval")(
   function*(name: ProjectName, options: { readonly keepIncus: boolean }) {
     const registry = yield* Registry
     const runtime = yield* ContainerRuntime
-    const { home } = yield* ConfigPaths
+    const files = yield* HostFiles
+    const { home, stateDir } = yield* ConfigPaths
     const document = yield* registry.load
+    const sealedGitDir = options.keepIncus ? Option.none<string>() : yield* files.lstat(gitDirOf(stateDir, name)).pipe(
+      Effect.map((s) => Option.as(s, gitDirOf(stateDir, name))),
+      Effect.orElseSucceed(() => Option.none<string>())
+    )
     const reposRoot = expandHome(document.defaults.reposRoot, home)
     const registered = yield* registry.getProject(name).pipe(Effect.result)
     if (Result.isFailure(registered)) {
@@ -83,7 +93,8 @@ export const planRemoval = Effect.fn("planRemoval")(
         namespace: runtime.namespace,
         repoPath: instance.labels["repo"] ?? `${reposRoot}/${name}`,
         keepIncus: false,
-        container: Option.some(removed(instance))
+        container: Option.some(removed(instance)),
+        gitDir: sealedGitDir
       } satisfies RemovalPlan
     }
     const project = registered.success
@@ -99,7 +110,8 @@ export const planRemoval = Effect.fn("planRemoval")(
       namespace: runtime.namespace,
       repoPath: `${reposRoot}/${project.repo}`,
       keepIncus: options.keepIncus,
-      container
+      container,
+      gitDir: sealedGitDir
     } satisfies RemovalPlan
   }
 )
@@ -119,5 +131,6 @@ export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalP
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void)
     )
   }
+  if (!plan.keepIncus) yield* discardSeal(plan.name)
   if (Option.isSome(plan.project)) yield* registry.removeProject(plan.name)
 })

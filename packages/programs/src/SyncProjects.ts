@@ -3,6 +3,9 @@
  * target, as a stream of events.
  *
  * - Projects with `backup = false` are skipped and reported as skipped.
+ * - A project whose repo holds entries the user does not own or cannot read
+ *   (container root chowned them) is refused before the target sees it,
+ *   with the way out (`repoman repair NAME`), instead of a half mirror.
  * - Every other project gets one result; a failing project does not stop
  *   the others.
  * - `last_sync` is recorded for each project that succeeded, and only for
@@ -15,6 +18,7 @@
 import {
   type BackupError,
   BackupTarget,
+  Failed,
   MirrorFinished,
   MirrorProgressed,
   MirrorResult,
@@ -22,14 +26,19 @@ import {
   MirrorStarted
 } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import type { HostFiles } from "@repoman/core/HostFiles"
+import type { HostInfo } from "@repoman/core/HostInfo"
 import { ProjectName } from "@repoman/core/Ids"
 import { timestampFromDate } from "@repoman/core/Project"
 import { Registry, type RegistryError } from "@repoman/core/Registry"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { ownershipProblem, scanRepo } from "./Ownership.ts"
 
 /**
  * The run is about to start: what will be mirrored, and where to.
@@ -129,6 +138,7 @@ export interface SyncOptions {
  * ```ts
  * import * as Effect from "effect/Effect"
  * import * as Stream from "effect/Stream"
+import { ownershipProblem, scanRepo } from "./Ownership.ts"
  * import { syncProjects } from "@repoman/programs/SyncProjects"
  * const events = syncProjects({ delete: true, dryRun: false }).pipe(
  *   Stream.runForEach((event) => Effect.log(event._tag))
@@ -140,7 +150,11 @@ export interface SyncOptions {
  */
 export const syncProjects = (
   options: SyncOptions
-): Stream.Stream<SyncEvent, BackupError | RegistryError, Registry | BackupTarget | ConfigPaths | Path.Path> =>
+): Stream.Stream<
+  SyncEvent,
+  BackupError | RegistryError,
+  Registry | BackupTarget | ConfigPaths | Path.Path | HostFiles | HostInfo
+> =>
   Stream.unwrap(Effect.gen(function*() {
     const registry = yield* Registry
     const target = yield* BackupTarget
@@ -154,9 +168,32 @@ export const syncProjects = (
     const skipped = projects.filter((p) => !p.backup).map((p) =>
       new ProjectSkipped({ project: p.name, reason: "backup = false" })
     )
-    const sources = included.map((p) => new MirrorSource({ project: p.name, path: path.join(reposRoot, p.repo) }))
+    // Every entry of each repo must be the user's and readable: else the
+    // mirror would stop half way. A repo that cannot be walked (missing)
+    // goes on to the target, which says why.
+    const refusals: Array<MirrorFinished> = []
+    const sources: Array<MirrorSource> = []
+    for (const p of included) {
+      const source = path.join(reposRoot, p.repo)
+      const scan = yield* scanRepo(source).pipe(Effect.option)
+      const problem = Option.flatMap(scan, (s) => ownershipProblem(p.name, s))
+      if (Option.isSome(problem)) {
+        refusals.push(
+          new MirrorFinished({
+            result: new MirrorResult({
+              project: p.name,
+              filesTransferred: 0,
+              bytesTransferred: 0,
+              filesDeleted: 0,
+              duration: Duration.zero,
+              outcome: { _tag: "Failure", reason: new Failed({ detail: `not mirrored: ${problem.value}` }) }
+            })
+          })
+        )
+      } else sources.push(new MirrorSource({ project: p.name, path: source }))
+    }
 
-    const results: Array<MirrorResult> = []
+    const results: Array<MirrorResult> = refusals.map((r) => r.result)
     const finishedAt = new Map<ProjectName, number>()
     const mirrored = sources.length === 0 ? Stream.empty : target.mirror(sources, {
       delete: options.delete,
@@ -203,7 +240,7 @@ export const syncProjects = (
       dryRun: options.dryRun,
       delete: options.delete
     })
-    return Stream.fromIterable<SyncEvent>([planned, ...skipped]).pipe(
+    return Stream.fromIterable<SyncEvent>([planned, ...skipped, ...refusals]).pipe(
       Stream.concat(mirrored),
       Stream.concat(Stream.fromEffect(complete))
     )

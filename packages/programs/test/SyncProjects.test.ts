@@ -8,10 +8,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { BackupTarget } from "@repoman/core/BackupTarget"
 import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import * as HostInfo from "@repoman/core/HostInfo"
 import { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -48,6 +50,8 @@ const setup = Effect.gen(function*() {
     RegistryMemory.layer({ document }),
     Layer.succeed(BackupTarget, target),
     ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
+    HostInfo.layerTest({ home: "/home/ada" }),
+    NodeHostFiles.layer,
     NodeServices.layer
   )
   return { target, layer }
