@@ -43,7 +43,8 @@ export const layer = (options: MemoryStackOptions) =>
     ContainerRuntimeMemory.layer(),
     BackupTargetMemory.layer(options.sources === undefined ? {} : { sources: options.sources }),
     ProfileStoreMemory.layer(),
-    HostInfo.layerTest({ user: "ada", home: "/home/ada" }),
+    // The user's uid is this process's: `sync` checks the repo's files are the user's.
+    HostInfo.layerTest({ user: "ada", home: "/home/ada", uid: process.getuid?.() ?? 1000 }),
     ConfigPaths.layerFrom({
       home: "/home/ada",
       configDir: "/home/ada/.config/repoman",

@@ -3,7 +3,8 @@
  *
  * Exit codes: 0 success, 1 the operation failed, 2 usage error. Every
  * failure prints one clear line to stderr (no stack trace for a user
- * mistake); `--help` prints help on stdout.
+ * mistake), escaped (`TerminalText`: a message may quote what a container
+ * printed or named); `--help` prints help on stdout.
  *
  * @since 0.1.0
  * @module
@@ -15,11 +16,13 @@ import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { exec } from "./commands/exec.ts"
+import { fetch } from "./commands/fetch.ts"
 import { list } from "./commands/list.ts"
 import { newCommand } from "./commands/new.ts"
 import { patches } from "./commands/patches.ts"
 import { profile } from "./commands/profile.ts"
 import { remove } from "./commands/remove.ts"
+import { repair } from "./commands/repair.ts"
 import { run as runCommand } from "./commands/run.ts"
 import { setup } from "./commands/setup.ts"
 import { shell } from "./commands/shell.ts"
@@ -30,6 +33,7 @@ import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
 
 export { ExitCode }
+import { escapeLines } from "@repoman/core/TerminalText"
 import { version } from "@repoman/core/Version"
 
 /**
@@ -48,6 +52,8 @@ export const command = Command.make("repoman").pipe(
     exec,
     runCommand,
     status,
+    fetch,
+    repair,
     remove,
     profile,
     sync,
@@ -113,7 +119,7 @@ export const run = (argv: ReadonlyArray<string>) =>
       }
       const failure = Cause.findErrorOption(cause)
       const line = failure._tag === "Some"
-        ? `repoman: ${messageOf(failure.value)}`
+        ? `repoman: ${escapeLines(messageOf(failure.value))}`
         : `repoman: internal error: ${Cause.pretty(cause)}`
       const usage = failure._tag === "Some" && typeof failure.value === "object" && failure.value !== null &&
         "usage" in failure.value && failure.value.usage === true

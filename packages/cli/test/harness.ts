@@ -4,20 +4,23 @@
  *
  * The platform services `Command.runWith` needs are inert fakes (a no-op
  * file system; a terminal and a process spawner that die when used), so a
- * test cannot silently depend on the host.
+ * test cannot silently depend on the host. A run with a real home gets the
+ * real file system and real processes (`new` runs git to seal the repo).
  */
+import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
 import { layer as backupMemory } from "@repoman/core/BackupTargetMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { layer as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
-import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import type { ProfileStore } from "@repoman/core/ProfileStore"
 import type { Registry } from "@repoman/core/Registry"
 import { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -72,7 +75,9 @@ export const platformTest = (realFiles: boolean, keys?: ReadonlyArray<string>) =
         display: () => Effect.void
       })
     ),
-    Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, ChildProcessSpawner.make(() => unused))
+    realFiles
+      ? NodeChildProcessSpawner.layer.pipe(Layer.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer)))
+      : Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, ChildProcessSpawner.make(() => unused))
   )
 
 /** What one run printed and how it ended: `code` 0 on success, else the ExitCode. */

@@ -947,7 +947,11 @@ export const checkSeal = Effect.fn("GitSeal.checkSeal")(function*(options: {
     })
   }
 
-  if (!hermetic) {
+  // Only a repo with a .git is asked (git runs on the host for it).
+  const hasGit = Option.isSome(
+    yield* (yield* HostFiles).lstat(hostDotGit).pipe(Effect.orElseSucceed(() => Option.none()))
+  )
+  if (!hermetic && hasGit) {
     const submodules = yield* gitlinks(name, repo).pipe(Effect.orElseSucceed(() => []))
     warnings.push(...(yield* treeWarnings(name, repo, submodules)))
   }

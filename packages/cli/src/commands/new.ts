@@ -1,19 +1,29 @@
 /**
  * `repoman new NAME`: create the project's container and register it.
  *
+ * Git is sealed unless `--git-mode shared` says otherwise: the container
+ * gets a gitdir repoman seeds from the repo, never the host's `.git` (see
+ * `GitSeal`). Shared mode prints why it is dangerous and, at a terminal,
+ * asks first (`--yes` skips the question; without a terminal the flag is
+ * the consent).
+ *
  * @since 0.1.0
  * @module
  */
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
 import { MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
+import { SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { newProject } from "@repoman/programs/NewProject"
 import { detectForProject, Stack, type StackReport } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
+import * as Prompt from "effect/cli/Prompt"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Stdio from "effect/Stdio"
+import { ExitCode } from "../ExitCode.ts"
 import { projectName } from "./args.ts"
 
 /** What `new` says about the stack: what was found, what was chosen and why, the matching profiles. */
@@ -77,6 +87,21 @@ const flags = {
   noBackup: Flag.Boolean("no-backup").pipe(
     Flag.withDescription("Leave this project out of backups"),
     Flag.withDefault(false)
+  ),
+  gitMode: Flag.Literals("git-mode", ["sealed", "shared"]).pipe(
+    Flag.withDescription(
+      "sealed (default): the container gets its own gitdir, never your .git; shared: it writes your .git (dangerous)"
+    ),
+    Flag.withDefault("sealed" as const)
+  ),
+  acceptSubmoduleRisk: Flag.Boolean("accept-submodule-risk").pipe(
+    Flag.withDescription("Seal a repo with submodules anyway (a host git status enters them)"),
+    Flag.withDefault(false)
+  ),
+  yes: Flag.Boolean("yes").pipe(
+    Flag.withAlias("y"),
+    Flag.withDescription("Do not ask (--git-mode shared)"),
+    Flag.withDefault(false)
   )
 }
 
@@ -89,6 +114,16 @@ export const newCommand = Command.make("new", flags).pipe(
   Command.withDescription("Create a project's container, with its repo mounted at the same path"),
   Command.withHandler(Effect.fnUntraced(function*(f) {
     const repoDir = Option.getOrElse(f.repo, () => RepoDir.make(f.name))
+    if (f.hermetic && f.gitMode === "shared") {
+      yield* Console.error("repoman: --hermetic and --git-mode shared do not go together (a hermetic repo is read-only)")
+      return yield* new ExitCode({ code: 2 })
+    }
+    if (f.gitMode === "shared") {
+      yield* Console.error(`repoman: warning: --git-mode shared: ${SHARED_WARNING}.`)
+      if (!f.yes && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+        if (!(yield* Prompt.Confirm({ message: `Share this repo's .git with ${f.name}?`, initial: false }))) return
+      }
+    }
     if (Option.isSome(f.git)) {
       const cloned = yield* cloneForProject(f.name, repoDir, f.git.value)
       yield* Console.log(`cloned ${f.git.value} into ${cloned} (hooks disabled)`)
@@ -98,6 +133,8 @@ export const newCommand = Command.make("new", flags).pipe(
       profiles: f.profile,
       backup: !f.noBackup,
       hermetic: f.hermetic,
+      gitMode: f.gitMode,
+      acceptSubmoduleRisk: f.acceptSubmoduleRisk,
       ...Option.match(f.repo, { onNone: () => ({}), onSome: (repo) => ({ repo }) }),
       ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) }),
       limits: {
@@ -112,5 +149,24 @@ export const newCommand = Command.make("new", flags).pipe(
     yield* Console.log(
       `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
     )
+    yield* Option.match(created.seal, {
+      onNone: () => Console.log("git: the repo is mounted read-only; patches come out through /patches"),
+      onSome: (seal) =>
+        Effect.gen(function*() {
+          if (seal.initialized) yield* Console.log(`initialized an empty git repo in ${created.repo.path} (a sealed project needs one)`)
+          if (seal.record.mode === "shared") {
+            return yield* Console.log(`git: SHARED: the container writes ${created.repo.path}/.git`)
+          }
+          yield* Console.log(
+            `git: sealed: the container has its own .git (${seal.record.gitDir ?? ""}); ` +
+              `bring its commits over with 'repoman fetch ${project.name}'`
+          )
+          if (seal.submodules.length > 0) {
+            yield* Console.log(
+              `warning: the repo has submodules; run 'git -C ${created.repo.path} config diff.ignoreSubmodules all'`
+            )
+          }
+        })
+    })
   }))
 )

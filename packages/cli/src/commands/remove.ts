@@ -43,6 +43,10 @@ const describe = (plan: RemovalPlan): string =>
         ...(Option.isSome(plan.project) ? [`  - the registry entry`] : [])
       ]
     }),
+    ...Option.match(plan.gitDir, {
+      onNone: () => [],
+      onSome: (dir) => [`  - its sealed gitdir ${dir} (commits not brought over with 'repoman fetch' are lost)`]
+    }),
     `The repo at ${plan.repoPath} is not touched.`
   ].join("\n")
 

@@ -1,10 +1,15 @@
 /**
- * `repoman status [NAME] [--json]`: health of one project or all.
+ * `repoman status [NAME] [--json]`: health of one project or all, the git
+ * seal and the repo's owners included. Every text that came from a
+ * container or a repo (probe stderr, file names, config values) is escaped
+ * here; `--json` prints it as data.
  *
  * @since 0.1.0
  * @module
  */
 import { formatLimits } from "@repoman/core/ResourceLimits"
+import { escape } from "@repoman/core/TerminalText"
+import type { SealReport } from "@repoman/programs/GitSeal"
 import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/programs/ProjectStatus"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -32,16 +37,43 @@ const backupLine = (b: BackupReport): string => {
   return `${mark(b.ok)}  ${b.location} (${fs}${mount}, ${b.writable ? "writable" : "NOT writable"}, ${free})`
 }
 
+const sealLines = (seal: SealReport): ReadonlyArray<string> => {
+  const failed = seal.checks.filter((c) => c.ok === false)
+  const head = seal.state === "broken"
+    ? `FAIL  broken (${seal.mode}): the host .git may be in the container's reach`
+    : seal.state === "shared"
+    ? "WARN  shared: the container can write this repo's .git (see warnings)"
+    : `ok    ${seal.mode === "hermetic" ? "hermetic: the repo is read-only inside" : "sealed: the host .git is out of the container's reach"}`
+  return [
+    `  git seal     ${head}`,
+    ...failed.map((c) => `               FAIL ${escape(c.check)}: ${escape(c.detail)}`),
+    ...seal.checks.filter((c) => c.ok === null).map((c) => `               -    ${escape(c.check)}: ${escape(c.detail)}`)
+  ]
+}
+
+const ownersLine = (s: ProjectStatus): ReadonlyArray<string> => {
+  const o = s.ownership
+  if (o === null) return []
+  const bad = o.foreign.count + o.unreadable.count
+  return [
+    bad === 0
+      ? `  owners       ok    ${o.complete ? "all" : "the first"} ${o.entries} entries are yours and readable`
+      : `  owners       FAIL  ${bad} entr${bad === 1 ? "y is" : "ies are"} not yours or unreadable (see warnings)`
+  ]
+}
+
 const render = (s: ProjectStatus): string =>
   [
-    `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode})`,
+    `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode}, git ${s.git})`,
     `  repo mount   ${mark(s.mountPresent)}  ${s.repoPath}`,
-    ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${s.userProbe.detail}`]),
-    ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${s.rootProbe.detail}`]),
+    ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${escape(s.userProbe.detail)}`]),
+    ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${escape(s.rootProbe.detail)}`]),
+    ...sealLines(s.seal),
+    ...ownersLine(s),
     ...(s.backup === null ? [] : [`  backup       ${backupLine(s.backup)}`]),
     ...(s.limits === null ? [] : [`  limits       ${formatLimits(s.limits)}`]),
     `  last sync    ${s.lastSyncAgeSeconds === null ? "never" : `${age(s.lastSyncAgeSeconds)} ago (${s.lastSync})`}`,
-    ...s.warnings.map((w) => `  warning: ${w}`)
+    ...s.warnings.map((w) => `  warning: ${escape(w)}`)
   ].join("\n")
 
 /**
