@@ -145,7 +145,8 @@ const scanTree = (root: string, options: ScanOptions): Effect.Effect<TreeScan, H
           unreadableCount++
           if (unreadable.length < sampleSize) unreadable.push(path)
         }
-        if (name === ".git" && depth > 0) {
+        // The repo's own .git is at depth 1; a nested repo's is deeper.
+        if (name === ".git" && depth > 1) {
           nestedCount++
           if (nested.length < sampleSize) nested.push(path)
         }

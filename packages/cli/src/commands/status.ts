@@ -43,11 +43,13 @@ const sealLines = (seal: SealReport): ReadonlyArray<string> => {
     ? `FAIL  broken (${seal.mode}): the host .git may be in the container's reach`
     : seal.state === "shared"
     ? "WARN  shared: the container can write this repo's .git (see warnings)"
-    : `ok    ${seal.mode === "hermetic" ? "hermetic: the repo is read-only inside" : "sealed: the host .git is out of the container's reach"}`
+    : seal.mode === "hermetic"
+    ? "ok  hermetic: the repo is read-only inside"
+    : "ok  sealed: the host .git is out of the container's reach"
   return [
     `  git seal     ${head}`,
-    ...failed.map((c) => `               FAIL ${escape(c.check)}: ${escape(c.detail)}`),
-    ...seal.checks.filter((c) => c.ok === null).map((c) => `               -    ${escape(c.check)}: ${escape(c.detail)}`)
+    ...failed.map((c) => `               FAIL  ${escape(c.check)}: ${escape(c.detail)}`),
+    ...seal.checks.filter((c) => c.ok === null).map((c) => `               -  ${escape(c.check)}: ${escape(c.detail)}`)
   ]
 }
 
@@ -57,7 +59,7 @@ const ownersLine = (s: ProjectStatus): ReadonlyArray<string> => {
   const bad = o.foreign.count + o.unreadable.count
   return [
     bad === 0
-      ? `  owners       ok    ${o.complete ? "all" : "the first"} ${o.entries} entries are yours and readable`
+      ? `  owners       ok  ${o.complete ? "all" : "the first"} ${o.entries} entries are yours and readable`
       : `  owners       FAIL  ${bad} entr${bad === 1 ? "y is" : "ies are"} not yours or unreadable (see warnings)`
   ]
 }
