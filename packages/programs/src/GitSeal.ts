@@ -277,33 +277,36 @@ export const fingerprint = Effect.fn("GitSeal.fingerprint")(function*(repo: stri
   for (const name of ["commondir", "gitdir", "objects/info/alternates", "info/attributes"]) {
     redirects[name] = yield* hashOrNull(`${gitDir}/${name}`)
   }
-  const moduleNames = yield* files.readDirectory(`${common}/modules`).pipe(Effect.orElseSucceed(() => []))
-  const modules = []
-  for (const name of [...moduleNames].sort()) {
-    modules.push({
-      name,
-      executing: yield* executingOf(`${common}/modules/${name}/config`),
-      hooks: yield* hooksOf(`${common}/modules/${name}/hooks`)
-    })
+  // The common dir is where git takes config and hooks from; a planted
+  // commondir points elsewhere, so the .git's own are read too.
+  const dirs = common === gitDir ? [gitDir] : [gitDir, common]
+  const executing: Array<typeof Entry.Type> = []
+  const hooks: Array<typeof Hook.Type> = []
+  const modules: Array<Fingerprint["modules"][number]> = []
+  for (const dir of dirs) {
+    const prefix = dir === gitDir ? "" : `${dir}: `
+    const moduleNames = yield* files.readDirectory(`${dir}/modules`).pipe(Effect.orElseSucceed(() => []))
+    for (const name of [...moduleNames].sort()) {
+      modules.push({
+        name: `${prefix}${name}`,
+        executing: yield* executingOf(`${dir}/modules/${name}/config`),
+        hooks: yield* hooksOf(`${dir}/modules/${name}/hooks`)
+      })
+    }
+    for (const file of ["config", "config.worktree"]) {
+      for (const e of yield* executingOf(`${dir}/${file}`)) executing.push({ key: `${prefix}${e.key}`, value: e.value })
+    }
+    for (const h of yield* hooksOf(`${dir}/hooks`)) hooks.push({ ...h, name: `${prefix}${h.name}` })
   }
-  return Option.some<Fingerprint>({
-    dotGit: { type, dev, ino, mode, content },
-    executing: [
-      ...(yield* executingOf(`${common}/config`)),
-      ...(yield* executingOf(`${common}/config.worktree`))
-    ],
-    hooks: yield* hooksOf(`${common}/hooks`),
-    redirects,
-    modules
-  })
+  return Option.some<Fingerprint>({ dotGit: { type, dev, ino, mode, content }, executing, hooks, redirects, modules })
 })
 
 const entryText = (e: typeof Entry.Type) => e.value === null ? e.key : `${e.key} = ${e.value}`
 
 /**
- * What changed between two fingerprints, one line each (escaped): a
- * replaced `.git`, config entries that now run programs, hooks added,
- * changed or removed, redirect files, submodule gitdirs.
+ * What changed between two fingerprints, one line each: a replaced `.git`,
+ * config entries that now run programs, hooks added, changed or removed,
+ * redirect files, submodule gitdirs.
  *
  * @since 0.1.0
  * @category fingerprint

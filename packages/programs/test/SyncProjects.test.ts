@@ -15,6 +15,7 @@ import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -124,4 +125,55 @@ describe("syncProjects", () => {
       )
       assert.strictEqual(missing._tag, "RegistryError")
     }))
+})
+
+describe("syncProjects: a repo the user does not fully own", () => {
+  it.effect("is refused with the way out, before the target sees it; the others are mirrored", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const repos = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-sync-owners-" })
+      for (const repo of ["alpha-repo", "beta-repo"]) {
+        yield* fs.makeDirectory(`${repos}/${repo}`)
+        yield* fs.writeFileString(`${repos}/${repo}/README`, "hello\n")
+      }
+      // beta has a file its owner cannot read (as container root leaves it after chmod 000).
+      yield* fs.chmod(`${repos}/beta-repo/README`, 0o000)
+      const target = yield* BackupTargetMemory.make({
+        sources: [[`${repos}/alpha-repo`, files], [`${repos}/beta-repo`, files]]
+      })
+      const doc = Schema.decodeUnknownSync(RegistryDocument)({
+        schema: 3,
+        defaults: { repos_root: repos, backup_root: "/backup" },
+        project: [project("alpha"), project("beta")]
+      })
+      const run = (uid: number) =>
+        Stream.runCollect(syncProjects({ delete: true, dryRun: false })).pipe(
+          Effect.provide(Layer.mergeAll(
+            RegistryMemory.layer({ document: doc }),
+            Layer.succeed(BackupTarget, target),
+            ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
+            HostInfo.layerTest({ home: "/home/ada", uid }),
+            NodeHostFiles.layer,
+            NodeServices.layer
+          ))
+        )
+      const mine = process.getuid?.() ?? 1000
+      const events = yield* run(mine)
+      const done = events.at(-1)
+      assert.strictEqual(done?._tag, "SyncCompleted")
+      const results = done?._tag === "SyncCompleted" ? done.results : []
+      const outcome = (name: string) => results.find((r) => r.project === name)?.outcome
+      assert.strictEqual(outcome("alpha")?._tag, "Success")
+      const beta = outcome("beta")
+      assert.strictEqual(beta?._tag, "Failure")
+      assert.include(beta?._tag === "Failure" ? beta.reason.message : "", "repoman repair beta")
+      assert.isTrue(Option.isNone(yield* target.backup(ProjectName.make("beta"))))
+      // Files of another uid (container root's) are refused the same way.
+      const theirs = yield* run(mine + 4242)
+      const last = theirs.at(-1)
+      assert.isTrue(
+        last?._tag === "SyncCompleted" && last.results.every((r) => r.outcome._tag === "Failure"),
+        "every repo is foreign to uid+4242"
+      )
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
