@@ -61,4 +61,3 @@ export const separateMount = (
   const same = Option.isSome(repos) && (repos.value.id === mount.value.id || repos.value.device === mount.value.device)
   return { mounted: !same, mount }
 }
-

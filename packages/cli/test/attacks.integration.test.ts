@@ -41,7 +41,9 @@ const gitEnv = {
 
 /** `git ARGS` on the host, in `cwd`. */
 const hostGit = (cwd: string, args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) =>
-  outcome(ChildProcess.make("git", ["-C", cwd, ...args], { env: { ...process.env, ...gitEnv, ...env }, stdin: "ignore" }))
+  outcome(
+    ChildProcess.make("git", ["-C", cwd, ...args], { env: { ...process.env, ...gitEnv, ...env }, stdin: "ignore" })
+  )
     .pipe(Effect.orDie)
 
 interface World {
@@ -111,8 +113,13 @@ const world = (options: {
     )
     const vars = `M='${markers}'; R='${repo}'; `
     const asUser = (script: string) => repoman(["exec", name, "--", "sh", "-c", vars + script])
-    const asRoot = (script: string, env: Readonly<Record<string, string>> = {}) =>
-      runtime.exec(ProjectName.make(name), ["sh", "-c", vars + script], { user: 0, group: 0, cwd: "/", env }).pipe(
+    const asRoot = (script: string, extraEnv: Readonly<Record<string, string>> = {}) =>
+      runtime.exec(ProjectName.make(name), ["sh", "-c", vars + script], {
+        user: 0,
+        group: 0,
+        cwd: "/",
+        env: extraEnv
+      }).pipe(
         Effect.map((r): Outcome => ({ code: r.exitCode, stdout: r.stdout, stderr: r.stderr })),
         Effect.orDie
       )
@@ -226,7 +233,8 @@ const gitdirAttacks: ReadonlyArray<{ readonly name: string; readonly as: "user" 
   {
     name: "commondir pointing at a gitdir in the shared tree",
     as: "user",
-    script: `git init -q --bare "$R/.evilcommon" && git -C "$R/.evilcommon" config core.fsmonitor "touch $M/commondir" ` +
+    script:
+      `git init -q --bare "$R/.evilcommon" && git -C "$R/.evilcommon" config core.fsmonitor "touch $M/commondir" ` +
       `&& echo "$R/.evilcommon" > .git/commondir`
   },
   {
@@ -288,241 +296,296 @@ describe("attacks of a container on the host (issue 12)", () => {
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
   }
 
-  it.live("git: the agent's commits reach the host with repoman fetch; hostile branch names are refused", () =>
-    Effect.gen(function*() {
-      const w = yield* world()
-      const hostMain = (yield* hostGit(w.repo, ["rev-parse", "main"])).stdout.trim()
-      const work = yield* w.asUser(
-        `cd "$R" && echo agent >> README && git -c user.name=agent -c user.email=a@x commit -qam "agent work" && ` +
-          `git checkout -q -b feature/x && echo x > x && git add x && ` +
-          `git -c user.name=agent -c user.email=a@x commit -qm "feature" && git checkout -q main`
-      )
-      assert.strictEqual(work.code, 0, work.stderr)
-      // The container's git is the agent's: it writes whatever bundle header it likes.
-      const trojan = yield* w.asRoot(`printf '%s' "$WRAPPER" > /usr/local/bin/git && chmod +x /usr/local/bin/git`, {
-        WRAPPER: gitWrapper
-      })
-      assert.strictEqual(trojan.code, 0, trojan.stderr)
-      const f = yield* w.repoman(["fetch", w.name])
-      assert.strictEqual(f.code, 0, f.stdout + f.stderr)
-      assert.notInclude(f.stdout + f.stderr, ESC, "a ref name reached the terminal raw")
-      assert.include(f.stdout, "repoman/main")
-      assert.include(f.stdout, "repoman/feature/x")
-      assert.include(f.stdout, "refused refs/heads/esc\\x1b]0;pwned\\x07\\x1b[31mred")
-      assert.include(f.stdout, "refused refs/heads/a/../../b")
-      assert.include(f.stdout, "refused HEAD")
-      assert.strictEqual((yield* hostGit(w.repo, ["log", "-1", "--format=%s", "repoman/main"])).stdout.trim(), "agent work")
-      assert.strictEqual((yield* hostGit(w.repo, ["log", "-1", "--format=%s", "repoman/feature/x"])).stdout.trim(), "feature")
-      // Nothing but refs/remotes/repoman moved: the host's own branch is where it was.
-      assert.strictEqual((yield* hostGit(w.repo, ["rev-parse", "main"])).stdout.trim(), hostMain)
-      const refs = (yield* hostGit(w.repo, ["for-each-ref", "--format=%(refname)"])).stdout.trim().split("\n")
-      assert.deepStrictEqual(refs.filter((r) => !r.startsWith("refs/remotes/repoman/")), ["refs/heads/main"])
-      const again = yield* w.repoman(["fetch", w.name])
-      assert.strictEqual(again.code, 0, again.stderr)
-      assert.include(again.stdout, "nothing new")
-      yield* assertHeld(w)
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
-
-  it.live("git: objects git's fsck refuses (a .gitmodules url that is an option) are not fetched at all", () =>
-    Effect.gen(function*() {
-      const w = yield* world()
-      const work = yield* w.asUser(
-        `cd "$R" && printf '[submodule "x"]\\n\\tpath = x\\n\\turl = --upload-pack=touch $M/fsck\\n' > .gitmodules && ` +
-          `git add .gitmodules && git -c user.name=agent -c user.email=a@x commit -qm evil`
-      )
-      assert.strictEqual(work.code, 0, work.stderr)
-      const f = yield* w.repoman(["fetch", w.name])
-      assert.strictEqual(f.code, 1, f.stdout)
-      assert.include(f.stderr, "git refused the container's objects, nothing was fetched")
-      const refs = (yield* hostGit(w.repo, ["for-each-ref", "refs/remotes/repoman"])).stdout.trim()
-      assert.strictEqual(refs, "")
-      assert.deepStrictEqual(yield* markersOf(w), [])
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
-
-  it.live("git: a repo with a submodule is refused unless accepted; then a rewritten submodule gitfile runs nothing once status's advice is taken", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const withSubmodule = (repo: string) =>
-        Effect.gen(function*() {
-          const sub = `${repo}-sub`
-          yield* fs.makeDirectory(sub)
-          yield* fs.writeFileString(`${sub}/lib.c`, "int x;\n")
-          for (const args of [["init", "-q"], ["add", "lib.c"], ["commit", "-qm", "lib"]]) yield* hostGit(sub, args)
-          const added = yield* hostGit(repo, ["-c", "protocol.file.allow=always", "submodule", "add", "-q", sub, "lib"])
-          assert.strictEqual(added.code, 0, added.stderr)
-          yield* hostGit(repo, ["commit", "-qm", "submodule"])
+  it.live(
+    "git: the agent's commits reach the host with repoman fetch; hostile branch names are refused",
+    () =>
+      Effect.gen(function*() {
+        const w = yield* world()
+        const hostMain = (yield* hostGit(w.repo, ["rev-parse", "main"])).stdout.trim()
+        const work = yield* w.asUser(
+          `cd "$R" && echo agent >> README && git -c user.name=agent -c user.email=a@x commit -qam "agent work" && ` +
+            `git checkout -q -b feature/x && echo x > x && git add x && ` +
+            `git -c user.name=agent -c user.email=a@x commit -qm "feature" && git checkout -q main`
+        )
+        assert.strictEqual(work.code, 0, work.stderr)
+        // The container's git is the agent's: it writes whatever bundle header it likes.
+        const trojan = yield* w.asRoot(`printf '%s' "$WRAPPER" > /usr/local/bin/git && chmod +x /usr/local/bin/git`, {
+          WRAPPER: gitWrapper
         })
-      const refused = yield* world({ prepare: withSubmodule, expectNew: 1 })
-      assert.include(refused.newOutput.stderr, "--accept-submodule-risk")
-      assert.isFalse(yield* fs.exists(`${refused.repo}/../../state/repoman/git/${refused.name}`))
+        assert.strictEqual(trojan.code, 0, trojan.stderr)
+        const f = yield* w.repoman(["fetch", w.name])
+        assert.strictEqual(f.code, 0, f.stdout + f.stderr)
+        assert.notInclude(f.stdout + f.stderr, ESC, "a ref name reached the terminal raw")
+        assert.include(f.stdout, "repoman/main")
+        assert.include(f.stdout, "repoman/feature/x")
+        assert.include(f.stdout, "refused refs/heads/esc\\x1b]0;pwned\\x07\\x1b[31mred")
+        assert.include(f.stdout, "refused refs/heads/a/../../b")
+        assert.include(f.stdout, "refused HEAD")
+        assert.strictEqual(
+          (yield* hostGit(w.repo, ["log", "-1", "--format=%s", "repoman/main"])).stdout.trim(),
+          "agent work"
+        )
+        assert.strictEqual(
+          (yield* hostGit(w.repo, ["log", "-1", "--format=%s", "repoman/feature/x"])).stdout.trim(),
+          "feature"
+        )
+        // Nothing but refs/remotes/repoman moved: the host's own branch is where it was.
+        assert.strictEqual((yield* hostGit(w.repo, ["rev-parse", "main"])).stdout.trim(), hostMain)
+        const refs = (yield* hostGit(w.repo, ["for-each-ref", "--format=%(refname)"])).stdout.trim().split("\n")
+        assert.deepStrictEqual(refs.filter((r) => !r.startsWith("refs/remotes/repoman/")), ["refs/heads/main"])
+        const again = yield* w.repoman(["fetch", w.name])
+        assert.strictEqual(again.code, 0, again.stderr)
+        assert.include(again.stdout, "nothing new")
+        yield* assertHeld(w)
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-      const w = yield* world({ prepare: withSubmodule, newArgs: ["--accept-submodule-risk"] })
-      const warned = yield* statusJson(w)
-      assert.isTrue(warned.row.warnings.some((x) => x.includes("diff.ignoreSubmodules all")), warned.raw.stdout)
-      // The agent points the submodule's gitfile at a gitdir of its own.
-      yield* w.asUser(
-        `cd "$R" && git init -q --bare "$R/.evilsub" && git -C "$R/.evilsub" config core.fsmonitor "touch $M/sub" && ` +
-          `git -C "$R/.evilsub" config core.worktree "$R/lib" && echo "gitdir: $R/.evilsub" > lib/.git`
-      )
-      // The user takes status's advice.
-      assert.strictEqual((yield* hostGit(w.repo, ["config", "diff.ignoreSubmodules", "all"])).code, 0)
-      for (const args of [["status"], ["diff"], ["commit", "-qam", "x"]]) yield* hostGit(w.repo, args)
-      assert.deepStrictEqual(yield* markersOf(w), [])
-      const after = yield* statusJson(w)
-      assert.isFalse(after.row.warnings.some((x) => x.includes("diff.ignoreSubmodules all")))
-      assert.strictEqual(after.row.seal.state, "sealed")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "git: objects git's fsck refuses (a .gitmodules url that is an option) are not fetched at all",
+    () =>
+      Effect.gen(function*() {
+        const w = yield* world()
+        const work = yield* w.asUser(
+          `cd "$R" && printf '[submodule "x"]\\n\\tpath = x\\n\\turl = --upload-pack=touch $M/fsck\\n' > .gitmodules && ` +
+            `git add .gitmodules && git -c user.name=agent -c user.email=a@x commit -qm evil`
+        )
+        assert.strictEqual(work.code, 0, work.stderr)
+        const f = yield* w.repoman(["fetch", w.name])
+        assert.strictEqual(f.code, 1, f.stdout)
+        assert.include(f.stderr, "git refused the container's objects, nothing was fetched")
+        const refs = (yield* hostGit(w.repo, ["for-each-ref", "refs/remotes/repoman"])).stdout.trim()
+        assert.strictEqual(refs, "")
+        assert.deepStrictEqual(yield* markersOf(w), [])
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-  it.live("hermetic: symlinks, a FIFO and escape names in /patches are refused, never followed; nothing moves into a planted dir", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const w = yield* world({ newArgs: ["--hermetic"] })
-      const trap = `${w.dir}/trap`
-      yield* fs.makeDirectory(trap)
-      const planted = yield* w.asUser(
-        `cd "$R" && echo two >> README && git -c user.name=agent -c user.email=a@x commit -qam change && ` +
-          `git format-patch -q -o /patches HEAD~1 && ` +
-          `ln -s "${trap}" /patches/applied && ln -s /etc/passwd /patches/0002-link.patch && ` +
-          `mkfifo /patches/0003-fifo.patch && cp /patches/0001-change.patch "/patches/0004-${ESC}]0;owned${ESC}[2K.patch"`
-      )
-      assert.strictEqual(planted.code, 0, planted.stderr)
-      const listed = yield* w.repoman(["patches", w.name])
-      assert.strictEqual(listed.code, 0, listed.stderr)
-      assert.notInclude(listed.stdout + listed.stderr, ESC)
-      assert.include(listed.stdout, "refused")
-      assert.include(listed.stdout, "0002-link.patch: a symlink")
-      assert.include(listed.stdout, "0003-fifo.patch: a fifo")
-      assert.include(listed.stdout, "0004-\\x1b]0;owned\\x1b[2K.patch")
-      const refused = yield* w.repoman(["patches", w.name, "--apply"])
-      assert.strictEqual(refused.code, 1)
-      assert.include(refused.stderr, "not applying")
-      assert.notInclude(refused.stderr, ESC)
-      assert.strictEqual(yield* fs.readFileString(`${w.repo}/README`), "one\n")
-      // The agent cleans up; the good patch applies, and lands nowhere the container chose.
-      yield* w.asUser(`rm -f /patches/0002-link.patch /patches/0003-fifo.patch /patches/0004-*`)
-      const applied = yield* w.repoman(["patches", w.name, "--apply"])
-      assert.strictEqual(applied.code, 0, applied.stderr)
-      assert.strictEqual(yield* fs.readFileString(`${w.repo}/README`), "one\ntwo\n")
-      assert.deepStrictEqual(yield* fs.readDirectory(trap), [])
-      const st = yield* statusJson(w)
-      assert.strictEqual(st.row.seal.mode, "hermetic")
-      assert.strictEqual(st.row.seal.state, "sealed")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "git: a repo with a submodule is refused unless accepted; then a rewritten submodule gitfile runs nothing once status's advice is taken",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const withSubmodule = (repo: string) =>
+          Effect.gen(function*() {
+            const sub = `${repo}-sub`
+            yield* fs.makeDirectory(sub)
+            yield* fs.writeFileString(`${sub}/lib.c`, "int x;\n")
+            for (const args of [["init", "-q"], ["add", "lib.c"], ["commit", "-qm", "lib"]]) yield* hostGit(sub, args)
+            const added = yield* hostGit(repo, [
+              "-c",
+              "protocol.file.allow=always",
+              "submodule",
+              "add",
+              "-q",
+              sub,
+              "lib"
+            ])
+            assert.strictEqual(added.code, 0, added.stderr)
+            yield* hostGit(repo, ["commit", "-qm", "submodule"])
+          })
+        const refused = yield* world({ prepare: withSubmodule, expectNew: 1 })
+        assert.include(refused.newOutput.stderr, "--accept-submodule-risk")
+        assert.isFalse(yield* fs.exists(`${refused.repo}/../../state/repoman/git/${refused.name}`))
 
-  it.live("plugins: a backup plugin the agent writes into the repo's node_modules is never loaded", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const w = yield* world()
-      const registry = `${w.dir}/config/repoman.toml`
-      const text = yield* fs.readFileString(registry)
-      yield* fs.writeFileString(registry, text.replace(/\[backup\][^[]*/, "") + '\n[backup]\ntarget = "acme-backup"\n')
-      const planted = yield* w.asUser(
-        `mkdir -p "$R/node_modules/acme-backup" && cd "$R/node_modules/acme-backup" && ` +
-          `printf '{"name":"acme-backup","main":"index.js"}' > package.json && ` +
-          `printf 'require("fs").writeFileSync("%s/plugin", "x"); module.exports = {}\\n' "$M" > index.js`
-      )
-      assert.strictEqual(planted.code, 0, planted.stderr)
-      const run = yield* w.repoman(["run", "--", "true"], { cwd: w.repo })
-      assert.strictEqual(run.code, 0, run.stderr)
-      const status = yield* w.repoman(["status", w.name], { cwd: w.repo })
-      assert.include(status.stdout, "no such module")
-      const sync = yield* w.repoman(["sync", w.name], { cwd: w.repo })
-      assert.strictEqual(sync.code, 1)
-      assert.deepStrictEqual(yield* markersOf(w), [], "the host loaded the agent's plugin")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+        const w = yield* world({ prepare: withSubmodule, newArgs: ["--accept-submodule-risk"] })
+        const warned = yield* statusJson(w)
+        assert.isTrue(warned.row.warnings.some((x) => x.includes("diff.ignoreSubmodules all")), warned.raw.stdout)
+        // The agent points the submodule's gitfile at a gitdir of its own.
+        yield* w.asUser(
+          `cd "$R" && git init -q --bare "$R/.evilsub" && git -C "$R/.evilsub" config core.fsmonitor "touch $M/sub" && ` +
+            `git -C "$R/.evilsub" config core.worktree "$R/lib" && echo "gitdir: $R/.evilsub" > lib/.git`
+        )
+        // The user takes status's advice.
+        assert.strictEqual((yield* hostGit(w.repo, ["config", "diff.ignoreSubmodules", "all"])).code, 0)
+        for (const args of [["status"], ["diff"], ["commit", "-qam", "x"]]) yield* hostGit(w.repo, args)
+        assert.deepStrictEqual(yield* markersOf(w), [])
+        const after = yield* statusJson(w)
+        assert.isFalse(after.row.warnings.some((x) => x.includes("diff.ignoreSubmodules all")))
+        assert.strictEqual(after.row.seal.state, "sealed")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-  it.live("terminal: escape sequences in probe output and file names reach the terminal escaped; JSON stays JSON", () =>
-    Effect.gen(function*() {
-      const w = yield* world()
-      const planted = yield* w.asRoot(
-        `printf '#!/bin/sh\\nprintf "\\\\033]0;owned\\\\007\\\\033[2Jcleared" >&2\\nexit 1\\n' > /usr/local/bin/touch && ` +
-          `chmod +x /usr/local/bin/touch && ln -sf /usr/local/bin/touch /usr/bin/touch && ` +
-          `: > "$R/name${ESC}[31mred" && chown 0:0 "$R/name${ESC}[31mred"`
-      )
-      assert.strictEqual(planted.code, 0, planted.stderr)
-      const text = yield* w.repoman(["status", w.name])
-      assert.strictEqual(text.code, 1)
-      assert.notInclude(text.stdout + text.stderr, ESC, "an escape sequence reached the terminal")
-      assert.include(text.stdout, "\\x1b]0;owned\\x07\\x1b[2Jcleared")
-      assert.include(text.stdout, "name\\x1b[31mred")
-      const st = yield* statusJson(w)
-      assert.strictEqual(st.code, 1)
-      assert.isTrue(st.row.warnings.some((x) => x.includes(`name${ESC}[31mred`)), "JSON carries the name as data")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "hermetic: symlinks, a FIFO and escape names in /patches are refused, never followed; nothing moves into a planted dir",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const w = yield* world({ newArgs: ["--hermetic"] })
+        const trap = `${w.dir}/trap`
+        yield* fs.makeDirectory(trap)
+        const planted = yield* w.asUser(
+          `cd "$R" && echo two >> README && git -c user.name=agent -c user.email=a@x commit -qam change && ` +
+            `git format-patch -q -o /patches HEAD~1 && ` +
+            `ln -s "${trap}" /patches/applied && ln -s /etc/passwd /patches/0002-link.patch && ` +
+            `mkfifo /patches/0003-fifo.patch && cp /patches/0001-change.patch "/patches/0004-${ESC}]0;owned${ESC}[2K.patch"`
+        )
+        assert.strictEqual(planted.code, 0, planted.stderr)
+        const listed = yield* w.repoman(["patches", w.name])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        assert.notInclude(listed.stdout + listed.stderr, ESC)
+        assert.include(listed.stdout, "refused")
+        assert.include(listed.stdout, "0002-link.patch: a symlink")
+        assert.include(listed.stdout, "0003-fifo.patch: a fifo")
+        assert.include(listed.stdout, "0004-\\x1b]0;owned\\x1b[2K.patch")
+        const refused = yield* w.repoman(["patches", w.name, "--apply"])
+        assert.strictEqual(refused.code, 1)
+        assert.include(refused.stderr, "not applying")
+        assert.notInclude(refused.stderr, ESC)
+        assert.strictEqual(yield* fs.readFileString(`${w.repo}/README`), "one\n")
+        // The agent cleans up; the good patch applies, and lands nowhere the container chose.
+        yield* w.asUser(`rm -f /patches/0002-link.patch /patches/0003-fifo.patch /patches/0004-*`)
+        const applied = yield* w.repoman(["patches", w.name, "--apply"])
+        assert.strictEqual(applied.code, 0, applied.stderr)
+        assert.strictEqual(yield* fs.readFileString(`${w.repo}/README`), "one\ntwo\n")
+        assert.deepStrictEqual(yield* fs.readDirectory(trap), [])
+        const st = yield* statusJson(w)
+        assert.strictEqual(st.row.seal.mode, "hermetic")
+        assert.strictEqual(st.row.seal.state, "sealed")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-  it.live("owners: chown -R 0:0 and chmod 700 as container root: status fails and says how, sync refuses, repair gives it back", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      assert.notStrictEqual(backupMount, "", "REPOMAN_CI_BACKUP_MOUNT must be set (scripts/incus/backup-mounts.sh)")
-      const w = yield* world()
-      const taken = yield* w.asRoot(`chown -R 0:0 "$R" && chmod -R go-rwx "$R" && chmod 700 "$R"`)
-      assert.strictEqual(taken.code, 0, taken.stderr)
-      const st = yield* w.repoman(["status", w.name])
-      assert.strictEqual(st.code, 1)
-      assert.include(st.stdout, "owners       FAIL")
-      assert.include(st.stdout, `repoman repair ${w.name}`)
-      const sync = yield* w.repoman(["sync", w.name])
-      assert.strictEqual(sync.code, 1, sync.stdout)
-      assert.include(sync.stdout + sync.stderr, `repoman repair ${w.name}`)
-      const repaired = yield* w.repoman(["repair", w.name])
-      assert.strictEqual(repaired.code, 0, repaired.stdout + repaired.stderr)
-      const owner = (yield* fs.stat(`${w.repo}/README`)).uid
-      assert.deepStrictEqual(owner._tag === "Some" ? owner.value : -1, process.getuid?.())
-      const again = yield* statusJson(w)
-      assert.strictEqual(again.code, 0, again.raw.stdout)
-      const synced = yield* w.repoman(["sync", w.name])
-      assert.strictEqual(synced.code, 0, synced.stdout + synced.stderr)
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "plugins: a backup plugin the agent writes into the repo's node_modules is never loaded",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const w = yield* world()
+        const registry = `${w.dir}/config/repoman.toml`
+        const text = yield* fs.readFileString(registry)
+        yield* fs.writeFileString(
+          registry,
+          text.replace(/\[backup\][^[]*/, "") + "\n[backup]\ntarget = \"acme-backup\"\n"
+        )
+        const planted = yield* w.asUser(
+          `mkdir -p "$R/node_modules/acme-backup" && cd "$R/node_modules/acme-backup" && ` +
+            `printf '{"name":"acme-backup","main":"index.js"}' > package.json && ` +
+            `printf 'require("fs").writeFileSync("%s/plugin", "x"); module.exports = {}\\n' "$M" > index.js`
+        )
+        assert.strictEqual(planted.code, 0, planted.stderr)
+        const run = yield* w.repoman(["run", "--", "true"], { cwd: w.repo })
+        assert.strictEqual(run.code, 0, run.stderr)
+        const status = yield* w.repoman(["status", w.name], { cwd: w.repo })
+        assert.include(status.stdout, "no such module")
+        const sync = yield* w.repoman(["sync", w.name], { cwd: w.repo })
+        assert.strictEqual(sync.code, 1)
+        assert.deepStrictEqual(yield* markersOf(w), [], "the host loaded the agent's plugin")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-  it.live("shared: the opt-in still shares .git; new and every status warn; fetch refuses", () =>
-    Effect.gen(function*() {
-      const w = yield* world({ newArgs: ["--git-mode", "shared"] })
-      assert.include(w.newOutput.stderr, "the container can write this repo's .git")
-      const work = yield* w.asUser(`cd "$R" && echo agent >> README && git -c user.name=agent -c user.email=a@x commit -qam agent`)
-      assert.strictEqual(work.code, 0, work.stderr)
-      assert.strictEqual((yield* hostGit(w.repo, ["log", "-1", "--format=%s"])).stdout.trim(), "agent")
-      const seen = yield* w.asUser(`test -e "$R/.git/host-only" && echo VISIBLE`)
-      assert.strictEqual(seen.stdout.trim(), "VISIBLE")
-      const st = yield* statusJson(w)
-      assert.strictEqual(st.row.seal.state, "shared")
-      assert.isTrue(st.row.warnings.some((x) => x.includes("can write this repo's .git")))
-      const text = yield* w.repoman(["status", w.name])
-      assert.include(text.stdout, "git seal     WARN  shared")
-      const f = yield* w.repoman(["fetch", w.name])
-      assert.strictEqual(f.code, 1)
-      assert.include(f.stderr, "git mode shared")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "terminal: escape sequences in probe output and file names reach the terminal escaped; JSON stays JSON",
+    () =>
+      Effect.gen(function*() {
+        const w = yield* world()
+        const planted = yield* w.asRoot(
+          `printf '#!/bin/sh\\nprintf "\\\\033]0;owned\\\\007\\\\033[2Jcleared" >&2\\nexit 1\\n' > /usr/local/bin/touch && ` +
+            `chmod +x /usr/local/bin/touch && ln -sf /usr/local/bin/touch /usr/bin/touch && ` +
+            `: > "$R/name${ESC}[31mred" && chown 0:0 "$R/name${ESC}[31mred"`
+        )
+        assert.strictEqual(planted.code, 0, planted.stderr)
+        const text = yield* w.repoman(["status", w.name])
+        assert.strictEqual(text.code, 1)
+        assert.notInclude(text.stdout + text.stderr, ESC, "an escape sequence reached the terminal")
+        assert.include(text.stdout, "\\x1b]0;owned\\x07\\x1b[2Jcleared")
+        assert.include(text.stdout, "name\\x1b[31mred")
+        const st = yield* statusJson(w)
+        assert.strictEqual(st.code, 1)
+        assert.isTrue(st.row.warnings.some((x) => x.includes(`name${ESC}[31mred`)), "JSON carries the name as data")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-  it.live("status: a profile that mounts the repos root breaks the seal, and a hook you add is reported until accepted", () =>
-    Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const w = yield* world()
-      const profiles = `${w.dir}/config/profiles.d`
-      yield* fs.makeDirectory(profiles, { recursive: true })
-      const reposRoot = w.repo.slice(0, w.repo.lastIndexOf("/"))
-      yield* fs.writeFileString(
-        `${profiles}/repos-root.yaml`,
-        `description: mounts every repo\nconfig: {}\ndevices:\n  all:\n    type: disk\n    source: ${reposRoot}\n    path: /mnt/repos\n`
-      )
-      assert.strictEqual((yield* w.repoman(["profile", "install", "repos-root"])).code, 0)
-      const other = `${w.name}-b`
-      yield* fs.makeDirectory(`${reposRoot}/${other}`)
-      const n = yield* w.repoman(["new", other, "--image", debian, "--profile", "repos-root"])
-      assert.strictEqual(n.code, 0, n.stderr)
-      const broken = yield* w.repoman(["status", other, "--json"])
-      assert.strictEqual(broken.code, 1)
-      const [row] = (yield* json(broken.stdout)) as ReadonlyArray<SealJson>
-      assert.strictEqual(row?.seal.state, "broken")
-      assert.isTrue(row?.seal.checks.some((c) => c.check === "no other mount of the host .git" && c.ok === false))
+  it.live(
+    "owners: chown -R 0:0 and chmod 700 as container root: status fails and says how, sync refuses, repair gives it back",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        assert.notStrictEqual(backupMount, "", "REPOMAN_CI_BACKUP_MOUNT must be set (scripts/incus/backup-mounts.sh)")
+        const w = yield* world()
+        const taken = yield* w.asRoot(`chown -R 0:0 "$R" && chmod -R go-rwx "$R" && chmod 700 "$R"`)
+        assert.strictEqual(taken.code, 0, taken.stderr)
+        const st = yield* w.repoman(["status", w.name])
+        assert.strictEqual(st.code, 1)
+        assert.include(st.stdout, "owners       FAIL")
+        assert.include(st.stdout, `repoman repair ${w.name}`)
+        const sync = yield* w.repoman(["sync", w.name])
+        assert.strictEqual(sync.code, 1, sync.stdout)
+        assert.include(sync.stdout + sync.stderr, `repoman repair ${w.name}`)
+        const repaired = yield* w.repoman(["repair", w.name])
+        assert.strictEqual(repaired.code, 0, repaired.stdout + repaired.stderr)
+        const owner = (yield* fs.stat(`${w.repo}/README`)).uid
+        assert.deepStrictEqual(owner._tag === "Some" ? owner.value : -1, process.getuid?.())
+        const again = yield* statusJson(w)
+        assert.strictEqual(again.code, 0, again.raw.stdout)
+        const synced = yield* w.repoman(["sync", w.name])
+        assert.strictEqual(synced.code, 0, synced.stdout + synced.stderr)
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-      // A hook you add yourself trips the fingerprint, and stays reported until you accept it.
-      yield* fs.writeFileString(`${w.repo}/.git/hooks/pre-push`, "#!/bin/sh\nexit 0\n")
-      const tripped = yield* statusJson(w)
-      assert.strictEqual(tripped.row.seal.state, "broken")
-      assert.isTrue(tripped.row.seal.checks.some((c) => c.detail.includes("new hook: pre-push")))
-      const accepted = yield* w.repoman(["repair", w.name, "--accept-git"])
-      assert.strictEqual(accepted.code, 0, accepted.stderr)
-      assert.include(accepted.stdout, "recorded as yours: new hook: pre-push")
-      assert.strictEqual((yield* statusJson(w)).row.seal.state, "sealed")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "shared: the opt-in still shares .git; new and every status warn; fetch refuses",
+    () =>
+      Effect.gen(function*() {
+        const w = yield* world({ newArgs: ["--git-mode", "shared"] })
+        assert.include(w.newOutput.stderr, "the container can write this repo's .git")
+        const work = yield* w.asUser(
+          `cd "$R" && echo agent >> README && git -c user.name=agent -c user.email=a@x commit -qam agent`
+        )
+        assert.strictEqual(work.code, 0, work.stderr)
+        assert.strictEqual((yield* hostGit(w.repo, ["log", "-1", "--format=%s"])).stdout.trim(), "agent")
+        const seen = yield* w.asUser(`test -e "$R/.git/host-only" && echo VISIBLE`)
+        assert.strictEqual(seen.stdout.trim(), "VISIBLE")
+        const st = yield* statusJson(w)
+        assert.strictEqual(st.row.seal.state, "shared")
+        assert.isTrue(st.row.warnings.some((x) => x.includes("can write this repo's .git")))
+        const text = yield* w.repoman(["status", w.name])
+        assert.include(text.stdout, "git seal     WARN  shared")
+        const f = yield* w.repoman(["fetch", w.name])
+        assert.strictEqual(f.code, 1)
+        assert.include(f.stderr, "git mode shared")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
+
+  it.live(
+    "status: a profile that mounts the repos root breaks the seal, and a hook you add is reported until accepted",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const w = yield* world()
+        const profiles = `${w.dir}/config/profiles.d`
+        yield* fs.makeDirectory(profiles, { recursive: true })
+        const reposRoot = w.repo.slice(0, w.repo.lastIndexOf("/"))
+        yield* fs.writeFileString(
+          `${profiles}/repos-root.yaml`,
+          `description: mounts every repo\nconfig: {}\ndevices:\n  all:\n    type: disk\n    source: ${reposRoot}\n    path: /mnt/repos\n`
+        )
+        assert.strictEqual((yield* w.repoman(["profile", "install", "repos-root"])).code, 0)
+        const other = `${w.name}-b`
+        yield* fs.makeDirectory(`${reposRoot}/${other}`)
+        const n = yield* w.repoman(["new", other, "--image", debian, "--profile", "repos-root"])
+        assert.strictEqual(n.code, 0, n.stderr)
+        const broken = yield* w.repoman(["status", other, "--json"])
+        assert.strictEqual(broken.code, 1)
+        const [row] = (yield* json(broken.stdout)) as ReadonlyArray<SealJson>
+        assert.strictEqual(row?.seal.state, "broken")
+        assert.isTrue(row?.seal.checks.some((c) => c.check === "no other mount of the host .git" && c.ok === false))
+
+        // A hook you add yourself trips the fingerprint, and stays reported until you accept it.
+        yield* fs.writeFileString(`${w.repo}/.git/hooks/pre-push`, "#!/bin/sh\nexit 0\n")
+        const tripped = yield* statusJson(w)
+        assert.strictEqual(tripped.row.seal.state, "broken")
+        assert.isTrue(tripped.row.seal.checks.some((c) => c.detail.includes("new hook: pre-push")))
+        const accepted = yield* w.repoman(["repair", w.name, "--accept-git"])
+        assert.strictEqual(accepted.code, 0, accepted.stderr)
+        assert.include(accepted.stdout, "recorded as yours: new hook: pre-push")
+        assert.strictEqual((yield* statusJson(w)).row.seal.state, "sealed")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 })

@@ -134,7 +134,11 @@ export interface MemoryContainerRuntime extends ContainerRuntimeShape {
   /** Adds (or replaces) a profile made by other means than repoman: it is not among the managed ones. */
   readonly putForeignProfile: (name: ProfileName, spec: ProfileSpec) => Effect.Effect<void, ContainerRuntimeError>
   /** Puts a regular file with `content` at `path` (absolute, its parent a directory) in an instance, for `readFile`. */
-  readonly writeFile: (name: ProjectName, path: string, content: Uint8Array) => Effect.Effect<void, ContainerRuntimeError>
+  readonly writeFile: (
+    name: ProjectName,
+    path: string,
+    content: Uint8Array
+  ) => Effect.Effect<void, ContainerRuntimeError>
   /** Sets what `mountTable` reports for an instance (`undefined`: `None` again). */
   readonly setMountTable: (
     name: ProjectName,
@@ -526,7 +530,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           Effect.suspend(() => {
             const paths = Option.getOrUndefined(prefixes(path))
             const target = paths?.at(-1)
-            if (paths === undefined || target === undefined) return failed("write file", name, `${path} is not absolute`)
+            if (paths === undefined || target === undefined) {
+              return failed("write file", name, `${path} is not absolute`)
+            }
             if (state.files.get(paths.at(-2) ?? "/")?.type !== "directory") {
               return failed("write file", name, `the parent of ${path} is not a directory`)
             }
@@ -536,8 +542,11 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           })),
 
       mountTable: (name) =>
-        withInstance(name, (state) =>
-          Effect.succeed(state.status === "Running" ? Option.fromUndefinedOr(state.mountTable) : Option.none())),
+        withInstance(
+          name,
+          (state) =>
+            Effect.succeed(state.status === "Running" ? Option.fromUndefinedOr(state.mountTable) : Option.none())
+        ),
 
       setMountTable: (name, entries) =>
         withInstance(name, (state) =>

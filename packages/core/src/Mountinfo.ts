@@ -89,7 +89,6 @@ export const parseLine = (line: string): Option.Option<MountEntry> => {
 export const parse = (text: string): ReadonlyArray<MountEntry> =>
   text.split("\n").flatMap((line) => line.trim() === "" ? [] : Option.toArray(parseLine(line)))
 
-
 /**
  * Whether `inner` is `outer` or lies below it (whole path components).
  *

@@ -53,6 +53,8 @@ const escapeChar = (char: string, keepNewline: boolean): string => {
   return char
 }
 
+// Matching control characters is the point here.
+// oxlint-disable-next-line no-control-regex
 const needsEscape = /[\\\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]/
 
 const escapeWith = (text: string, keepNewline: boolean): string => {

@@ -14,7 +14,11 @@ const parse = (bytes: Uint8Array) => {
 
 describe("GitBundle.parseHeader", () => {
   it("keeps branch refs with valid names and object ids, and finds the pack", () => {
-    const bytes = bundle([`-${oid("c")} base commit subject`, `${oid("a")} refs/heads/main`, `${oid("b")} refs/heads/feature/x`])
+    const bytes = bundle([
+      `-${oid("c")} base commit subject`,
+      `${oid("a")} refs/heads/main`,
+      `${oid("b")} refs/heads/feature/x`
+    ])
     const header = parse(bytes)
     assert.deepStrictEqual(header.refs.map((r) => [r.branch, r.oid]), [["main", oid("a")], ["feature/x", oid("b")]])
     assert.deepStrictEqual(header.prerequisites, [oid("c")])
@@ -61,7 +65,11 @@ describe("GitBundle.parseHeader", () => {
       `${oid("b")} refs/heads/twice`
     ]))
     assert.deepStrictEqual(header.refs.map((r) => r.branch), ["sha256", "twice"])
-    assert.deepStrictEqual(header.rejected.map((r) => r.reason), ["no valid object id", "no valid object id", "listed twice"])
+    assert.deepStrictEqual(header.rejected.map((r) => r.reason), [
+      "no valid object id",
+      "no valid object id",
+      "listed twice"
+    ])
   })
 
   it("refuses what is not a v2 bundle, a header without an end, and bad prerequisites", () => {

@@ -28,7 +28,10 @@ describe("TerminalText", () => {
   })
 
   it("firstLine keeps one bounded line (escaping is the printer's)", () => {
-    assert.strictEqual(TerminalText.escape(TerminalText.firstLine("  fatal: \x1b[31mbad\nmore\n")), "fatal: \\x1b[31mbad")
+    assert.strictEqual(
+      TerminalText.escape(TerminalText.firstLine("  fatal: \x1b[31mbad\nmore\n")),
+      "fatal: \\x1b[31mbad"
+    )
     assert.strictEqual(TerminalText.firstLine("x".repeat(300), 10), `${"x".repeat(10)}…`)
   })
 })

@@ -27,7 +27,10 @@ describe("NodeHostFiles", () => {
       yield* fs.writeFileString(`${dir}/secret`, "host secret\n")
       yield* fs.symlink(`${dir}/secret`, `${dir}/link.patch`)
       execFileSync("mkfifo", [`${dir}/fifo.patch`])
-      assert.strictEqual(new TextDecoder().decode(yield* files.readRegular(`${dir}/ok.patch`, { maxBytes: 100 })), "diff\n")
+      assert.strictEqual(
+        new TextDecoder().decode(yield* files.readRegular(`${dir}/ok.patch`, { maxBytes: 100 })),
+        "diff\n"
+      )
       assert.strictEqual(yield* reasonOf(files.readRegular(`${dir}/link.patch`, { maxBytes: 100 })), "NotRegular")
       assert.strictEqual(yield* reasonOf(files.readRegular(`${dir}/fifo.patch`, { maxBytes: 100 })), "NotRegular")
       assert.strictEqual(yield* reasonOf(files.readRegular(dir, { maxBytes: 100 })), "NotRegular")
@@ -58,7 +61,11 @@ describe("NodeHostFiles", () => {
       const mine = yield* files.scanTree(repo, { uid })
       assert.strictEqual(mine.foreign.count, 0)
       assert.deepStrictEqual([...mine.unreadable.sample].sort(), [`${repo}/closed`, `${repo}/locked`])
-      assert.deepStrictEqual(mine.nestedGitDirs.sample, [`${repo}/vendor/lib/.git`], "the repo's own .git is not nested")
+      assert.deepStrictEqual(
+        mine.nestedGitDirs.sample,
+        [`${repo}/vendor/lib/.git`],
+        "the repo's own .git is not nested"
+      )
       // .git, vendor, vendor/lib, vendor/lib/.git, README, locked, closed, out: the symlink's target is not walked.
       assert.strictEqual(mine.entries, 8)
       assert.isTrue(mine.complete)

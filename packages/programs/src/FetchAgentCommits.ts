@@ -99,8 +99,7 @@ export interface FetchResult {
   readonly remote: "repoman"
 }
 
-const oidLines = (text: string) =>
-  text.split("\n").map((l) => l.trim()).filter((l) => GitBundle.isObjectId(l))
+const oidLines = (text: string) => text.split("\n").map((l) => l.trim()).filter((l) => GitBundle.isObjectId(l))
 
 /**
  * Brings the agent's branches of a sealed project to the host repo, as

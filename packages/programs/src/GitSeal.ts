@@ -252,7 +252,9 @@ export const fingerprint = Effect.fn("GitSeal.fingerprint")(function*(repo: stri
   let gitDir = dotGit
   let content: string | null = null
   if (type === "file") {
-    const bytes = yield* files.readRegular(dotGit, { maxBytes: 4096 }).pipe(Effect.orElseSucceed(() => new Uint8Array()))
+    const bytes = yield* files.readRegular(dotGit, { maxBytes: 4096 }).pipe(
+      Effect.orElseSucceed(() => new Uint8Array())
+    )
     content = new TextDecoder().decode(bytes)
     gitDir = gitfileTarget(content, repo) ?? dotGit
   }
@@ -333,19 +335,26 @@ export const fingerprintChanges = (before: Fingerprint, after: Option.Option<Fin
   }
   for (const [name, value] of Object.entries(now.redirects)) {
     const was = before.redirects[name] ?? null
-    if (was !== value) out.push(value === null ? `${name} was removed` : `${name} ${was === null ? "appeared" : "changed"}`)
+    if (was !== value) {
+      out.push(value === null ? `${name} was removed` : `${name} ${was === null ? "appeared" : "changed"}`)
+    }
   }
   const modulesBefore = new Map(before.modules.map((m) => [m.name, m]))
   for (const m of now.modules) {
     const was = modulesBefore.get(m.name)
-    const known = new Set((was?.executing ?? []).map(entryText))
-    const runs = m.executing.filter((e) => !known.has(entryText(e)))
+    const knownHere = new Set((was?.executing ?? []).map(entryText))
+    const runs = m.executing.filter((e) => !knownHere.has(entryText(e)))
     const hooksWere = hooks(was?.hooks ?? [])
     const changedHooks = m.hooks.filter((h) => hooksWere.get(h.name) !== `${h.type}:${h.sha256}`)
     if (runs.length > 0 || changedHooks.length > 0) {
-      out.push(`submodule gitdir ${m.name} changed: ${
-        [...runs.map(entryText), ...changedHooks.map((h) => `hook ${h.name}`)].join(", ")
-      }`)
+      out.push(
+        `submodule gitdir ${m.name} changed: ${
+          [
+            ...runs.map(entryText),
+            ...changedHooks.map((h) => `hook ${h.name}`)
+          ].join(", ")
+        }`
+      )
     }
   }
   return out
@@ -552,7 +561,9 @@ export const prepareSeal = Effect.fn("GitSeal.prepareSeal")(function*(request: S
       )
     )
     const format = own.filter((e) => e.key === "core.repositoryformatversion" || e.key.startsWith("extensions."))
-    const fileSystem = host.filter((e) => !(e.key === "core.repositoryformatversion" || e.key.startsWith("extensions.")))
+    const fileSystem = host.filter((e) =>
+      !(e.key === "core.repositoryformatversion" || e.key.startsWith("extensions."))
+    )
     yield* fs.writeFileString(`${gitDir}/config`, GitConfig.sealedConfig([...fileSystem, ...format])).pipe(
       Effect.mapError((e) => seedFailed(e.message))
     )
@@ -731,9 +742,7 @@ const liveChecks = (
       ? `nothing covers ${repoPath}/.git in the container (unmounted?)`
       : same(cover, coverAt)
       ? `${repoPath}/.git in the container is ${coverSource}`
-      : `${repoPath}/.git in the container shows ${cover.root}, not ${
-        coverSource
-      }`
+      : `${repoPath}/.git in the container shows ${cover.root}, not ${coverSource}`
   })
   if (worktree) {
     const gitDirMount = top(GITFILE_TARGET)
@@ -865,9 +874,12 @@ export const checkSeal = Effect.fn("GitSeal.checkSeal")(function*(options: {
     for (const profile of instance.profiles) {
       const found = yield* runtime.getProfile(profile).pipe(Effect.option)
       if (Option.isSome(found)) {
-        const info = runtime.inspectProfile(found.value, Option.getOrElse(instance.idMapping, () => ({
-          _tag: "Shift" as const
-        })))
+        const info = runtime.inspectProfile(
+          found.value,
+          Option.getOrElse(instance.idMapping, () => ({
+            _tag: "Shift" as const
+          }))
+        )
         profileMounts.push(...info.mounts)
       }
     }
@@ -927,7 +939,15 @@ export const checkSeal = Effect.fn("GitSeal.checkSeal")(function*(options: {
       const host = yield* Mountinfo.read().pipe(Effect.orElseSucceed(() => []))
       if (Option.isSome(table) && host.length > 0) {
         checks.push(
-          ...liveChecks(table.value, host, options.repoPath, hostDotGit, r.gitFile ?? r.gitDir, r.gitDir, r.gitFile !== null)
+          ...liveChecks(
+            table.value,
+            host,
+            options.repoPath,
+            hostDotGit,
+            r.gitFile ?? r.gitDir,
+            r.gitDir,
+            r.gitFile !== null
+          )
         )
       } else {
         checks.push({ check: "live cover", ok: null, detail: "the container's mount table cannot be read from here" })

@@ -220,8 +220,9 @@ export const listPatches = Effect.fn("listPatches")(function*(name: ProjectName)
     const stat = yield* files.lstat(`${dir}/${entry}`).pipe(Effect.orElseSucceed(() => Option.none()))
     if (Option.isNone(stat)) continue
     if (stat.value.type !== "file") refused.push({ name: entry, reason: `a ${stat.value.type}, not a regular file` })
-    else if (stat.value.size > MAX_PATCH_BYTES) refused.push({ name: entry, reason: `larger than ${MAX_PATCH_BYTES} bytes` })
-    else patches.push(entry)
+    else if (stat.value.size > MAX_PATCH_BYTES) {
+      refused.push({ name: entry, reason: `larger than ${MAX_PATCH_BYTES} bytes` })
+    } else patches.push(entry)
   }
   return { dir, patches, refused } satisfies PatchList
 })

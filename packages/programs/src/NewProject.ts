@@ -232,7 +232,9 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     host,
     ...(input.limits === undefined ? {} : { limits: input.limits }),
     ...(input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {}),
-    ...(seal === undefined ? {} : Option.match(seal.cover, { onNone: () => ({}), onSome: (gitCover) => ({ gitCover }) }))
+    ...(seal === undefined
+      ? {}
+      : Option.match(seal.cover, { onNone: () => ({}), onSome: (gitCover) => ({ gitCover }) }))
   })
   const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
   const project: Project = {

@@ -22,7 +22,13 @@ const name = ProjectName.make("isurus")
 const git = (cwd: string, ...args: ReadonlyArray<string>) =>
   execFileSync("git", ["-C", cwd, ...args], {
     encoding: "utf8",
-    env: { ...process.env, GIT_AUTHOR_NAME: "a", GIT_AUTHOR_EMAIL: "a@x", GIT_COMMITTER_NAME: "a", GIT_COMMITTER_EMAIL: "a@x" }
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: "a",
+      GIT_AUTHOR_EMAIL: "a@x",
+      GIT_COMMITTER_NAME: "a",
+      GIT_COMMITTER_EMAIL: "a@x"
+    }
   }).trim()
 
 /** A home with a committed repo (a staged-only file too), the layers over it. */

@@ -115,7 +115,9 @@ export const newCommand = Command.make("new", flags).pipe(
   Command.withHandler(Effect.fnUntraced(function*(f) {
     const repoDir = Option.getOrElse(f.repo, () => RepoDir.make(f.name))
     if (f.hermetic && f.gitMode === "shared") {
-      yield* Console.error("repoman: --hermetic and --git-mode shared do not go together (a hermetic repo is read-only)")
+      yield* Console.error(
+        "repoman: --hermetic and --git-mode shared do not go together (a hermetic repo is read-only)"
+      )
       return yield* new ExitCode({ code: 2 })
     }
     if (f.gitMode === "shared") {
@@ -153,7 +155,9 @@ export const newCommand = Command.make("new", flags).pipe(
       onNone: () => Console.log("git: the repo is mounted read-only; patches come out through /patches"),
       onSome: (seal) =>
         Effect.gen(function*() {
-          if (seal.initialized) yield* Console.log(`initialized an empty git repo in ${created.repo.path} (a sealed project needs one)`)
+          if (seal.initialized) {
+            yield* Console.log(`initialized an empty git repo in ${created.repo.path} (a sealed project needs one)`)
+          }
           if (seal.record.mode === "shared") {
             return yield* Console.log(`git: SHARED: the container writes ${created.repo.path}/.git`)
           }

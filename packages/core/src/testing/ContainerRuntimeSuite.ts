@@ -380,12 +380,18 @@ export const ContainerRuntimeSuite = <E>(
             const created = yield* Effect.acquireRelease(runtime.create(spec), () =>
               Effect.ignore(runtime.remove(instance)))
             const view = (i: typeof created) => ({ gitCover: i.gitCover, lockMounts: i.lockMounts, mounts: i.mounts })
-            const expected = { gitCover: Option.some(new GitCover({ gitDir: seal.gitDir })), lockMounts: true, mounts: [] }
+            const expected = {
+              gitCover: Option.some(new GitCover({ gitDir: seal.gitDir })),
+              lockMounts: true,
+              mounts: []
+            }
             assert.deepStrictEqual(view(created), expected)
             assert.deepStrictEqual(view(yield* runtime.get(instance)), expected)
             const table = yield* runtime.mountTable(instance)
             if (Option.isSome(table)) {
-              const repo = table.value.filter((e) => e.mountPoint === seal.repo).at(-1)
+              const repo = table.value.filter((e) =>
+                e.mountPoint === seal.repo
+              ).at(-1)
               const cover = table.value.filter((e) => e.mountPoint === `${seal.repo}/.git`).at(-1)
               assert.isDefined(repo)
               assert.strictEqual(cover?.parentId, repo?.id)
