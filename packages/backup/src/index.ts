@@ -23,9 +23,8 @@ export * as BackupPlugin from "./BackupPlugin.ts"
 export * as exec from "./exec.ts"
 
 /**
- * The mount table of the current process, from `/proc/self/mountinfo`, and the question the backup
- * guard asks of it: which mount holds a path, and is the backup root on a different mount than the
- * repos root?
+ * The question the backup guard asks of the host's mount table (see `@repoman/core/Mountinfo`): is the
+ * backup root on a different mount than the repos root?
  *
  * @since 0.1.0
  */

@@ -16,6 +16,7 @@
  * then the pack.
  *
  * @since 0.1.0
+ * @module
  */
 /**
  * The most bytes of a header repoman reads before giving up on finding its

@@ -12,6 +12,7 @@
  *   host `.git` changed, rather than a bare "changed".
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

@@ -17,6 +17,7 @@
  * `@repoman/node` implements it (`NodeHostFiles`).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"

@@ -11,6 +11,7 @@
  * escapes (`\040`).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"

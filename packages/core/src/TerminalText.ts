@@ -30,6 +30,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 
 const hex2 = (code: number) => `\\x${code.toString(16).padStart(2, "0")}`

@@ -52,6 +52,30 @@ export * as ContainerRuntimeMemory from "./ContainerRuntimeMemory.ts"
 export * as FileLink from "./FileLink.ts"
 
 /**
+ * The header of a git bundle that a container made, read by repoman itself.
+ *
+ * @since 0.1.0
+ */
+export * as GitBundle from "./GitBundle.ts"
+
+/**
+ * git config as the git seal sees it: the allowlist a sealed gitdir's config is built from, and which
+ * config keys make git run a program.
+ *
+ * @since 0.1.0
+ */
+export * as GitConfig from "./GitConfig.ts"
+
+/**
+ * Reading host files a container may have written, without ever following them: the patches a hermetic
+ * container leaves, the repo tree a container shares with the host, a `.git` a shared container can
+ * write.
+ *
+ * @since 0.1.0
+ */
+export * as HostFiles from "./HostFiles.ts"
+
+/**
  * Facts about the host repoman runs on: the user (name, uid, gid, home) and the LAN address containers
  * reach host services on.
  *
@@ -90,6 +114,16 @@ export * as Ids from "./Ids.ts"
  * @since 0.1.0
  */
 export * as Migration from "./Migration.ts"
+
+/**
+ * A mount table in the `/proc/<pid>/mountinfo` format, and the questions repoman asks of it: which
+ * mount holds a path (the backup guard: is the backup root on a different mount than the repos root?),
+ * and where inside its filesystem a host path lies (the git seal: is the mount over a container's
+ * `REPO/.git` really repoman's gitdir?).
+ *
+ * @since 0.1.0
+ */
+export * as Mountinfo from "./Mountinfo.ts"
 
 /**
  * The profile library: Incus profile YAML files (`description`, `config`, `devices`) shipped by
@@ -164,6 +198,13 @@ export * as ResourceLimits from "./ResourceLimits.ts"
  * @since 0.1.0
  */
 export * as SensitivePaths from "./SensitivePaths.ts"
+
+/**
+ * Text from a container or a repo, made safe to print on a terminal.
+ *
+ * @since 0.1.0
+ */
+export * as TerminalText from "./TerminalText.ts"
 
 /**
  * The version of the `@repoman` packages: what `repoman --version` prints and what repoman records on

@@ -4,6 +4,7 @@
  * iterative walk that never follows a symlink for scanning.
  *
  * @since 0.1.0
+ * @module
  */
 import {
   type FileStat,

@@ -15,6 +15,14 @@
 export * as NodeConfigPaths from "./NodeConfigPaths.ts"
 
 /**
+ * The real {@link HostFiles}, on `node:fs`: `lstat` for looking, `O_NOFOLLOW | O_NONBLOCK` opens and
+ * an `fstat` check for reading, an iterative walk that never follows a symlink for scanning.
+ *
+ * @since 0.1.0
+ */
+export * as NodeHostFiles from "./NodeHostFiles.ts"
+
+/**
  * The real {@link HostInfo}: the current user and the LAN address, read through `node:os` once, when
  * the layer is built.
  *

@@ -19,6 +19,7 @@
  *    the user's own git command (`git merge repoman/main`, say).
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"

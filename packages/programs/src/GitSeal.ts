@@ -17,6 +17,7 @@
  * the host, and the host's `.git` itself.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, GitCover, GITFILE_TARGET, type Instance, type Mount } from "@repoman/core/ContainerRuntime"

@@ -12,6 +12,7 @@
  * tree with foreign or unreadable entries.
  *
  * @since 0.1.0
+ * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"

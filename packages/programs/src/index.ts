@@ -24,12 +24,27 @@ export * as ContainerUser from "./ContainerUser.ts"
 export * as ExecInProject from "./ExecInProject.ts"
 
 /**
+ * `repoman fetch NAME`: the agent's commits in a sealed project come to the host, and nothing of them
+ * is run.
+ *
+ * @since 0.1.0
+ */
+export * as FetchAgentCommits from "./FetchAgentCommits.ts"
+
+/**
  * `new --git URL`: clone a repo into the project's repo directory on the host before the container is
  * made.
  *
  * @since 0.1.0
  */
 export * as GitClone from "./GitClone.ts"
+
+/**
+ * The git seal: the host's `.git` stays out of a container's reach.
+ *
+ * @since 0.1.0
+ */
+export * as GitSeal from "./GitSeal.ts"
 
 /**
  * Hermetic projects (`new --hermetic`): the repo is mounted read-only at {@link ORIGIN}, the container
@@ -70,6 +85,13 @@ export * as NewProject from "./NewProject.ts"
  * @since 0.1.0
  */
 export * as OpenShell from "./OpenShell.ts"
+
+/**
+ * Who owns the files of a repo, and giving them back.
+ *
+ * @since 0.1.0
+ */
+export * as Ownership from "./Ownership.ts"
 
 /**
  * A library profile prepared for this host: rendered with the host's variables, its host mounts
@@ -116,8 +138,10 @@ export * as ProfileStatuses from "./ProfileStatuses.ts"
 /**
  * `status`: the health of one project or all: container state, the repo mount, a write probe as uid
  * 1000 (must land on the host owned by the host user), a write probe as container root (must not land
- * as host root), the age of the last sync (a warning past `[backup].last_sync_warning_hours`), and the
- * backup target: reachable, mounted, filesystem type, free space.
+ * as host root), the age of the last sync (a warning past `[backup].last_sync_warning_hours`), the
+ * backup target (reachable, mounted, filesystem type, free space), the git seal (see
+ * `GitSeal.checkSeal`: from the container's config, its mount table read on the host and the host
+ * `.git`, never from what runs in the container) and who owns the repo's files (see `Ownership`).
  *
  * @since 0.1.0
  */
