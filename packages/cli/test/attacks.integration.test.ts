@@ -468,7 +468,7 @@ describe("attacks of a container on the host (issue 12)", () => {
         const run = yield* w.repoman(["run", "--", "true"], { cwd: w.repo })
         assert.strictEqual(run.code, 0, run.stderr)
         const status = yield* w.repoman(["status", w.name], { cwd: w.repo })
-        assert.include(status.stdout, "no such module")
+        assert.include(status.stdout, "not installed")
         const sync = yield* w.repoman(["sync", w.name], { cwd: w.repo })
         assert.strictEqual(sync.code, 1)
         assert.deepStrictEqual(yield* markersOf(w), [], "the host loaded the agent's plugin")

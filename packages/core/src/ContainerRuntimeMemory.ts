@@ -395,6 +395,19 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
     const failed = (operation: string, name: string, detail: string) =>
       fail(new OperationFailed({ kind: "instance", name, operation, detail }))
 
+    /** The normalized `path` of a new entry, when it is absolute and its parent is a directory. */
+    const entryUnder = (state: InstanceState, name: string, operation: string, path: string) =>
+      Effect.suspend(() => {
+        const paths = Option.getOrUndefined(prefixes(path))
+        const target = paths?.at(-1)
+        if (paths === undefined || target === undefined) return failed(operation, name, `${path} is not absolute`)
+        const parent = paths.at(-2) ?? "/"
+        if (state.files.get(parent)?.type !== "directory") {
+          return failed(operation, name, `${parent} is not a directory`)
+        }
+        return Effect.succeed(target)
+      })
+
     const runtime: MemoryContainerRuntime = {
       namespace: current,
 
@@ -527,19 +540,11 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
       writeFile: (name, path, content) =>
         withInstance(name, (state) =>
-          Effect.suspend(() => {
-            const paths = Option.getOrUndefined(prefixes(path))
-            const target = paths?.at(-1)
-            if (paths === undefined || target === undefined) {
-              return failed("write file", name, `${path} is not absolute`)
-            }
-            if (state.files.get(paths.at(-2) ?? "/")?.type !== "directory") {
-              return failed("write file", name, `the parent of ${path} is not a directory`)
-            }
-            state.files.set(target, new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 }))
-            state.contents.set(target, content)
-            return Effect.void
-          })),
+          Effect.flatMap(entryUnder(state, name, "write file", path), (target) =>
+            Effect.sync(() => {
+              state.files.set(target, new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 }))
+              state.contents.set(target, content)
+            }))),
 
       mountTable: (name) =>
         withInstance(
@@ -556,22 +561,16 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
       makeSymlink: (name, path, linkTarget) =>
         withInstance(name, (state) =>
-          Effect.suspend(() => {
-            const paths = Option.getOrUndefined(prefixes(path))
-            const target = paths?.at(-1)
-            if (paths === undefined || target === undefined) {
-              return failed("make symlink", name, `${path} is not absolute`)
+          Effect.flatMap(entryUnder(state, name, "make symlink", path), (target) => {
+            if (state.files.has(target)) {
+              return conflict("instance", name, `${path} exists already`)
             }
-            const parent = paths.at(-2) ?? "/"
-            if (state.files.get(parent)?.type !== "directory") {
-              return failed("make symlink", name, `${parent} is not a directory`)
-            }
-            if (state.files.has(target)) return conflict("instance", name, `${path} exists already`)
             state.files.set(target, new FileInfo({ type: "symlink", uid: 0, gid: 0, mode: 0o777, target: linkTarget }))
             return Effect.void
           })),
 
-      exec: (name, argv, execOptions = {}) => run({ name, argv, options: execOptions, interactive: false }),
+      exec: (name, argv, execOptions = {}) =>
+        run({ name, argv, options: execOptions, interactive: false }),
 
       shell: (name, shellOptions = {}) => {
         const { argv = defaultShell, ...execOptions } = shellOptions

@@ -13,7 +13,7 @@
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
 import { MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
-import { SHARED_WARNING } from "@repoman/programs/GitSeal"
+import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { newProject } from "@repoman/programs/NewProject"
 import { detectForProject, Stack, type StackReport } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
@@ -41,6 +41,26 @@ const stackLines = (report: StackReport): ReadonlyArray<string> => {
   return report.profiles.length === 0
     ? head
     : [...head, `library profiles for ${stack}: ${report.profiles.join(", ")} (add with --profile NAME)`]
+}
+
+/** What `new` says about the git seal it made (see `GitSeal.PreparedSeal`; `None`: hermetic). */
+const sealLines = (
+  repo: string,
+  name: string,
+  seal: Option.Option<PreparedSeal>
+): ReadonlyArray<string> => {
+  if (Option.isNone(seal)) return ["git: the repo is mounted read-only; patches come out through /patches"]
+  const { initialized, record, submodules } = seal.value
+  return [
+    ...(initialized ? [`initialized an empty git repo in ${repo} (a sealed project needs one)`] : []),
+    record.mode === "shared"
+      ? `git: SHARED: the container writes ${repo}/.git`
+      : `git: sealed: the container has its own .git (${record.gitDir ?? ""}); ` +
+        `bring its commits over with 'repoman fetch ${name}'`,
+    ...(submodules.length > 0
+      ? [`warning: the repo has submodules; run 'git -C ${repo} config diff.ignoreSubmodules all'`]
+      : [])
+  ]
 }
 
 const flags = {
@@ -151,26 +171,6 @@ export const newCommand = Command.make("new", flags).pipe(
     yield* Console.log(
       `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
     )
-    yield* Option.match(created.seal, {
-      onNone: () => Console.log("git: the repo is mounted read-only; patches come out through /patches"),
-      onSome: (seal) =>
-        Effect.gen(function*() {
-          if (seal.initialized) {
-            yield* Console.log(`initialized an empty git repo in ${created.repo.path} (a sealed project needs one)`)
-          }
-          if (seal.record.mode === "shared") {
-            return yield* Console.log(`git: SHARED: the container writes ${created.repo.path}/.git`)
-          }
-          yield* Console.log(
-            `git: sealed: the container has its own .git (${seal.record.gitDir ?? ""}); ` +
-              `bring its commits over with 'repoman fetch ${project.name}'`
-          )
-          if (seal.submodules.length > 0) {
-            yield* Console.log(
-              `warning: the repo has submodules; run 'git -C ${created.repo.path} config diff.ignoreSubmodules all'`
-            )
-          }
-        })
-    })
+    for (const line of sealLines(created.repo.path, project.name, created.seal)) yield* Console.log(line)
   }))
 )
