@@ -10,6 +10,7 @@
  * @module
  */
 import type { MirrorResult } from "@repoman/core/BackupTarget"
+import { escape } from "@repoman/core/TerminalText"
 import { type SyncCompleted, type SyncEvent, syncProjects } from "@repoman/programs/SyncProjects"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -106,7 +107,8 @@ export const summary = (done: SyncCompleted): string => {
       bytes(r.bytesTransferred),
       String(r.filesDeleted),
       `${(Duration.toMillis(r.duration) / 1000).toFixed(1)} s`,
-      r.outcome._tag === "Failure" ? r.outcome.reason.message : ""
+      // rsync's words and repoman's refusals quote file names from the repo.
+      r.outcome._tag === "Failure" ? escape(r.outcome.reason.message) : ""
     ]),
     ...done.skipped.map((p) => [p, "skipped", "-", "-", "-", "-", "backup = false"])
   ]
