@@ -66,8 +66,12 @@ export const MAX_PATCH_BYTES = 16 * 1024 * 1024
  */
 export const MAX_PATCHES = 1000
 
-/** What `systemctl is-system-running` says while the system is still booting. */
-const booting: ReadonlySet<string> = new Set(["initializing", "starting"])
+/**
+ * What `systemctl is-system-running` says while the system is still booting.
+ * `offline` is what it says before systemd has made `/run/systemd/system`,
+ * early in a boot that will clean `/tmp` later.
+ */
+const booting: ReadonlySet<string> = new Set(["offline", "initializing", "starting"])
 
 /**
  * Something about a hermetic project failed; `detail` says what.

@@ -249,16 +249,19 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
 
   // Set when a failure after create could not delete the container again.
   const leftBehind = yield* Ref.make(false)
+  const removeAgain = runtime.remove(input.name).pipe(
+    Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void),
+    Effect.catch(() => Ref.set(leftBehind, true))
+  )
   return yield* Effect.scoped(Effect.gen(function*() {
     const instance = yield* Effect.acquireRelease(
-      runtime.create(spec),
-      (_, exit) =>
-        Exit.isFailure(exit)
-          ? runtime.remove(input.name).pipe(
-            Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void),
-            Effect.catch(() => Ref.set(leftBehind, true))
-          )
-          : Effect.void
+      // A create that failed part way (the engine went away between making
+      // the container and starting it) may have left it: make sure it is
+      // gone, or say it may be left. A taken name is someone else's.
+      runtime.create(spec).pipe(
+        Effect.tapError((e) => e.reason._tag === "AlreadyExists" ? Effect.void : removeAgain)
+      ),
+      (_, exit) => Exit.isFailure(exit) ? removeAgain : Effect.void
     )
     yield* prepareHome(input.name, host.home)
     yield* linkSharedFiles(input.name, required)
