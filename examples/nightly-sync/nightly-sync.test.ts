@@ -10,6 +10,7 @@ import { Registry } from "@repoman/core/Registry"
 import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
@@ -40,6 +41,8 @@ const layer = (sources: ReadonlyArray<readonly [string, BackupTargetMemory.FileT
     BackupTargetMemory.layer({ sources }),
     ConfigPaths.layerFrom({ home: "/home/ada", configDir: "/home/ada/.config/repoman" }),
     Path.layer,
+    // No repo exists on disk: where each resolves is left to the memory target.
+    FileSystem.layerNoop({}),
     TestConsole.layer
   )
 

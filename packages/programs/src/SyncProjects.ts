@@ -3,6 +3,9 @@
  * target, as a stream of events.
  *
  * - Projects with `backup = false` are skipped and reported as skipped.
+ * - Each repo must still resolve (symlinks followed) inside the repos root
+ *   when the sync runs: one that became a symlink out of it is refused
+ *   (`SourceOutsideRoot`) and nothing of it is mirrored.
  * - Every other project gets one result; a failing project does not stop
  *   the others.
  * - `last_sync` is recorded for each project that succeeded, and only for
@@ -19,14 +22,17 @@ import {
   MirrorProgressed,
   MirrorResult,
   MirrorSource,
-  MirrorStarted
+  MirrorStarted,
+  SourceOutsideRoot
 } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ProjectName } from "@repoman/core/Ids"
 import { timestampFromDate } from "@repoman/core/Project"
 import { Registry, type RegistryError } from "@repoman/core/Registry"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -140,12 +146,17 @@ export interface SyncOptions {
  */
 export const syncProjects = (
   options: SyncOptions
-): Stream.Stream<SyncEvent, BackupError | RegistryError, Registry | BackupTarget | ConfigPaths | Path.Path> =>
+): Stream.Stream<
+  SyncEvent,
+  BackupError | RegistryError,
+  Registry | BackupTarget | ConfigPaths | Path.Path | FileSystem.FileSystem
+> =>
   Stream.unwrap(Effect.gen(function*() {
     const registry = yield* Registry
     const target = yield* BackupTarget
     const { home } = yield* ConfigPaths
     const path = yield* Path.Path
+    const fs = yield* FileSystem.FileSystem
     const document = yield* registry.load
     const projects = options.name === undefined ? document.projects : [yield* registry.getProject(options.name)]
     const reposRoot = expandHome(document.defaults.reposRoot, home)
@@ -154,9 +165,35 @@ export const syncProjects = (
     const skipped = projects.filter((p) => !p.backup).map((p) =>
       new ProjectSkipped({ project: p.name, reason: "backup = false" })
     )
-    const sources = included.map((p) => new MirrorSource({ project: p.name, path: path.join(reposRoot, p.repo) }))
-
     const results: Array<MirrorResult> = []
+    // Where each repo resolves now (it may have become a symlink since `new`):
+    // one outside the repos root is refused. A missing one is left to the
+    // target, which refuses it as missing.
+    const realRoot = yield* fs.realPath(reposRoot).pipe(Effect.orElseSucceed(() => reposRoot))
+    const sources: Array<MirrorSource> = []
+    const refused: Array<MirrorFinished> = []
+    for (const p of included) {
+      const logical = path.join(reposRoot, p.repo)
+      const real = yield* fs.realPath(logical).pipe(Effect.orElseSucceed(() => undefined))
+      if (real !== undefined && !real.startsWith(`${realRoot}/`)) {
+        const result = new MirrorResult({
+          project: p.name,
+          filesTransferred: 0,
+          bytesTransferred: 0,
+          filesDeleted: 0,
+          duration: Duration.zero,
+          outcome: {
+            _tag: "Failure",
+            reason: new SourceOutsideRoot({ project: p.name, path: logical, resolved: real, root: realRoot })
+          }
+        })
+        results.push(result)
+        refused.push(new MirrorFinished({ result }))
+      } else {
+        sources.push(new MirrorSource({ project: p.name, path: logical }))
+      }
+    }
+
     const finishedAt = new Map<ProjectName, number>()
     const mirrored = sources.length === 0 ? Stream.empty : target.mirror(sources, {
       delete: options.delete,
@@ -203,7 +240,7 @@ export const syncProjects = (
       dryRun: options.dryRun,
       delete: options.delete
     })
-    return Stream.fromIterable<SyncEvent>([planned, ...skipped]).pipe(
+    return Stream.fromIterable<SyncEvent>([planned, ...skipped, ...refused]).pipe(
       Stream.concat(mirrored),
       Stream.concat(Stream.fromEffect(complete))
     )
