@@ -1,9 +1,12 @@
 /**
- * `status`: the health of one project or all: container state, the repo
- * mount, a write probe as uid 1000 (must land on the host owned by the host
- * user), a write probe as container root (must not land as host root), the
- * age of the last sync (a warning past `[backup].last_sync_warning_hours`),
- * and the backup target: reachable, mounted, filesystem type, free space.
+ * `status`: the health of one project or all: container state, whose it is
+ * (a container another user's repoman made, or no repoman, is not looked
+ * into: no probe runs in it), whether it has a host id range of its own, its
+ * limits, the repo mount, a write probe as uid 1000 (must land on the host
+ * owned by the host user), a write probe as container root (must not land
+ * as host root), the age of the last sync (a warning past
+ * `[backup].last_sync_warning_hours`), and the backup target: reachable,
+ * mounted, filesystem type, free space.
  *
  * @since 0.1.0
  * @module
@@ -14,6 +17,7 @@ import { ContainerRuntime, type InstanceStatus } from "@repoman/core/ContainerRu
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID, type UidMode } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
+import { mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
 import type { Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
@@ -22,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
+import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { SHIFT_WARNING } from "./Setup.ts"
 
 /**
@@ -82,6 +87,11 @@ export interface ProjectStatus {
   readonly uidMode: UidMode
   /** The container's resource limits; `null` when the container is missing. */
   readonly limits: LimitsView | null
+  /**
+   * The container's own host id range (`"1196608+65536"`), `"shared"` when it
+   * shares one with other containers, `null` when the container is missing.
+   */
+  readonly idRange: string | null
   readonly warnings: ReadonlyArray<string>
   readonly healthy: boolean
 }
@@ -139,7 +149,8 @@ const statusOf = (
   uidMode: UidMode,
   now: number,
   backup: BackupReport | null,
-  thresholdHours: number
+  thresholdHours: number,
+  refuseForeign: boolean
 ) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
@@ -173,6 +184,7 @@ const statusOf = (
         ...base,
         state: "Missing",
         limits: null,
+        idRange: null,
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -180,16 +192,43 @@ const statusOf = (
         healthy: false
       } satisfies ProjectStatus
     }
-    if (instance.value.status !== "Running") {
+    const i = instance.value
+    // Another user's container (or none of repoman's) is not looked into.
+    const notYours = refusalOf(ownership(i, runtime.owner, mapsUser(i.idMapping, runtime.owner)))
+    if (notYours !== undefined) {
+      if (refuseForeign) {
+        return yield* new LifecycleError({
+          reason: new NotYours({ kind: "container", name: project.name, namespace: runtime.namespace, why: notYours })
+        })
+      }
       return {
         ...base,
-        state: instance.value.status,
-        limits: limitsView(instance.value.limits),
+        state: i.status,
+        limits: null,
+        idRange: null,
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
-        warnings: modeWarnings,
-        healthy: true
+        warnings: [`container ${project.name} in Incus project ${runtime.namespace} ${notYours}: not inspected`],
+        healthy: false
+      } satisfies ProjectStatus
+    }
+    const idRange = Option.match(i.idRange, { onNone: () => "shared", onSome: (r) => `${r.base}+${r.size}` })
+    const isolation = Option.isSome(i.idRange) ? [] : [
+      `the container of ${project.name} shares its host ids with other containers (made before repoman gave each ` +
+      `its own range): recreate it ('repoman remove ${project.name}', then 'repoman new')`
+    ]
+    if (i.status !== "Running") {
+      return {
+        ...base,
+        state: i.status,
+        limits: limitsView(i.limits),
+        idRange,
+        mountPresent: null,
+        userProbe: null,
+        rootProbe: null,
+        warnings: [...modeWarnings, ...isolation],
+        healthy: isolation.length === 0
       } satisfies ProjectStatus
     }
 
@@ -231,18 +270,21 @@ const statusOf = (
     const mountPresent = mount.exitCode === 0
     return {
       ...base,
-      state: instance.value.status,
-      limits: limitsView(instance.value.limits),
+      state: i.status,
+      limits: limitsView(i.limits),
+      idRange,
       mountPresent,
       userProbe,
       rootProbe,
-      warnings: modeWarnings,
-      healthy: mountPresent && userProbe.ok && rootProbe.ok
+      warnings: [...modeWarnings, ...isolation],
+      healthy: mountPresent && userProbe.ok && rootProbe.ok && isolation.length === 0
     } satisfies ProjectStatus
   })
 
 /**
- * The status of the named project, or of every project.
+ * The status of the named project (`NotYours` when its container is another
+ * user's, or no repoman's), or of every project (such a container is then
+ * reported unhealthy and not looked into).
  *
  * @since 0.1.0
  * @category programs
@@ -257,6 +299,15 @@ export const projectStatus = Effect.fn("projectStatus")(function*(name?: Project
   const backup = projects.some((p) => p.backup) ? yield* backupReport(document.backup.requireMount) : null
   return yield* Effect.forEach(
     projects,
-    (p) => statusOf(p, reposRoot, document.defaults.uidMode, now, backup, document.backup.lastSyncWarningHours)
+    (p) =>
+      statusOf(
+        p,
+        reposRoot,
+        document.defaults.uidMode,
+        now,
+        backup,
+        document.backup.lastSyncWarningHours,
+        name !== undefined
+      )
   )
 })

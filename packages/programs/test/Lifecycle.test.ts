@@ -46,7 +46,13 @@ const world = (
     const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-life-" })
     yield* fs.makeDirectory(`${home}/repos/isurus/src`, { recursive: true })
     yield* fs.writeFileString(`${home}/repos/isurus/README`, "hello\n")
-    const runtime = yield* RuntimeMemory.make({ namespace: "repoman", ...options.runtime })
+    // The namespace as setup leaves it: made by repoman for this user (ids mapped, the repos root allowed).
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      owner: uid,
+      restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } },
+      ...options.runtime
+    })
     if (options.runtime?.namespaceExists !== false) {
       yield* runtime.putProfile(
         ProfileName.make("default"),
@@ -237,7 +243,7 @@ describe("setup", () => {
       const uninitialized = Layer.merge(layer, Layer.succeed(Registry, yield* RegistryMemory.make()))
       const first = yield* setup({ uidMode: "shift", incusProject: "repoman" }).pipe(Effect.provide(uninitialized))
       assert.strictEqual(first.registry, "created")
-      assert.strictEqual(first.pool.driver, "dir")
+      assert.strictEqual(Option.getOrThrow(first.pool).driver, "dir")
       assert.isTrue(first.warnings.some((w) => w.includes("copy-on-write")))
       assert.isTrue(first.warnings.some((w) => w.includes("host root")))
       const ns = yield* runtime.getNamespace("repoman")
@@ -256,7 +262,7 @@ describe("setup", () => {
       const { runtime, layer, home } = yield* world({ runtime: { namespaceExists: false } })
       const subuid = `${home}/subuid`
       yield* fs.writeFileString(subuid, `root:1000000:1000000000\nroot:${uid}:1\n`)
-      yield* fs.writeFileString(`${home}/subgid`, `root:${gid}:1\n`)
+      yield* fs.writeFileString(`${home}/subgid`, `root:1000000:1000000000\nroot:${gid}:1\n`)
       const registry = Layer.succeed(Registry, yield* RegistryMemory.make())
       const run = setup({ incusProject: "repoman" }, { subuid, subgid: `${home}/subgid` }).pipe(
         Effect.provide(Layer.merge(layer, registry))
@@ -392,8 +398,13 @@ describe("list, status, remove, shell", () => {
             stderr: ""
           })
         )
-      const mem = yield* RuntimeMemory.make({ namespace: "repoman", exec })
       const { layer, home } = yield* world()
+      const mem = yield* RuntimeMemory.make({
+        namespace: "repoman",
+        exec,
+        owner: uid,
+        restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } }
+      })
       yield* mem.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
       const withMem = Layer.merge(layer, Layer.succeed(ContainerRuntime, mem))
       yield* newProject({ name: isurus }).pipe(Effect.provide(withMem))

@@ -1,6 +1,8 @@
 /**
  * The instance part of the Incus runtime: list, read, create (one POST with
- * `start: true`, all or nothing), change state, delete.
+ * `start: true`, all or nothing), change state, delete. A root-disk size
+ * limit needs the root disk the instance's profiles give it (its pool), so
+ * `create` then reads those profiles first.
  */
 import {
   AlreadyExists,
@@ -18,7 +20,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as IncusApi from "../../IncusApi.ts"
-import { imageSource, instanceSettings, specProblem, toInstance } from "../../IncusInstanceConfig.ts"
+import { imageSource, instanceSettings, isRootDisk, specProblem, toInstance } from "../../IncusInstanceConfig.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
@@ -107,7 +109,18 @@ export const make = (ctx: RuntimeContext): Pick<
       )
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
 
-      const { config, devices } = instanceSettings(spec)
+      // The root disk the profiles give it (the last profile with one wins), to set its size.
+      let rootDisk: readonly [string, IncusApi.StringMap] | undefined
+      if (spec.limits.disk !== undefined) {
+        for (const profile of spec.profiles) {
+          const { value } = yield* client.getProfile(project, profile).pipe(
+            mapErrors(ctx, { kind: "profile", name: profile, operation: "create" })
+          )
+          const found = Object.entries(value.devices).find(([, d]) => isRootDisk(d))
+          if (found !== undefined) rootDisk = found
+        }
+      }
+      const { config, devices } = instanceSettings(spec, ctx.owner, rootDisk)
       const operation = yield* client.createInstance(project, {
         name: spec.name,
         type: "container",
@@ -129,9 +142,16 @@ export const make = (ctx: RuntimeContext): Pick<
         mapped,
         Effect.uninterruptible
       )
-      // The instance is what was asked for, and runs: no need to read it back.
+      // The instance is what was asked for, and runs: no need to read it back
+      // (the host id range Incus allotted reads back with `get`).
       const createdAt = Option.getOrElse(DateTime.make(operation.created_at), () => DateTime.makeUnsafe(0))
-      return instanceFromSpec(spec, { status: "Running", createdAt, managed: true })
+      return instanceFromSpec(spec, {
+        status: "Running",
+        createdAt,
+        managed: true,
+        owner: Option.some(ctx.owner),
+        idRange: Option.none()
+      })
     }),
 
     start: Effect.fn("IncusContainerRuntime.start")(function*(name: ProjectName) {
