@@ -76,33 +76,37 @@ const box = Effect.gen(function*() {
 })
 
 describe("repoman without incus-admin (incus-user)", () => {
-  it.live("setup checks the project an admin made instead of making one, and changes nothing of it", () =>
-    Effect.gen(function*() {
-      const { client, dir, setup } = yield* box
-      const before = (yield* client.getProject(project)).value.config
-      const s = yield* setup
-      assert.strictEqual(s.code, 0, s.stderr)
-      assert.include(s.stdout, "incus-user at /var/lib/incus/unix.socket.user (restricted")
-      assert.include(s.stdout, `project     ${project} `)
-      assert.include(s.stderr, "not checked: storage pools")
-      assert.deepStrictEqual((yield* client.getProject(project)).value.config, before)
+  it.live(
+    "setup checks the project an admin made instead of making one, and changes nothing of it",
+    () =>
+      Effect.gen(function*() {
+        const { client, dir, setup } = yield* box
+        const before = (yield* client.getProject(project)).value.config
+        const s = yield* setup
+        assert.strictEqual(s.code, 0, s.stderr)
+        assert.include(s.stdout, "incus-user at /var/lib/incus/unix.socket.user (restricted")
+        assert.include(s.stdout, `project     ${project} `)
+        assert.include(s.stderr, "not checked: storage pools")
+        assert.deepStrictEqual((yield* client.getProject(project)).value.config, before)
 
-      // A project this user was not granted: the admin steps, and no registry written.
-      const other = yield* repomanWith({ REPOMAN_CONFIG_DIR: `${dir}/other` })([
-        "setup",
-        "--non-interactive",
-        "--incus-project",
-        "repoman"
-      ]).pipe(Effect.orDie)
-      assert.strictEqual(other.code, 1, other.stdout)
-      assert.include(other.stderr, "an admin must do this once")
-      assert.include(other.stderr, "is not granted to you")
-      assert.include(other.stderr, `repoman setup --incus-project ${project}`)
-      assert.isFalse(fs.existsSync(`${dir}/other/repoman.toml`))
-      // Nor may it change, delete or list the server's other projects.
-      const denied = yield* Effect.flip(client.getProject("default"))
-      assert.strictEqual(denied.reason._tag, "Forbidden")
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+        // A project this user was not granted: the admin steps, and no registry written.
+        const other = yield* repomanWith({ REPOMAN_CONFIG_DIR: `${dir}/other` })([
+          "setup",
+          "--non-interactive",
+          "--incus-project",
+          "repoman"
+        ]).pipe(Effect.orDie)
+        assert.strictEqual(other.code, 1, other.stdout)
+        assert.include(other.stderr, "an admin must do this once")
+        assert.include(other.stderr, "is not granted to you")
+        assert.include(other.stderr, `repoman setup --incus-project ${project}`)
+        assert.isFalse(fs.existsSync(`${dir}/other/repoman.toml`))
+        // Nor may it change, delete or list the server's other projects.
+        const denied = yield* Effect.flip(client.getProject("default"))
+        assert.strictEqual(denied.reason._tag, "Forbidden")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
   it.live(
     "a container works as with incus-admin: the repo mapped to the user, a host id range of its own, default limits",
@@ -122,17 +126,17 @@ describe("repoman without incus-admin (incus-user)", () => {
         assert.deepStrictEqual([Option.getOrNull(written.uid), Option.getOrNull(written.gid)], [uid, gid])
 
         const st = yield* repoman(["status", n, "--json"])
-        const [status] = (yield* json(st.stdout)) as ReadonlyArray<Record<string, unknown>>
-        assert.match(String(status?.["idRange"]), /^[1-9]\d*\+65536$/)
-        assert.deepStrictEqual(status?.["limits"], {
+        const [status = {}] = (yield* json(st.stdout)) as ReadonlyArray<Record<string, unknown>>
+        assert.match(String(status["idRange"]), /^[1-9]\d*\+65536$/)
+        assert.deepStrictEqual(status["limits"], {
           cpu: null,
           memory: "50%",
           processes: "2000",
           disk: "20GiB",
           inotifyInstances: "32"
         })
-        assert.strictEqual((status?.["userProbe"] as Record<string, unknown>)["ok"], true)
-        const rootProbe = status?.["rootProbe"] as Record<string, unknown>
+        assert.strictEqual((status["userProbe"] as Record<string, unknown>)["ok"], true)
+        const rootProbe = status["rootProbe"] as Record<string, unknown>
         assert.notStrictEqual(rootProbe["hostUid"], 0)
 
         const l = yield* repoman(["list"])
@@ -144,50 +148,58 @@ describe("repoman without incus-admin (incus-user)", () => {
     timeout
   )
 
-  it.live("what only an admin may do is refused with the command an admin runs, and nothing changes", () =>
-    Effect.gen(function*() {
-      const files = yield* FileSystem.FileSystem
-      const { client, dir, repoman, setup } = yield* box
-      assert.strictEqual((yield* setup).code, 0)
-      const before = (yield* client.getProject(project)).value.config
-      const profiles = (yield* client.listProfiles(project)).map((p) => p.name).sort()
-      yield* files.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
-      // A host directory outside the paths the admin allowed (not a sensitive one).
-      yield* files.writeFileString(
-        `${dir}/config/profiles.d/docs.yaml`,
-        "devices:\n  docs:\n    type: disk\n    source: /usr/share/doc\n    path: /usr/share/doc\n    readonly: true\n"
-      )
-      const refused = yield* repoman(["profile", "install", "docs"])
-      assert.strictEqual(refused.code, 1)
-      const line = oneLine(refused)
-      assert.include(line, "only an admin can let project")
-      assert.include(line, `incus project set ${project} restricted.devices.disk.paths=`)
-      assert.include(line, "/usr/share/doc")
-      assert.deepStrictEqual((yield* client.getProject(project)).value.config, before)
-      assert.deepStrictEqual((yield* client.listProfiles(project)).map((p) => p.name).sort(), profiles)
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "what only an admin may do is refused with the command an admin runs, and nothing changes",
+    () =>
+      Effect.gen(function*() {
+        const files = yield* FileSystem.FileSystem
+        const { client, dir, repoman, setup } = yield* box
+        assert.strictEqual((yield* setup).code, 0)
+        const before = (yield* client.getProject(project)).value.config
+        const profiles = (yield* client.listProfiles(project)).map((p) => p.name).sort()
+        yield* files.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
+        // A host directory outside the paths the admin allowed (not a sensitive one).
+        yield* files.writeFileString(
+          `${dir}/config/profiles.d/docs.yaml`,
+          "devices:\n  docs:\n    type: disk\n    source: /usr/share/doc\n    path: /usr/share/doc\n    readonly: true\n"
+        )
+        const refused = yield* repoman(["profile", "install", "docs"])
+        assert.strictEqual(refused.code, 1)
+        const line = oneLine(refused)
+        assert.include(line, "only an admin can let project")
+        assert.include(line, `incus project set ${project} restricted.devices.disk.paths=`)
+        assert.include(line, "/usr/share/doc")
+        assert.deepStrictEqual((yield* client.getProject(project)).value.config, before)
+        assert.deepStrictEqual((yield* client.listProfiles(project)).map((p) => p.name).sort(), profiles)
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
-  it.live("uninstall removes this user's containers and profiles, and keeps the project an admin made", () =>
-    Effect.gen(function*() {
-      const files = yield* FileSystem.FileSystem
-      const { client, dir, name, reposRoot, repoman, setup } = yield* box
-      assert.strictEqual((yield* setup).code, 0)
-      const n = name("gone")
-      yield* files.makeDirectory(`${reposRoot}/${n}`)
-      yield* files.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
-      const profile = `rs-env-${n.slice(-4)}`
-      yield* files.writeFileString(`${dir}/config/profiles.d/${profile}.yaml`, "config:\n  environment.RS: \"1\"\n")
-      assert.strictEqual((yield* repoman(["profile", "install", profile])).code, 0)
-      assert.strictEqual((yield* repoman(["new", n, "--profile", profile])).code, 0)
-      const u = yield* repoman(["uninstall", "--yes"])
-      assert.strictEqual(u.code, 0, u.stderr)
-      assert.include(u.stdout, `container ${n}, stopped and deleted`)
-      assert.include(u.stdout, `stays: an admin set it up for you, and only an admin may delete it`)
-      assert.include(u.stdout, `Incus project ${project} kept`)
-      assert.strictEqual((yield* client.getProject(project)).value.name, project)
-      assert.isFalse((yield* client.listInstances(project)).some((i) => i.name === n))
-      assert.isFalse((yield* client.listProfiles(project)).some((p) => p.name === profile))
-    }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)), timeout)
+  it.live(
+    "uninstall removes this user's containers and profiles, and keeps the project an admin made",
+    () =>
+      Effect.gen(function*() {
+        const files = yield* FileSystem.FileSystem
+        const { client, dir, name, reposRoot, repoman, setup } = yield* box
+        assert.strictEqual((yield* setup).code, 0)
+        const n = name("gone")
+        yield* files.makeDirectory(`${reposRoot}/${n}`)
+        yield* files.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
+        const profile = `rs-env-${n.slice(-4)}`
+        yield* files.writeFileString(`${dir}/config/profiles.d/${profile}.yaml`, "config:\n  environment.RS: \"1\"\n")
+        assert.strictEqual((yield* repoman(["profile", "install", profile])).code, 0)
+        assert.strictEqual((yield* repoman(["new", n, "--profile", profile])).code, 0)
+        const u = yield* repoman(["uninstall", "--yes"])
+        assert.strictEqual(u.code, 0, u.stderr)
+        assert.include(u.stdout, `container ${n}, stopped and deleted`)
+        assert.include(u.stdout, `stays: an admin set it up for you, and only an admin may delete it`)
+        assert.include(u.stdout, `Incus project ${project} kept`)
+        assert.strictEqual((yield* client.getProject(project)).value.name, project)
+        assert.isFalse((yield* client.listInstances(project)).some((i) => i.name === n))
+        assert.isFalse((yield* client.listProfiles(project)).some((p) => p.name === profile))
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    timeout
+  )
 
   it.live(
     "inotify: a container whose user holds as many inotify instances as it can does not stop another from starting",

@@ -189,18 +189,22 @@ export const ContainerRuntimeSuite = <E>(
     new ProfileSpec({ description: "repoman conformance suite", config, devices })
 
   layer(runtimeLayer, { excludeTestServices: true, timeout })(`ContainerRuntime conformance: ${name}`, (it) => {
-    it.effect("the runtime's own namespace exists; an unknown one is NotFound (Forbidden with restricted access)", () =>
-      Effect.gen(function*() {
-        const runtime = yield* ContainerRuntime
-        const namespace = yield* runtime.getNamespace(runtime.namespace)
-        assert.strictEqual(namespace.name, runtime.namespace)
-        // A restricted client cannot tell a missing namespace from one it was not granted.
-        const { restricted } = yield* runtime.access()
-        assert.strictEqual(
-          yield* outcome(runtime.getNamespace(`rmsuite-${runId}-none`)),
-          restricted ? "Forbidden" : "NotFound"
-        )
-      }), timeout)
+    it.effect(
+      "the runtime's own namespace exists; an unknown one is NotFound (Forbidden with restricted access)",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const namespace = yield* runtime.getNamespace(runtime.namespace)
+          assert.strictEqual(namespace.name, runtime.namespace)
+          // A restricted client cannot tell a missing namespace from one it was not granted.
+          const { restricted } = yield* runtime.access()
+          assert.strictEqual(
+            yield* outcome(runtime.getNamespace(`rmsuite-${runId}-none`)),
+            restricted ? "Forbidden" : "NotFound"
+          )
+        }),
+      timeout
+    )
 
     it.effect("create starts the instance, and get and list report it Running", () =>
       Effect.gen(function*() {
