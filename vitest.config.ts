@@ -14,7 +14,7 @@ const unit = (name: string) => ({
     name: `@repoman/${name}`,
     root: `packages/${name}`,
     include: ["test/**/*.test.ts"],
-    exclude: ["test/**/*.integration.test.ts"],
+    exclude: ["test/**/*.integration.test.ts", "test/**/*.restricted.test.ts"],
     // Unit tests assert results, never time: a slow, shared machine (property
     // tests with hundreds of runs, a cold transform) must not fail them.
     testTimeout: 30_000

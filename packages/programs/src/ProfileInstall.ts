@@ -147,6 +147,18 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
       }
       const prepared = yield* prepareProfile(name, context)
       const shared = yield* linksOf(name, prepared.info, sensitive)
+      // What a profile may not do at all, then what it may not share, then whether its sources exist.
+      if (Option.isSome(prepared.info.refusal)) {
+        return yield* failWith(new NotAllowed({ profile: name, detail: prepared.info.refusal.value }))
+      }
+      const exposures: Array<Exposure> = [...shared.exposures]
+      const readOnly = new Map(prepared.info.mounts.map((m) => [m.name, m.readOnly]))
+      for (const s of prepared.sources) {
+        const found = yield* checkSource(s.source, sensitive, { readOnly: readOnly.get(s.mount) ?? false })
+        if (found !== undefined) exposures.push(found)
+      }
+      const refused = unnamed(exposures, options.allowSensitive)
+      if (refused.length > 0) return yield* failWith(new SensitiveSource({ profile: name, exposures: refused }))
       for (const s of prepared.sources) {
         if (Option.isNone(s.real)) {
           const movable = yield* Effect.filter(
@@ -163,17 +175,6 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
           )
         }
       }
-      if (Option.isSome(prepared.info.refusal)) {
-        return yield* failWith(new NotAllowed({ profile: name, detail: prepared.info.refusal.value }))
-      }
-      const exposures: Array<Exposure> = [...shared.exposures]
-      const readOnly = new Map(prepared.info.mounts.map((m) => [m.name, m.readOnly]))
-      for (const s of prepared.sources) {
-        const found = yield* checkSource(s.source, sensitive, { readOnly: readOnly.get(s.mount) ?? false })
-        if (found !== undefined) exposures.push(found)
-      }
-      const refused = unnamed(exposures, options.allowSensitive)
-      if (refused.length > 0) return yield* failWith(new SensitiveSource({ profile: name, exposures: refused }))
       // Never over a profile another user's repoman (or no repoman) made.
       yield* runtime.getProfile(name).pipe(
         Effect.flatMap(requireOwnProfile),
