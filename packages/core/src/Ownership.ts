@@ -4,7 +4,8 @@
  * repoman acts only on objects it made for the same user:
  *
  * - `Own`: made by repoman for this user;
- * - `OtherUser`: made by repoman for another host user;
+ * - `OtherUser`: recorded as another host user's (by their repoman, or by an
+ *   admin who made it for them);
  * - `NotRepoman`: not made by repoman at all;
  * - `Legacy`: made by a repoman older than owners (no owner recorded), and
  *   something only this user could have set says it is theirs (its id
@@ -56,10 +57,13 @@ export interface Owned {
  * @category utils
  */
 export const ownership = (object: Owned, uid: number, evidence: boolean): Ownership => {
-  if (!object.managed) return { _tag: "NotRepoman" }
-  if (Option.isSome(object.owner)) {
-    return object.owner.value === uid ? { _tag: "Own" } : { _tag: "OtherUser", owner: object.owner.value }
+  // An owner recorded for someone else (by their repoman, or by an admin who
+  // made the object for them) makes it theirs, whoever made it.
+  if (Option.isSome(object.owner) && object.owner.value !== uid) {
+    return { _tag: "OtherUser", owner: object.owner.value }
   }
+  if (!object.managed) return { _tag: "NotRepoman" }
+  if (Option.isSome(object.owner)) return { _tag: "Own" }
   return evidence ? { _tag: "Legacy" } : { _tag: "Unproven" }
 }
 
