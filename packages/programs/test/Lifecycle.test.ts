@@ -9,6 +9,7 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import {
   ContainerRuntime,
   ContainerRuntimeError,
+  EngineAccess,
   ExecResult,
   HostPath,
   InstanceSpec,
@@ -278,6 +279,71 @@ describe("setup", () => {
       yield* run
       ns = yield* runtime.getNamespace("repoman")
       assert.deepStrictEqual(ns.allowedPaths, [real, "/home/ada/.claude"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+describe("setup with restricted access (incus-user)", () => {
+  it.effect("works in the project an admin granted, or lists the admin's steps and changes nothing", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-rs-" })
+      yield* fs.makeDirectory(`${home}/repos`)
+      const subuid = `${home}/subuid`
+      yield* fs.writeFileString(subuid, `root:1000000:1000000000\nroot:${uid}:1\n`)
+      yield* fs.writeFileString(`${home}/subgid`, `root:1000000:1000000000\nroot:${gid}:1\n`)
+      const access = new EngineAccess({
+        identity: "incus-user-1500",
+        via: "incus-user at /var/lib/incus/unix.socket.user",
+        restricted: true,
+        namespaces: [`user-${uid}`],
+        defaultNamespace: Option.some(`user-${uid}`)
+      })
+      const run = (allowed: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          const runtime = yield* RuntimeMemory.make({
+            namespace: `user-${uid}`,
+            owner: uid,
+            access,
+            namespaceOrigin: { managed: false, owner: Option.some(uid) },
+            restrictions: { allowedPaths: allowed, idMapping: { _tag: "HostUser", uid, gid } }
+          })
+          const registry = yield* RegistryMemory.make()
+          const layer = Layer.mergeAll(
+            Layer.succeed(Registry, registry),
+            Layer.succeed(ContainerRuntime, runtime),
+            HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+            ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+            ProfileStoreMemory.layer(),
+            BackupTargetMemory.layer()
+          )
+          const report = yield* setup({ reposRoot: `${home}/repos` }, { subuid, subgid: `${home}/subgid` }).pipe(
+            Effect.provide(layer),
+            Effect.result
+          )
+          return { report, registry, runtime }
+        })
+      // The admin allowed the user's home: setup records the granted project, pool left to the project.
+      const ok = yield* run([home])
+      assert.strictEqual(ok.report._tag, "Success")
+      if (ok.report._tag === "Success") {
+        assert.strictEqual(ok.report.success.namespace, `user-${uid}`)
+        assert.isTrue(ok.report.success.access.restricted)
+        assert.isTrue(Option.isNone(ok.report.success.pool))
+        assert.isTrue(ok.report.success.warnings.some((w) => w.startsWith("not checked: storage pools")))
+      }
+      assert.strictEqual((yield* ok.registry.load).defaults.incusProject, `user-${uid}`)
+      // Not allowed: the admin's steps, one per problem with its command; no registry written.
+      const missing = yield* run(["/elsewhere"])
+      assert.strictEqual(missing.report._tag, "Failure")
+      if (missing.report._tag === "Failure") {
+        const error = missing.report.failure
+        assert.strictEqual(error._tag === "LifecycleError" ? error.reason._tag : error._tag, "AdminStepsNeeded")
+        assert.include(error.message, "an admin must do this once")
+        assert.include(error.message, "memory: allow")
+      }
+      const unwritten = yield* Effect.flip(missing.registry.load)
+      assert.strictEqual(unwritten.reason._tag, "NotInitialized")
+      assert.deepStrictEqual((yield* missing.runtime.getNamespace(`user-${uid}`)).allowedPaths, ["/elsewhere"])
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
