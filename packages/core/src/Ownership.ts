@@ -104,6 +104,7 @@ export const refusalOf = (o: Ownership): string | undefined => {
     case "NotRepoman":
       return "was not made by repoman"
     case "Unproven":
-      return "was made by an older repoman that recorded no owner, and nothing shows it is yours"
+      return "was made by an older repoman that recorded no owner, and nothing shows it is yours " +
+        "(if it is, record your uid in its user.repoman.owner)"
   }
 }
