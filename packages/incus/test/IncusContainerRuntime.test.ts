@@ -795,3 +795,91 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
         })
     ))
 })
+
+describe("IncusContainerRuntime: restricted access (incus-user)", () => {
+  /** `GET /1.0` and the certificate as incusd answers a client that incus-user proxies. */
+  const incusUser = (req: FakeRequest) => {
+    if (req.path === "/1.0") {
+      return sync({ api_version: "1.0", auth: "trusted", auth_user_name: "97b7940f", auth_user_method: "tls" })
+    }
+    if (req.path === "/1.0/certificates/97b7940f") {
+      return sync({ name: "incus-user-1500", type: "client", restricted: true, projects: ["user-1500"] })
+    }
+    return undefined
+  }
+  const wanted = new NamespaceSpec({
+    name: "user-1500",
+    description: "d",
+    allowedPaths: ["/srv/repos"],
+    idMapping: { _tag: "HostUser", uid: 1500, gid: 1500 },
+    rootDiskPool: "default"
+  })
+
+  it.live("access is read from the certificate; checkNamespace lists the admin's steps and the missing image", () =>
+    withRuntime(
+      (req) =>
+        incusUser(req) ?? (
+          req.path === "/1.0/projects/user-1500" && req.method === "GET"
+            ? sync({
+              name: "user-1500",
+              description: "",
+              // As incus-user makes it by itself: the home only, no idmap, images of its own.
+              config: {
+                "restricted": "true",
+                "restricted.devices.disk": "allow",
+                "restricted.devices.disk.paths": "/home/ada",
+                "features.images": "true",
+                "features.profiles": "true",
+                "restricted.containers.nesting": "allow"
+              },
+              used_by: []
+            })
+            : req.path === "/1.0/images/aliases/repoman-busybox"
+            ? error(404, "Image alias not found")
+            : undefined
+        ),
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          const access = yield* runtime.access()
+          assert.deepStrictEqual([access.restricted, access.namespaces, access.defaultNamespace], [
+            true,
+            ["user-1500"],
+            Option.some("user-1500")
+          ])
+          const check = yield* runtime.checkNamespace(wanted, ImageRef.make("repoman-busybox"))
+          const commands = check.adminSteps.flatMap((s) => s.commands)
+          assert.include(commands, "incus project set user-1500 restricted.devices.disk.paths=/home/ada,/srv/repos")
+          assert.include(commands, "incus project set user-1500 restricted.idmap.uid=1500 restricted.idmap.gid=1500")
+          assert.isTrue(check.notes.some((n) => n.includes("incus image import FILE --alias repoman-busybox")))
+          assert.isTrue(check.notes.some((n) => n.includes("allows nested containers")))
+          assert.isTrue(check.unchecked.some((u) => u.startsWith("storage pools")))
+          // ensureNamespace changes nothing and says why; the project is never written.
+          const refused = yield* Effect.flip(runtime.ensureNamespace(wanted))
+          assert.strictEqual(refused.reason._tag, "Forbidden")
+          assert.include(refused.message, "an admin must set it up first")
+          assert.isFalse((yield* fake.requests).some((r) => r.method !== "GET"))
+          // Nor may it allow paths, delete the project, or record an owner on it.
+          assert.strictEqual(yield* reasonOf(runtime.deleteNamespace("user-1500")), "Forbidden")
+          assert.strictEqual(yield* reasonOf(runtime.adopt("namespace", "user-1500")), "Forbidden")
+        })
+    ))
+
+  it.live("a project not granted: one step naming the projects granted and the trust command", () =>
+    withRuntime(
+      (req) =>
+        incusUser(req) ?? (req.path === "/1.0/projects/repoman"
+          ? error(403, "User does not have permission for project \"repoman\"")
+          : undefined),
+      (runtime) =>
+        Effect.gen(function*() {
+          const check = yield* runtime.checkNamespace(new NamespaceSpec({ ...wanted, name: "repoman" }))
+          assert.strictEqual(check.adminSteps.length, 1)
+          const [step] = check.adminSteps
+          assert.include(step?.problem ?? "", "is not granted to you (incus-user-1500 (97b7940f); granted: user-1500)")
+          assert.deepStrictEqual(step?.commands, [
+            "repoman setup --incus-project user-1500   # use a project you have",
+            "incus config trust edit 97b7940f   # an admin: add repoman to its projects"
+          ])
+        })
+    ))
+})
