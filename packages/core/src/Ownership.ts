@@ -13,6 +13,7 @@
  * - `Unproven`: made by an older repoman, and nothing says whose it is.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Option from "effect/Option"
 import type { IdMapping } from "./IdMapping.ts"

@@ -4,6 +4,7 @@
  * local image (`/1.0/images`).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import { Certificate, ImageAlias, type Versioned } from "./IncusApi.ts"

@@ -14,6 +14,7 @@
  *   the engine itself binds it to them.
  *
  * @since 0.1.0
+ * @module
  */
 import { ContainerRuntime, type Instance, type Namespace, type Profile } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
