@@ -16,8 +16,8 @@
  * (`readonly`, `shift`), `environment.*` keys are the environment,
  * `user.repoman.*` keys are labels. Only an allow list passes: config
  * `environment.*`, `user.*` (not repoman's reserved labels) and `limits.*`;
- * devices `disk` (host path or pool), `nic` on a managed network and
- * `none`; shifted disks only where ids are shifted.
+ * devices `disk` (host path or pool, not the root disk), `nic` on a managed
+ * network and `none`; shifted disks only where ids are shifted.
  *
  * Every object it makes records the runtime's `owner` (default 1000); each
  * instance gets a host id range of its own. With `access` restricted it
@@ -268,7 +268,7 @@ const allowedConfig = (key: string): boolean =>
   (key.startsWith("user.") && !(key.startsWith(LABEL_PREFIX) && ENGINE_LABELS.has(key.slice(LABEL_PREFIX.length))))
 
 const DEVICE_KEYS: Readonly<Record<string, ReadonlyArray<string>>> = {
-  disk: ["type", "source", "path", "readonly", "pool", "size", "shift", "required"],
+  disk: ["type", "source", "path", "readonly", "pool", "shift", "required"],
   nic: ["type", "network", "name", "hwaddr"],
   none: ["type"]
 }
@@ -283,6 +283,7 @@ const refusalOf = (spec: ProfileSpec, idMapping: IdMapping): Option.Option<strin
     const key = Object.keys(device).find((k) => !keys.includes(k))
     if (key !== undefined) return Option.some(`device "${name}" option ${key} is not on the allow list`)
     if (type === "nic" && device["network"] === undefined) return Option.some(`device "${name}" is an unmanaged nic`)
+    if (type === "disk" && device["path"] === "/") return Option.some(`device "${name}" would replace the root disk`)
     if (type === "disk" && device["shift"] === "true" && idMapping._tag === "HostUser") {
       return Option.some(`disk device "${name}" is shifted, which restricted host paths forbid`)
     }

@@ -8,7 +8,7 @@
  * | repo ({@link HostPath}) | disk device `repo` (`readonly`; `shift` when ids are shifted) |
  * | mounts | a disk device per mount, named as the mount |
  * | env | `environment.<NAME>` |
- * | limits | `limits.cpu`, `limits.memory`, `limits.processes`; `disk`: `size` on the root disk (a copy of the profiles' root disk device); `inotifyInstances`: `linux.sysctl.user.max_inotify_instances` |
+ * | limits | `limits.cpu`, `limits.memory`, `limits.processes`; `disk`: `size` on the root disk (a copy of the default profile's root disk device); `inotifyInstances`: `linux.sysctl.user.max_inotify_instances` |
  * | idMapping `HostUser` | `raw.idmap` mapping the host user's uid and gid to 1000 |
  * | idMapping `Shift` | `shift=true` on the repo and every mount |
  * | (always) | `security.idmap.isolated=true`: a host id range of its own |

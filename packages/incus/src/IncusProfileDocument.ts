@@ -12,7 +12,7 @@
  * | | allowed |
  * | --- | --- |
  * | config | `environment.*`; `user.*` (not repoman's own `user.repoman.managed`, `version`, `owner`, `image`); `limits.cpu`, `limits.cpu.allowance`, `limits.cpu.priority`, `limits.memory`, `limits.memory.enforce`, `limits.processes`, `limits.disk.priority` with valid values |
- * | `disk` devices | `source` (an absolute host path, or a volume with `pool`), `path`, `readonly`, `required`, `pool`, `size` (root disk only), `shift` (only where ids are shifted) |
+ * | `disk` devices | `source` (an absolute host path, or a volume with `pool`), `path` (not `/`: the root disk is the project's default profile's, sized by repoman's limits), `readonly`, `required`, `pool`, `shift` (only where ids are shifted) |
  * | `nic` devices | on a managed `network`: `network`, `name`, `hwaddr` |
  * | `none` devices | masking a device of another profile |
  *
@@ -71,7 +71,7 @@ const isBoolean = (v: string) => ["true", "false", "1", "0", "yes", "no", "on", 
 
 /** Allowed device options by device type; `type` is always allowed. */
 const DEVICE_OPTIONS: Readonly<Record<string, ReadonlyArray<string>>> = {
-  disk: ["source", "path", "readonly", "required", "pool", "size", "shift"],
+  disk: ["source", "path", "readonly", "required", "pool", "shift"],
   nic: ["network", "name", "hwaddr"],
   none: []
 }
@@ -101,11 +101,12 @@ const deviceRefusal = (
   if (type === "disk") {
     const path = options["path"] ?? ""
     if (!path.startsWith("/")) return `disk device "${device}" needs an absolute path inside the container`
-    if (options["pool"] === undefined && !(options["source"] ?? "").startsWith("/")) {
-      if (path !== "/") return `disk device "${device}" needs an absolute host source or a pool`
+    if (path === "/") {
+      return `disk device "${device}" would replace the root disk, which is the project's default profile's ` +
+        `(repoman sizes it from the limits)`
     }
-    if (options["size"] !== undefined && path !== "/") {
-      return `disk device "${device}" option size is allowed only on the root disk`
+    if (options["pool"] === undefined && !(options["source"] ?? "").startsWith("/")) {
+      return `disk device "${device}" needs an absolute host source or a pool`
     }
     if (
       options["shift"] !== undefined && isBoolean(options["shift"]) &&

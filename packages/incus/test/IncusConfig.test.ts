@@ -187,7 +187,7 @@ describe("IncusProfileDocument", () => {
         doc({ "environment.X": "1", "limits.cpu": "2", "limits.memory": "2GiB", "user.note": "hi" }, {
           d: { type: "disk", source: "/srv/x", path: "/x", readonly: "true" },
           n: { type: "nic", network: "incusbr0", name: "eth0" },
-          root: { type: "disk", path: "/", pool: "default", size: "10GiB" },
+          vol: { type: "disk", source: "cache", pool: "default", path: "/cache" },
           masked: { type: "none" }
         }),
         hostUser
@@ -242,6 +242,8 @@ describe("IncusProfileDocument", () => {
       { type: "disk", source: "/srv/x", path: "/x", propagation: "shared" },
       { type: "disk", source: "/srv/x", path: "/x", "raw.mount.options": "rw" },
       { type: "disk", source: "/srv/x", path: "/x", size: "1GiB" },
+      { type: "disk", path: "/", pool: "default" },
+      { type: "disk", path: "/", pool: "default", size: "1PiB" },
       { type: "disk", source: "/srv/x", path: "relative" },
       { type: "disk", source: "/srv/x", path: "/x", readonly: "maybe" },
       { type: "nic", network: "incusbr0", nictype: "bridged", parent: "br0" }

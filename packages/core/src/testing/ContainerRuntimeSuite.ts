@@ -633,7 +633,7 @@ export const ContainerRuntimeSuite = <E>(
               { "environment.SUITE": "1", "user.repoman.link.suite": "/a -> /srv/s/a", "limits.cpu": "1" },
               {
                 data: { type: "disk", source: "/srv/s", path: "/srv/s", readonly: "true" },
-                root: { type: "disk", path: "/", pool: "default" }
+                vol: { type: "disk", source: "cache", pool: "default", path: "/var/cache/suite" }
               }
             ),
             idMapping
@@ -672,7 +672,9 @@ export const ContainerRuntimeSuite = <E>(
           { type: "proxy", listen: "unix:/tmp/s", connect: "unix:/run/user/1000/bus" },
           { type: "unix-char", source: "/dev/kvm" },
           { type: "gpu" },
-          { type: "disk", source: "/srv/s", path: "/srv/s", "raw.mount.options": "rbind" }
+          { type: "disk", source: "/srv/s", path: "/srv/s", "raw.mount.options": "rbind" },
+          // The root disk is the namespace's default profile's (sized by the limits).
+          { type: "disk", path: "/", pool: "default", size: "1PiB" }
         ]
         for (const device of refusedDevices) {
           const info = runtime.inspectProfile(libraryProfile({}, { d: device }), hostUser)

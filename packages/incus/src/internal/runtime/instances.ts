@@ -1,8 +1,8 @@
 /**
  * The instance part of the Incus runtime: list, read, create (one POST with
  * `start: true`, all or nothing), change state, delete. A root-disk size
- * limit needs the root disk the instance's profiles give it (its pool), so
- * `create` then reads those profiles first.
+ * limit needs the root disk the namespace's `default` profile gives it (its
+ * pool), so `create` then reads that profile first.
  */
 import {
   AlreadyExists,
@@ -24,6 +24,9 @@ import { imageSource, instanceSettings, isRootDisk, specProblem, toInstance } fr
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
+
+/** The namespace's own profile, which holds the root disk. */
+const DEFAULT_PROFILE = "default"
 
 const asProjectName = Schema.decodeUnknownOption(ProjectName)
 
@@ -109,16 +112,13 @@ export const make = (ctx: RuntimeContext): Pick<
       )
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
 
-      // The root disk the profiles give it (the last profile with one wins), to set its size.
+      // The root disk is the default profile's (profiles may not carry one): copied, to set its size.
       let rootDisk: readonly [string, IncusApi.StringMap] | undefined
-      if (spec.limits.disk !== undefined) {
-        for (const profile of spec.profiles) {
-          const { value } = yield* client.getProfile(project, profile).pipe(
-            mapErrors(ctx, { kind: "profile", name: profile, operation: "create" })
-          )
-          const found = Object.entries(value.devices).find(([, d]) => isRootDisk(d))
-          if (found !== undefined) rootDisk = found
-        }
+      if (spec.limits.disk !== undefined && spec.profiles.some((p) => p === DEFAULT_PROFILE)) {
+        const { value } = yield* client.getProfile(project, DEFAULT_PROFILE).pipe(
+          mapErrors(ctx, { kind: "profile", name: DEFAULT_PROFILE, operation: "create" })
+        )
+        rootDisk = Object.entries(value.devices).find(([, d]) => isRootDisk(d))
       }
       const { config, devices } = instanceSettings(spec, ctx.owner, rootDisk)
       const operation = yield* client.createInstance(project, {
