@@ -38,6 +38,21 @@ import { setup } from "../src/Setup.ts"
 const uid = process.getuid?.() ?? 1000
 const gid = process.getgid?.() ?? 1000
 
+/** The services over a registry and a runtime, for the user `ada` with home `home` (this process's ids). */
+const layerOver = (
+  registry: Registry["Service"],
+  runtime: ContainerRuntime["Service"],
+  home: string
+) =>
+  Layer.mergeAll(
+    Layer.succeed(Registry, registry),
+    Layer.succeed(ContainerRuntime, runtime),
+    HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+    ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+    ProfileStoreMemory.layer(),
+    BackupTargetMemory.layer()
+  )
+
 /** A home dir with ~/repos and fake /etc/subuid files, plus the layers over it. */
 const world = (
   options: { readonly document?: RegistryDocument; readonly runtime?: RuntimeMemory.MemoryOptions } = {}
@@ -63,15 +78,7 @@ const world = (
     const document = options.document ??
       { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
     const registry = yield* RegistryMemory.make({ document })
-    const layer = Layer.mergeAll(
-      Layer.succeed(Registry, registry),
-      Layer.succeed(ContainerRuntime, runtime),
-      HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-      ProfileStoreMemory.layer(),
-      BackupTargetMemory.layer()
-    )
-    return { home, runtime, layer }
+    return { home, runtime, layer: layerOver(registry, runtime, home) }
   })
 
 const isurus = ProjectName.make("isurus")
@@ -308,14 +315,7 @@ describe("setup with restricted access (incus-user)", () => {
             restrictions: { allowedPaths: allowed, idMapping: { _tag: "HostUser", uid, gid } }
           })
           const registry = yield* RegistryMemory.make()
-          const layer = Layer.mergeAll(
-            Layer.succeed(Registry, registry),
-            Layer.succeed(ContainerRuntime, runtime),
-            HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-            ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-            ProfileStoreMemory.layer(),
-            BackupTargetMemory.layer()
-          )
+          const layer = layerOver(registry, runtime, home)
           const report = yield* setup({ reposRoot: `${home}/repos` }, { subuid, subgid: `${home}/subgid` }).pipe(
             Effect.provide(layer),
             Effect.result
