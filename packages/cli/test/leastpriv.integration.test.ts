@@ -222,7 +222,7 @@ describe("two users on one Incus", () => {
           assert.isFalse(yield* (yield* FileSystem.FileSystem).exists(`${dir}/config/repoman.toml`), label)
         }
         // Made by an older repoman for this user (it maps this uid): adopted, its owner recorded.
-        const { project, repoman, reposRoot } = yield* sandbox
+        const { dir, project, repoman, reposRoot } = yield* sandbox
         yield* client.createProject({
           name: project,
           description: "old",
@@ -236,6 +236,42 @@ describe("two users on one Incus", () => {
         const ok = yield* repoman(["setup", "--non-interactive", "--incus-project", project, "--repos-root", reposRoot])
         assert.strictEqual(ok.code, 0, ok.stderr)
         assert.strictEqual((yield* client.getProject(project)).value.config["user.repoman.owner"], String(uid))
+
+        // And its containers: one that maps this uid is adopted by the first command that acts on it;
+        // one that maps none (a shift-mode one, say) stays refused, and nothing is recorded on it.
+        const fs = yield* FileSystem.FileSystem
+        const gid = process.getgid?.() ?? uid
+        const legacy = (name: string, idmap: Record<string, string>) =>
+          client.createInstance(project, {
+            name,
+            type: "container",
+            source: { type: "image", alias: busybox },
+            profiles: ["default"],
+            config: { ...managedConfig, ...idmap },
+            devices: {},
+            start: true
+          })
+        yield* legacy("old-mine", { "raw.idmap": `uid ${uid} 1000\ngid ${gid} 1000` })
+        yield* legacy("old-theirs", {})
+        const entry = (name: string) =>
+          `\n[[project]]\nname = "${name}"\nrepo = "${name}"\nimage = "${busybox}"\nprofiles = ["default"]\n` +
+          `created = "2026-01-01T00:00:00Z"\n`
+        yield* fs.writeFileString(
+          `${dir}/config/repoman.toml`,
+          `schema = 3\n[defaults]\nrepos_root = "${reposRoot}"\nincus_project = "${project}"\n` +
+            entry("old-mine") + entry("old-theirs")
+        )
+        for (const n of ["old-mine", "old-theirs"]) yield* fs.makeDirectory(`${reposRoot}/${n}`)
+        const mine = yield* repoman(["exec", "old-mine", "--", "true"])
+        assert.strictEqual(mine.code, 0, mine.stderr)
+        assert.strictEqual(
+          (yield* client.getInstance(project, "old-mine")).value.config["user.repoman.owner"],
+          String(uid)
+        )
+        const theirs = yield* repoman(["remove", "old-theirs", "--yes"])
+        assert.strictEqual(theirs.code, 1)
+        assert.include(oneLine(theirs), "recorded no owner")
+        assert.isUndefined((yield* client.getInstance(project, "old-theirs")).value.config["user.repoman.owner"])
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     timeout
   )

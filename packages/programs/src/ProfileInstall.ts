@@ -80,8 +80,10 @@ const linksOf = (name: ProfileName, info: Parameters<typeof fileLinks>[0], conte
     if (Result.isFailure(links)) return yield* failWith(new NotAllowed({ profile: name, detail: links.failure }))
     const exposures: Array<Exposure> = []
     for (const link of links.success) {
+      // A shared file is exposed the way the mount that holds its target is (read-only or not).
+      const holder = info.mounts.find((m) => link.target.startsWith(`${m.path}/`))
       for (const p of [link.file, link.target]) {
-        const found = yield* checkSource(p, context)
+        const found = yield* checkSource(p, context, { readOnly: holder?.readOnly ?? false })
         if (found !== undefined) exposures.push(found)
       }
     }
