@@ -12,6 +12,7 @@ import { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
@@ -44,6 +45,8 @@ const layer = (sources: ReadonlyArray<readonly [string, BackupTargetMemory.FileT
     HostInfo.layerTest({ home: "/home/ada" }),
     NodeHostFiles.layer,
     Path.layer,
+    // No repo exists on disk: where each resolves is left to the memory target.
+    FileSystem.layerNoop({}),
     TestConsole.layer
   )
 

@@ -3,7 +3,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { ProjectName } from "@repoman/core/Ids"
-import { MemorySize, mergeLimits, ResourceLimits } from "@repoman/core/ResourceLimits"
+import { DEFAULT_LIMITS, DiskSize, MemorySize, mergeLimits, ResourceLimits } from "@repoman/core/ResourceLimits"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
@@ -20,6 +20,7 @@ const world = Effect.gen(function*() {
   const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-limits-" })
   yield* fs.makeDirectory(`${home}/repos/isurus`, { recursive: true })
   yield* fs.makeDirectory(`${home}/repos/lamna`, { recursive: true })
+  yield* fs.makeDirectory(`${home}/repos/carcharias`, { recursive: true })
   const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
   const layer = Layer.succeed(ContainerRuntime, runtime)
   return { home, runtime, layer }
@@ -42,7 +43,14 @@ describe("resource limits", () => {
       })
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
       const limits = (yield* runtime.get(ProjectName.make("isurus"))).limits
-      assert.deepStrictEqual(limits, { cpu: 3, memory: MemorySize.make("2GiB"), processes: 500 })
+      // Over the built-in defaults (root disk, inotify), which nothing here overrides.
+      assert.deepStrictEqual(limits, {
+        cpu: 3,
+        memory: MemorySize.make("2GiB"),
+        processes: 500,
+        disk: DiskSize.make("20GiB"),
+        inotifyInstances: 32
+      })
 
       const lamna = yield* runCli(["new", "lamna", "--memory", "512MiB"], {
         memory: { document },
@@ -51,7 +59,17 @@ describe("resource limits", () => {
       })
       assert.strictEqual(lamna.code, 0, lamna.stderr.join("\n"))
       const lamnaLimits = (yield* runtime.get(ProjectName.make("lamna"))).limits
-      assert.deepStrictEqual(lamnaLimits, { memory: MemorySize.make("512MiB"), processes: 500 })
+      assert.deepStrictEqual(lamnaLimits, { ...DEFAULT_LIMITS, memory: MemorySize.make("512MiB"), processes: 500 })
+
+      // --processes and --disk too; bad values are usage errors.
+      const carcharias = yield* runCli(["new", "carcharias", "--processes", "64", "--disk", "5GiB"], {
+        memory: { document },
+        runtime: layer,
+        home
+      })
+      assert.strictEqual(carcharias.code, 0, carcharias.stderr.join("\n"))
+      const cLimits = (yield* runtime.get(ProjectName.make("carcharias"))).limits
+      assert.deepStrictEqual([cLimits.processes, cLimits.disk], [64, DiskSize.make("5GiB")])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("list and status print the container's limits", () =>
@@ -78,12 +96,15 @@ describe("resource limits", () => {
       })
       assert.strictEqual(project.limits.cpu, 2)
       const list = yield* runCli(["list"], { memory: { document: withProject }, runtime: layer, home })
-      assert.include(list.stdout.join("\n"), "cpu 2, processes 100")
+      assert.include(list.stdout.join("\n"), "cpu 2, memory 50%, processes 100, disk 20GiB, inotify 32")
       const status = yield* runCli(["status", "isurus"], { memory: { document: withProject }, runtime: layer, home })
-      assert.include(status.stdout.join("\n"), "  limits       cpu 2, processes 100")
+      assert.include(
+        status.stdout.join("\n"),
+        "  limits       cpu 2, memory 50%, processes 100, disk 20GiB, inotify 32"
+      )
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
-  it.effect("bad --cpu and --memory values are usage errors and create nothing", () =>
+  it.effect("bad --cpu, --memory, --processes and --disk values are usage errors and create nothing", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world
       for (
@@ -92,7 +113,10 @@ describe("resource limits", () => {
           ["new", "lamna", "--cpu", "two"],
           ["new", "lamna", "--memory", "4XB"],
           ["new", "lamna", "--memory", "lots"],
-          ["new", "lamna", "--memory", "0GiB"]
+          ["new", "lamna", "--memory", "0GiB"],
+          ["new", "lamna", "--processes", "0"],
+          ["new", "lamna", "--disk", "50%"],
+          ["new", "lamna", "--disk", "lots"]
         ]
       ) {
         const out = yield* runCli(argv, { memory: { document }, runtime: layer, home })

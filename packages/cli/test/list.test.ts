@@ -96,7 +96,7 @@ describe("repoman list", () => {
           created: "2026-04-28T15:00:00Z",
           lastSync: "2026-05-01T08:30:00Z",
           backup: true,
-          limits: { cpu: "2", memory: "4GiB", processes: null }
+          limits: { cpu: "2", memory: "4GiB", processes: null, disk: null, inotifyInstances: null }
         },
         {
           name: "lamna",
@@ -120,7 +120,7 @@ describe("repoman list", () => {
           created: null,
           lastSync: null,
           backup: null,
-          limits: { cpu: null, memory: null, processes: null }
+          limits: { cpu: null, memory: null, processes: null, disk: null, inotifyInstances: null }
         }
       ])
     }))

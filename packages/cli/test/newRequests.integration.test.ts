@@ -124,7 +124,7 @@ describe("new against a real Incus", () => {
           yield* setup({ incusProject: project, reposRoot: `${dir}/repos` })
           yield* fs.makeDirectory(`${dir}/config/repos.d`, { recursive: true })
           yield* fs.writeFileString(`${dir}/config/profiles.d/counted.yaml`, "config:\n  environment.COUNTED: \"1\"\n")
-          yield* installProfiles([ProfileName.make("counted")], { allowSensitive: false })
+          yield* installProfiles([ProfileName.make("counted")], { allowSensitive: [] })
 
           for (const [name, image, hermetic] of [["plain", busybox, false], ["herm", debian, true]] as const) {
             yield* fs.writeFileString(`${dir}/config/repos.d/${name}.toml`, "[env]\nFOO = \"bar\"\n")

@@ -145,7 +145,14 @@ describe("repoman profile", () => {
       assert.include(refused.stderr.join("\n"), `${home}/.ssh`)
       assert.include(refused.stderr.join("\n"), "--allow-sensitive")
       assert.isTrue((yield* runtime.getProfile(ProfileName.make("ssh")).pipe(Effect.option))._tag === "None")
-      const allowed = yield* repoman(["profile", "install", "--allow-sensitive", "ssh"])
+      assert.include(refused.stderr.join("\n"), `--allow-sensitive ${home}/.ssh`)
+      // Naming another path (or a parent of it) does not let it through.
+      for (const other of [`${home}/.gnupg`, home]) {
+        const wrong = yield* repoman(["profile", "install", "--allow-sensitive", other, "ssh"])
+        assert.strictEqual(wrong.code, 1, other)
+        assert.isTrue((yield* runtime.getProfile(ProfileName.make("ssh")).pipe(Effect.option))._tag === "None")
+      }
+      const allowed = yield* repoman(["profile", "install", "--allow-sensitive", "~/.ssh", "ssh"])
       assert.strictEqual(allowed.code, 0, allowed.stderr.join("\n"))
       assert.include(allowed.stderr.join("\n"), `warning: ssh exposes ${home}/.ssh`)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))

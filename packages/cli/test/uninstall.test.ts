@@ -6,6 +6,7 @@ import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { documentFrom, runCli } from "./harness.ts"
 
 const document = documentFrom({
@@ -17,7 +18,10 @@ const document = documentFrom({
 const engine = (managedNamespace = true) =>
   Effect.gen(function*() {
     // Made by setup (managed), or an existing project repoman only uses.
-    const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      ...(managedNamespace ? {} : { namespaceOrigin: { managed: false, owner: Option.none() } })
+    })
     if (managedNamespace) {
       yield* runtime.ensureNamespace(
         new NamespaceSpec({

@@ -117,7 +117,12 @@ describe("issue 6 against a real Incus", () => {
           assert.strictEqual(n.code, 0, n.stderr)
         }
         // A profile repoman made (as `profile install` does: marked managed).
-        yield* client.createProfile(project, { name: "extra", description: "", config: markManaged({}), devices: {} })
+        yield* client.createProfile(project, {
+          name: "extra",
+          description: "",
+          config: markManaged({}, process.getuid?.() ?? 0),
+          devices: {}
+        })
         const before = yield* snapshot(reposRoot)
 
         const refused = yield* repoman(["uninstall"])

@@ -196,6 +196,27 @@ export class SourceEmpty extends Schema.TaggedClass<SourceEmpty>("@repoman/core/
 }
 
 /**
+ * The source of a project resolves (symlinks followed) outside the repos
+ * root: it is not mirrored, since it is not the repo repoman registered.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SourceOutsideRoot
+  extends Schema.TaggedClass<SourceOutsideRoot>("@repoman/core/BackupTarget/SourceOutsideRoot")("SourceOutsideRoot", {
+    project: ProjectName,
+    path: Schema.String,
+    resolved: Schema.String,
+    root: Schema.String
+  })
+{
+  /** One line for the user. */
+  get message(): string {
+    return `not mirroring ${this.project}: its repo ${this.path} resolves to ${this.resolved}, outside the repos root ${this.root}`
+  }
+}
+
+/**
  * The backup root has not enough free space.
  *
  * @since 0.1.0
@@ -277,6 +298,7 @@ export const BackupErrorReason = Schema.Union([
   SourceMissing,
   SourceNotDirectory,
   SourceEmpty,
+  SourceOutsideRoot,
   InsufficientSpace,
   Busy,
   Timeout,

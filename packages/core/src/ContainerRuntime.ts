@@ -22,6 +22,15 @@
  *   restrictions would refuse it; `resolveProfile` turns a library profile
  *   into the one installed on this host.
  *
+ * - Every object the runtime makes carries its owner, the host uid the
+ *   runtime acts for ({@link ContainerRuntime} `owner`); objects read back
+ *   with `managed` (repoman made it) and `owner`, so programs can refuse
+ *   what another user (or no repoman at all) made. Every instance gets a
+ *   host id range of its own ({@link IdRange}).
+ * - {@link EngineAccess} says what the runtime may do with the engine: all
+ *   of it, or only some namespaces an admin set up (Incus: `incus-user`);
+ *   `checkNamespace` says what an admin must still do for a namespace.
+ *
  * Every engine policy (Incus: `restricted.*`, `raw.idmap`, `limits.*`,
  * `environment.*`, `security.*`, disk devices, `user.repoman.*`) lives in
  * the implementation. `@repoman/incus` implements the service against the
@@ -130,13 +139,14 @@ export type Env = typeof Env.Type
 
 /**
  * The label keys a runtime keeps for itself: whether repoman made an
- * object (`managed`), which repoman made it (`version`), and the image an
- * instance was created from (`image`). Specs may not set them.
+ * object (`managed`), which repoman made it (`version`), whose it is
+ * (`owner`, a host uid) and the image an instance was created from
+ * (`image`). Specs and profiles may not set them.
  *
  * @since 0.1.0
  * @category models
  */
-export const RESERVED_LABELS: ReadonlyArray<string> = ["managed", "version", "image"]
+export const RESERVED_LABELS: ReadonlyArray<string> = ["managed", "version", "owner", "image"]
 
 /**
  * A label key of repoman's own metadata: lower-case letters, digits and
@@ -197,8 +207,9 @@ export class NamespaceSpec extends Schema.Class<NamespaceSpec>("@repoman/core/Co
 
 /**
  * A namespace as the engine reports it: the host paths it allows, how it
- * lets ids map (`None` when it does not restrict them), and whether repoman
- * made it.
+ * lets ids map (`None` when it does not restrict them), whether repoman
+ * made it, and its owner (the host uid repoman made it for; `None` when
+ * none is recorded: not repoman's, or made by a repoman older than owners).
  *
  * @since 0.1.0
  * @category models
@@ -208,7 +219,91 @@ export class Namespace extends Schema.Class<Namespace>("@repoman/core/ContainerR
   description: Schema.String,
   allowedPaths: Schema.Array(Schema.String),
   idMapping: Schema.Option(IdMapping),
-  managed: Schema.Boolean
+  managed: Schema.Boolean,
+  owner: Schema.Option(Schema.Int)
+}) {}
+
+/**
+ * What the runtime may do with the engine, as the engine says (Incus:
+ * `GET /1.0` and the client certificate).
+ *
+ * - `restricted: false`: full control (Incus: the admin socket, group
+ *   `incus-admin`, which is root on the host): namespaces can be made,
+ *   restricted and deleted, storage pools listed.
+ * - `restricted: true`: only the `namespaces` an admin set up (Incus:
+ *   `incus-user` and group `incus`, each user confined to `user-<uid>`):
+ *   the runtime works inside them, cannot make or change a namespace, and
+ *   `checkNamespace` says what an admin must do once.
+ *
+ * `identity` is who the engine takes us for (a login, a certificate
+ * fingerprint); `via` how it is reached, for messages;
+ * `defaultNamespace` the one to use when none is named.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class EngineAccess extends Schema.Class<EngineAccess>("@repoman/core/ContainerRuntime/EngineAccess")({
+  identity: Schema.String,
+  via: Schema.String,
+  restricted: Schema.Boolean,
+  namespaces: Schema.Array(Schema.String),
+  defaultNamespace: Schema.Option(Schema.String)
+}) {}
+
+/**
+ * One thing an admin must do once before repoman can work in a namespace
+ * with restricted access: what is missing, and the commands that fix it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class AdminStep extends Schema.Class<AdminStep>("@repoman/core/ContainerRuntime/AdminStep")({
+  problem: Schema.String,
+  commands: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * How a namespace stands against a {@link NamespaceSpec}: what an admin
+ * must do first (`adminSteps`, empty when repoman can work in it), what
+ * the runtime could not check with its access (`unchecked`), and what the
+ * user should know (`notes`: an image that is not there, say).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class NamespaceCheck extends Schema.Class<NamespaceCheck>("@repoman/core/ContainerRuntime/NamespaceCheck")({
+  name: Schema.String,
+  adminSteps: Schema.Array(AdminStep),
+  unchecked: Schema.Array(Schema.String),
+  notes: Schema.Array(Schema.String)
+}) {}
+
+/**
+ * The kinds of objects that carry an owner.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const OwnedKind = Schema.Literals(["namespace", "instance", "profile"])
+/**
+ * The decoded type of the `OwnedKind` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type OwnedKind = typeof OwnedKind.Type
+
+/**
+ * The host ids an instance's ids map to, when the instance has a range of
+ * its own (no other instance shares it): `size` ids from `base` (container
+ * id 0 is host id `base`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class IdRange extends Schema.Class<IdRange>("@repoman/core/ContainerRuntime/IdRange")({
+  base: Schema.Int,
+  size: Schema.Int
 }) {}
 
 /**
@@ -344,8 +439,10 @@ export type InstanceStatus = typeof InstanceStatus.Type
  * {@link InstanceSpec}: its own settings (not merged with its profiles').
  * `image` is `None` when the engine cannot tell what the instance was
  * created from, `repo`, `idMapping` and `gitCover` when it has none;
- * `managed` says whether repoman made it. Settings repoman cannot express (an instance made
- * by other means) are left out.
+ * `managed` says whether repoman made it and `owner` for which host uid;
+ * `idRange` is its own host id range (`None` when it shares one with other
+ * instances). Settings repoman cannot express (an instance made by other
+ * means) are left out.
  *
  * @since 0.1.0
  * @category models
@@ -364,6 +461,8 @@ export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRun
   gitCover: Schema.Option(GitCover),
   lockMounts: Schema.Boolean,
   managed: Schema.Boolean,
+  owner: Schema.Option(Schema.Int),
+  idRange: Schema.Option(IdRange),
   createdAt: Schema.DateTimeUtc
 }) {}
 
@@ -376,7 +475,13 @@ export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRun
  */
 export const instanceFromSpec = (
   spec: InstanceSpec,
-  state: { readonly status: InstanceStatus; readonly createdAt: DateTime.Utc; readonly managed: boolean }
+  state: {
+    readonly status: InstanceStatus
+    readonly createdAt: DateTime.Utc
+    readonly managed: boolean
+    readonly owner: Option.Option<number>
+    readonly idRange: Option.Option<IdRange>
+  }
 ): Instance =>
   new Instance({
     name: spec.name,
@@ -392,6 +497,8 @@ export const instanceFromSpec = (
     gitCover: Option.fromUndefinedOr(spec.gitCover),
     lockMounts: spec.lockMounts,
     managed: state.managed,
+    owner: state.owner,
+    idRange: state.idRange,
     createdAt: state.createdAt
   })
 
@@ -472,7 +579,9 @@ export interface ProfileResolution {
 }
 
 /**
- * A profile installed in the namespace, with the instances that use it.
+ * A profile installed in the namespace, with the instances that use it,
+ * whether repoman made it and for which host uid (`owner`). `config` leaves
+ * the runtime's own keys out (a profile reads back as it was put).
  *
  * @since 0.1.0
  * @category models
@@ -482,7 +591,9 @@ export class Profile extends Schema.Class<Profile>("@repoman/core/ContainerRunti
   description: Schema.String,
   config: ConfigMap,
   devices: DeviceMap,
-  usedBy: Schema.Array(ProjectName)
+  usedBy: Schema.Array(ProjectName),
+  managed: Schema.Boolean,
+  owner: Schema.Option(Schema.Int)
 }) {}
 
 /**
@@ -821,10 +932,37 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** The namespace (Incus project) the instance and profile operations act in. */
   readonly namespace: string
 
+  /** The host uid the runtime acts for: the owner recorded on everything it makes. */
+  readonly owner: number
+
+  /** What the runtime may do with the engine (see {@link EngineAccess}). */
+  access(): Effect.Effect<EngineAccess, ContainerRuntimeError>
+
+  /**
+   * Says how namespace `spec.name` stands against `spec` with the runtime's
+   * access, changing nothing: what an admin must do first, what could not
+   * be checked, and notes (`image`: whether instances can be made from it
+   * there). With full access there are no admin steps (`ensureNamespace`
+   * does it all); `NotFound` never: a missing namespace is an admin step.
+   */
+  checkNamespace(spec: NamespaceSpec, image?: ImageRef): Effect.Effect<NamespaceCheck, ContainerRuntimeError>
+
+  /**
+   * Records the runtime's owner on an object that has no owner yet (made
+   * by a repoman older than owners): `Conflict` if another owner is
+   * recorded, `NotFound` if it does not exist. A namespace needs full
+   * access.
+   */
+  adopt(kind: OwnedKind, name: string): Effect.Effect<void, ContainerRuntimeError>
+
   /**
    * Creates the namespace if it is missing, else brings its description,
    * allowed paths and id mapping in line with `spec` (settings of the
-   * namespace that repoman does not govern are kept). Idempotent.
+   * namespace that repoman does not govern are kept). Idempotent. It never
+   * takes over a namespace repoman did not make or that another owner's
+   * repoman made (`Conflict`). With restricted access it changes only what
+   * that access allows (the root disk of its default profile) and fails
+   * with `Forbidden` when {@link checkNamespace} lists admin steps.
    */
   ensureNamespace(spec: NamespaceSpec): Effect.Effect<Namespace, ContainerRuntimeError>
 
@@ -833,7 +971,8 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
 
   /**
    * Deletes an empty namespace: `NotFound` if it does not exist, `Conflict`
-   * while it holds instances or profiles other than `default`.
+   * while it holds instances or profiles other than `default`, `Forbidden`
+   * with restricted access.
    */
   deleteNamespace(name: string): Effect.Effect<void, ContainerRuntimeError>
 
@@ -841,19 +980,23 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * Lets instances and profiles of the runtime's namespace mount `paths`
    * (host paths) too; paths the namespace allows already are skipped. All or
    * nothing: when the engine cannot allow one of them (Incus allows only
-   * directories), nothing changes and `refused` says why. A namespace that
-   * does not restrict host paths (`Shift`) needs nothing: all come back
-   * skipped.
+   * directories; with restricted access only an admin can widen them),
+   * nothing changes and `refused` says why. A namespace that does not
+   * restrict host paths (`Shift`) needs nothing: all come back skipped.
    */
   allowPaths(paths: ReadonlyArray<string>): Effect.Effect<AllowedPaths, ContainerRuntimeError>
 
-  /** Takes `paths` back from the runtime namespace's allowed paths (those not there are ignored). */
+  /**
+   * Takes `paths` back from the runtime namespace's allowed paths (those not
+   * there are ignored; with restricted access nothing changes, since
+   * `allowPaths` never added any).
+   */
   disallowPaths(paths: ReadonlyArray<string>): Effect.Effect<void, ContainerRuntimeError>
 
   /** Lists the instances and profiles of the namespace that repoman made (see {@link ManagedObjects}). */
   listManaged(): Effect.Effect<ManagedObjects, ContainerRuntimeError>
 
-  /** Lists the storage pools of the engine (they are shared by every namespace). */
+  /** Lists the storage pools of the engine (they are shared by every namespace); `Forbidden` with restricted access. */
   listStoragePools(): Effect.Effect<ReadonlyArray<StoragePool>, ContainerRuntimeError>
 
   /** Lists the instances of the namespace with their current state. */
@@ -864,7 +1007,9 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
 
   /**
    * Creates an instance from `spec` and starts it, in one step, and returns
-   * it as created. Fails with `AlreadyExists` if the name is taken,
+   * it as created, owned by the runtime's `owner`, with a host id range of
+   * its own (the range itself reads back with `get`; the instance returned
+   * here may leave it `None`). Fails with `AlreadyExists` if the name is taken,
    * `NotFound` for a missing profile or image, `Forbidden` when the
    * namespace's restrictions refuse it; if the instance was made but does not
    * start, it is deleted again before the error is returned.
@@ -965,7 +1110,11 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    */
   resolveProfile(spec: ProfileSpec, resolution: ProfileResolution): ProfileSpec
 
-  /** Creates the profile, or replaces its content if it exists. */
+  /**
+   * Creates the profile (owned by the runtime's `owner`), or replaces its
+   * content if it exists; `Conflict` when the existing one is another
+   * owner's.
+   */
   putProfile(name: ProfileName, spec: ProfileSpec): Effect.Effect<void, ContainerRuntimeError>
 
   /** Reads one profile; fails with `NotFound` if it does not exist. */

@@ -16,9 +16,15 @@
  * Profile documents are read the way Incus reads them, for the keys the
  * profile library uses: disk devices with a host `source` are mounts
  * (`readonly`, `shift`), `environment.*` keys are the environment,
- * `user.repoman.*` keys are labels; raw config, privileged or nested
- * containers, devices other than disks and managed NICs, and shifted disks in
- * a namespace that maps the host user are refused.
+ * `user.repoman.*` keys are labels. Only an allow list passes: config
+ * `environment.*`, `user.*` (not repoman's reserved labels) and `limits.*`;
+ * devices `disk` (host path or pool, not the root disk), `nic` on a managed
+ * network and `none`; shifted disks only where ids are shifted.
+ *
+ * Every object it makes records the runtime's `owner` (default 1000); each
+ * instance gets a host id range of its own. With `access` restricted it
+ * behaves as Incus does for an `incus-user` client: it cannot make, change
+ * or delete namespaces, list storage pools or widen allowed paths.
  *
  * @since 0.1.0
  * @module
@@ -29,21 +35,26 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import {
+  AdminStep,
   AlreadyExists,
   Conflict,
   ContainerRuntime,
   ContainerRuntimeError,
   type ContainerRuntimeErrorReason,
   coveredBy,
+  EngineAccess,
   type ExecOptions,
   ExecResult,
   FileInfo,
+  Forbidden,
+  IdRange,
   type Instance,
   instanceFromSpec,
   type InstanceSpec,
   type InstanceStatus,
   Mount,
   Namespace,
+  NamespaceCheck,
   NamespaceSpec,
   NotFound,
   type ObjectKind,
@@ -56,6 +67,7 @@ import {
 import type { IdMapping } from "./IdMapping.ts"
 import { ProfileName, type ProjectName } from "./Ids.ts"
 import type { MountEntry } from "./Mountinfo.ts"
+import { mapsUser } from "./Ownership.ts"
 
 /**
  * One call of `exec` (`interactive: false`) or `shell` (`interactive: true`).
@@ -103,6 +115,11 @@ export interface MemoryOptions {
    */
   readonly namespaceExists?: boolean
   /**
+   * Who made the namespace that exists from the start. Default: repoman, for
+   * the runtime's `owner` (as `setup` leaves it).
+   */
+  readonly namespaceOrigin?: Origin
+  /**
    * How the namespace that exists from the start restricts paths and ids, as
    * if `ensureNamespace` had made it. Default: it restricts nothing, like
    * Incus's `default` project.
@@ -118,7 +135,31 @@ export interface MemoryOptions {
   readonly exec?: ExecHandler
   /** The engine's storage pools. Default: one `dir` pool named `default`. */
   readonly storagePools?: ReadonlyArray<StoragePool>
+  /** The host uid the runtime acts for (recorded on what it makes). Default 1000. */
+  readonly owner?: number
+  /**
+   * What the runtime may do. Default: full access. Restricted: only the
+   * `namespaces` listed, which it cannot make, change or delete.
+   */
+  readonly access?: EngineAccess
+  /** The local images instances can be made from (`checkNamespace` notes the others). Default: any. */
+  readonly images?: ReadonlyArray<string>
 }
+
+/**
+ * Who made an object that the memory runtime did not: `managed` (a repoman
+ * made it) and `owner` (for whom, if recorded).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Origin {
+  readonly managed: boolean
+  readonly owner: Option.Option<number>
+}
+
+/** Made by neither this runtime nor any repoman. */
+const foreign: Origin = { managed: false, owner: Option.none() }
 
 /**
  * The memory runtime: the service plus the log of `exec` and `shell` calls.
@@ -129,10 +170,20 @@ export interface MemoryOptions {
 export interface MemoryContainerRuntime extends ContainerRuntimeShape {
   /** Every `exec` and `shell` request so far, oldest first. */
   readonly calls: Effect.Effect<ReadonlyArray<ExecRequest>>
-  /** Adds a running instance made by other means than repoman: listed and usable, not managed. */
-  readonly createForeign: (spec: InstanceSpec) => Effect.Effect<Instance, ContainerRuntimeError>
-  /** Adds (or replaces) a profile made by other means than repoman: it is not among the managed ones. */
-  readonly putForeignProfile: (name: ProfileName, spec: ProfileSpec) => Effect.Effect<void, ContainerRuntimeError>
+  /**
+   * Adds a running instance made by other means than this runtime: by
+   * default not managed; `origin` makes it another user's repoman's (or an
+   * older repoman's, with no owner).
+   */
+  readonly createForeign: (spec: InstanceSpec, origin?: Origin) => Effect.Effect<Instance, ContainerRuntimeError>
+  /** Adds (or replaces) a profile made by other means than this runtime: by default not managed. */
+  readonly putForeignProfile: (
+    name: ProfileName,
+    spec: ProfileSpec,
+    origin?: Origin
+  ) => Effect.Effect<void, ContainerRuntimeError>
+  /** Makes (or replaces) a namespace made by other means: `origin` says by whom, `spec` how it restricts. */
+  readonly putForeignNamespace: (spec: NamespaceSpec, origin: Origin) => Effect.Effect<void>
   /** Puts a regular file with `content` at `path` (absolute, its parent a directory) in an instance, for `readFile`. */
   readonly writeFile: (
     name: ProjectName,
@@ -151,8 +202,10 @@ type ContainerRuntimeShape = ContainerRuntime["Service"]
 interface InstanceState {
   readonly spec: InstanceSpec
   readonly createdAt: DateTime.Utc
-  /** Made by `create` (repoman), not `createForeign`. */
+  /** Made by a repoman (`create`, or `createForeign` with such an origin). */
   readonly managed: boolean
+  owner: Option.Option<number>
+  readonly idRange: Option.Option<IdRange>
   status: InstanceStatus
   /** What `fileInfo` and `makeDirectory` see, by absolute path. */
   readonly files: Map<string, FileInfo>
@@ -186,15 +239,20 @@ const prefixes = (path: string): Option.Option<ReadonlyArray<string>> => {
   return Option.some(parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`))
 }
 
+interface ProfileState {
+  readonly spec: ProfileSpec
+  readonly managed: boolean
+  owner: Option.Option<number>
+}
+
 interface NamespaceState {
   description: string
   allowedPaths: ReadonlyArray<string>
   idMapping: Option.Option<IdMapping>
   managed: boolean
+  owner: Option.Option<number>
   readonly instances: Map<ProjectName, InstanceState>
-  readonly profiles: Map<ProfileName, ProfileSpec>
-  /** Profiles made by `putProfile` (the ones repoman made). */
-  readonly managedProfiles: Set<ProfileName>
+  readonly profiles: Map<ProfileName, ProfileState>
 }
 
 const defaultProfile = ProfileName.make("default")
@@ -208,9 +266,9 @@ const newNamespace = (root: ProfileSpec): NamespaceState => ({
   allowedPaths: [],
   idMapping: Option.none(),
   managed: false,
+  owner: Option.none(),
   instances: new Map(),
-  profiles: new Map([[defaultProfile, root]]),
-  managedProfiles: new Set()
+  profiles: new Map([[defaultProfile, { spec: root, ...foreign }]])
 })
 
 /** Applies a spec's restrictions: host paths are restricted only when the host user's ids are mapped. */
@@ -222,20 +280,32 @@ const restrict = (ns: NamespaceState, allowedPaths: ReadonlyArray<string>, idMap
 // --- Profile documents, read as Incus reads them -----------------------------
 
 const LABEL_PREFIX = "user.repoman."
-const ENGINE_LABELS = new Set(["managed", "version"])
+const ENGINE_LABELS = new Set(["managed", "version", "owner", "image"])
 
 const isHostDisk = (device: Readonly<Record<string, string>>) =>
   device["type"] === "disk" && device["pool"] === undefined && (device["source"] ?? "").startsWith("/")
 
+const allowedConfig = (key: string): boolean =>
+  key.startsWith("environment.") || key.startsWith("limits.") ||
+  (key.startsWith("user.") && !(key.startsWith(LABEL_PREFIX) && ENGINE_LABELS.has(key.slice(LABEL_PREFIX.length))))
+
+const DEVICE_KEYS: Readonly<Record<string, ReadonlyArray<string>>> = {
+  disk: ["type", "source", "path", "readonly", "pool", "shift", "required"],
+  nic: ["type", "network", "name", "hwaddr"],
+  none: ["type"]
+}
+
 const refusalOf = (spec: ProfileSpec, idMapping: IdMapping): Option.Option<string> => {
-  const config = Object.entries(spec.config).find(([key, value]) =>
-    key.startsWith("raw.") || (["security.privileged", "security.nesting"].includes(key) && value !== "false")
-  )
-  if (config !== undefined) return Option.some(`config ${config[0]} is not allowed in a restricted namespace`)
+  const config = Object.keys(spec.config).find((key) => !allowedConfig(key))
+  if (config !== undefined) return Option.some(`config key ${config} is not on the allow list`)
   for (const [name, device] of Object.entries(spec.devices)) {
     const type = device["type"] ?? ""
-    if (!["disk", "nic", "none"].includes(type)) return Option.some(`device "${name}" has type "${type}"`)
+    const keys = DEVICE_KEYS[type]
+    if (keys === undefined) return Option.some(`device "${name}" has type "${type}"`)
+    const key = Object.keys(device).find((k) => !keys.includes(k))
+    if (key !== undefined) return Option.some(`device "${name}" option ${key} is not on the allow list`)
     if (type === "nic" && device["network"] === undefined) return Option.some(`device "${name}" is an unmanaged nic`)
+    if (type === "disk" && device["path"] === "/") return Option.some(`device "${name}" would replace the root disk`)
     if (type === "disk" && device["shift"] === "true" && idMapping._tag === "HostUser") {
       return Option.some(`disk device "${name}" is shifted, which restricted host paths forbid`)
     }
@@ -296,15 +366,26 @@ const resolveProfile: ContainerRuntimeShape["resolveProfile"] = (spec, { idMappi
 export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainerRuntime> =>
   Effect.sync(() => {
     const current = options.namespace ?? "default"
+    const owner = options.owner ?? 1000
     const handler: ExecHandler = options.exec ?? (() => Effect.succeed(emptyResult))
+    const access = options.access ?? new EngineAccess({
+      identity: "memory",
+      via: "memory",
+      restricted: false,
+      namespaces: [],
+      defaultNamespace: Option.none()
+    })
     const namespaces = new Map<string, NamespaceState>()
     const calls: Array<ExecRequest> = []
+    let ranges = 0
     if (options.namespaceExists ?? true) {
       const ns = newNamespace(new ProfileSpec({ description: "", config: {}, devices: {} }))
       if (options.restrictions !== undefined) {
         restrict(ns, options.restrictions.allowedPaths, options.restrictions.idMapping)
-        ns.managed = true
       }
+      const origin = options.namespaceOrigin ?? { managed: true, owner: Option.some(owner) }
+      ns.managed = origin.managed
+      ns.owner = origin.owner
       namespaces.set(current, ns)
     }
 
@@ -314,33 +395,49 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         description: state.description,
         allowedPaths: state.allowedPaths,
         idMapping: state.idMapping,
-        managed: state.managed
+        managed: state.managed,
+        owner: state.owner
       })
 
-    const toInstance = ({ createdAt, managed, spec, status }: InstanceState) =>
-      instanceFromSpec(spec, { status, createdAt, managed })
+    const toInstance = (state: InstanceState) =>
+      instanceFromSpec(state.spec, {
+        status: state.status,
+        createdAt: state.createdAt,
+        managed: state.managed,
+        owner: state.owner,
+        idRange: state.idRange
+      })
 
     const usersOf = (ns: NamespaceState, profile: ProfileName): ReadonlyArray<ProjectName> =>
       Array.from(ns.instances.values()).filter((i) => i.spec.profiles.includes(profile)).map((i) => i.spec.name)
 
-    const toProfile = (ns: NamespaceState, name: ProfileName, spec: ProfileSpec) =>
+    const toProfile = (ns: NamespaceState, name: ProfileName, state: ProfileState) =>
       new Profile({
         name,
-        description: spec.description,
-        config: spec.config,
-        devices: spec.devices,
-        usedBy: usersOf(ns, name)
+        description: state.spec.description,
+        config: state.spec.config,
+        devices: state.spec.devices,
+        usedBy: usersOf(ns, name),
+        managed: state.managed,
+        owner: state.owner
       })
 
     const notFound = (kind: ObjectKind, name: string) => fail(new NotFound({ kind, name }))
 
     const conflict = (kind: ObjectKind, name: string, detail: string) => fail(new Conflict({ kind, name, detail }))
 
+    const forbidden = (kind: ObjectKind, name: string, detail: string) =>
+      fail(new Forbidden({ kind, name, namespace: current, detail }))
+
+    /** Refuses what the access does not allow: a restricted client sees only its namespaces. */
+    const granted = (name: string) => !access.restricted || access.namespaces.includes(name)
+
     // Every operation runs synchronously inside one `suspend`, so it sees and
     // changes the maps atomically.
     const inNamespace = <A>(f: (ns: NamespaceState) => Effect.Effect<A, ContainerRuntimeError>) =>
       Effect.suspend(() => {
         const ns = namespaces.get(current)
+        if (!granted(current)) return forbidden("namespace", current, "the namespace is not granted to this client")
         return ns === undefined ? notFound("namespace", current) : f(ns)
       })
 
@@ -372,16 +469,24 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         Effect.andThen(handler(request))
       )
 
-    const create = (spec: InstanceSpec, managed: boolean) =>
+    const ours: Origin = { managed: true, owner: Option.some(owner) }
+
+    const create = (spec: InstanceSpec, origin: Origin) =>
       DateTime.now.pipe(Effect.flatMap((createdAt) =>
         inNamespace((ns) => {
           if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
           const missing = spec.profiles.find((p) => !ns.profiles.has(p))
           if (missing !== undefined) return notFound("profile", missing)
+          // What this runtime makes gets a host id range of its own.
+          const idRange = origin === ours
+            ? Option.some(new IdRange({ base: 1_000_000 + 65_536 * ++ranges, size: 65_536 }))
+            : Option.none()
           const state: InstanceState = {
             spec,
             createdAt,
-            managed,
+            managed: origin.managed,
+            owner: origin.owner,
+            idRange,
             status: "Running",
             files: initialFiles(),
             contents: new Map([["/etc/passwd", new TextEncoder().encode(initialPasswd)]]),
@@ -394,6 +499,59 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
     const failed = (operation: string, name: string, detail: string) =>
       fail(new OperationFailed({ kind: "instance", name, operation, detail }))
+
+    /** Why `existing` may not be taken over for this runtime's owner, if it may not. */
+    const takeover = (name: string, existing: NamespaceState): string | undefined => {
+      if (!existing.managed) return "was not made by repoman"
+      if (Option.isSome(existing.owner)) {
+        return existing.owner.value === owner ? undefined : `belongs to host uid ${existing.owner.value}`
+      }
+      return mapsUser(existing.idMapping, owner) ? undefined : `${name} records no owner and does not map your uid`
+    }
+
+    const checkNamespace = (spec: NamespaceSpec, image?: string) =>
+      Effect.sync(() => {
+        const ns = namespaces.get(spec.name)
+        const adminSteps: Array<AdminStep> = []
+        const notes: Array<string> = []
+        if (access.restricted) {
+          if (ns === undefined || !granted(spec.name)) {
+            adminSteps.push(
+              new AdminStep({
+                problem: `namespace ${spec.name} does not exist or is not granted to ${access.identity}`,
+                commands: [`memory: grant ${spec.name}`]
+              })
+            )
+          } else {
+            const missing = spec.allowedPaths.filter((p) => !coveredBy(p, ns.allowedPaths))
+            if (missing.length > 0) {
+              adminSteps.push(
+                new AdminStep({
+                  problem: `namespace ${spec.name} does not allow ${missing.join(", ")}`,
+                  commands: [`memory: allow ${missing.join(",")} in ${spec.name}`]
+                })
+              )
+            }
+            if (spec.idMapping._tag === "HostUser" && !mapsUser(ns.idMapping, spec.idMapping.uid)) {
+              adminSteps.push(
+                new AdminStep({
+                  problem: `namespace ${spec.name} does not let uid ${spec.idMapping.uid} map`,
+                  commands: [`memory: map ${spec.idMapping.uid} in ${spec.name}`]
+                })
+              )
+            }
+          }
+        }
+        if (image !== undefined && options.images !== undefined && !options.images.includes(image)) {
+          notes.push(`image ${image} is not available in namespace ${spec.name}`)
+        }
+        return new NamespaceCheck({
+          name: spec.name,
+          adminSteps,
+          unchecked: access.restricted ? ["storage pools (a restricted client cannot list them)"] : [],
+          notes
+        })
+      })
 
     /** The normalized `path` of a new entry, when it is absolute and its parent is a directory. */
     const entryUnder = (state: InstanceState, name: string, operation: string, path: string) =>
@@ -411,25 +569,69 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
     const runtime: MemoryContainerRuntime = {
       namespace: current,
 
+      owner,
+
+      access: () => Effect.succeed(access),
+
+      checkNamespace,
+
+      adopt: (kind, name) =>
+        Effect.suspend(() => {
+          const claim = (o: { owner: Option.Option<number>; readonly managed: boolean }, objectKind: ObjectKind) => {
+            if (!o.managed) return conflict(objectKind, name, "was not made by repoman")
+            if (Option.isSome(o.owner) && o.owner.value !== owner) {
+              return conflict(objectKind, name, `belongs to host uid ${o.owner.value}`)
+            }
+            o.owner = Option.some(owner)
+            return Effect.void
+          }
+          if (kind === "namespace") {
+            const ns = namespaces.get(name)
+            if (ns === undefined) return notFound("namespace", name)
+            if (access.restricted) return forbidden("namespace", name, "only an admin can change a namespace")
+            return claim(ns, "namespace")
+          }
+          return inNamespace((ns) => {
+            const o = kind === "instance" ? ns.instances.get(name as ProjectName) : ns.profiles.get(name as ProfileName)
+            return o === undefined ? notFound(kind, name) : claim(o, kind)
+          })
+        }),
+
       ensureNamespace: (spec: NamespaceSpec) =>
-        Effect.sync(() => {
-          const existing = namespaces.get(spec.name) ?? newNamespace(
+        Effect.suspend(() => {
+          const existing = namespaces.get(spec.name)
+          if (access.restricted) {
+            return checkNamespace(spec).pipe(Effect.flatMap((check) => {
+              const [step] = check.adminSteps
+              if (step !== undefined || existing === undefined) {
+                return forbidden("namespace", spec.name, step?.problem ?? "an admin must make it")
+              }
+              return Effect.succeed(toNamespace(spec.name, existing))
+            }))
+          }
+          if (existing !== undefined) {
+            const refused = takeover(spec.name, existing)
+            if (refused !== undefined) return conflict("namespace", spec.name, refused)
+          }
+          const ns = existing ?? newNamespace(
             new ProfileSpec({
               description: `Default profile of ${spec.name}`,
               config: {},
               devices: { root: { type: "disk", path: "/", pool: spec.rootDiskPool } }
             })
           )
-          namespaces.set(spec.name, existing)
-          existing.description = spec.description
-          existing.managed = true
-          restrict(existing, spec.allowedPaths, spec.idMapping)
-          return toNamespace(spec.name, existing)
+          namespaces.set(spec.name, ns)
+          ns.description = spec.description
+          ns.managed = true
+          ns.owner = Option.some(owner)
+          restrict(ns, spec.allowedPaths, spec.idMapping)
+          return Effect.succeed(toNamespace(spec.name, ns))
         }),
 
       getNamespace: (name) =>
         Effect.suspend(() => {
           const ns = namespaces.get(name)
+          if (!granted(name)) return forbidden("namespace", name, "the namespace is not granted to this client")
           return ns === undefined ? notFound("namespace", name) : Effect.succeed(toNamespace(name, ns))
         }),
 
@@ -437,6 +639,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         Effect.suspend(() => {
           const ns = namespaces.get(name)
           if (ns === undefined) return notFound("namespace", name)
+          if (access.restricted) return forbidden("namespace", name, "only an admin can delete a namespace")
           const held = [
             ...Array.from(ns.instances.keys(), (i) => `instance ${i}`),
             ...Array.from(ns.profiles.keys()).filter((p) => p !== defaultProfile).map((p) => `profile ${p}`)
@@ -452,7 +655,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             if (Option.isNone(ns.idMapping) || ns.idMapping.value._tag !== "HostUser") return { added: [], refused: [] }
             const added = [...new Set(paths)].filter((p) => !coveredBy(p, ns.allowedPaths))
             const refused = added.flatMap((path) => {
-              const reason = options.refusePath?.(path)
+              const reason = access.restricted
+                ? `only an admin can let namespace ${current} allow it`
+                : options.refusePath?.(path)
               return reason === undefined ? [] : [{ path, reason }]
             })
             if (refused.length > 0) return { added: [], refused }
@@ -464,7 +669,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       disallowPaths: (paths) =>
         inNamespace((ns) =>
           Effect.sync(() => {
-            ns.allowedPaths = ns.allowedPaths.filter((p) => !paths.includes(p))
+            if (!access.restricted) ns.allowedPaths = ns.allowedPaths.filter((p) => !paths.includes(p))
           })
         ),
 
@@ -472,20 +677,24 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         inNamespace((ns) =>
           Effect.succeed({
             instances: Array.from(ns.instances.values()).filter((i) => i.managed).map((i) => i.spec.name),
-            profiles: Array.from(ns.managedProfiles).filter((p) => ns.profiles.has(p))
+            profiles: Array.from(ns.profiles).filter(([name, p]) => p.managed && name !== defaultProfile).map((
+              [name]
+            ) => name)
           })
         ),
 
       listStoragePools: () =>
-        Effect.succeed(options.storagePools ?? [new StoragePool({ name: "default", driver: "dir" })]),
+        access.restricted
+          ? forbidden("storage pool", "*", "a restricted client cannot list storage pools")
+          : Effect.succeed(options.storagePools ?? [new StoragePool({ name: "default", driver: "dir" })]),
 
       list: () => inNamespace((ns) => Effect.succeed(Array.from(ns.instances.values(), toInstance))),
 
       get: (name) => withInstance(name, (state) => Effect.succeed(toInstance(state))),
 
-      create: (spec) => create(spec, true),
+      create: (spec) => create(spec, ours),
 
-      createForeign: (spec) => create(spec, false),
+      createForeign: (spec, origin = foreign) => create(spec, origin),
 
       start: (name) => setStatus(name, "Stopped", "Running", "is already running"),
 
@@ -587,29 +796,48 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       resolveProfile,
 
       putProfile: (name, spec) =>
+        inNamespace((ns) => {
+          const existing = ns.profiles.get(name)
+          if (existing !== undefined && Option.isSome(existing.owner) && existing.owner.value !== owner) {
+            return conflict("profile", name, `belongs to host uid ${existing.owner.value}`)
+          }
+          // A profile repoman made stays marked as such; a foreign one is not claimed.
+          const origin = existing === undefined ? ours : { managed: existing.managed, owner: existing.owner }
+          ns.profiles.set(name, { spec, ...origin })
+          return Effect.void
+        }),
+
+      putForeignProfile: (name, spec, origin = foreign) =>
         inNamespace((ns) =>
           Effect.sync(() => {
-            if (!ns.profiles.has(name)) ns.managedProfiles.add(name)
-            ns.profiles.set(name, spec)
+            ns.profiles.set(name, { spec, ...origin })
           })
         ),
 
-      putForeignProfile: (name, spec) =>
-        inNamespace((ns) =>
-          Effect.sync(() => {
-            ns.managedProfiles.delete(name)
-            ns.profiles.set(name, spec)
-          })
-        ),
+      putForeignNamespace: (spec, origin) =>
+        Effect.sync(() => {
+          const ns = namespaces.get(spec.name) ?? newNamespace(
+            new ProfileSpec({
+              description: "",
+              config: {},
+              devices: { root: { type: "disk", path: "/", pool: spec.rootDiskPool } }
+            })
+          )
+          namespaces.set(spec.name, ns)
+          ns.description = spec.description
+          ns.managed = origin.managed
+          ns.owner = origin.owner
+          restrict(ns, spec.allowedPaths, spec.idMapping)
+        }),
 
       getProfile: (name) =>
         inNamespace((ns) => {
-          const spec = ns.profiles.get(name)
-          return spec === undefined ? notFound("profile", name) : Effect.succeed(toProfile(ns, name, spec))
+          const state = ns.profiles.get(name)
+          return state === undefined ? notFound("profile", name) : Effect.succeed(toProfile(ns, name, state))
         }),
 
       listProfiles: () =>
-        inNamespace((ns) => Effect.succeed(Array.from(ns.profiles, ([name, spec]) => toProfile(ns, name, spec)))),
+        inNamespace((ns) => Effect.succeed(Array.from(ns.profiles, ([name, state]) => toProfile(ns, name, state)))),
 
       deleteProfile: (name) =>
         inNamespace((ns) => {
@@ -618,7 +846,6 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           const users = usersOf(ns, name)
           if (users.length > 0) return conflict("profile", name, `is used by ${users.join(", ")}`)
           ns.profiles.delete(name)
-          ns.managedProfiles.delete(name)
           return Effect.void
         }),
 

@@ -6,7 +6,10 @@
  *   the host user's uid and gid are mapped to 1000 inside, and the namespace
  *   restricts host paths and id maps to exactly those. The host must
  *   delegate the user's ids to the engine once: `root:<uid>:1` in
- *   /etc/subuid and `root:<gid>:1` in /etc/subgid ({@link checkDelegation}).
+ *   /etc/subuid and `root:<gid>:1` in /etc/subgid ({@link checkDelegation}),
+ *   beside the range the engine gives each container of its own (at least
+ *   {@link RANGE_SIZE} ids for root; Incus's packages add
+ *   `root:1000000:1000000000`).
  * - `shift` (`Shift`): host mounts are shifted instead (container root then
  *   writes host-root-owned files into the repo); the namespace cannot
  *   restrict host paths, so repoman checks every path itself.
@@ -110,6 +113,31 @@ export const delegates = (content: string, id: number): boolean =>
   })
 
 /**
+ * How many host ids each container gets for its own range.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const RANGE_SIZE = 65536
+
+/**
+ * How many containers with an id range of their own ({@link RANGE_SIZE}
+ * ids each) the largest range of `root` in a subordinate-id file holds.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const rangeRoom = (content: string): number =>
+  Math.max(
+    0,
+    ...content.split("\n").map((line) => {
+      const [owner, start, count] = line.trim().split(":")
+      const c = Number(count)
+      return owner === "root" && Number.isInteger(Number(start)) && Number.isInteger(c) ? Math.floor(c / RANGE_SIZE) : 0
+    })
+  )
+
+/**
  * The lines missing from /etc/subuid and /etc/subgid for the host user.
  *
  * @since 0.1.0
@@ -117,6 +145,8 @@ export const delegates = (content: string, id: number): boolean =>
  */
 export interface Delegation {
   readonly missing: ReadonlyArray<{ readonly file: string; readonly line: string }>
+  /** How many containers with a host id range of their own root's ranges hold. */
+  readonly room: number
 }
 
 /**
@@ -134,19 +164,30 @@ export const checkDelegation = (
     const fs = yield* FileSystem.FileSystem
     const read = (file: string) => fs.readFileString(file).pipe(Effect.orElseSucceed(() => ""))
     const missing: Array<{ file: string; line: string }> = []
-    if (!delegates(yield* read(files.subuid), ids.uid)) missing.push({ file: files.subuid, line: `root:${ids.uid}:1` })
-    if (!delegates(yield* read(files.subgid), ids.gid)) missing.push({ file: files.subgid, line: `root:${ids.gid}:1` })
-    return { missing } satisfies Delegation
+    const subuid = yield* read(files.subuid)
+    const subgid = yield* read(files.subgid)
+    if (!delegates(subuid, ids.uid)) missing.push({ file: files.subuid, line: `root:${ids.uid}:1` })
+    if (!delegates(subgid, ids.gid)) missing.push({ file: files.subgid, line: `root:${ids.gid}:1` })
+    // Each container gets a range of its own from root's: there must be one.
+    if (rangeRoom(subuid) === 0) missing.push({ file: files.subuid, line: "root:1000000:1000000000" })
+    if (rangeRoom(subgid) === 0) missing.push({ file: files.subgid, line: "root:1000000:1000000000" })
+    return { missing, room: Math.min(rangeRoom(subuid), rangeRoom(subgid)) } satisfies Delegation
   })
 
 /**
- * The commands that add the missing lines and restart the engine (incusd
- * reads the files at start).
+ * The commands (as root) that add the missing lines. The user's own ids
+ * need no restart (Incus maps them through `newuidmap`, which reads the
+ * files at every container start); root's range for containers is read by
+ * incusd when it starts, so adding that one needs a restart.
  *
  * @since 0.1.0
  * @category utils
  */
 export const delegationCommands = (delegation: Delegation): ReadonlyArray<string> => [
   ...delegation.missing.map(({ file, line }) => `echo '${line}' >> ${file}`),
-  "systemctl restart incus   # or, without systemd: incus admin shutdown, then start incusd again"
+  ...(delegation.missing.some((m) => !m.line.endsWith(":1"))
+    ? [
+      "systemctl restart incus   # incusd reads root's range at start (without systemd: incus admin shutdown, start it)"
+    ]
+    : [])
 ]

@@ -81,7 +81,36 @@ const decodeOverride = decodeWith(ProjectOverride)
 const encodeRegistry = Schema.encodeSync(RegistryDocument)
 
 /**
- * Decodes registry text of schema 1, 2 or 3 into a schema-3 document.
+ * The first project whose name an earlier one uses already, as an
+ * `InvalidDocument` pointing at its line; `undefined` when names are unique.
+ */
+const duplicateName = (path: string, text: string, document: RegistryDocument) => {
+  const first = new Map<string, number>()
+  for (const [i, p] of document.projects.entries()) {
+    const earlier = first.get(p.name)
+    if (earlier === undefined) {
+      first.set(p.name, i)
+      continue
+    }
+    const line = locate(text, ["project", i, "name"])
+    const earlierLine = locate(text, ["project", earlier, "name"])
+    return new RegistryError({
+      reason: new InvalidDocument({
+        path,
+        key: keyPath(["project", i, "name"]),
+        detail: `the project name "${p.name}" is used twice (first at ${
+          earlierLine === undefined ? keyPath(["project", earlier]) : `line ${earlierLine}`
+        }): names must be unique`,
+        ...(line === undefined ? {} : { line })
+      })
+    })
+  }
+  return undefined
+}
+
+/**
+ * Decodes registry text of schema 1, 2 or 3 into a schema-3 document. Two
+ * projects of the same name are an `InvalidDocument` naming the second.
  *
  * @since 0.1.0
  * @category utils
@@ -94,6 +123,8 @@ export const decodeRegistryText = (path: string, text: string): Effect.Effect<De
       return yield* fail(new UnsupportedSchema({ path, version: migrated.version }))
     }
     const document = yield* decodeRegistry(path, text, migrated.table)
+    const duplicate = duplicateName(path, text, document)
+    if (duplicate !== undefined) return yield* duplicate
     const known = encodeRegistry(document) as RawTable
     return { document, from: migrated.from, unknown: extract(migrated.table, known) }
   })

@@ -126,6 +126,13 @@ export * as Migration from "./Migration.ts"
 export * as Mountinfo from "./Mountinfo.ts"
 
 /**
+ * Whose an object of the container engine is.
+ *
+ * @since 0.1.0
+ */
+export * as Ownership from "./Ownership.ts"
+
+/**
  * The profile library: Incus profile YAML files (`description`, `config`, `devices`) shipped by
  * repoman (vendor), written by the user (a user file shadows a vendor file of the same name) or
  * contributed by plugins, rendered with host variables such as `${HOST_LAN_IP}`, `${USER}` and
@@ -183,17 +190,16 @@ export * as RegistryDocument from "./RegistryDocument.ts"
 export * as RegistryMemory from "./RegistryMemory.ts"
 
 /**
- * Resource limits of a project's container: how many CPUs, how much memory and how many processes it
- * may use.
+ * Resource limits of a project's container: how many CPUs, how much memory, how many processes, how
+ * large a root disk, and how many inotify instances each user inside may hold.
  *
  * @since 0.1.0
  */
 export * as ResourceLimits from "./ResourceLimits.ts"
 
 /**
- * Host paths a shared profile must not expose without the user's explicit consent: credentials
- * (`~/.ssh`, `~/.gnupg`, `~/.aws`, `~/.kube`, `~/.docker`, `~/.config/gh`), browser profiles, shell rc
- * files, and the home directory itself.
+ * Host paths a profile must not mount unless the user names them (`--allow-sensitive PATH`): the
+ * maintained list of what would hand a container the host's secrets or a way to act on the host.
  *
  * @since 0.1.0
  */

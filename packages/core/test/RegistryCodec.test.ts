@@ -126,3 +126,33 @@ describe("registry codec properties", () => {
       )
     }))
 })
+
+describe("duplicate project names", () => {
+  it.effect("are an InvalidDocument naming the second entry's line and the first, and nothing is decoded", () =>
+    Effect.gen(function*() {
+      const text = [
+        "schema = 3",
+        "",
+        "[[project]]",
+        "name = \"isurus\"",
+        "repo = \"isurus\"",
+        "image = \"img\"",
+        "profiles = [\"default\"]",
+        "created = \"2026-01-01T00:00:00Z\"",
+        "",
+        "[[project]]",
+        "name = \"isurus\"",
+        "repo = \"other\"",
+        "image = \"img\"",
+        "profiles = [\"default\"]",
+        "created = \"2026-01-01T00:00:00Z\"",
+        ""
+      ].join("\n")
+      const error = yield* Effect.flip(decodeRegistryText("/cfg/repoman.toml", text))
+      assert.strictEqual(error.reason._tag, "InvalidDocument")
+      assert.strictEqual(error.message.split("\n").length, 1)
+      assert.include(error.message, "/cfg/repoman.toml:11")
+      assert.include(error.message, "project[1].name")
+      assert.include(error.message, "used twice (first at line 4)")
+    }))
+})

@@ -439,6 +439,38 @@ export const ProjectPut = Schema.Struct({
 export type ProjectPut = typeof ProjectPut.Type
 
 // ---------------------------------------------------------------------------
+// Certificates and images
+// ---------------------------------------------------------------------------
+
+/**
+ * A trusted client certificate (`GET /1.0/certificates/<fingerprint>`). A
+ * `restricted` one may use only its `projects` (what `incus-user` gives each
+ * user: `user-<uid>`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Certificate extends Schema.Class<Certificate>("@repoman/incus/IncusApi/Certificate")({
+  name: text(),
+  type: text(),
+  fingerprint: text(),
+  restricted: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
+  projects: strings()
+}) {}
+
+/**
+ * An image alias (`GET /1.0/images/aliases/<name>`): the fingerprint it
+ * points at.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ImageAlias extends Schema.Class<ImageAlias>("@repoman/incus/IncusApi/ImageAlias")({
+  name: Schema.String,
+  target: text()
+}) {}
+
+// ---------------------------------------------------------------------------
 // Profiles
 // ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@
  * - {@link IncusInstances}: `/1.0/instances` and their state;
  * - {@link IncusInstanceFiles}: exec with recorded output, and the file API;
  * - {@link IncusProjects}, {@link IncusProfiles}, {@link IncusStoragePools};
+ * - {@link IncusImages}: certificates (who a restricted client is) and images;
  * - here: the server (`GET /1.0`) and operations.
  *
  * The client sends what it is given and adds nothing: what repoman writes
@@ -26,6 +27,7 @@ import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import { Operation, Server } from "./IncusApi.ts"
 import type { IncusError } from "./IncusError.ts"
+import * as IncusImages from "./IncusImages.ts"
 import * as IncusInstanceFiles from "./IncusInstanceFiles.ts"
 import * as IncusInstances from "./IncusInstances.ts"
 import * as IncusProfiles from "./IncusProfiles.ts"
@@ -47,7 +49,8 @@ export interface IncusClientShape
     IncusInstanceFiles.InstanceFilesClient,
     IncusProjects.ProjectsClient,
     IncusProfiles.ProfilesClient,
-    IncusStoragePools.StoragePoolsClient
+    IncusStoragePools.StoragePoolsClient,
+    IncusImages.ImagesClient
 {
   /** The socket the client talks to. */
   readonly socketPath: string
@@ -126,7 +129,8 @@ export const make = (options: MakeOptions): Effect.Effect<IncusClientShape, neve
       ...IncusInstanceFiles.make(transport),
       ...IncusProjects.make(transport),
       ...IncusProfiles.make(transport),
-      ...IncusStoragePools.make(transport)
+      ...IncusStoragePools.make(transport),
+      ...IncusImages.make(transport)
     }
   })
 

@@ -12,7 +12,13 @@
  * managed keys). Its parts, by concern:
  *
  * - namespace: `ensureNamespace` (GET, merge, PUT with the ETag; a root disk
- *   on the default profile), allowed paths, what repoman made;
+ *   on the default profile; never a project repoman did not make, or made
+ *   for another user), allowed paths, what repoman made, the client's
+ *   `access` (the admin socket, or `incus-user`'s restricted certificate)
+ *   and `checkNamespace` (what an admin must set up for a restricted one);
+ * - owners: everything made records `user.repoman.owner` (the `owner`
+ *   option, by default this process's uid); `adopt` records it on an object
+ *   an older repoman made;
  * - instances: `create` is one `POST /1.0/instances` with `start: true`; if
  *   the container was made but does not start, it is deleted again;
  * - files: the Incus file API (running or stopped instances);
@@ -37,6 +43,7 @@ import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import * as IncusClient from "./IncusClient.ts"
+import { readAccess } from "./internal/runtime/access.ts"
 import type { RuntimeContext } from "./internal/runtime/context.ts"
 import * as Exec from "./internal/runtime/exec.ts"
 import * as Files from "./internal/runtime/files.ts"
@@ -53,6 +60,8 @@ import * as Profiles from "./internal/runtime/profiles.ts"
 export interface Options {
   /** The Incus project the runtime acts in. */
   readonly project: string
+  /** The host uid recorded as the owner of what the runtime makes. Default: this process's uid. */
+  readonly owner?: number
   /** The `incus` command `shell` runs. Default `"incus"` (found on PATH). */
   readonly incusCommand?: string
   /** How long a graceful stop or restart may take before Incus gives up. Default 30 s. */
@@ -73,16 +82,21 @@ export const make = (
   IncusClient.IncusClient | ChildProcessSpawner | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
+    const client = yield* IncusClient.IncusClient
+    const owner = options.owner ?? process.getuid?.() ?? 0
     const ctx: RuntimeContext = {
-      client: yield* IncusClient.IncusClient,
+      client,
       spawner: yield* ChildProcessSpawner,
       fs: yield* FileSystem.FileSystem,
       project: options.project,
+      owner,
+      access: yield* Effect.cached(readAccess(client, options.project, owner)),
       incusCommand: options.incusCommand ?? "incus",
       stopTimeout: Math.max(1, Math.ceil(Duration.toSeconds(options.stopTimeout ?? "30 seconds")))
     }
     return ContainerRuntime.of({
       namespace: options.project,
+      owner,
       ...Namespace.make(ctx),
       ...Instances.make(ctx),
       ...Files.make(ctx),

@@ -60,8 +60,9 @@ export class Unavailable extends Schema.TaggedClass<Unavailable>("@repoman/incus
           `(e.g. 'sudo systemctl start incus') and try again`
       case "EACCES":
       case "EPERM":
-        return `you may not use ${this.socketPath}: add yourself to the incus-admin group ` +
-          `('sudo usermod -aG incus-admin $USER'), then log in again or run 'newgrp incus-admin'`
+        return `you may not use ${this.socketPath}: ask an admin to add you to the incus group ` +
+          `('sudo usermod -aG incus $USER': a restricted project of your own through incus-user, see repoman's ` +
+          `README) or to incus-admin (full control of Incus, which is root on the host), then log in again`
       default:
         return `the connection to incusd on ${this.socketPath} failed: check that incusd is running`
     }
@@ -217,7 +218,8 @@ export class IncusError extends Schema.TaggedError<IncusError>("@repoman/incus/I
 // The texts of the refusals Incus answers with a 400 or 500 (verified on
 // Incus 6.0.4; see the cases in test/IncusError.test.ts).
 const alreadyExists = /already exists|UNIQUE constraint failed/i
-const forbidden = /\bforbidden\b|\bnot allowed\b|restricted (?:parent )?source path/i
+const forbidden =
+  /\bforbidden\b|\bnot allowed\b|restricted (?:parent )?source path|Certificate is restricted|does not have permission/i
 const conflict =
   /already (?:running|stopped)|\bis (?:not )?running\b|isn't running|\bin use\b|only empty projects|cannot be deleted|can't be cancelled|cannot be (?:enabled|disabled) on non-empty|\bis busy\b|\bis frozen\b/i
 const missingProfile = /Requested profile "([^"]+)" doesn't exist/

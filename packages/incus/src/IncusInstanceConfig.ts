@@ -8,10 +8,11 @@
  * | repo ({@link HostPath}) | disk device `repo` (`readonly`; `shift` when ids are shifted) |
  * | mounts | a disk device per mount, named as the mount |
  * | env | `environment.<NAME>` |
- * | limits | `limits.cpu`, `limits.memory`, `limits.processes` |
+ * | limits | `limits.cpu`, `limits.memory`, `limits.processes`; `disk`: `size` on the root disk (a copy of the default profile's root disk device); `inotifyInstances`: `linux.sysctl.user.max_inotify_instances` |
  * | idMapping `HostUser` | `raw.idmap` mapping the host user's uid and gid to 1000 |
  * | idMapping `Shift` | `shift=true` on the repo and every mount |
- * | labels | `user.repoman.<label>`, plus the managed keys and `user.repoman.image` |
+ * | (always) | `security.idmap.isolated=true`: a host id range of its own |
+ * | labels | `user.repoman.<label>`, plus the managed keys, the owner and `user.repoman.image` |
  * | gitCover | disk device `git` (the gitdir, at `<repo>/.git` or {@link GITFILE_TARGET}), and for a gitfile a read-only disk device `gitfile` at `<repo>/.git` |
  * | lockMounts | `security.syscalls.deny` = {@link SEAL_SYSCALL_DENY} with `deny_compat`, and a systemd drop-in ({@link SEAL_SYSTEMD_DROPIN}) |
  *
@@ -25,6 +26,7 @@ import {
   GitCover,
   GITFILE_TARGET,
   HostPath,
+  IdRange,
   Instance,
   type InstanceSpec,
   type InstanceStatus,
@@ -33,12 +35,12 @@ import {
 } from "@repoman/core/ContainerRuntime"
 import { CONTAINER_ID, type IdMapping } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, type ProjectName } from "@repoman/core/Ids"
-import { MemorySize, PositiveInt, type ResourceLimits } from "@repoman/core/ResourceLimits"
+import { DiskSize, MemorySize, PositiveInt, type ResourceLimits } from "@repoman/core/ResourceLimits"
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as IncusApi from "./IncusApi.ts"
-import { imageKey, isManaged, labelConfig, labelsOf, markManaged } from "./IncusLabels.ts"
+import { imageKey, isManaged, labelConfig, labelsOf, markManaged, ownerOf } from "./IncusLabels.ts"
 
 /**
  * The name of the repo's disk device.
@@ -218,7 +220,17 @@ export const hostUserOf = (value: string): Option.Option<IdMapping> => {
 }
 
 /**
- * The instance config keys of resource limits.
+ * The sysctl (inside the container's user namespace) capping the inotify
+ * instances each uid in the container may hold.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const INOTIFY_SYSCTL = "linux.sysctl.user.max_inotify_instances"
+
+/**
+ * The instance config keys of resource limits (the root disk's size is a
+ * device option, see {@link rootDiskDevice}).
  *
  * @since 0.1.0
  * @category limits
@@ -226,29 +238,85 @@ export const hostUserOf = (value: string): Option.Option<IdMapping> => {
 export const limitsConfig = (limits: ResourceLimits): IncusApi.StringMap => ({
   ...(limits.cpu === undefined ? {} : { "limits.cpu": String(limits.cpu) }),
   ...(limits.memory === undefined ? {} : { "limits.memory": limits.memory }),
-  ...(limits.processes === undefined ? {} : { "limits.processes": String(limits.processes) })
+  ...(limits.processes === undefined ? {} : { "limits.processes": String(limits.processes) }),
+  ...(limits.inotifyInstances === undefined ? {} : { [INOTIFY_SYSCTL]: String(limits.inotifyInstances) })
 })
 
-const positiveInt = Schema.decodeUnknownOption(PositiveInt)
-const memorySize = Schema.decodeUnknownOption(MemorySize)
-const integer = (value: string | undefined) => /^\d+$/.test(value ?? "") ? positiveInt(Number(value)) : Option.none()
-
 /**
- * The resource limits an instance config sets (values repoman cannot
- * express are left out).
+ * Whether a device is a root disk (a disk mounted at `/`).
  *
  * @since 0.1.0
  * @category limits
  */
-export const limitsOf = (config: IncusApi.StringMap): ResourceLimits => {
+export const isRootDisk = (device: IncusApi.StringMap): boolean => device["type"] === "disk" && device["path"] === "/"
+
+/**
+ * The instance's own root disk device for a size limit: the root disk its
+ * profiles give it (name and options), with `size`.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const rootDiskDevice = (
+  fromProfiles: readonly [name: string, device: IncusApi.StringMap],
+  size: string
+): IncusApi.Devices => ({ [fromProfiles[0]]: { ...fromProfiles[1], size } })
+
+const positiveInt = Schema.decodeUnknownOption(PositiveInt)
+const memorySize = Schema.decodeUnknownOption(MemorySize)
+const diskSize = Schema.decodeUnknownOption(DiskSize)
+const integer = (value: string | undefined) => /^\d+$/.test(value ?? "") ? positiveInt(Number(value)) : Option.none()
+
+/**
+ * The resource limits an instance's config and own devices set (values
+ * repoman cannot express are left out).
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const limitsOf = (config: IncusApi.StringMap, devices: IncusApi.Devices = {}): ResourceLimits => {
   const cpu = integer(config["limits.cpu"])
   const memory = memorySize(config["limits.memory"])
   const processes = integer(config["limits.processes"])
+  const inotify = integer(config[INOTIFY_SYSCTL])
+  const disk = Option.flatMap(
+    Option.fromUndefinedOr(Object.values(devices).find(isRootDisk)?.["size"]),
+    diskSize
+  )
   return {
     ...(Option.isSome(cpu) ? { cpu: cpu.value } : {}),
     ...(Option.isSome(memory) ? { memory: memory.value } : {}),
-    ...(Option.isSome(processes) ? { processes: processes.value } : {})
+    ...(Option.isSome(processes) ? { processes: processes.value } : {}),
+    ...(Option.isSome(disk) ? { disk: disk.value } : {}),
+    ...(Option.isSome(inotify) ? { inotifyInstances: inotify.value } : {})
   }
+}
+
+/**
+ * The config key that gives an instance a host id range of its own.
+ *
+ * @since 0.1.0
+ * @category id mapping
+ */
+export const ISOLATED = "security.idmap.isolated"
+
+/**
+ * The host id range of an instance of its own, from the key Incus records
+ * when it allocates one (`volatile.idmap.base`): `None` when the instance
+ * shares the default range (base 0) or has not been given one.
+ *
+ * @since 0.1.0
+ * @category id mapping
+ */
+export const idRangeOf = (config: IncusApi.StringMap): Option.Option<IdRange> => {
+  const base = config["volatile.idmap.base"]
+  if (!isTrue(config[ISOLATED]) || base === undefined || !/^\d+$/.test(base) || Number(base) === 0) {
+    return Option.none()
+  }
+  const size = config["security.idmap.size"]
+  return Option.some(
+    new IdRange({ base: Number(base), size: size !== undefined && /^\d+$/.test(size) ? Number(size) : 65536 })
+  )
 }
 
 /**
@@ -327,13 +395,17 @@ export const specProblem = (spec: InstanceSpec): string | undefined => {
 }
 
 /**
- * The `config` and `devices` of an instance made from `spec`.
+ * The `config` and `devices` of an instance made from `spec` for host uid
+ * `owner`. `rootDisk` is the root disk device its profiles give it, which
+ * the instance overrides to set a size limit (none: no size is set).
  *
  * @since 0.1.0
  * @category instances
  */
 export const instanceSettings = (
-  spec: InstanceSpec
+  spec: InstanceSpec,
+  owner: number,
+  rootDisk?: readonly [name: string, device: IncusApi.StringMap]
 ): { readonly config: IncusApi.StringMap; readonly devices: IncusApi.Devices } => {
   const shift = spec.idMapping?._tag === "Shift"
   const devices: Record<string, IncusApi.StringMap> = Object.fromEntries(
@@ -351,14 +423,18 @@ export const instanceSettings = (
       devices[GITFILE_DEVICE] = diskDevice({ source: gitFile, path: dotGit, readOnly: true }, shift)
     }
   }
+  if (rootDisk !== undefined && spec.limits.disk !== undefined) {
+    Object.assign(devices, rootDiskDevice(rootDisk, spec.limits.disk))
+  }
   const config = markManaged({
     ...labelConfig(spec.labels),
     [imageKey]: spec.image,
     ...envConfig(spec.env),
     ...limitsConfig(spec.limits),
+    [ISOLATED]: "true",
     ...(spec.idMapping?._tag === "HostUser" ? { "raw.idmap": rawIdmap(spec.idMapping.uid, spec.idMapping.gid) } : {}),
     ...(spec.lockMounts ? lockConfig : {})
-  })
+  }, owner)
   return { config, devices }
 }
 
@@ -432,12 +508,14 @@ export const toInstance = (i: IncusApi.Instance, name: ProjectName): Instance =>
     repo: repoOf(i.devices),
     mounts: hostDisks.filter(([n]) => !RESERVED_DEVICES.includes(n)).map(([n, d]) => mountOf(n, d)),
     env: envOf(i.config),
-    limits: limitsOf(i.config),
+    limits: limitsOf(i.config, i.devices),
     idMapping,
     labels: labelsOf(i.config),
     gitCover: gitCoverOf(i.devices),
     lockMounts: locksMounts(i.config),
     managed: isManaged(i.config),
+    owner: ownerOf(i.config),
+    idRange: idRangeOf(i.config),
     createdAt: Option.getOrElse(DateTime.make(i.created_at), () => DateTime.makeUnsafe(0))
   })
 }

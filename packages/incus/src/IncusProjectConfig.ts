@@ -3,8 +3,10 @@
  * and how a project reads back as a {@link Namespace}: the restrictions that
  * keep a bad profile or spec from reaching the host.
  *
- * - Always: `restricted=true`, unprivileged containers only, no nesting, no
- *   low-level (`raw.*`) config beyond the id map, disks allowed,
+ * - Always: `restricted=true`, unprivileged containers only
+ *   (`restricted.containers.privilege=isolated`: an instance may not turn its
+ *   own host id range off), no nesting, no low-level (`raw.*`) config beyond
+ *   the id map, disks allowed,
  *   `features.images=false` (images come from the default project) and
  *   `features.profiles=true` (the project has profiles of its own).
  * - `HostUser`: disks only from `restricted.devices.disk.paths` (the allowed
@@ -15,14 +17,17 @@
  *
  * Keys of the project that repoman does not govern are kept as they are.
  *
+ * A user of `incus-user` cannot set any of this: {@link adminSteps} says
+ * what of it an admin must set once in the user's project, as commands.
+ *
  * @since 0.1.0
  * @module
  */
-import { Namespace, type NamespaceSpec } from "@repoman/core/ContainerRuntime"
+import { AdminStep, coveredBy, Namespace, type NamespaceSpec } from "@repoman/core/ContainerRuntime"
 import { type IdMapping } from "@repoman/core/IdMapping"
 import * as Option from "effect/Option"
 import type * as IncusApi from "./IncusApi.ts"
-import { isManaged, markManaged } from "./IncusLabels.ts"
+import { isManaged, markManaged, ownerOf } from "./IncusLabels.ts"
 
 /**
  * The project key listing the host paths disks may come from.
@@ -43,7 +48,7 @@ const ID_KEYS = ["restricted.idmap.uid", "restricted.idmap.gid"] as const
  */
 export const restrictions = (idMapping: IdMapping, allowedPaths: ReadonlyArray<string>): IncusApi.StringMap => ({
   "restricted": "true",
-  "restricted.containers.privilege": "unprivileged",
+  "restricted.containers.privilege": "isolated",
   "restricted.containers.nesting": "block",
   "restricted.containers.lowlevel": "block",
   "restricted.devices.disk": "allow",
@@ -66,13 +71,119 @@ export const restrictions = (idMapping: IdMapping, allowedPaths: ReadonlyArray<s
  * @since 0.1.0
  * @category restrictions
  */
-export const projectConfig = (spec: NamespaceSpec, current: IncusApi.StringMap): IncusApi.StringMap => {
+export const projectConfig = (
+  spec: NamespaceSpec,
+  current: IncusApi.StringMap,
+  owner: number
+): IncusApi.StringMap => {
   const config: Record<string, string> = { ...current, ...restrictions(spec.idMapping, spec.allowedPaths) }
   if (spec.idMapping._tag === "Shift") {
     delete config[DISK_PATHS]
     for (const key of ID_KEYS) delete config[key]
   }
-  return markManaged(config)
+  return markManaged(config, owner)
+}
+
+/**
+ * Whether an Incus id list (`restricted.idmap.uid`: ids and ranges, comma
+ * separated, e.g. `1000,2000-2100`) holds `id`.
+ *
+ * @since 0.1.0
+ * @category restrictions
+ */
+export const idListHas = (list: string | undefined, id: number): boolean =>
+  (list ?? "").split(",").map((p) => p.trim()).some((part) => {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part)
+    if (m === null) return false
+    const first = Number(m[1])
+    const last = m[2] === undefined ? first : Number(m[2])
+    return id >= first && id <= last
+  })
+
+/**
+ * Why repoman may not take project `name` over for host uid `owner`, or
+ * `undefined` when it may: it must be repoman's, and the owner's (a project
+ * made before owners were recorded counts as the owner's when it restricts
+ * id maps to the owner's uid, which only that user's setup sets).
+ *
+ * @since 0.1.0
+ * @category restrictions
+ */
+export const takeoverRefusal = (config: IncusApi.StringMap, owner: number): string | undefined => {
+  if (!isManaged(config)) return "exists and was not made by repoman (repoman never takes over a project)"
+  const recorded = ownerOf(config)
+  if (Option.isSome(recorded)) {
+    return recorded.value === owner ? undefined : `belongs to another user's repoman (host uid ${recorded.value})`
+  }
+  return config["restricted.idmap.uid"]?.trim() === String(owner)
+    ? undefined
+    : "was made by an older repoman that recorded no owner, and it does not map your uid"
+}
+
+const set = (project: string, pairs: ReadonlyArray<readonly [string, string]>) =>
+  `incus project set ${project} ${pairs.map(([k, v]) => `${k}=${v}`).join(" ")}`
+
+/**
+ * What an admin must set in project `name` (its `config`) before repoman
+ * can work in it for `spec` without being able to change it itself (an
+ * `incus-user` client), as commands. Empty when nothing is missing.
+ *
+ * @since 0.1.0
+ * @category restrictions
+ */
+export const adminSteps = (name: string, config: IncusApi.StringMap, spec: NamespaceSpec): ReadonlyArray<AdminStep> => {
+  const steps: Array<AdminStep> = []
+  const step = (problem: string, ...commands: ReadonlyArray<string>) => steps.push(new AdminStep({ problem, commands }))
+  if (config["restricted"] !== "true") {
+    step(`project ${name} is not restricted`, set(name, [["restricted", "true"]]))
+  }
+  if (config["restricted.containers.privilege"] === "allow") {
+    step(
+      `project ${name} allows privileged containers`,
+      set(name, [["restricted.containers.privilege", "isolated"]])
+    )
+  }
+  if ((config["restricted.devices.disk"] ?? "managed") !== "allow") {
+    step(
+      `project ${name} does not allow disks from host paths (the repo is one)`,
+      set(name, [["restricted.devices.disk", "allow"]])
+    )
+  }
+  if (config[DISK_PATHS] === undefined || config[DISK_PATHS] === "") {
+    step(
+      `project ${name} does not restrict which host paths disks may come from`,
+      set(name, [[DISK_PATHS, [...new Set(spec.allowedPaths)].join(",")]])
+    )
+  } else {
+    const allowed = allowedPathsOf(config)
+    const missing = spec.allowedPaths.filter((p) => !coveredBy(p, allowed))
+    if (missing.length > 0) {
+      step(
+        `project ${name} does not allow disks from ${missing.join(", ")}`,
+        set(name, [[DISK_PATHS, [...new Set([...allowed, ...missing])].join(",")]])
+      )
+    }
+  }
+  if (spec.idMapping._tag === "Shift") {
+    step(
+      `uid mode shift needs shift=true mounts, which a project restricting host paths refuses: use --uid-mode idmap`
+    )
+  } else {
+    const { gid, uid } = spec.idMapping
+    if (!idListHas(config["restricted.idmap.uid"], uid) || !idListHas(config["restricted.idmap.gid"], gid)) {
+      step(
+        `project ${name} does not let your ids (uid ${uid}, gid ${gid}) be mapped into containers`,
+        set(name, [["restricted.idmap.uid", String(uid)], ["restricted.idmap.gid", String(gid)]])
+      )
+    }
+  }
+  if (config["features.profiles"] !== "true") {
+    step(
+      `project ${name} has no profiles of its own (repoman installs its profiles there)`,
+      `incus project set ${name} features.profiles=true   # only while the project is empty`
+    )
+  }
+  return steps
 }
 
 /**
@@ -106,7 +217,7 @@ export const withAllowedPaths = (config: IncusApi.StringMap, paths: ReadonlyArra
 })
 
 const idMappingOf = (config: IncusApi.StringMap): Option.Option<IdMapping> => {
-  const [uid, gid] = ID_KEYS.map((k) => config[k])
+  const [uid, gid] = ID_KEYS.map((k) => config[k]?.trim())
   if (uid !== undefined && gid !== undefined && /^\d+$/.test(uid) && /^\d+$/.test(gid)) {
     return Option.some({ _tag: "HostUser", uid: Number(uid), gid: Number(gid) })
   }
@@ -125,5 +236,6 @@ export const toNamespace = (p: IncusApi.Project): Namespace =>
     description: p.description,
     allowedPaths: allowedPathsOf(p.config),
     idMapping: idMappingOf(p.config),
-    managed: isManaged(p.config)
+    managed: isManaged(p.config),
+    owner: ownerOf(p.config)
   })

@@ -2,11 +2,14 @@
  * Where the Incus unix socket is, found the way the `incus` client finds it.
  *
  * - `$INCUS_SOCKET`, when set, is used as given;
- * - else `$INCUS_DIR/unix.socket`, when `$INCUS_DIR` is set, is used as given;
- * - else the first of `/var/lib/incus/unix.socket` and
- *   `/run/incus/unix.socket` that exists;
- * - else `/var/lib/incus/unix.socket`, so that the "no such socket" error
- *   names the usual place.
+ * - else the directory is `$INCUS_DIR` when set, else the first of
+ *   `/var/lib/incus` and `/run/incus` whose `unix.socket` exists, else
+ *   `/var/lib/incus` (so that the "no such socket" error names the usual
+ *   place);
+ * - in it, `unix.socket` (the admin socket, group `incus-admin`) unless the
+ *   user may not write it and may write `unix.socket.user` (the `incus-user`
+ *   socket, group `incus`): then that one, which confines the user to a
+ *   project of their own.
  *
  * A path the user set explicitly is never replaced by a default: pointing
  * `INCUS_SOCKET` at the wrong place must fail, not quietly talk to another
@@ -50,22 +53,48 @@ export interface SocketEnvironment {
 const nonEmpty = (s: string | undefined): s is string => s !== undefined && s.length > 0
 
 /**
- * Resolves the socket path from the environment and an existence check.
+ * Resolves the socket path from the environment, an existence check and a
+ * write-permission check (default: every path is writable, so the admin
+ * socket is picked).
  *
  * @example
  * ```ts
  * import * as IncusSocket from "@repoman/incus/IncusSocket"
  * IncusSocket.resolve({ INCUS_DIR: "/opt/incus" }, () => false) // "/opt/incus/unix.socket"
  * IncusSocket.resolve({}, (p) => p === IncusSocket.runPath)    // "/run/incus/unix.socket"
+ * // a member of group incus only:
+ * IncusSocket.resolve({}, () => true, (p) => p.endsWith(".user")) // "/var/lib/incus/unix.socket.user"
  * ```
  *
  * @since 0.1.0
  * @category utils
  */
-export const resolve = (env: SocketEnvironment, exists: (path: string) => boolean): string => {
+export const resolve = (
+  env: SocketEnvironment,
+  exists: (path: string) => boolean,
+  writable: (path: string) => boolean = () => true
+): string => {
   if (nonEmpty(env.INCUS_SOCKET)) return env.INCUS_SOCKET
-  if (nonEmpty(env.INCUS_DIR)) return `${env.INCUS_DIR.replace(/\/+$/, "")}/unix.socket`
-  return [defaultPath, runPath].find(exists) ?? defaultPath
+  const admin = nonEmpty(env.INCUS_DIR)
+    ? `${env.INCUS_DIR.replace(/\/+$/, "")}/unix.socket`
+    : [defaultPath, runPath].find(exists) ?? defaultPath
+  const user = `${admin}.user`
+  return !writable(admin) && writable(user) ? user : admin
+}
+
+/**
+ * Whether the process may write (connect to) `path`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const isWritable = (path: string): boolean => {
+  try {
+    fs.accessSync(path, fs.constants.W_OK)
+    return true
+  } catch {
+    return false
+  }
 }
 
 const optionalString = (name: string) =>
@@ -86,5 +115,5 @@ const optionalString = (name: string) =>
 export const fromEnvironment: Effect.Effect<string> = Effect.gen(function*() {
   const INCUS_SOCKET = yield* optionalString("INCUS_SOCKET")
   const INCUS_DIR = yield* optionalString("INCUS_DIR")
-  return resolve({ INCUS_SOCKET, INCUS_DIR }, (path) => fs.existsSync(path))
+  return resolve({ INCUS_SOCKET, INCUS_DIR }, (path) => fs.existsSync(path), isWritable)
 }).pipe(Effect.orDie)

@@ -37,6 +37,14 @@ export * as IncusContainerRuntime from "./IncusContainerRuntime.ts"
 export * as IncusError from "./IncusError.ts"
 
 /**
+ * The certificate and image calls repoman makes: who a restricted client is (`/1.0/certificates`) and
+ * whether a project can make instances from a local image (`/1.0/images`).
+ *
+ * @since 0.1.0
+ */
+export * as IncusImages from "./IncusImages.ts"
+
+/**
  * How an {@link InstanceSpec} becomes an Incus instance, and how an Incus instance reads back as an
  * {@link Instance}: the Incus policy of repoman's instances.
  *
@@ -62,17 +70,16 @@ export * as IncusInstances from "./IncusInstances.ts"
 
 /**
  * How repoman marks and labels what it writes into Incus: every object it makes carries
- * `user.repoman.managed=true` and `user.repoman.version` ({@link markManaged}, the one place these
- * keys are added), and repoman's labels (`project`, `repo`, `link.<name>`, ...) are
- * `user.repoman.<label>` config keys.
+ * `user.repoman.managed=true`, `user.repoman.version` and `user.repoman.owner` (the host uid it was
+ * made for; {@link markManaged}, the one place these keys are added), and repoman's labels (`project`,
+ * `repo`, `link.<name>`, ...) are `user.repoman.<label>` config keys.
  *
  * @since 0.1.0
  */
 export * as IncusLabels from "./IncusLabels.ts"
 
 /**
- * What an Incus profile document means to repoman, and what repoman's restricted project would refuse
- * in one.
+ * What an Incus profile document means to repoman, and what repoman lets a profile do: an allow list.
  *
  * @since 0.1.0
  */

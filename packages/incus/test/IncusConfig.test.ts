@@ -35,7 +35,7 @@ const spec = (idMapping?: IdMapping) =>
 
 describe("IncusInstanceConfig", () => {
   it("a spec becomes devices, raw.idmap, limits.*, environment.* and user.repoman.* keys, managed", () => {
-    const { config, devices } = instanceSettings(spec(hostUser))
+    const { config, devices } = instanceSettings(spec(hostUser), 1500)
     assert.deepStrictEqual(devices, {
       repo: { type: "disk", source: "/real/repos/isurus", path: "/home/ada/repos/isurus" },
       mount0: { type: "disk", source: "/real/data", path: "/data", readonly: "true" }
@@ -49,12 +49,14 @@ describe("IncusInstanceConfig", () => {
       "user.repoman.project": "isurus",
       "user.repoman.repo": "/home/ada/repos/isurus",
       "user.repoman.image": "repoman-debian",
-      ...managedConfig
+      "security.idmap.isolated": "true",
+      ...managedConfig,
+      "user.repoman.owner": "1500"
     })
   })
 
   it("shift: every host disk is shifted and there is no raw.idmap", () => {
-    const { config, devices } = instanceSettings(spec({ _tag: "Shift" }))
+    const { config, devices } = instanceSettings(spec({ _tag: "Shift" }), 1500)
     assert.isUndefined(config["raw.idmap"])
     assert.deepStrictEqual(Object.values(devices).map((d) => d["shift"]), ["true", "true"])
   })
@@ -62,7 +64,7 @@ describe("IncusInstanceConfig", () => {
   it("reads back as it was specified", () => {
     for (const idMapping of [hostUser, { _tag: "Shift" } as const, undefined]) {
       const wanted = spec(idMapping)
-      const { config, devices } = instanceSettings(wanted)
+      const { config, devices } = instanceSettings(wanted, 1500)
       const read = toInstance(new IncusInstance({ ...instance("isurus"), config, devices } as never), name)
       assert.deepStrictEqual(read.repo, Option.some(wanted.repo))
       assert.deepStrictEqual(read.mounts, wanted.mounts)
@@ -117,11 +119,15 @@ describe("IncusProjectConfig", () => {
     new NamespaceSpec({ name: "repoman", description: "", allowedPaths: ["/r", "/r"], idMapping, rootDiskPool: "d" })
 
   it("restricts containers, disks to the allowed paths and idmaps to the host user, keeping other keys", () => {
-    const config = projectConfig(nsSpec(hostUser), { "user.keep": "1", "restricted.containers.privilege": "allow" })
+    const config = projectConfig(
+      nsSpec(hostUser),
+      { "user.keep": "1", "restricted.containers.privilege": "allow" },
+      1500
+    )
     assert.deepStrictEqual(config, {
       "user.keep": "1",
       "restricted": "true",
-      "restricted.containers.privilege": "unprivileged",
+      "restricted.containers.privilege": "isolated",
       "restricted.containers.nesting": "block",
       "restricted.containers.lowlevel": "block",
       "restricted.devices.disk": "allow",
@@ -130,17 +136,23 @@ describe("IncusProjectConfig", () => {
       "restricted.idmap.gid": "1501",
       "features.images": "false",
       "features.profiles": "true",
-      ...managedConfig
+      ...managedConfig,
+      "user.repoman.owner": "1500"
     })
     const ns = toNamespace({ name: "repoman", description: "", config, used_by: [] } as never)
-    assert.deepStrictEqual([ns.allowedPaths, ns.idMapping, ns.managed], [["/r"], Option.some(hostUser), true])
+    assert.deepStrictEqual([ns.allowedPaths, ns.idMapping, ns.managed, ns.owner], [
+      ["/r"],
+      Option.some(hostUser),
+      true,
+      Option.some(1500)
+    ])
   })
 
   it("shift: no path or idmap restriction (Incus refuses shift on a restricted path)", () => {
     const config = projectConfig(nsSpec({ _tag: "Shift" }), {
       "restricted.devices.disk.paths": "/old",
       "restricted.idmap.uid": "1"
-    })
+    }, 1500)
     assert.notProperty(config, "restricted.devices.disk.paths")
     assert.notProperty(config, "restricted.idmap.uid")
     assert.strictEqual(config["restricted"], "true")
@@ -172,13 +184,75 @@ describe("IncusProfileDocument", () => {
   it("lets environment, limits, host disks and managed nics through", () => {
     assert.isUndefined(
       refusal(
-        doc({ "environment.X": "1", "limits.cpu": "2", "security.privileged": "false" }, {
+        doc({ "environment.X": "1", "limits.cpu": "2", "limits.memory": "2GiB", "user.note": "hi" }, {
           d: { type: "disk", source: "/srv/x", path: "/x", readonly: "true" },
-          n: { type: "nic", network: "incusbr0" }
+          n: { type: "nic", network: "incusbr0", name: "eth0" },
+          vol: { type: "disk", source: "cache", pool: "default", path: "/cache" },
+          masked: { type: "none" }
         }),
         hostUser
       )
     )
+  })
+
+  it("is an allow list: each key and device the issue saw break a project or the host is refused, naming it", () => {
+    const refusedConfig: ReadonlyArray<readonly [string, string]> = [
+      ["security.syscalls.intercept.mknod", "true"],
+      ["security.syscalls.intercept.setxattr", "true"],
+      ["boot.host_shutdown_timeout", "1"],
+      ["boot.autostart", "true"],
+      ["security.privileged", "false"],
+      ["security.nesting", "true"],
+      ["security.idmap.isolated", "false"],
+      ["security.syscalls.deny_default", "false"],
+      ["raw.lxc", "lxc.apparmor.profile=unconfined"],
+      ["raw.idmap", "both 0 0"],
+      ["linux.kernel_modules", "overlay"],
+      ["linux.sysctl.user.max_inotify_instances", "100000"],
+      ["limits.memory.swap", "true"],
+      ["snapshots.schedule", "* * * * *"],
+      ["cloud-init.user-data", "#cloud-config"],
+      ["volatile.idmap.base", "0"],
+      ["user.repoman.owner", "1501"],
+      ["user.repoman.managed", "true"],
+      ["made.up.key", "x"],
+      ["environment.", "x"]
+    ]
+    for (const [key, value] of refusedConfig) {
+      const why = refusal(doc({ [key]: value }, {}), hostUser)
+      assert.include(why ?? "(passed)", key, `${key}=${value}`)
+      assert.notInclude(why ?? "", "\n")
+    }
+    const badValues: ReadonlyArray<readonly [string, string]> = [
+      ["limits.memory", "lots"],
+      ["limits.processes", "0"],
+      ["limits.cpu.priority", "11"],
+      ["limits.memory.enforce", "maybe"]
+    ]
+    for (const [key, value] of badValues) assert.include(refusal(doc({ [key]: value }, {}), hostUser) ?? "", value)
+    const refusedDevices: ReadonlyArray<Record<string, string>> = [
+      { type: "proxy", listen: "unix:/run/repoman.sock", connect: "unix:/run/user/1500/bus" },
+      { type: "unix-char", source: "/dev/kvm", path: "/dev/kvm" },
+      { type: "unix-block", source: "/dev/sda", path: "/dev/sda" },
+      { type: "gpu" },
+      { type: "usb" },
+      { type: "tpm", path: "/dev/tpm0" },
+      { type: "infiniband", parent: "ib0" },
+      { type: "disk", source: "/srv/x", path: "/x", recursive: "true" },
+      { type: "disk", source: "/srv/x", path: "/x", propagation: "shared" },
+      { type: "disk", source: "/srv/x", path: "/x", "raw.mount.options": "rw" },
+      { type: "disk", source: "/srv/x", path: "/x", size: "1GiB" },
+      { type: "disk", path: "/", pool: "default" },
+      { type: "disk", path: "/", pool: "default", size: "1PiB" },
+      { type: "disk", source: "/srv/x", path: "relative" },
+      { type: "disk", source: "/srv/x", path: "/x", readonly: "maybe" },
+      { type: "nic", network: "incusbr0", nictype: "bridged", parent: "br0" }
+    ]
+    for (const device of refusedDevices) {
+      const why = refusal(doc({}, { d: device }), hostUser)
+      assert.isDefined(why, JSON.stringify(device))
+      assert.include(why ?? "", "\"d\"", JSON.stringify(device))
+    }
   })
 
   it("reads host disks as mounts (pool volumes are not host paths), environment.* and user.repoman.* labels", () => {

@@ -61,19 +61,33 @@ const fakeSpawner = (exitCode: number) => {
   return { spawned, layer: Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, spawner) }
 }
 
-/** Runs `body` with the runtime for project `p` over a fake incusd. */
+/** The host uid the runtime under test records as owner. */
+const owner = 1500
+
+/** `GET /1.0` as incusd answers a client on the admin socket (full access). */
+const adminServer = sync({ api_version: "1.0", auth: "trusted", auth_user_name: "root", auth_user_method: "unix" })
+
+/**
+ * Runs `body` with the runtime for project `p` over a fake incusd, which
+ * answers `GET /1.0` as for the admin socket unless `route` does (that
+ * request is left out of `fake.requests`).
+ */
 const withRuntime = <A, E>(
   route: Route,
   body: (runtime: ContainerRuntime["Service"], fake: FakeIncus) => Effect.Effect<A, E>,
   spawner = fakeSpawner(0)
 ) =>
   Effect.scoped(Effect.gen(function*() {
-    const fake = yield* fakeIncus(route)
+    const served = yield* fakeIncus((req) => route(req) ?? (req.path === "/1.0" ? adminServer : undefined))
+    const fake: FakeIncus = {
+      ...served,
+      requests: Effect.map(served.requests, (rs) => rs.filter((r) => r.path !== "/1.0"))
+    }
     return yield* Effect.gen(function*() {
       return yield* body(yield* ContainerRuntime, fake)
     }).pipe(
       Effect.provide(
-        IncusContainerRuntime.layerNoDependencies({ project: "p" }).pipe(
+        IncusContainerRuntime.layerNoDependencies({ project: "p", owner }).pipe(
           Layer.provide(
             Layer.mergeAll(IncusClient.layer({ socketPath: fake.socketPath }), spawner.layer, NodeFileSystem.layer)
           )
@@ -198,7 +212,9 @@ describe("IncusContainerRuntime.create", () => {
             config: {
               "user.repoman.repo": "/srv/repos/web",
               "user.repoman.image": "repoman-busybox",
-              ...managedConfig
+              "security.idmap.isolated": "true",
+              ...managedConfig,
+              "user.repoman.owner": "1500"
             },
             devices: { repo: { type: "disk", source: "/srv/repos/web", path: "/srv/repos/web" } },
             start: true
@@ -442,7 +458,10 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
       "features.storage.volumes": "true",
       "restricted.devices.disk.paths": "/old",
       "restricted.idmap.uid": "1",
-      "user.keep": "yes"
+      "user.keep": "yes",
+      // Made by this user's repoman.
+      ...managedConfig,
+      "user.repoman.owner": "1500"
     }
     let description = "old"
     let devices: Record<string, Record<string, string>> = {}
@@ -484,7 +503,7 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             "features.profiles": "true",
             "features.storage.volumes": "true",
             "restricted": "true",
-            "restricted.containers.privilege": "unprivileged",
+            "restricted.containers.privilege": "isolated",
             "restricted.containers.nesting": "block",
             "restricted.containers.lowlevel": "block",
             "restricted.devices.disk": "allow",
@@ -492,7 +511,8 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             "restricted.idmap.uid": "1500",
             "restricted.idmap.gid": "1501",
             "user.keep": "yes",
-            ...managedConfig
+            ...managedConfig,
+            "user.repoman.owner": "1500"
           })
           assert.deepStrictEqual([ns.description, ns.allowedPaths, ns.idMapping, ns.managed], [
             "repoman projects",
@@ -553,11 +573,75 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
           )
           assert.deepInclude((project as { config: Record<string, string> }).config, {
             "restricted": "true",
-            "restricted.containers.privilege": "unprivileged",
-            ...managedConfig
+            "restricted.containers.privilege": "isolated",
+            ...managedConfig,
+            "user.repoman.owner": "1500"
           })
           assert.isTrue(ns.managed)
+          assert.deepStrictEqual(ns.owner, Option.some(owner))
           assert.deepStrictEqual(devices, { root: { type: "disk", path: "/", pool: "default" } })
+        })
+    )
+  })
+
+  it.live("ensureNamespace never takes over a project that is not this user's repoman's, and writes nothing", () => {
+    const theirs = new NamespaceSpec({
+      name: "theirs",
+      description: "d",
+      allowedPaths: ["/srv/repos"],
+      idMapping: { _tag: "HostUser", uid: 1500, gid: 1500 },
+      rootDiskPool: "default"
+    })
+    const cases: ReadonlyArray<readonly [string, Record<string, string>, string]> = [
+      ["made by hand", { "restricted": "true" }, "was not made by repoman"],
+      ["another user's repoman", { ...managedConfig, "user.repoman.owner": "1501" }, "host uid 1501"],
+      ["an older repoman, for another uid", { ...managedConfig, "restricted.idmap.uid": "1501" }, "no owner"]
+    ]
+    return Effect.forEach(cases, ([label, config, why]) =>
+      withRuntime(
+        (req) =>
+          req.path === "/1.0/projects/theirs" && req.method === "GET"
+            ? sync({ name: "theirs", description: label, config, used_by: [] }, 200, { Etag: "\"t\"" })
+            : undefined,
+        (runtime, fake) =>
+          Effect.gen(function*() {
+            const refused = yield* Effect.flip(runtime.ensureNamespace(theirs))
+            assert.strictEqual(refused.reason._tag, "Conflict", label)
+            assert.include(refused.message, why, label)
+            assert.deepStrictEqual((yield* fake.requests).map((r) => r.method), ["GET"], label)
+          })
+      ), { discard: true })
+  })
+
+  it.live("ensureNamespace adopts a project an older repoman made for this uid (it maps the uid)", () => {
+    let config: Record<string, string> = { ...managedConfig, "restricted.idmap.uid": "1500" }
+    return withRuntime(
+      (req) => {
+        if (req.path === "/1.0/projects/legacy") {
+          if (req.method === "GET") return sync({ name: "legacy", description: "", config, used_by: [] })
+          if (req.method === "PUT") {
+            config = (req.body as { config: Record<string, string> }).config
+            return sync({})
+          }
+        }
+        if (req.path === "/1.0/profiles/default" && req.method === "GET") {
+          return sync({ name: "default", description: "", config: {}, devices: { root: { type: "disk", path: "/" } } })
+        }
+        return undefined
+      },
+      (runtime) =>
+        Effect.gen(function*() {
+          const ns = yield* runtime.ensureNamespace(
+            new NamespaceSpec({
+              name: "legacy",
+              description: "d",
+              allowedPaths: ["/srv/repos"],
+              idMapping: { _tag: "HostUser", uid: 1500, gid: 1500 },
+              rootDiskPool: "default"
+            })
+          )
+          assert.deepStrictEqual(ns.owner, Option.some(owner))
+          assert.strictEqual(config["user.repoman.owner"], "1500")
         })
     )
   })
@@ -576,7 +660,7 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
           return sync({
             name: "shared",
             description: "d",
-            config: IncusProjectConfig.projectConfig(shared, {}),
+            config: IncusProjectConfig.projectConfig(shared, {}, owner),
             used_by: []
           })
         }
@@ -673,12 +757,21 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             {
               method: "POST",
               ifMatch: undefined,
-              body: { name: "x", description: "d", config: { a: "1", ...managedConfig }, devices: {} }
+              body: {
+                name: "x",
+                description: "d",
+                config: { a: "1", ...managedConfig, "user.repoman.owner": "1500" },
+                devices: {}
+              }
             },
             {
               method: "PUT",
               ifMatch: "\"e\"",
-              body: { description: "d", config: { a: "1", ...managedConfig }, devices: {} }
+              body: {
+                description: "d",
+                config: { a: "1", ...managedConfig, "user.repoman.owner": "1500" },
+                devices: {}
+              }
             }
           ])
         })
@@ -699,6 +792,94 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
           assert.notInclude(calls(yield* fake.requests), "DELETE /1.0/profiles/default")
           const e = yield* Effect.flip(runtime.list())
           assert.deepInclude(e.reason, { _tag: "NotFound", kind: "namespace", name: "p" })
+        })
+    ))
+})
+
+describe("IncusContainerRuntime: restricted access (incus-user)", () => {
+  /** `GET /1.0` and the certificate as incusd answers a client that incus-user proxies. */
+  const incusUser = (req: FakeRequest) => {
+    if (req.path === "/1.0") {
+      return sync({ api_version: "1.0", auth: "trusted", auth_user_name: "97b7940f", auth_user_method: "tls" })
+    }
+    if (req.path === "/1.0/certificates/97b7940f") {
+      return sync({ name: "incus-user-1500", type: "client", restricted: true, projects: ["user-1500"] })
+    }
+    return undefined
+  }
+  const wanted = new NamespaceSpec({
+    name: "user-1500",
+    description: "d",
+    allowedPaths: ["/srv/repos"],
+    idMapping: { _tag: "HostUser", uid: 1500, gid: 1500 },
+    rootDiskPool: "default"
+  })
+
+  it.live("access is read from the certificate; checkNamespace lists the admin's steps and the missing image", () =>
+    withRuntime(
+      (req) =>
+        incusUser(req) ?? (
+          req.path === "/1.0/projects/user-1500" && req.method === "GET"
+            ? sync({
+              name: "user-1500",
+              description: "",
+              // As incus-user makes it by itself: the home only, no idmap, images of its own.
+              config: {
+                "restricted": "true",
+                "restricted.devices.disk": "allow",
+                "restricted.devices.disk.paths": "/home/ada",
+                "features.images": "true",
+                "features.profiles": "true",
+                "restricted.containers.nesting": "allow"
+              },
+              used_by: []
+            })
+            : req.path === "/1.0/images/aliases/repoman-busybox"
+            ? error(404, "Image alias not found")
+            : undefined
+        ),
+      (runtime, fake) =>
+        Effect.gen(function*() {
+          const access = yield* runtime.access()
+          assert.deepStrictEqual([access.restricted, access.namespaces, access.defaultNamespace], [
+            true,
+            ["user-1500"],
+            Option.some("user-1500")
+          ])
+          const check = yield* runtime.checkNamespace(wanted, ImageRef.make("repoman-busybox"))
+          const commands = check.adminSteps.flatMap((s) => s.commands)
+          assert.include(commands, "incus project set user-1500 restricted.devices.disk.paths=/home/ada,/srv/repos")
+          assert.include(commands, "incus project set user-1500 restricted.idmap.uid=1500 restricted.idmap.gid=1500")
+          assert.isTrue(check.notes.some((n) => n.includes("incus image import FILE --alias repoman-busybox")))
+          assert.isTrue(check.notes.some((n) => n.includes("allows nested containers")))
+          assert.isTrue(check.unchecked.some((u) => u.startsWith("storage pools")))
+          // ensureNamespace changes nothing and says why; the project is never written.
+          const refused = yield* Effect.flip(runtime.ensureNamespace(wanted))
+          assert.strictEqual(refused.reason._tag, "Forbidden")
+          assert.include(refused.message, "an admin must set it up first")
+          assert.isFalse((yield* fake.requests).some((r) => r.method !== "GET"))
+          // Nor may it allow paths, delete the project, or record an owner on it.
+          assert.strictEqual(yield* reasonOf(runtime.deleteNamespace("user-1500")), "Forbidden")
+          assert.strictEqual(yield* reasonOf(runtime.adopt("namespace", "user-1500")), "Forbidden")
+        })
+    ))
+
+  it.live("a project not granted: one step naming the projects granted and the trust command", () =>
+    withRuntime(
+      (req) =>
+        incusUser(req) ?? (req.path === "/1.0/projects/repoman"
+          ? error(403, "User does not have permission for project \"repoman\"")
+          : undefined),
+      (runtime) =>
+        Effect.gen(function*() {
+          const check = yield* runtime.checkNamespace(new NamespaceSpec({ ...wanted, name: "repoman" }))
+          assert.strictEqual(check.adminSteps.length, 1)
+          const [step] = check.adminSteps
+          assert.include(step?.problem ?? "", "is not granted to you (incus-user-1500 (97b7940f); granted: user-1500)")
+          assert.deepStrictEqual(step?.commands, [
+            "repoman setup --incus-project user-1500   # use a project you have",
+            "incus config trust edit 97b7940f   # an admin: add repoman to its projects"
+          ])
         })
     ))
 })

@@ -119,9 +119,10 @@ describe("IncusError.unavailable", () => {
     assert.match(reason.hint, /incusd is not running/)
   })
 
-  it("EACCES: join the incus-admin group", () => {
+  it("EACCES: join the incus group (restricted) or incus-admin (root-equivalent)", () => {
     const reason = unavailable("/var/lib/incus/unix.socket", errno("EACCES"))
-    assert.match(reason.hint, /incus-admin group/)
+    assert.match(reason.hint, /incus group/)
+    assert.match(reason.hint, /incus-admin \(full control of Incus, which is root on the host\)/)
     assert.include(reason.hint, "/var/lib/incus/unix.socket")
   })
 

@@ -24,6 +24,18 @@ describe("IncusSocket.resolve", () => {
   it("else /var/lib/incus/unix.socket, so the error names the usual place", () => {
     assert.strictEqual(IncusSocket.resolve({}, none), "/var/lib/incus/unix.socket")
   })
+
+  it("the incus-user socket beside it when the admin socket is not writable and that one is (group incus)", () => {
+    const user = (p: string) => p.endsWith(".user")
+    assert.strictEqual(IncusSocket.resolve({}, () => true, user), "/var/lib/incus/unix.socket.user")
+    assert.strictEqual(IncusSocket.resolve({ INCUS_DIR: "/d" }, none, user), "/d/unix.socket.user")
+    assert.strictEqual(IncusSocket.resolve({}, only(IncusSocket.runPath), user), "/run/incus/unix.socket.user")
+    // Writable admin socket (incus-admin): that one; neither writable: the admin one, so EACCES names it.
+    assert.strictEqual(IncusSocket.resolve({}, () => true, () => true), IncusSocket.defaultPath)
+    assert.strictEqual(IncusSocket.resolve({}, () => true, none), IncusSocket.defaultPath)
+    // $INCUS_SOCKET is never second-guessed.
+    assert.strictEqual(IncusSocket.resolve({ INCUS_SOCKET: "/x/s" }, () => true, user), "/x/s")
+  })
 })
 
 describe("IncusSocket.fromEnvironment", () => {

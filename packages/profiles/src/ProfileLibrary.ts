@@ -32,7 +32,7 @@ import * as Scope from "effect/Scope"
 import { fileURLToPath } from "node:url"
 import { renderProfile } from "./Placeholders.ts"
 import { loadPlugin } from "./ProfilePlugin.ts"
-import { parseProfile } from "./ProfileYaml.ts"
+import { MAX_PROFILE_BYTES, parseProfile, tooLarge } from "./ProfileYaml.ts"
 
 const asProfileName = Schema.decodeUnknownOption(ProfileName)
 
@@ -136,7 +136,17 @@ export const fromDirectory = (dir: string, origin: ProfileOrigin) =>
     return make({
       origin,
       list,
-      read: (entry) => fs.readFileString(entry.location).pipe(Effect.mapError(ioError(entry.location)))
+      read: (entry) =>
+        Effect.gen(function*() {
+          // Not read at all when it is too large to be a profile.
+          const info = yield* fs.stat(entry.location).pipe(Effect.mapError(ioError(entry.location)))
+          if (info.size > BigInt(MAX_PROFILE_BYTES)) {
+            return yield* new ProfileError({
+              reason: new Malformed({ file: entry.location, detail: tooLarge(Number(info.size)) })
+            })
+          }
+          return yield* fs.readFileString(entry.location).pipe(Effect.mapError(ioError(entry.location)))
+        })
     })
   })
 

@@ -8,6 +8,11 @@
  * booleans (`limits.cpu: 2`, `readonly: true`); Incus wants strings, so they
  * are read as their string form.
  *
+ * A profile is a small document, and its file may come from anywhere (a
+ * plugin, a copy from the web): one larger than {@link MAX_PROFILE_BYTES},
+ * or with more than {@link MAX_ALIASES} alias expansions (a "billion laughs"
+ * alias bomb), is `Malformed` and never expanded.
+ *
  * @since 0.1.0
  * @module
  */
@@ -63,6 +68,31 @@ const malformed = (file: string, detail: string, line?: number) =>
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
 /**
+ * The largest profile file read: 256 KiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_PROFILE_BYTES = 256 * 1024
+
+/**
+ * How many alias expansions a profile may make.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_ALIASES = 50
+
+/**
+ * The detail of a profile that is too large.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const tooLarge = (bytes: number): string =>
+  `is ${bytes} bytes, larger than a profile may be (${MAX_PROFILE_BYTES} bytes)`
+
+/**
  * Parses the text of a profile file. A YAML syntax error or a value of the
  * wrong shape is `Malformed`, naming the file and the line.
  *
@@ -78,6 +108,8 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  */
 export const parseProfile = (file: string, text: string): Effect.Effect<RawProfile, ProfileError> =>
   Effect.gen(function*() {
+    const size = new TextEncoder().encode(text).length
+    if (size > MAX_PROFILE_BYTES) return yield* malformed(file, tooLarge(size))
     const lineCounter = new LineCounter()
     const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false })
     const first = document.errors[0]
@@ -85,7 +117,17 @@ export const parseProfile = (file: string, text: string): Effect.Effect<RawProfi
       const line = lineCounter.linePos(first.pos[0]).line
       return yield* malformed(file, `not valid YAML: ${first.message.split("\n")[0] ?? first.message}`, line)
     }
-    const value = document.toJS({ maxAliasCount: 100 }) as unknown
+    // toJS throws on too many alias expansions (and would otherwise expand them all).
+    const value = yield* Effect.try({
+      try: () => document.toJS({ maxAliasCount: MAX_ALIASES }) as unknown,
+      catch: (e) =>
+        malformed(
+          file,
+          /alias/i.test(String(e))
+            ? `uses YAML aliases to expand to more than a profile may hold (at most ${MAX_ALIASES} alias expansions)`
+            : `not valid YAML: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`
+        )
+    })
     const decoded = yield* Schema.decodeUnknownEffect(ProfileFile)(value ?? {}).pipe(
       Effect.mapError((error) => {
         const issue = formatter(error.issue).issues[0]

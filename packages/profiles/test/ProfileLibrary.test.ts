@@ -58,7 +58,13 @@ describe("the vendor library", () => {
         for (const device of Object.values(spec.devices)) {
           const source = device["source"]
           if (source === undefined) continue
-          assert.isUndefined(exposure(source, variables.HOME), `${entry.name}: ${source}`)
+          const readOnly = device["readonly"] === "true"
+          // (on a host without a git credentials file in it: that one would be refused)
+          const exists = () => false
+          assert.isUndefined(
+            exposure(source, { home: variables.HOME }, { readOnly, exists }),
+            `${entry.name}: ${source}`
+          )
           // The same absolute path inside as on the host.
           assert.strictEqual(device["path"], source, entry.name)
           assert.isTrue(source.startsWith(`${variables.HOME}/.`), entry.name)
@@ -170,6 +176,33 @@ describe("user profiles and plugins", () => {
         return yield* (yield* ProfileStore).list()
       }).pipe(Effect.provide(library(dir)), Effect.flip)
       assert.include(listError.message, "bad name.yaml")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("an alias bomb or an oversized user file fails its own render; list and the others keep working", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-lib-" })
+      const laughs = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+      for (const [i, l] of ["b", "c", "d", "e", "f"].entries()) {
+        const prev = ["a", "b", "c", "d", "e"][i]
+        laughs.push(`${l}: &${l} [${Array(9).fill(`*${prev}`).join(", ")}]`)
+      }
+      yield* fs.writeFileString(`${dir}/bomb.yaml`, `${laughs.join("\n")}\nconfig:\n  environment.X: *f\n`)
+      yield* fs.writeFileString(`${dir}/huge.yaml`, `description: "${"x".repeat(300 * 1024)}"\n`)
+      yield* fs.writeFileString(`${dir}/fine.yaml`, "config:\n  environment.OK: \"1\"\n")
+      const results = yield* Effect.gen(function*() {
+        const store = yield* ProfileStore
+        const names = (yield* store.list()).map((e) => e.name)
+        const render = (n: string) =>
+          store.render(name(n), variables).pipe(
+            Effect.match({ onFailure: (e) => `${e.reason._tag}: ${e.message}`, onSuccess: () => "ok" })
+          )
+        return { names, bomb: yield* render("bomb"), huge: yield* render("huge"), fine: yield* render("fine") }
+      }).pipe(Effect.provide(library(dir)))
+      assert.includeMembers(results.names, ["bomb", "huge", "fine"])
+      assert.match(results.bomb, /^Malformed: .*bomb\.yaml.*alias/)
+      assert.match(results.huge, /^Malformed: .*huge\.yaml.*larger than a profile may be/)
+      assert.strictEqual(results.fine, "ok")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("the live layer loads the plugins the registry names; a missing one is PluginFailed", () =>

@@ -4,7 +4,20 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { formatProfile, parseProfile } from "../src/ProfileYaml.ts"
+import { formatProfile, MAX_PROFILE_BYTES, parseProfile } from "../src/ProfileYaml.ts"
+
+/** A "billion laughs" alias bomb: each level doubles nine times over the one before. */
+const aliasBomb = [
+  "a: &a [x, x, x, x, x, x, x, x, x]",
+  "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+  "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+  "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]",
+  "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]",
+  "config:",
+  "  environment.BOMB: *f",
+  ""
+].join("\n")
 
 const incusShow = `config:
   environment.EDITOR: vim
@@ -77,6 +90,32 @@ describe("parseProfile", () => {
 })
 
 describe("formatProfile", () => {
+  it.effect("an alias bomb is one Malformed line naming the file, never expanded", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(parseProfile("bomb.yaml", aliasBomb))
+      assert.strictEqual(error.reason._tag, "Malformed")
+      assert.include(error.message, "bomb.yaml")
+      assert.include(error.message, "alias")
+      assert.notInclude(error.message, "\n")
+    }))
+
+  it.effect("a file larger than a profile may be is Malformed before it is parsed", () =>
+    Effect.gen(function*() {
+      const huge = `description: "${"x".repeat(MAX_PROFILE_BYTES)}"\n`
+      const error = yield* Effect.flip(parseProfile("huge.yaml", huge))
+      assert.strictEqual(error.reason._tag, "Malformed")
+      assert.include(error.message, "larger than a profile may be")
+    }))
+
+  it.effect("a few aliases are fine", () =>
+    Effect.gen(function*() {
+      const p = yield* parseProfile(
+        "ok.yaml",
+        "x: &path /srv/share\ndevices:\n  d:\n    type: disk\n    source: *path\n    path: *path\n"
+      )
+      assert.deepStrictEqual(p.devices, { d: { type: "disk", source: "/srv/share", path: "/srv/share" } })
+    }))
+
   it.effect("is canonical: sorted keys, and parses back to the same profile", () =>
     Effect.gen(function*() {
       const p = yield* parseProfile("editor.yaml", incusShow)

@@ -147,6 +147,51 @@ export class LeftBehind
 }
 
 /**
+ * An object of the container engine that repoman will not act on: another
+ * user's repoman made it, or no repoman did, or an older repoman that
+ * recorded no owner and nothing shows it is this user's (`why` says which).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class NotYours extends Schema.TaggedClass<NotYours>("@repoman/programs/LifecycleError/NotYours")("NotYours", {
+  kind: Schema.String,
+  name: Schema.String,
+  namespace: Schema.String,
+  why: Schema.String
+}) {
+  get message(): string {
+    const where = this.kind === "Incus project" ? "" : ` in Incus project ${this.namespace}`
+    return `${this.kind} ${this.name}${where} ${this.why}: repoman leaves it alone`
+  }
+}
+
+/**
+ * repoman may not change the Incus project it is to work in (a restricted
+ * client, such as `incus-user`), and an admin must set it up once first:
+ * `steps` say what is missing and the commands that fix it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class AdminStepsNeeded
+  extends Schema.TaggedClass<AdminStepsNeeded>("@repoman/programs/LifecycleError/AdminStepsNeeded")(
+    "AdminStepsNeeded",
+    {
+      namespace: Schema.String,
+      via: Schema.String,
+      steps: Schema.Array(Schema.Struct({ problem: Schema.String, commands: Schema.Array(Schema.String) }))
+    }
+  )
+{
+  get message(): string {
+    const lines = this.steps.flatMap((s) => [`- ${s.problem}`, ...s.commands.map((c) => `    ${c}`)])
+    return `repoman reaches Incus through ${this.via}, which may not change Incus project ${this.namespace}; ` +
+      `an admin must do this once, then run 'repoman setup' again:\n${lines.join("\n")}`
+  }
+}
+
+/**
  * Why a lifecycle program refused.
  *
  * @since 0.1.0
@@ -159,7 +204,9 @@ export const LifecycleErrorReason = Schema.Union([
   StoragePoolMissing,
   InvalidPath,
   ContainerMissing,
-  LeftBehind
+  LeftBehind,
+  NotYours,
+  AdminStepsNeeded
 ])
 /**
  * The decoded type of the `LifecycleErrorReason` schema.

@@ -8,6 +8,7 @@
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, ContainerRuntimeError, type InstanceStatus } from "@repoman/core/ContainerRuntime"
+import { isUsable, mapsUser, ownership } from "@repoman/core/Ownership"
 import { Registry } from "@repoman/core/Registry"
 import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
 import * as Effect from "effect/Effect"
@@ -25,9 +26,11 @@ export interface ProjectRow {
    * container is gone; `unregistered`: a container repoman made (it carries
    * `user.repoman.managed`) with no registry entry, e.g. from a `new` cut
    * short by the daemon going away (`repoman remove NAME` deletes it);
-   * `unmanaged`: a container repoman did not make.
+   * `foreign`: a container another user's repoman made (or an older
+   * repoman, for nobody provably), registered here or not: repoman leaves
+   * it alone; `unmanaged`: a container repoman did not make.
    */
-  readonly kind: "managed" | "missing" | "unregistered" | "unmanaged"
+  readonly kind: "managed" | "missing" | "unregistered" | "foreign" | "unmanaged"
   readonly state: InstanceStatus | "Missing"
   readonly repoPath: string | null
   readonly image: string | null
@@ -68,11 +71,13 @@ export const listProjects = Effect.gen(function*() {
   const online = listed.warning === null
   const live = new Map(instances.map((i) => [i.name as string, i]))
   const reposRoot = expandHome(document.defaults.reposRoot, home)
+  const uid = runtime.owner
+  const mine = (i: (typeof instances)[number]) => isUsable(ownership(i, uid, mapsUser(i.idMapping, uid)))
   const rows: Array<ProjectRow> = document.projects.map((p) => {
     const instance = live.get(p.name)
     return {
       name: p.name,
-      kind: instance === undefined && online ? "missing" : "managed",
+      kind: instance === undefined ? (online ? "missing" : "managed") : mine(instance) ? "managed" : "foreign",
       state: instance !== undefined ? instance.status : online ? "Missing" : "Unknown",
       repoPath: `${reposRoot}/${p.repo}`,
       image: p.image,
@@ -88,7 +93,7 @@ export const listProjects = Effect.gen(function*() {
     if (registered.has(i.name)) continue
     rows.push({
       name: i.name,
-      kind: i.managed ? "unregistered" : "unmanaged",
+      kind: !i.managed ? "unmanaged" : mine(i) ? "unregistered" : "foreign",
       state: i.status,
       repoPath: i.labels["repo"] ?? null,
       image: null,

@@ -23,7 +23,7 @@ import type { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/
 import { type GitMode, type Project, timestampFromDate } from "@repoman/core/Project"
 import { ProjectExists, Registry, RegistryError } from "@repoman/core/Registry"
 import type { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
-import { mergeLimits, type ResourceLimits } from "@repoman/core/ResourceLimits"
+import { DEFAULT_LIMITS, mergeLimits, type ResourceLimits } from "@repoman/core/ResourceLimits"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -35,6 +35,7 @@ import * as Result from "effect/Result"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
+import { requireOwnNamespace } from "./Owners.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
 import { type RepoPath, resolveRepo } from "./RepoPath.ts"
 import { linkInContainer } from "./SharedFiles.ts"
@@ -79,7 +80,7 @@ export const instanceSpec = (options: {
   readonly override: Option.Option<ProjectOverride>
   readonly mounts: ReadonlyArray<{ readonly source: string; readonly path: string }>
   readonly host: { readonly uid: number; readonly gid: number }
-  /** Limits given to `new`; merged over `[defaults]` and the override's `[container]`. */
+  /** Limits given to `new`; merged over the built-in defaults, `[defaults]` and the override's `[container]`. */
   readonly limits?: ResourceLimits
   /** Hermetic: the host patches dir (the repo then goes read-only at `Hermetic.ORIGIN`). */
   readonly hermetic?: { readonly patches: string }
@@ -100,6 +101,7 @@ export const instanceSpec = (options: {
     ],
     env: Option.match(options.override, { onNone: () => ({}), onSome: (o) => o.env }),
     limits: mergeLimits(
+      DEFAULT_LIMITS,
       options.document.defaults.limits,
       Option.match(options.override, { onNone: () => undefined, onSome: (o) => o.container.limits }),
       options.limits
@@ -159,9 +161,10 @@ const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<RequiredProf
 
 /**
  * Creates the project. Fails without changing anything when the name is
- * taken, the repo is missing or outside the repos root, a profile is not
- * installed or differs from the library (`ProfileInstallError`, naming
- * `repoman profile install NAME`), or the engine refuses.
+ * taken, the repo is missing or outside the repos root, the namespace is
+ * not the user's (`NotYours`), a profile is not installed, not the user's or
+ * differs from the library (`ProfileInstallError`, naming `repoman profile
+ * install NAME`), or the engine refuses.
  *
  * @since 0.1.0
  * @category programs
@@ -178,6 +181,8 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
   if (document.projects.some((p) => p.name === input.name)) {
     return yield* new RegistryError({ reason: new ProjectExists({ name: input.name }) })
   }
+  // Never a container in a namespace another user's repoman (or no repoman) made.
+  yield* requireOwnNamespace(runtime.namespace)
   const override = yield* registry.getOverride(input.name)
   const reposRoot = expandHome(document.defaults.reposRoot, home)
   const repo = yield* resolveRepo(reposRoot, input.repo ?? (input.name as string as RepoDir))

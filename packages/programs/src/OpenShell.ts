@@ -2,7 +2,8 @@
  * `shell`: an interactive shell (or a given command) in a project's
  * container, as the uid-1000 user with HOME set, in the repo directory (the
  * same absolute path as on the host) or the one asked for. A stopped
- * container is started first.
+ * container is started first. A container that is not the user's (see
+ * `Owners`) is refused.
  *
  * @since 0.1.0
  * @module
@@ -13,6 +14,7 @@ import type { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import { containerUser } from "./ContainerUser.ts"
+import { ownInstance } from "./Owners.ts"
 
 /**
  * Options of {@link openShell}.
@@ -40,7 +42,8 @@ export const openShell = Effect.fn("openShell")(function*(name: ProjectName, inp
   const document = yield* registry.load
   const project = yield* registry.getProject(name)
   const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
-  const instance = yield* runtime.get(name)
+  // Never into a container another user's repoman (or no repoman) made.
+  const instance = yield* ownInstance(name)
   if (instance.status !== "Running") yield* runtime.start(name)
   const user = yield* containerUser(name, repoPath)
   return yield* runtime.shell(name, {

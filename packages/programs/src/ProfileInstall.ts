@@ -1,8 +1,9 @@
 /**
  * `repoman profile install`: library profiles into the repoman namespace,
- * after validating them: every host source exists, none is sensitive unless
- * allowed, nothing the namespace's restrictions would refuse, and every
- * source one the namespace can allow.
+ * after validating them: every host source exists, none is sensitive (see
+ * `@repoman/core/SensitivePaths`) unless the user named it, everything is on
+ * the runtime's allow list of keys and devices, every source is one the
+ * namespace can allow, and no profile of that name belongs to another user.
  *
  * The engine does not check a profile against the namespace's restrictions
  * when it is created (Incus: one bad profile then blocks every later call in
@@ -12,17 +13,19 @@
  * @since 0.1.0
  * @module
  */
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"
 import { HostInfo } from "@repoman/core/HostInfo"
 import type { ProfileName } from "@repoman/core/Ids"
 import { ProfileStore } from "@repoman/core/ProfileStore"
 import { Registry } from "@repoman/core/Registry"
-import { checkSource, type Exposure } from "@repoman/core/SensitivePaths"
+import { allowedBy, checkSource, type Exposure, type SensitiveContext } from "@repoman/core/SensitivePaths"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import { requireOwnProfile } from "./Owners.ts"
 import { contextNow, prepareContext, prepareProfile } from "./PreparedProfile.ts"
 import { failWith, NotAllowed, SensitiveSource, SourceMissing } from "./ProfileInstallError.ts"
 import { type HostLinkState, hostLinkState, linkOnHost } from "./SharedFiles.ts"
@@ -37,7 +40,7 @@ export interface InstallReport {
   readonly name: ProfileName
   /** The host sources (real paths) the profile mounts. */
   readonly sources: ReadonlyArray<string>
-  /** Sensitive sources installed because `allowSensitive` was given. */
+  /** Sensitive sources installed because `allowSensitive` named them. */
   readonly exposures: ReadonlyArray<Exposure>
   /** The profile's shared files (see `SharedFiles`) and where each stands on the host. */
   readonly links: ReadonlyArray<LinkReport>
@@ -71,24 +74,32 @@ export interface InstallResult {
 }
 
 /** The shared files of an inspected profile, each checked like a source; `NotAllowed` for a bad declaration. */
-const linksOf = (name: ProfileName, info: Parameters<typeof fileLinks>[0], home: string) =>
+const linksOf = (name: ProfileName, info: Parameters<typeof fileLinks>[0], context: SensitiveContext) =>
   Effect.gen(function*() {
     const links = fileLinks(info)
     if (Result.isFailure(links)) return yield* failWith(new NotAllowed({ profile: name, detail: links.failure }))
     const exposures: Array<Exposure> = []
     for (const link of links.success) {
+      // A shared file is exposed the way the mount that holds its target is (read-only or not).
+      const holder = info.mounts.find((m) => link.target.startsWith(`${m.path}/`))
       for (const p of [link.file, link.target]) {
-        const found = yield* checkSource(p, home)
+        const found = yield* checkSource(p, context, { readOnly: holder?.readOnly ?? false })
         if (found !== undefined) exposures.push(found)
       }
     }
     return { links: links.success, exposures }
   })
 
+/** The exposures the user's `--allow-sensitive` paths do not name. */
+const unnamed = (exposures: ReadonlyArray<Exposure>, allowed: ReadonlyArray<string>) =>
+  exposures.filter((e) => !allowedBy(e, allowed))
+
 /**
  * Installs library profiles into the namespace: renders each, refuses a
- * missing source (naming it), a sensitive one without `allowSensitive`, and
- * anything the restrictions refuse; then lets the namespace's instances
+ * missing source (naming it), a sensitive one that `allowSensitive` does not
+ * name (the source itself or the sensitive path it touches), anything not on
+ * the runtime's allow list, and a profile of the same name that another
+ * user's repoman (or no repoman) made; then lets the namespace's instances
  * mount the sources (`ContainerRuntime.allowPaths`) and puts each profile.
  * Nothing changes in the namespace unless every profile passes; if a put
  * fails, the paths added are taken back. With `linkFiles`, the single files
@@ -101,13 +112,15 @@ const linksOf = (name: ProfileName, info: Parameters<typeof fileLinks>[0], home:
  */
 export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(function*(
   names: ReadonlyArray<ProfileName>,
-  options: { readonly allowSensitive: boolean; readonly linkFiles?: boolean }
+  options: { readonly allowSensitive: ReadonlyArray<string>; readonly linkFiles?: boolean }
 ) {
   const runtime = yield* ContainerRuntime
   const host = yield* HostInfo
   const registry = yield* Registry
   const store = yield* ProfileStore
+  const paths = yield* ConfigPaths
   const context = prepareContext(host, yield* registry.load)
+  const sensitive: SensitiveContext = { home: host.home, stateDir: paths.stateDir, configDir: paths.configDir }
   const requested = [...new Set(names)]
 
   // First, on request, the host side of shared files: this may make the
@@ -118,10 +131,9 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
     for (const name of requested) {
       if (name === "default") continue
       const rendered = yield* store.render(name, context.variables)
-      const { exposures, links } = yield* linksOf(name, runtime.inspectProfile(rendered, context.idMapping), host.home)
-      if (exposures.length > 0 && !options.allowSensitive) {
-        return yield* failWith(new SensitiveSource({ profile: name, exposures }))
-      }
+      const { exposures, links } = yield* linksOf(name, runtime.inspectProfile(rendered, context.idMapping), sensitive)
+      const refused = unnamed(exposures, options.allowSensitive)
+      if (refused.length > 0) return yield* failWith(new SensitiveSource({ profile: name, exposures: refused }))
       for (const link of links) {
         if ((yield* linkOnHost(link))._tag === "Movable") moved.add(link.file)
       }
@@ -136,7 +148,19 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
         )
       }
       const prepared = yield* prepareProfile(name, context)
-      const shared = yield* linksOf(name, prepared.info, host.home)
+      const shared = yield* linksOf(name, prepared.info, sensitive)
+      // What a profile may not do at all, then what it may not share, then whether its sources exist.
+      if (Option.isSome(prepared.info.refusal)) {
+        return yield* failWith(new NotAllowed({ profile: name, detail: prepared.info.refusal.value }))
+      }
+      const exposures: Array<Exposure> = [...shared.exposures]
+      const readOnly = new Map(prepared.info.mounts.map((m) => [m.name, m.readOnly]))
+      for (const s of prepared.sources) {
+        const found = yield* checkSource(s.source, sensitive, { readOnly: readOnly.get(s.mount) ?? false })
+        if (found !== undefined) exposures.push(found)
+      }
+      const refused = unnamed(exposures, options.allowSensitive)
+      if (refused.length > 0) return yield* failWith(new SensitiveSource({ profile: name, exposures: refused }))
       for (const s of prepared.sources) {
         if (Option.isNone(s.real)) {
           const movable = yield* Effect.filter(
@@ -153,17 +177,11 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
           )
         }
       }
-      if (Option.isSome(prepared.info.refusal)) {
-        return yield* failWith(new NotAllowed({ profile: name, detail: prepared.info.refusal.value }))
-      }
-      const exposures: Array<Exposure> = [...shared.exposures]
-      for (const s of prepared.sources) {
-        const found = yield* checkSource(s.source, host.home)
-        if (found !== undefined) exposures.push(found)
-      }
-      if (exposures.length > 0 && !options.allowSensitive) {
-        return yield* failWith(new SensitiveSource({ profile: name, exposures }))
-      }
+      // Never over a profile another user's repoman (or no repoman) made.
+      yield* runtime.getProfile(name).pipe(
+        Effect.flatMap(requireOwnProfile),
+        Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void)
+      )
       const links = yield* Effect.forEach(shared.links, (link) =>
         Effect.map(hostLinkState(link), (state): LinkReport => ({
           file: link.file,

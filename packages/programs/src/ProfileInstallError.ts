@@ -55,7 +55,9 @@ export class SensitiveSource extends Schema.TaggedClass<SensitiveSource>(
   get message(): string {
     return `profile ${this.profile} would expose ${
       this.exposures.map((e) => `${e.path} (${e.exposes})`).join(", ")
-    } to its containers; pass --allow-sensitive if that is really what you want`
+    } to its containers; nothing was installed (if that is really what you want, name each: ${
+      this.exposures.map((e) => `--allow-sensitive ${e.path}`).join(" ")
+    })`
   }
 }
 
@@ -72,7 +74,7 @@ export class NotAllowed extends Schema.TaggedClass<NotAllowed>("@repoman/program
 ) {
   /** One line for the user. */
   get message(): string {
-    return `profile ${this.profile}: ${this.detail} (the repoman project forbids it)`
+    return `profile ${this.profile}: ${this.detail}; nothing was installed`
   }
 }
 

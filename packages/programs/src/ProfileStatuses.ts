@@ -14,8 +14,9 @@ import { type ProfileEntry, type ProfileOrigin, ProfileStore } from "@repoman/co
 import type { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { requireOwnProfile } from "./Owners.ts"
 import { contextNow, prepareContext, prepareProfile, sameSpec } from "./PreparedProfile.ts"
-import { Drifted, failWith, NotInstalled } from "./ProfileInstallError.ts"
+import { Drifted, failWith, NotAllowed, NotInstalled } from "./ProfileInstallError.ts"
 
 /**
  * One row of `repoman profile list`.
@@ -128,8 +129,10 @@ export interface RequiredProfile {
 
 /**
  * Checks the profiles a new container will get, against the registry
- * `document` the caller has loaded: each must be installed, and one from the
- * library must match its rendered library version. The namespace's
+ * `document` the caller has loaded: each must be installed, be the user's
+ * (`NotYours` otherwise), pass the runtime's allow list (one put there by
+ * other means may not), and one from the library must match its rendered
+ * library version. The namespace's
  * `default` profile always exists and is not the library's, so it is not
  * looked at. Returns the others as installed, read by the runtime.
  *
@@ -152,11 +155,16 @@ export const requireProfiles = Effect.fn("ProfileStatuses.requireProfiles")(func
     const installed = yield* runtime.getProfile(name).pipe(
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => failWith(new NotInstalled({ profile: name })))
     )
+    yield* requireOwnProfile(installed)
     if (library.has(name)) {
       const prepared = yield* prepareProfile(name, context)
       if (!sameSpec(prepared.spec, installed)) return yield* failWith(new Drifted({ profile: name }))
     }
-    required.push({ name, info: runtime.inspectProfile(installed, context.idMapping) })
+    const info = runtime.inspectProfile(installed, context.idMapping)
+    if (Option.isSome(info.refusal)) {
+      return yield* failWith(new NotAllowed({ profile: name, detail: info.refusal.value }))
+    }
+    required.push({ name, info })
   }
   return required as ReadonlyArray<RequiredProfile>
 })

@@ -1,12 +1,15 @@
 /**
- * `status`: the health of one project or all: container state, the repo
- * mount, a write probe as uid 1000 (must land on the host owned by the host
- * user), a write probe as container root (must not land as host root), the
- * age of the last sync (a warning past `[backup].last_sync_warning_hours`),
- * the backup target (reachable, mounted, filesystem type, free space), the
- * git seal (see `GitSeal.checkSeal`: from the container's config, its
- * mount table read on the host and the host `.git`, never from what runs
- * in the container) and who owns the repo's files (see `Ownership`).
+ * `status`: the health of one project or all: container state, whose it is
+ * (a container another user's repoman made, or no repoman, is not looked
+ * into: no probe runs in it), whether it has a host id range of its own, its
+ * limits, the repo mount, a write probe as uid 1000 (must land on the host
+ * owned by the host user), a write probe as container root (must not land
+ * as host root), the age of the last sync (a warning past
+ * `[backup].last_sync_warning_hours`), the backup target (reachable,
+ * mounted, filesystem type, free space), the git seal (see
+ * `GitSeal.checkSeal`: from the container's config, its mount table read on
+ * the host and the host `.git`, never from what runs in the container) and
+ * who owns the repo's files (see `Ownership`).
  *
  * Text in a status that came from a container (a probe's stderr) or a repo
  * (file names) is returned as it is: the CLI escapes it for the terminal,
@@ -22,6 +25,7 @@ import type { TreeScan } from "@repoman/core/HostFiles"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID, type UidMode } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
+import { mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
 import { type GitMode, gitModeOf, type Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
@@ -31,6 +35,7 @@ import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import { checkSeal, type SealReport } from "./GitSeal.ts"
+import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { ownershipProblem, scanRepo, STATUS_SCAN_LIMIT } from "./Ownership.ts"
 import { SHIFT_WARNING } from "./Setup.ts"
 
@@ -98,6 +103,11 @@ export interface ProjectStatus {
   readonly seal: SealReport
   /** Who owns the repo's files (`null` when the repo dir cannot be walked). */
   readonly ownership: TreeScan | null
+  /**
+   * The container's own host id range (`"1196608+65536"`), `"shared"` when it
+   * shares one with other containers, `null` when the container is missing.
+   */
+  readonly idRange: string | null
   readonly warnings: ReadonlyArray<string>
   readonly healthy: boolean
 }
@@ -155,7 +165,8 @@ const statusOf = (
   uidMode: UidMode,
   now: number,
   backup: BackupReport | null,
-  thresholdHours: number
+  thresholdHours: number,
+  refuseForeign: boolean
 ) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
@@ -179,8 +190,7 @@ const statusOf = (
       repoPath,
       instance
     })
-    const ownership = yield* scanRepo(real, { maxEntries: STATUS_SCAN_LIMIT }).pipe(Effect.option)
-    const scan = Option.getOrNull(ownership)
+    const scan = Option.getOrNull(yield* scanRepo(real, { maxEntries: STATUS_SCAN_LIMIT }).pipe(Effect.option))
     const owned = scan === null ? Option.none<string>() : ownershipProblem(project.name, scan)
     const base = {
       name: project.name,
@@ -216,6 +226,7 @@ const statusOf = (
         ...base,
         state: "Missing",
         limits: null,
+        idRange: null,
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -223,16 +234,43 @@ const statusOf = (
         healthy: false
       } satisfies ProjectStatus
     }
-    if (instance.value.status !== "Running") {
+    const i = instance.value
+    // Another user's container (or none of repoman's) is not looked into.
+    const notYours = refusalOf(ownership(i, runtime.owner, mapsUser(i.idMapping, runtime.owner)))
+    if (notYours !== undefined) {
+      if (refuseForeign) {
+        return yield* new LifecycleError({
+          reason: new NotYours({ kind: "container", name: project.name, namespace: runtime.namespace, why: notYours })
+        })
+      }
       return {
         ...base,
-        state: instance.value.status,
-        limits: limitsView(instance.value.limits),
+        state: i.status,
+        limits: null,
+        idRange: null,
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
-        warnings: modeWarnings,
-        healthy: sealed
+        warnings: [`container ${project.name} in Incus project ${runtime.namespace} ${notYours}: not inspected`],
+        healthy: false
+      } satisfies ProjectStatus
+    }
+    const idRange = Option.match(i.idRange, { onNone: () => "shared", onSome: (r) => `${r.base}+${r.size}` })
+    const isolation = Option.isSome(i.idRange) ? [] : [
+      `the container of ${project.name} shares its host ids with other containers (made before repoman gave each ` +
+      `its own range): recreate it ('repoman remove ${project.name}', then 'repoman new')`
+    ]
+    if (i.status !== "Running") {
+      return {
+        ...base,
+        state: i.status,
+        limits: limitsView(i.limits),
+        idRange,
+        mountPresent: null,
+        userProbe: null,
+        rootProbe: null,
+        warnings: [...modeWarnings, ...isolation],
+        healthy: sealed && isolation.length === 0
       } satisfies ProjectStatus
     }
 
@@ -274,18 +312,21 @@ const statusOf = (
     const mountPresent = mount.exitCode === 0
     return {
       ...base,
-      state: instance.value.status,
-      limits: limitsView(instance.value.limits),
+      state: i.status,
+      limits: limitsView(i.limits),
+      idRange,
       mountPresent,
       userProbe,
       rootProbe,
-      warnings: modeWarnings,
-      healthy: mountPresent && userProbe.ok && rootProbe.ok && sealed
+      warnings: [...modeWarnings, ...isolation],
+      healthy: mountPresent && userProbe.ok && rootProbe.ok && sealed && isolation.length === 0
     } satisfies ProjectStatus
   })
 
 /**
- * The status of the named project, or of every project.
+ * The status of the named project (`NotYours` when its container is another
+ * user's, or no repoman's), or of every project (such a container is then
+ * reported unhealthy and not looked into).
  *
  * @since 0.1.0
  * @category programs
@@ -300,6 +341,15 @@ export const projectStatus = Effect.fn("projectStatus")(function*(name?: Project
   const backup = projects.some((p) => p.backup) ? yield* backupReport(document.backup.requireMount) : null
   return yield* Effect.forEach(
     projects,
-    (p) => statusOf(p, reposRoot, document.defaults.uidMode, now, backup, document.backup.lastSyncWarningHours)
+    (p) =>
+      statusOf(
+        p,
+        reposRoot,
+        document.defaults.uidMode,
+        now,
+        backup,
+        document.backup.lastSyncWarningHours,
+        name !== undefined
+      )
   )
 })

@@ -4,7 +4,8 @@
  * sealed gitdir (the agent's commits not fetched yet go with it: the plan
  * says so) and the registry entry go. A container repoman made that never got its
  * registry entry (a `new` cut short by the daemon going away) can be removed
- * the same way; a container repoman did not make cannot.
+ * the same way; a container repoman did not make, or made for another
+ * user, cannot (see `Owners`), whatever the registry says.
  *
  * @since 0.1.0
  * @module
@@ -25,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import { discardSeal, gitDirOf } from "./GitSeal.ts"
+import { requireOwnInstance } from "./Owners.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.
@@ -87,6 +89,7 @@ export const planRemoval = Effect.fn("planRemoval")(
         Effect.catchReason("ContainerRuntimeError", "NotFound", () => registered.failure)
       )
       if (!instance.managed) return yield* registered.failure
+      yield* requireOwnInstance(instance)
       return {
         name,
         project: Option.none(),
@@ -101,6 +104,7 @@ export const planRemoval = Effect.fn("planRemoval")(
     const container = options.keepIncus
       ? Option.none()
       : yield* runtime.get(name).pipe(
+        Effect.flatMap(requireOwnInstance),
         Effect.map((i) => Option.some(removed(i))),
         Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
       )

@@ -3,21 +3,44 @@
  * restricted Incus project, picks the storage pool, writes the registry and
  * the user profile directory.
  *
+ * It never takes over a project repoman did not make or made for another
+ * user (`NotYours`, nothing changed). With restricted access (a member of
+ * group `incus` through `incus-user`, who may not make or change projects)
+ * it works in the project an admin gave the user (`user-<uid>` unless
+ * `incusProject` names another granted one): it checks instead of creating,
+ * and fails with `AdminStepsNeeded` (the exact commands) when something an
+ * admin must set is missing; what it could not check is among the warnings.
+ *
  * @since 0.1.0
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, NamespaceSpec, type StoragePool } from "@repoman/core/ContainerRuntime"
+import {
+  AdminStep,
+  ContainerRuntime,
+  ContainerRuntimeError,
+  NamespaceSpec,
+  type StoragePool
+} from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { checkDelegation, delegationCommands, idMappingFor, type UidMode } from "@repoman/core/IdMapping"
 import type { ImageRef } from "@repoman/core/Ids"
+import { refusalOf } from "@repoman/core/Ownership"
 import { Registry } from "@repoman/core/Registry"
 import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
-import { IdmapNotDelegated, InvalidPath, LifecycleError, StoragePoolMissing } from "./LifecycleError.ts"
+import {
+  AdminStepsNeeded,
+  IdmapNotDelegated,
+  InvalidPath,
+  LifecycleError,
+  NotYours,
+  StoragePoolMissing
+} from "./LifecycleError.ts"
+import { namespaceOwnership } from "./Owners.ts"
 
 /**
  * What the user chose; anything left out keeps its current (or default) value.
@@ -45,7 +68,10 @@ export interface SetupReport {
   readonly registryFile: string
   readonly registry: "created" | "updated" | "unchanged"
   readonly namespace: string
-  readonly pool: StoragePool
+  /** How repoman reaches the engine, and whether that access is restricted (`incus-user`). */
+  readonly access: { readonly via: string; readonly restricted: boolean }
+  /** The pool of new root disks; `None` with restricted access (the project's default profile decides). */
+  readonly pool: Option.Option<StoragePool>
   readonly reposRoot: string
   readonly uidMode: UidMode
   readonly lanIp: Option.Option<string>
@@ -115,11 +141,19 @@ export const setup = Effect.fn("setup")(function*(
     Effect.catchReason("RegistryError", "NotInitialized", () => Effect.succeedNone)
   )
   const current = Option.getOrElse(existing, () => emptyDocument)
+  const access = yield* runtime.access()
+  // A restricted client works in a project it was granted: the one asked
+  // for, else the registry's if granted, else its own (user-<uid>).
+  const incusProject = input.incusProject ?? (
+    access.restricted && !access.namespaces.includes(current.defaults.incusProject)
+      ? Option.getOrElse(access.defaultNamespace, () => current.defaults.incusProject)
+      : current.defaults.incusProject
+  )
   const defaults = {
     ...current.defaults,
     ...(input.reposRoot === undefined ? {} : { reposRoot: input.reposRoot }),
     ...(input.backupRoot === undefined ? {} : { backupRoot: input.backupRoot }),
-    ...(input.incusProject === undefined ? {} : { incusProject: input.incusProject }),
+    incusProject,
     ...(input.image === undefined ? {} : { defaultImage: input.image }),
     ...(input.uidMode === undefined ? {} : { uidMode: input.uidMode })
   }
@@ -129,18 +163,25 @@ export const setup = Effect.fn("setup")(function*(
     ? Option.some(current.host.lanIp)
     : host.lanIp
 
-  // 1. The host side: delegation and the repos root.
-  if (defaults.uidMode === "idmap") {
-    const delegation = yield* checkDelegation(host, idFiles).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-    if (delegation.missing.length > 0) {
-      return yield* lifecycle(
-        new IdmapNotDelegated({
-          missing: delegation.missing.map((m) => `${m.line} in ${m.file}`),
-          commands: delegationCommands(delegation)
-        })
-      )
-    }
+  // 1. The host side: delegation (the user's ids, root's range for containers) and the repos root.
+  const delegation = yield* checkDelegation(host, idFiles).pipe(Effect.provideService(FileSystem.FileSystem, fs))
+  const missing = defaults.uidMode === "idmap"
+    ? delegation.missing
+    : delegation.missing.filter((m) => !m.line.endsWith(":1"))
+  if (missing.length > 0 && !access.restricted) {
+    return yield* lifecycle(
+      new IdmapNotDelegated({
+        missing: missing.map((m) => `${m.line} in ${m.file}`),
+        commands: delegationCommands({ ...delegation, missing })
+      })
+    )
   }
+  const delegationSteps = missing.length === 0 ? [] : [
+    new AdminStep({
+      problem: `Incus may not map your ids yet (missing ${missing.map((m) => `${m.line} in ${m.file}`).join(", ")})`,
+      commands: delegationCommands({ ...delegation, missing })
+    })
+  ]
   const reposRoot = expandHome(defaults.reposRoot, host.home)
   if (!path.isAbsolute(reposRoot)) {
     return yield* lifecycle(new InvalidPath({ path: reposRoot, detail: "the repos root must be an absolute path" }))
@@ -152,21 +193,59 @@ export const setup = Effect.fn("setup")(function*(
     Effect.mapError((e) => lifecycle(new InvalidPath({ path: reposRoot, detail: e.message })))
   )
 
-  // 2. The engine: the pool and the restricted namespace (paths others allowed are kept).
-  const pool = yield* choosePool(yield* runtime.listStoragePools(), input.storagePool)
-  const kept = yield* runtime.getNamespace(defaults.incusProject).pipe(
-    Effect.map((ns) => ns.allowedPaths),
-    Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeed<ReadonlyArray<string>>([]))
+  // 2. The engine. Never a project repoman did not make, or made for another user.
+  const found = yield* runtime.getNamespace(defaults.incusProject).pipe(
+    Effect.map(Option.some),
+    Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone),
+    Effect.catchReason(
+      "ContainerRuntimeError",
+      "Forbidden",
+      (r) => access.restricted ? Effect.succeedNone : Effect.fail(new ContainerRuntimeError({ reason: r }))
+    )
   )
-  yield* runtime.ensureNamespace(
+  if (Option.isSome(found)) {
+    const why = refusalOf(yield* namespaceOwnership(found.value))
+    if (why !== undefined) {
+      return yield* lifecycle(
+        new NotYours({ kind: "Incus project", name: defaults.incusProject, namespace: defaults.incusProject, why })
+      )
+    }
+  }
+  const spec = (allowedPaths: ReadonlyArray<string>, pool: string) =>
     new NamespaceSpec({
       name: defaults.incusProject,
       description: "repoman: one container per project",
-      allowedPaths: [...new Set([realRoot, ...kept])],
+      allowedPaths: [...new Set(allowedPaths)],
       idMapping: idMappingFor(defaults.uidMode, host),
-      rootDiskPool: pool.name
+      rootDiskPool: pool
     })
-  )
+  let pool: Option.Option<StoragePool> = Option.none()
+  let notes: ReadonlyArray<string> = []
+  if (access.restricted) {
+    // Nothing of the project may change: check it, and say exactly what an admin must do.
+    const wanted = spec([realRoot], input.storagePool ?? "default")
+    const check = yield* runtime.checkNamespace(wanted, defaults.defaultImage)
+    const steps = [...delegationSteps, ...check.adminSteps]
+    if (steps.length > 0) {
+      return yield* lifecycle(new AdminStepsNeeded({ namespace: defaults.incusProject, via: access.via, steps }))
+    }
+    yield* runtime.ensureNamespace(wanted)
+    notes = [...check.notes, ...check.unchecked.map((u) => `not checked: ${u}`)]
+  } else {
+    // The pool and the restricted namespace (paths others allowed are kept).
+    const chosen = yield* choosePool(yield* runtime.listStoragePools(), input.storagePool)
+    pool = Option.some(chosen)
+    const kept = Option.match(found, { onNone: () => [], onSome: (ns) => ns.allowedPaths })
+    const wanted = spec([realRoot, ...kept], chosen.name)
+    yield* runtime.ensureNamespace(wanted)
+    notes = (yield* runtime.checkNamespace(wanted, defaults.defaultImage)).notes
+  }
+  const roomWarning = delegation.room > 0 && delegation.room < 100
+    ? [
+      `root's id range in /etc/subuid holds only ${delegation.room} containers with host ids of their own; ` +
+      `Incus's packages use root:1000000:1000000000`
+    ]
+    : []
 
   // 3. The registry and the user's profile directory.
   const next: RegistryDocument = {
@@ -190,10 +269,16 @@ export const setup = Effect.fn("setup")(function*(
     registryFile: registry.location,
     registry: action,
     namespace: defaults.incusProject,
+    access: { via: access.via, restricted: access.restricted },
     pool,
     reposRoot,
     uidMode: defaults.uidMode,
     lanIp,
-    warnings: [...poolWarnings(pool), ...(defaults.uidMode === "shift" ? [SHIFT_WARNING] : [])]
+    warnings: [
+      ...Option.match(pool, { onNone: () => [], onSome: poolWarnings }),
+      ...(defaults.uidMode === "shift" ? [SHIFT_WARNING] : []),
+      ...roomWarning,
+      ...notes
+    ]
   } satisfies SetupReport
 })

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Schema from "effect/Schema"
 import { containerUser } from "./ContainerUser.ts"
+import { ownInstance } from "./Owners.ts"
 
 /**
  * Setting up SSH access failed; `detail` says what.
@@ -143,7 +144,8 @@ export const sshConfig = Effect.fn("sshConfig")(function*(name: ProjectName) {
   }
   const publicKey = (yield* fs.readFileString(`${key}.pub`).pipe(Effect.mapError((e) => fail(e.message)))).trim()
 
-  const instance = yield* runtime.get(name)
+  // Never a key into a container another user's repoman (or no repoman) made.
+  const instance = yield* ownInstance(name)
   if (instance.status !== "Running") yield* runtime.start(name)
   const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
   const user = yield* containerUser(name, repoPath)

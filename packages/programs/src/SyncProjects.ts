@@ -6,6 +6,9 @@
  * - A project whose repo holds entries the user does not own or cannot read
  *   (container root chowned them) is refused before the target sees it,
  *   with the way out (`repoman repair NAME`), instead of a half mirror.
+ * - Each repo must still resolve (symlinks followed) inside the repos root
+ *   when the sync runs: one that became a symlink out of it is refused
+ *   (`SourceOutsideRoot`) and nothing of it is mirrored.
  * - Every other project gets one result; a failing project does not stop
  *   the others.
  * - `last_sync` is recorded for each project that succeeded, and only for
@@ -23,7 +26,8 @@ import {
   MirrorProgressed,
   MirrorResult,
   MirrorSource,
-  MirrorStarted
+  MirrorStarted,
+  SourceOutsideRoot
 } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import type { HostFiles } from "@repoman/core/HostFiles"
@@ -34,6 +38,7 @@ import { Registry, type RegistryError } from "@repoman/core/Registry"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
@@ -153,13 +158,14 @@ export const syncProjects = (
 ): Stream.Stream<
   SyncEvent,
   BackupError | RegistryError,
-  Registry | BackupTarget | ConfigPaths | Path.Path | HostFiles | HostInfo
+  Registry | BackupTarget | ConfigPaths | Path.Path | HostFiles | HostInfo | FileSystem.FileSystem
 > =>
   Stream.unwrap(Effect.gen(function*() {
     const registry = yield* Registry
     const target = yield* BackupTarget
     const { home } = yield* ConfigPaths
     const path = yield* Path.Path
+    const fs = yield* FileSystem.FileSystem
     const document = yield* registry.load
     const projects = options.name === undefined ? document.projects : [yield* registry.getProject(options.name)]
     const reposRoot = expandHome(document.defaults.reposRoot, home)
@@ -168,32 +174,44 @@ export const syncProjects = (
     const skipped = projects.filter((p) => !p.backup).map((p) =>
       new ProjectSkipped({ project: p.name, reason: "backup = false" })
     )
-    // Every entry of each repo must be the user's and readable: else the
-    // mirror would stop half way. A repo that cannot be walked (missing)
-    // goes on to the target, which says why.
-    const refusals: Array<MirrorFinished> = []
+    // Where each repo resolves now (it may have become a symlink since `new`):
+    // one outside the repos root is refused. Every entry of each repo must be
+    // the user's and readable: else the mirror would stop half way. A repo
+    // that cannot be walked (missing) goes on to the target, which says why.
+    const realRoot = yield* fs.realPath(reposRoot).pipe(Effect.orElseSucceed(() => reposRoot))
+    const refused: Array<MirrorFinished> = []
     const sources: Array<MirrorSource> = []
-    for (const p of included) {
-      const source = path.join(reposRoot, p.repo)
-      const scan = yield* scanRepo(source).pipe(Effect.option)
-      const problem = Option.flatMap(scan, (s) => ownershipProblem(p.name, s))
-      if (Option.isSome(problem)) {
-        refusals.push(
-          new MirrorFinished({
-            result: new MirrorResult({
-              project: p.name,
-              filesTransferred: 0,
-              bytesTransferred: 0,
-              filesDeleted: 0,
-              duration: Duration.zero,
-              outcome: { _tag: "Failure", reason: new Failed({ detail: `not mirrored: ${problem.value}` }) }
-            })
+    const refuse = (project: typeof included[number]["name"], reason: MirrorResult["outcome"]) =>
+      refused.push(
+        new MirrorFinished({
+          result: new MirrorResult({
+            project,
+            filesTransferred: 0,
+            bytesTransferred: 0,
+            filesDeleted: 0,
+            duration: Duration.zero,
+            outcome: reason
           })
-        )
-      } else sources.push(new MirrorSource({ project: p.name, path: source }))
+        })
+      )
+    for (const p of included) {
+      const logical = path.join(reposRoot, p.repo)
+      const real = yield* fs.realPath(logical).pipe(Effect.orElseSucceed(() => undefined))
+      if (real !== undefined && !real.startsWith(`${realRoot}/`)) {
+        refuse(p.name, {
+          _tag: "Failure",
+          reason: new SourceOutsideRoot({ project: p.name, path: logical, resolved: real, root: realRoot })
+        })
+        continue
+      }
+      const scan = yield* scanRepo(logical).pipe(Effect.option)
+      const problem = Option.flatMap(scan, (sc) => ownershipProblem(p.name, sc))
+      if (Option.isSome(problem)) {
+        refuse(p.name, { _tag: "Failure", reason: new Failed({ detail: `not mirrored: ${problem.value}` }) })
+      } else sources.push(new MirrorSource({ project: p.name, path: logical }))
     }
 
-    const results: Array<MirrorResult> = refusals.map((r) => r.result)
+    const results: Array<MirrorResult> = refused.map((r) => r.result)
     const finishedAt = new Map<ProjectName, number>()
     const mirrored = sources.length === 0 ? Stream.empty : target.mirror(sources, {
       delete: options.delete,
@@ -240,7 +258,7 @@ export const syncProjects = (
       dryRun: options.dryRun,
       delete: options.delete
     })
-    return Stream.fromIterable<SyncEvent>([planned, ...skipped, ...refusals]).pipe(
+    return Stream.fromIterable<SyncEvent>([planned, ...skipped, ...refused]).pipe(
       Stream.concat(mirrored),
       Stream.concat(Stream.fromEffect(complete))
     )

@@ -1,19 +1,24 @@
 /**
- * `uninstall`: removes every object repoman made in its Incus project (the
- * instances and profiles carrying `user.repoman.managed`), then the project
- * itself once nothing else is left in it. Repos are never touched (containers
- * only mount them), and the registry file stays unless `purgeRegistry` asks
- * for it. {@link planUninstall} says exactly what will go, before anything
- * does.
+ * `uninstall`: removes every object repoman made for this user in its Incus
+ * project (the instances and profiles carrying `user.repoman.managed` and
+ * this user's owner; see `Owners`), then the project itself once nothing
+ * else is left in it and repoman made it (never a project an admin made for
+ * a restricted client, which repoman may not delete). A project another
+ * user's repoman made is refused as a whole. Repos are never touched (containers only
+ * mount them), and the registry file stays unless `purgeRegistry` asks for
+ * it. {@link planUninstall} says exactly what will go, before anything does.
  *
  * @since 0.1.0
  * @module
  */
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type ManagedObjects } from "@repoman/core/ContainerRuntime"
+import { isUsable, mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import { LifecycleError, NotYours } from "./LifecycleError.ts"
+import { namespaceOwnership } from "./Owners.ts"
 
 /**
  * What {@link uninstall} will remove.
@@ -25,11 +30,17 @@ export interface UninstallPlan {
   /** The Incus project (namespace) repoman uses. */
   readonly namespace: string
   readonly namespaceExists: boolean
+  /** The instances and profiles repoman made for this user: they go. */
   readonly managed: ManagedObjects
-  /** Instances and profiles in the namespace that repoman did not make: they stay, and so does the namespace. */
+  /**
+   * Instances and profiles in the namespace that repoman did not make for
+   * this user (with why): they stay, and so does the namespace.
+   */
   readonly foreign: ReadonlyArray<string>
-  /** Whether the namespace itself goes: it exists, repoman made it, and nothing foreign is in it. */
+  /** Whether the namespace itself goes: it exists, repoman made it for this user, and nothing foreign is in it. */
   readonly deleteNamespace: boolean
+  /** Why the namespace stays although nothing foreign is in it (an admin made it for a restricted client), if so. */
+  readonly namespaceKept: Option.Option<string>
   /** The registry file, when it is to be deleted (and exists). */
   readonly registryFile: Option.Option<string>
 }
@@ -50,14 +61,41 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
   )
   const exists = Option.isSome(found)
-  const managed: ManagedObjects = exists ? yield* runtime.listManaged() : { instances: [], profiles: [] }
-  const foreign = exists
-    ? [
-      ...(yield* runtime.list()).filter((i) => !managed.instances.includes(i.name)).map((i) => `instance ${i.name}`),
-      ...(yield* runtime.listProfiles()).filter((p) => p.name !== "default" && !managed.profiles.includes(p.name))
-        .map((p) => `profile ${p.name}`)
-    ]
-    : []
+  const uid = runtime.owner
+  let managed: ManagedObjects = { instances: [], profiles: [] }
+  const foreign: Array<string> = []
+  let namespaceKept: Option.Option<string> = Option.none()
+  if (Option.isSome(found)) {
+    // Another user's project is refused as a whole; one no repoman made (an
+    // older registry naming, say, `default`) only loses this user's objects.
+    const nsOwnership = yield* namespaceOwnership(found.value)
+    const why = refusalOf(nsOwnership)
+    if (why !== undefined && nsOwnership._tag !== "NotRepoman") {
+      return yield* new LifecycleError({
+        reason: new NotYours({ kind: "Incus project", name: namespace, namespace, why })
+      })
+    }
+    const instances = yield* runtime.list()
+    const profiles = (yield* runtime.listProfiles()).filter((p) => p.name !== "default")
+    const ownInstances = instances.filter((i) => isUsable(ownership(i, uid, mapsUser(i.idMapping, uid))))
+    const ownProfiles = profiles.filter((p) => isUsable(ownership(p, uid, true)))
+    managed = { instances: ownInstances.map((i) => i.name), profiles: ownProfiles.map((p) => p.name) }
+    for (const i of instances) {
+      if (!managed.instances.includes(i.name)) {
+        foreign.push(`instance ${i.name} (${refusalOf(ownership(i, uid, false)) ?? "not yours"})`)
+      }
+    }
+    for (const p of profiles) {
+      if (!managed.profiles.includes(p.name)) {
+        foreign.push(`profile ${p.name} (${refusalOf(ownership(p, uid, false)) ?? "not yours"})`)
+      }
+    }
+    if ((yield* runtime.access()).restricted) {
+      namespaceKept = Option.some("an admin set it up for you, and only an admin may delete it")
+    } else if (!found.value.managed) {
+      namespaceKept = Option.some("repoman did not make it")
+    }
+  }
   const purge = options.purgeRegistry === true &&
     (yield* fs.exists(registryFile).pipe(Effect.orElseSucceed(() => false)))
   return {
@@ -65,8 +103,8 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     namespaceExists: exists,
     managed,
     foreign,
-    deleteNamespace: exists && foreign.length === 0 &&
-      Option.exists(found, (ns) => ns.managed),
+    deleteNamespace: exists && foreign.length === 0 && Option.isNone(namespaceKept),
+    namespaceKept,
     registryFile: purge ? Option.some(registryFile) : Option.none()
   } satisfies UninstallPlan
 })

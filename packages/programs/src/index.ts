@@ -87,6 +87,15 @@ export * as NewProject from "./NewProject.ts"
 export * as OpenShell from "./OpenShell.ts"
 
 /**
+ * The owner check every command makes before it acts on an object of the container engine (see
+ * `@repoman/core/Ownership`): repoman acts only on namespaces, containers and profiles it made for the
+ * same host user.
+ *
+ * @since 0.1.0
+ */
+export * as Owners from "./Owners.ts"
+
+/**
  * Who owns the files of a repo, and giving them back.
  *
  * @since 0.1.0
@@ -103,8 +112,9 @@ export * as PreparedProfile from "./PreparedProfile.ts"
 
 /**
  * `repoman profile install`: library profiles into the repoman namespace, after validating them: every
- * host source exists, none is sensitive unless allowed, nothing the namespace's restrictions would
- * refuse, and every source one the namespace can allow.
+ * host source exists, none is sensitive (see `@repoman/core/SensitivePaths`) unless the user named it,
+ * everything is on the runtime's allow list of keys and devices, every source is one the namespace can
+ * allow, and no profile of that name belongs to another user.
  *
  * @since 0.1.0
  */
@@ -120,7 +130,8 @@ export * as ProfileInstall from "./ProfileInstall.ts"
 export * as ProfileInstallError from "./ProfileInstallError.ts"
 
 /**
- * `repoman profile remove`: deletes an installed profile.
+ * `repoman profile remove`: deletes an installed profile, and takes back the host paths the namespace
+ * allowed only for it.
  *
  * @since 0.1.0
  */
@@ -136,12 +147,14 @@ export * as ProfileRemove from "./ProfileRemove.ts"
 export * as ProfileStatuses from "./ProfileStatuses.ts"
 
 /**
- * `status`: the health of one project or all: container state, the repo mount, a write probe as uid
- * 1000 (must land on the host owned by the host user), a write probe as container root (must not land
- * as host root), the age of the last sync (a warning past `[backup].last_sync_warning_hours`), the
- * backup target (reachable, mounted, filesystem type, free space), the git seal (see
- * `GitSeal.checkSeal`: from the container's config, its mount table read on the host and the host
- * `.git`, never from what runs in the container) and who owns the repo's files (see `Ownership`).
+ * `status`: the health of one project or all: container state, whose it is (a container another user's
+ * repoman made, or no repoman, is not looked into: no probe runs in it), whether it has a host id
+ * range of its own, its limits, the repo mount, a write probe as uid 1000 (must land on the host owned
+ * by the host user), a write probe as container root (must not land as host root), the age of the last
+ * sync (a warning past `[backup].last_sync_warning_hours`), the backup target (reachable, mounted,
+ * filesystem type, free space), the git seal (see `GitSeal.checkSeal`: from the container's config,
+ * its mount table read on the host and the host `.git`, never from what runs in the container) and who
+ * owns the repo's files (see `Ownership`).
  *
  * @since 0.1.0
  */
@@ -212,8 +225,10 @@ export * as StackDetection from "./StackDetection.ts"
 export * as SyncProjects from "./SyncProjects.ts"
 
 /**
- * `uninstall`: removes every object repoman made in its Incus project (the instances and profiles
- * carrying `user.repoman.managed`), then the project itself once nothing else is left in it.
+ * `uninstall`: removes every object repoman made for this user in its Incus project (the instances and
+ * profiles carrying `user.repoman.managed` and this user's owner; see `Owners`), then the project
+ * itself once nothing else is left in it and repoman made it (never a project an admin made for a
+ * restricted client, which repoman may not delete).
  *
  * @since 0.1.0
  */

@@ -9,6 +9,7 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import {
   ContainerRuntime,
   ContainerRuntimeError,
+  EngineAccess,
   ExecResult,
   HostPath,
   InstanceSpec,
@@ -38,6 +39,22 @@ import { setup } from "../src/Setup.ts"
 const uid = process.getuid?.() ?? 1000
 const gid = process.getgid?.() ?? 1000
 
+/** The services over a registry and a runtime, for the user `ada` with home `home` (this process's ids). */
+const layerOver = (
+  registry: Registry["Service"],
+  runtime: ContainerRuntime["Service"],
+  home: string
+) =>
+  Layer.mergeAll(
+    Layer.succeed(Registry, registry),
+    Layer.succeed(ContainerRuntime, runtime),
+    HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+    ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+    ProfileStoreMemory.layer(),
+    BackupTargetMemory.layer(),
+    NodeHostFiles.layer
+  )
+
 /** A home dir with ~/repos and fake /etc/subuid files, plus the layers over it. */
 const world = (
   options: { readonly document?: RegistryDocument; readonly runtime?: RuntimeMemory.MemoryOptions } = {}
@@ -47,7 +64,13 @@ const world = (
     const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-life-" })
     yield* fs.makeDirectory(`${home}/repos/isurus/src`, { recursive: true })
     yield* fs.writeFileString(`${home}/repos/isurus/README`, "hello\n")
-    const runtime = yield* RuntimeMemory.make({ namespace: "repoman", ...options.runtime })
+    // The namespace as setup leaves it: made by repoman for this user (ids mapped, the repos root allowed).
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      owner: uid,
+      restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } },
+      ...options.runtime
+    })
     if (options.runtime?.namespaceExists !== false) {
       yield* runtime.putProfile(
         ProfileName.make("default"),
@@ -57,16 +80,7 @@ const world = (
     const document = options.document ??
       { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
     const registry = yield* RegistryMemory.make({ document })
-    const layer = Layer.mergeAll(
-      Layer.succeed(Registry, registry),
-      Layer.succeed(ContainerRuntime, runtime),
-      HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-      ProfileStoreMemory.layer(),
-      BackupTargetMemory.layer(),
-      NodeHostFiles.layer
-    )
-    return { home, runtime, layer }
+    return { home, runtime, layer: layerOver(registry, runtime, home) }
   })
 
 const isurus = ProjectName.make("isurus")
@@ -239,7 +253,7 @@ describe("setup", () => {
       const uninitialized = Layer.merge(layer, Layer.succeed(Registry, yield* RegistryMemory.make()))
       const first = yield* setup({ uidMode: "shift", incusProject: "repoman" }).pipe(Effect.provide(uninitialized))
       assert.strictEqual(first.registry, "created")
-      assert.strictEqual(first.pool.driver, "dir")
+      assert.strictEqual(Option.getOrThrow(first.pool).driver, "dir")
       assert.isTrue(first.warnings.some((w) => w.includes("copy-on-write")))
       assert.isTrue(first.warnings.some((w) => w.includes("host root")))
       const ns = yield* runtime.getNamespace("repoman")
@@ -258,7 +272,7 @@ describe("setup", () => {
       const { runtime, layer, home } = yield* world({ runtime: { namespaceExists: false } })
       const subuid = `${home}/subuid`
       yield* fs.writeFileString(subuid, `root:1000000:1000000000\nroot:${uid}:1\n`)
-      yield* fs.writeFileString(`${home}/subgid`, `root:${gid}:1\n`)
+      yield* fs.writeFileString(`${home}/subgid`, `root:1000000:1000000000\nroot:${gid}:1\n`)
       const registry = Layer.succeed(Registry, yield* RegistryMemory.make())
       const run = setup({ incusProject: "repoman" }, { subuid, subgid: `${home}/subgid` }).pipe(
         Effect.provide(Layer.merge(layer, registry))
@@ -274,6 +288,64 @@ describe("setup", () => {
       yield* run
       ns = yield* runtime.getNamespace("repoman")
       assert.deepStrictEqual(ns.allowedPaths, [real, "/home/ada/.claude"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
+describe("setup with restricted access (incus-user)", () => {
+  it.effect("works in the project an admin granted, or lists the admin's steps and changes nothing", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-rs-" })
+      yield* fs.makeDirectory(`${home}/repos`)
+      const subuid = `${home}/subuid`
+      yield* fs.writeFileString(subuid, `root:1000000:1000000000\nroot:${uid}:1\n`)
+      yield* fs.writeFileString(`${home}/subgid`, `root:1000000:1000000000\nroot:${gid}:1\n`)
+      const access = new EngineAccess({
+        identity: "incus-user-1500",
+        via: "incus-user at /var/lib/incus/unix.socket.user",
+        restricted: true,
+        namespaces: [`user-${uid}`],
+        defaultNamespace: Option.some(`user-${uid}`)
+      })
+      const run = (allowed: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          const runtime = yield* RuntimeMemory.make({
+            namespace: `user-${uid}`,
+            owner: uid,
+            access,
+            namespaceOrigin: { managed: false, owner: Option.some(uid) },
+            restrictions: { allowedPaths: allowed, idMapping: { _tag: "HostUser", uid, gid } }
+          })
+          const registry = yield* RegistryMemory.make()
+          const layer = layerOver(registry, runtime, home)
+          const report = yield* setup({ reposRoot: `${home}/repos` }, { subuid, subgid: `${home}/subgid` }).pipe(
+            Effect.provide(layer),
+            Effect.result
+          )
+          return { report, registry, runtime }
+        })
+      // The admin allowed the user's home: setup records the granted project, pool left to the project.
+      const ok = yield* run([home])
+      assert.strictEqual(ok.report._tag, "Success")
+      if (ok.report._tag === "Success") {
+        assert.strictEqual(ok.report.success.namespace, `user-${uid}`)
+        assert.isTrue(ok.report.success.access.restricted)
+        assert.isTrue(Option.isNone(ok.report.success.pool))
+        assert.isTrue(ok.report.success.warnings.some((w) => w.startsWith("not checked: storage pools")))
+      }
+      assert.strictEqual((yield* ok.registry.load).defaults.incusProject, `user-${uid}`)
+      // Not allowed: the admin's steps, one per problem with its command; no registry written.
+      const missing = yield* run(["/elsewhere"])
+      assert.strictEqual(missing.report._tag, "Failure")
+      if (missing.report._tag === "Failure") {
+        const error = missing.report.failure
+        assert.strictEqual(error._tag === "LifecycleError" ? error.reason._tag : error._tag, "AdminStepsNeeded")
+        assert.include(error.message, "an admin must do this once")
+        assert.include(error.message, "memory: allow")
+      }
+      const unwritten = yield* Effect.flip(missing.registry.load)
+      assert.strictEqual(unwritten.reason._tag, "NotInitialized")
+      assert.deepStrictEqual((yield* missing.runtime.getNamespace(`user-${uid}`)).allowedPaths, ["/elsewhere"])
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
@@ -394,8 +466,13 @@ describe("list, status, remove, shell", () => {
             stderr: ""
           })
         )
-      const mem = yield* RuntimeMemory.make({ namespace: "repoman", exec })
       const { layer, home } = yield* world()
+      const mem = yield* RuntimeMemory.make({
+        namespace: "repoman",
+        exec,
+        owner: uid,
+        restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } }
+      })
       yield* mem.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
       const withMem = Layer.merge(layer, Layer.succeed(ContainerRuntime, mem))
       yield* newProject({ name: isurus }).pipe(Effect.provide(withMem))

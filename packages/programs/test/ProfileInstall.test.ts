@@ -106,7 +106,7 @@ describe("installProfiles", () => {
   it.effect("puts the rendered profile and extends the namespace's allowed paths", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
-      const result = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+      const result = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(result.addedPaths, [`${home}/.claude`])
@@ -120,7 +120,7 @@ describe("installProfiles", () => {
         path: `${home}/.claude`
       })
       // Again: nothing more to allow, the profile is in sync.
-      const again = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+      const again = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(again.addedPaths, [])
@@ -131,7 +131,7 @@ describe("installProfiles", () => {
   it.effect("in uid mode shift, host disks get shift=true and no path list is added", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") }, "shift")
-      const result = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+      const result = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(result.addedPaths, [])
@@ -151,7 +151,7 @@ describe("installProfiles", () => {
         "claude-share": share(".claude"),
         "codex-share": share(".codex")
       })
-      const error = yield* installProfiles([name("claude-share"), name("codex-share")], { allowSensitive: false }).pipe(
+      const error = yield* installProfiles([name("claude-share"), name("codex-share")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -166,14 +166,16 @@ describe("installProfiles", () => {
   it.effect("refuses a sensitive source without allowSensitive, installs it with, reporting the exposure", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world({ "ssh-share": share(".ssh", true) })
-      const error = yield* installProfiles([name("ssh-share")], { allowSensitive: false }).pipe(
+      const error = yield* installProfiles([name("ssh-share")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
       assert.include(error.message, `${home}/.ssh`)
       assert.include(error.message, "--allow-sensitive")
       assert.isTrue(Option.isNone(yield* runtime.getProfile(name("ssh-share")).pipe(Effect.option)))
-      const ok = yield* installProfiles([name("ssh-share")], { allowSensitive: true }).pipe(Effect.provide(layer))
+      const ok = yield* installProfiles([name("ssh-share")], { allowSensitive: [`${home}/.ssh`] }).pipe(
+        Effect.provide(layer)
+      )
       assert.strictEqual(ok.profiles[0]?.exposures[0]?.path, `${home}/.ssh`)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
@@ -182,7 +184,7 @@ describe("installProfiles", () => {
       const fs = yield* FileSystem.FileSystem
       const { home, layer } = yield* world({ sneaky: share("agent-state") })
       yield* fs.symlink(`${home}/.ssh`, `${home}/agent-state`)
-      const error = yield* installProfiles([name("sneaky")], { allowSensitive: false }).pipe(
+      const error = yield* installProfiles([name("sneaky")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -199,7 +201,7 @@ describe("installProfiles", () => {
       )
       yield* fs.writeFileString(`${home}/.claude.json`, "{}")
       yield* fs.writeFileString(`${home}/.claude/settings.json`, "{}")
-      const error = yield* installProfiles([name("json")], { allowSensitive: false }).pipe(
+      const error = yield* installProfiles([name("json")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -213,7 +215,7 @@ describe("installProfiles", () => {
       assert.isTrue(Option.isNone(yield* runtime.getProfile(name("json")).pipe(Effect.option)))
       // A file inside an allowed directory is fine.
       yield* runtime.allowPaths([`${home}/.claude`])
-      const ok = yield* installProfiles([name("inner")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      const ok = yield* installProfiles([name("inner")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       assert.deepStrictEqual(ok.addedPaths, [])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
@@ -222,7 +224,7 @@ describe("installProfiles", () => {
       const { runtime, layer } = yield* world({
         evil: () => new ProfileSpec({ description: "", config: { "security.privileged": "true" }, devices: {} })
       })
-      const error = yield* installProfiles([name("evil")], { allowSensitive: false }).pipe(
+      const error = yield* installProfiles([name("evil")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -236,7 +238,7 @@ describe("installProfiles", () => {
         default: () => new ProfileSpec({ description: "mine", config: {}, devices: {} })
       })
       const before = yield* runtime.getProfile(name("default"))
-      const error = yield* installProfiles([name("default")], { allowSensitive: false }).pipe(
+      const error = yield* installProfiles([name("default")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -259,14 +261,14 @@ describe("shared files", () => {
       const fs = yield* FileSystem.FileSystem
       const { home, layer } = yield* world({ "claude-share": claudeWithLink })
       yield* fs.writeFileString(`${home}/.claude.json`, "{\"numStartups\": 7}\n")
-      const first = yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(
+      const first = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(first.profiles[0]?.links.map((l) => l.state), ["Movable"])
       assert.isFalse(yield* fs.exists(`${home}/.claude/.claude.json`))
       assert.isTrue(Option.isNone(yield* fs.readLink(`${home}/.claude.json`).pipe(Effect.option)))
 
-      const second = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+      const second = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(second.profiles[0]?.links.map((l) => l.state), ["Moved"])
@@ -277,7 +279,7 @@ describe("shared files", () => {
       yield* fs.rename(`${home}/.claude/.claude.json.tmp`, `${home}/.claude/.claude.json`)
       assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"numStartups\": 8}\n")
 
-      const third = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+      const third = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(third.profiles[0]?.links.map((l) => l.state), ["Linked"])
@@ -290,7 +292,7 @@ describe("shared files", () => {
       const { home, layer } = yield* world({ "claude-share": claudeWithLink })
       yield* fs.writeFileString(`${home}/.claude.json`, "host\n")
       yield* fs.writeFileString(`${home}/.claude/.claude.json`, "containers\n")
-      const both = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+      const both = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.strictEqual(both.profiles[0]?.links[0]?.state, "Blocked")
@@ -301,7 +303,7 @@ describe("shared files", () => {
       yield* fs.remove(`${home}/.claude.json`)
       yield* fs.writeFileString(`${home}/elsewhere.json`, "x\n")
       yield* fs.symlink(`${home}/elsewhere.json`, `${home}/.claude.json`)
-      const elsewhere = yield* installProfiles([name("claude-share")], { allowSensitive: false, linkFiles: true }).pipe(
+      const elsewhere = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.include(elsewhere.profiles[0]?.links[0]?.detail ?? "", "elsewhere.json")
@@ -320,7 +322,7 @@ describe("shared files", () => {
           })
       })
       yield* fs.writeFileString(`${home}/.ssh/config`, "Host *\n")
-      const error = yield* installProfiles([name("sneaky")], { allowSensitive: false, linkFiles: true }).pipe(
+      const error = yield* installProfiles([name("sneaky")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -332,7 +334,7 @@ describe("shared files", () => {
   it.effect("new makes the shared file a symlink into the shared directory inside the container", () =>
     Effect.gen(function*() {
       const { home, layer, runtime } = yield* world({ "claude-share": claudeWithLink })
-      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       const isurus = ProjectName.make("isurus")
       yield* newProject({ name: isurus, profiles: [name("claude-share")] }).pipe(Effect.provide(layer))
       const link = Option.getOrThrow(yield* runtime.fileInfo(isurus, `${home}/.claude.json`))
@@ -351,7 +353,7 @@ describe("compare, require, remove", () => {
       assert.isFalse(notInstalled.equal)
       assert.isTrue(Option.isNone(notInstalled.installed))
 
-      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
       yield* requireProfiles([name("default"), name("claude-share")], document).pipe(Effect.provide(layer))
 
@@ -363,7 +365,7 @@ describe("compare, require, remove", () => {
       const rows = yield* profileStatuses().pipe(Effect.provide(layer))
       assert.strictEqual(rows[0]?.inSync, false)
 
-      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
@@ -381,7 +383,7 @@ describe("compare, require, remove", () => {
   it.effect("remove refuses while instances use the profile, naming them; then removes it", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
-      yield* installProfiles([name("claude-share")], { allowSensitive: false }).pipe(Effect.provide(layer))
+      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       yield* runtime.create(
         new InstanceSpec({
           name: ProjectName.make("isurus"),

@@ -177,3 +177,48 @@ describe("syncProjects: a repo the user does not fully own", () => {
       )
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
+
+describe("syncProjects: where each repo resolves now", () => {
+  it.effect("a repo that became a symlink out of the repos root is refused, and nothing of it is mirrored", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-sync-" })
+      yield* fs.makeDirectory(`${dir}/repos/inside`, { recursive: true })
+      yield* fs.writeFileString(`${dir}/repos/inside/README`, "ok")
+      yield* fs.makeDirectory(`${dir}/secret`)
+      yield* fs.writeFileString(`${dir}/secret/id_ed25519`, "key")
+      // `new` saw a directory; the repo was later swapped for a symlink out of the root.
+      yield* fs.symlink(`${dir}/secret`, `${dir}/repos/outside`)
+      const doc = Schema.decodeUnknownSync(RegistryDocument)({
+        schema: 3,
+        defaults: { repos_root: `${dir}/repos`, backup_root: "/backup" },
+        project: [
+          { ...project("inside"), repo: "inside" },
+          { ...project("outside"), repo: "outside" }
+        ]
+      })
+      const target = yield* BackupTargetMemory.make({
+        sources: [[`${dir}/repos/inside`, files], [`${dir}/repos/outside`, new Map([["id_ed25519", "key"]])]]
+      })
+      const layer = Layer.mergeAll(
+        RegistryMemory.layer({ document: doc }),
+        Layer.succeed(BackupTarget, target),
+        ConfigPaths.layerFrom({ home: dir, configDir: `${dir}/config` }),
+        HostInfo.layerTest({ home: dir, uid: process.getuid?.() ?? 1000 }),
+        NodeHostFiles.layer
+      )
+      const events = yield* Stream.runCollect(syncProjects({ delete: true, dryRun: false })).pipe(
+        Effect.provide(layer)
+      )
+      const done = events[events.length - 1]
+      if (done?._tag !== "SyncCompleted") return assert.fail("no SyncCompleted")
+      const outside = done.results.find((r) => r.project === "outside")
+      assert.strictEqual(outside?.outcome._tag === "Failure" ? outside.outcome.reason._tag : "ok", "SourceOutsideRoot")
+      assert.include(outside?.outcome._tag === "Failure" ? outside.outcome.reason.message : "", `${dir}/secret`)
+      assert.deepStrictEqual(done.recorded, [ProjectName.make("inside")])
+      // Only the repo inside reached the target.
+      assert.isFalse(events.some((e) => e._tag === "MirrorStarted" && e.project === "outside"))
+      assert.isTrue(Option.isSome(yield* target.backup(ProjectName.make("inside"))))
+      assert.isTrue(Option.isNone(yield* target.backup(ProjectName.make("outside"))))
+    }).pipe(Effect.provide(NodeServices.layer)))
+})

@@ -22,11 +22,11 @@ const render = (rows: ReadonlyArray<ProjectRow>) =>
     ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP", "LIMITS"],
     rows.map((r) => [
       r.name,
-      r.kind === "unmanaged" || r.kind === "unregistered" ? `${r.state} (${r.kind})` : r.state,
+      r.kind === "managed" || r.kind === "missing" ? r.state : `${r.state} (${r.kind})`,
       r.repoPath ?? "-",
       r.image ?? "-",
       r.created ?? "-",
-      r.kind === "unmanaged" || r.kind === "unregistered" ? "-" : r.lastSync ?? "never",
+      r.kind === "managed" || r.kind === "missing" ? r.lastSync ?? "never" : "-",
       r.backup === null ? "-" : r.backup ? "yes" : "no",
       r.limits === null ? "-" : formatLimits(r.limits)
     ])

@@ -11,7 +11,7 @@
  * @module
  */
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
-import { MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
+import { DiskSize, MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { newProject } from "@repoman/programs/NewProject"
@@ -83,12 +83,22 @@ const flags = {
   ),
   cpu: Flag.Int("cpu").pipe(
     Flag.withSchema(PositiveInt),
-    Flag.withDescription("Limit the container to N CPUs (limits.cpu)"),
+    Flag.withDescription("Limit the container to N CPUs (default: no limit)"),
     Flag.optional
   ),
   memory: Flag.String("memory").pipe(
     Flag.withSchema(MemorySize),
-    Flag.withDescription("Limit the container's memory, e.g. 4GiB (limits.memory)"),
+    Flag.withDescription("Limit the container's memory, e.g. 4GiB (default 50% of the host's)"),
+    Flag.optional
+  ),
+  processes: Flag.Int("processes").pipe(
+    Flag.withSchema(PositiveInt),
+    Flag.withDescription("Limit the number of processes in the container (default 2000)"),
+    Flag.optional
+  ),
+  disk: Flag.String("disk").pipe(
+    Flag.withSchema(DiskSize),
+    Flag.withDescription("Limit the size of the container's root disk, e.g. 40GiB (default 20GiB)"),
     Flag.optional
   ),
   stack: Flag.Literals("stack", Stack.literals).pipe(
@@ -161,7 +171,9 @@ export const newCommand = Command.make("new", flags).pipe(
       ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) }),
       limits: {
         ...Option.match(f.cpu, { onNone: () => ({}), onSome: (cpu) => ({ cpu }) }),
-        ...Option.match(f.memory, { onNone: () => ({}), onSome: (memory) => ({ memory }) })
+        ...Option.match(f.memory, { onNone: () => ({}), onSome: (memory) => ({ memory }) }),
+        ...Option.match(f.processes, { onNone: () => ({}), onSome: (processes) => ({ processes }) }),
+        ...Option.match(f.disk, { onNone: () => ({}), onSome: (disk) => ({ disk }) })
       }
     })
     const { project } = created

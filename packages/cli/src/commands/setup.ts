@@ -33,7 +33,10 @@ const flags = {
   ),
   reposRoot: optionalString("repos-root", "Where the repos live (default ~/repos)"),
   backupRoot: optionalString("backup-root", "Where backups go (default /nfs/repos)"),
-  incusProject: optionalString("incus-project", "The Incus project for the containers (default repoman)"),
+  incusProject: optionalString(
+    "incus-project",
+    "The Incus project for the containers (default repoman; with incus-user access, your own user-UID)"
+  ),
   image: Flag.String("image").pipe(Flag.withSchema(ImageRef), Flag.withDescription("Default image"), Flag.optional),
   storagePool: optionalString("storage-pool", "The storage pool for containers (default: the pool named default)"),
   uidMode: Flag.Literals("uid-mode", UidMode.literals).pipe(
@@ -53,7 +56,11 @@ const offerDelegation = Effect.gen(function*() {
   const ok = yield* Prompt.Confirm({ message: "Add the lines now with sudo?", initial: true })
   if (!ok) return
   for (const m of delegation.missing) yield* appendAsRoot(m.file, `${m.line}\n`)
-  yield* Console.log("Added. Restart Incus so it reads them (systemctl restart incus), then run 'repoman setup' again.")
+  yield* Console.log(
+    delegation.missing.some((m) => !m.line.endsWith(":1"))
+      ? "Added. Restart Incus so it reads root's new range (systemctl restart incus), then run 'repoman setup' again."
+      : "Added."
+  )
 })
 
 /**
@@ -76,8 +83,16 @@ export const setup = Command.make("setup", flags).pipe(
     yield* Console.log(
       [
         `registry    ${report.registryFile} (${report.registry})`,
+        `incus       ${report.access.via}${
+          report.access.restricted ? " (restricted: an admin set the project up)" : ""
+        }`,
         `project     ${report.namespace} (restricted, uid mode ${report.uidMode})`,
-        `pool        ${report.pool.name} (${report.pool.driver})`,
+        `pool        ${
+          Option.match(report.pool, {
+            onNone: () => "the project's default profile decides",
+            onSome: (p) => `${p.name} (${p.driver})`
+          })
+        }`,
         `repos root  ${report.reposRoot}`,
         `LAN IP      ${Option.getOrElse(report.lanIp, () => "not found")}`
       ].join("\n")

@@ -74,6 +74,13 @@ const render = (s: ProjectStatus): string =>
     ...ownersLine(s),
     ...(s.backup === null ? [] : [`  backup       ${backupLine(s.backup)}`]),
     ...(s.limits === null ? [] : [`  limits       ${formatLimits(s.limits)}`]),
+    ...(s.idRange === null
+      ? []
+      : [
+        `  host ids     ${mark(s.idRange !== "shared")}  ${
+          s.idRange === "shared" ? "shared with other containers" : `a range of its own (${s.idRange})`
+        }`
+      ]),
     `  last sync    ${s.lastSyncAgeSeconds === null ? "never" : `${age(s.lastSyncAgeSeconds)} ago (${s.lastSync})`}`,
     ...s.warnings.map((w) => `  warning: ${escape(w)}`)
   ].join("\n")

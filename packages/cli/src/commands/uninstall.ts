@@ -32,8 +32,12 @@ const describe = (plan: UninstallPlan): string =>
     ...plan.managed.profiles.map((p) => `  - profile ${p}`),
     ...(plan.deleteNamespace ? [`  - the Incus project ${plan.namespace} itself`] : []),
     ...(plan.foreign.length === 0 ? [] : [
-      `The Incus project stays: it also holds ${plan.foreign.join(", ")}, which repoman did not make.`
+      `These stay, and so does the Incus project: ${plan.foreign.join(", ")}.`
     ]),
+    ...Option.match(plan.namespaceKept, {
+      onNone: () => [],
+      onSome: (why) => [`The Incus project ${plan.namespace} stays: ${why}.`]
+    }),
     Option.match(plan.registryFile, {
       onNone: () => "The registry is kept. No repo is touched.",
       onSome: (file) => `  - the registry file ${file}\nNo repo is touched.`

@@ -41,12 +41,13 @@ import {
   HostPath,
   InstanceSpec,
   Mount,
+  NamespaceSpec,
   ProfileSpec
 } from "../ContainerRuntime.ts"
 import type { ExecRequest } from "../ContainerRuntimeMemory.ts"
 import type { IdMapping } from "../IdMapping.ts"
 import { ImageRef, ProfileName, ProjectName } from "../Ids.ts"
-import { MemorySize } from "../ResourceLimits.ts"
+import { DiskSize, MemorySize } from "../ResourceLimits.ts"
 
 /**
  * Options of {@link ContainerRuntimeSuite}.
@@ -196,13 +197,22 @@ export const ContainerRuntimeSuite = <E>(
     new ProfileSpec({ description: "repoman conformance suite", config, devices })
 
   layer(runtimeLayer, { excludeTestServices: true, timeout })(`ContainerRuntime conformance: ${name}`, (it) => {
-    it.effect("the runtime's own namespace exists; an unknown one is NotFound", () =>
-      Effect.gen(function*() {
-        const runtime = yield* ContainerRuntime
-        const namespace = yield* runtime.getNamespace(runtime.namespace)
-        assert.strictEqual(namespace.name, runtime.namespace)
-        assert.strictEqual(yield* outcome(runtime.getNamespace(`rmsuite-${runId}-none`)), "NotFound")
-      }), timeout)
+    it.effect(
+      "the runtime's own namespace exists; an unknown one is NotFound (Forbidden with restricted access)",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const namespace = yield* runtime.getNamespace(runtime.namespace)
+          assert.strictEqual(namespace.name, runtime.namespace)
+          // A restricted client cannot tell a missing namespace from one it was not granted.
+          const { restricted } = yield* runtime.access()
+          assert.strictEqual(
+            yield* outcome(runtime.getNamespace(`rmsuite-${runId}-none`)),
+            restricted ? "Forbidden" : "NotFound"
+          )
+        }),
+      timeout
+    )
 
     it.effect("create starts the instance, and get and list report it Running", () =>
       Effect.gen(function*() {
@@ -308,7 +318,13 @@ export const ContainerRuntimeSuite = <E>(
             repo: new HostPath({ source: options.allowedPath, path: options.allowedPath, readOnly: false }),
             mounts: [new Mount({ name: "data", source: options.allowedPath, path: "/srv/suite-data", readOnly: true })],
             env: { REPOMAN_SUITE_ENV: "yes" },
-            limits: { cpu: 1, memory: MemorySize.make("256MiB"), processes: 300 },
+            limits: {
+              cpu: 1,
+              memory: MemorySize.make("256MiB"),
+              processes: 300,
+              disk: DiskSize.make("1GiB"),
+              inotifyInstances: 16
+            },
             idMapping,
             labels: { suite: runId, repo: options.allowedPath, "link.suite": "a -> b" }
           })
@@ -321,7 +337,8 @@ export const ContainerRuntimeSuite = <E>(
             limits: spec.limits,
             idMapping: Option.some(idMapping),
             labels: spec.labels,
-            managed: true
+            managed: true,
+            owner: Option.some(runtime.owner)
           }
           const view = (i: typeof created) => ({
             repo: i.repo,
@@ -330,7 +347,8 @@ export const ContainerRuntimeSuite = <E>(
             limits: i.limits,
             idMapping: i.idMapping,
             labels: i.labels,
-            managed: i.managed
+            managed: i.managed,
+            owner: i.owner
           })
           assert.deepStrictEqual(view(created), expected)
           assert.deepStrictEqual(view(yield* runtime.get(instance)), expected)
@@ -358,6 +376,33 @@ export const ContainerRuntimeSuite = <E>(
           assert.strictEqual(yield* drain("/etc/passwd", 4), "OperationFailed")
           assert.strictEqual(yield* drain("/etc", 1 << 20), "OperationFailed")
           assert.strictEqual(yield* drain("/no/such/file", 1 << 20), "OperationFailed")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "every instance has a host id range of its own, and what the runtime makes records its owner",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const a = yield* scopedInstance("range")
+          const b = yield* scopedInstance("range")
+          const ranges = [yield* runtime.get(a.name), yield* runtime.get(b.name)].map((i) => {
+            assert.deepStrictEqual(i.owner, Option.some(runtime.owner))
+            assert.isTrue(i.managed)
+            return Option.getOrThrow(i.idRange)
+          })
+          const [first, second] = ranges
+          assert.isTrue(first !== undefined && second !== undefined && first.base > 0 && first.size > 0)
+          if (first !== undefined && second !== undefined) {
+            const disjoint = first.base + first.size <= second.base || second.base + second.size <= first.base
+            assert.isTrue(disjoint, `${first.base}+${first.size} and ${second.base}+${second.size} overlap`)
+          }
+          const profile = yield* scopedProfile("owned", profileSpec)
+          const got = yield* runtime.getProfile(profile)
+          assert.isTrue(got.managed)
+          assert.deepStrictEqual(got.owner, Option.some(runtime.owner))
+          assert.deepStrictEqual(got.config, profileSpec.config)
         }),
       timeout
     )
@@ -402,6 +447,31 @@ export const ContainerRuntimeSuite = <E>(
         timeout
       )
     }
+    it.effect(
+      "access covers the runtime's namespace, and checkNamespace asks nothing of an admin for it",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const access = yield* runtime.access()
+          assert.isTrue(access.identity.length > 0)
+          if (access.restricted) assert.include(access.namespaces, runtime.namespace)
+          const ns = yield* runtime.getNamespace(runtime.namespace)
+          const check = yield* runtime.checkNamespace(
+            new NamespaceSpec({
+              name: runtime.namespace,
+              description: ns.description,
+              allowedPaths: [options.allowedPath],
+              idMapping,
+              rootDiskPool: "default"
+            }),
+            image
+          )
+          assert.strictEqual(check.name, runtime.namespace)
+          assert.deepStrictEqual(check.adminSteps, [])
+          assert.deepStrictEqual(check.notes, [])
+        }),
+      timeout
+    )
 
     it.effect(
       "exec runs as the given user and group, in the given directory, with the given environment",
@@ -574,9 +644,15 @@ export const ContainerRuntimeSuite = <E>(
       () =>
         Effect.gen(function*() {
           const runtime = yield* ContainerRuntime
-          assert.strictEqual(yield* outcome(runtime.deleteNamespace(`rmsuite-${runId}-none`)), "NotFound")
+          const { restricted } = yield* runtime.access()
+          if (!restricted) {
+            assert.strictEqual(yield* outcome(runtime.deleteNamespace(`rmsuite-${runId}-none`)), "NotFound")
+          }
           yield* scopedInstance("nsbusy")
-          assert.strictEqual(yield* outcome(runtime.deleteNamespace(runtime.namespace)), "Conflict")
+          assert.strictEqual(
+            yield* outcome(runtime.deleteNamespace(runtime.namespace)),
+            restricted ? "Forbidden" : "Conflict"
+          )
           assert.strictEqual((yield* runtime.getNamespace(runtime.namespace)).name, runtime.namespace)
         }),
       timeout
@@ -588,8 +664,18 @@ export const ContainerRuntimeSuite = <E>(
         Effect.gen(function*() {
           const runtime = yield* ContainerRuntime
           const before = yield* runtime.getNamespace(runtime.namespace)
-          assert.include(before.allowedPaths, options.allowedPath)
+          assert.isTrue(before.allowedPaths.some((p) => options.allowedPath.startsWith(p)))
           assert.deepStrictEqual(before.idMapping, Option.some(idMapping))
+          if ((yield* runtime.access()).restricted) {
+            // Only an admin can widen it: refused, and nothing changes.
+            const refused = yield* runtime.allowPaths([options.extraPath])
+            assert.deepStrictEqual(refused.added, [])
+            assert.deepStrictEqual(refused.refused.map((r) => r.path), [options.extraPath])
+            yield* runtime.disallowPaths([options.extraPath])
+            assert.deepStrictEqual((yield* runtime.getNamespace(runtime.namespace)).allowedPaths, before.allowedPaths)
+            return
+          }
+          assert.include(before.allowedPaths, options.allowedPath)
           assert.isTrue(before.managed)
           yield* Effect.addFinalizer(() => Effect.ignore(runtime.disallowPaths([options.extraPath])))
           const added = yield* runtime.allowPaths([options.extraPath, options.allowedPath])
@@ -615,7 +701,7 @@ export const ContainerRuntimeSuite = <E>(
               { "environment.SUITE": "1", "user.repoman.link.suite": "/a -> /srv/s/a", "limits.cpu": "1" },
               {
                 data: { type: "disk", source: "/srv/s", path: "/srv/s", readonly: "true" },
-                root: { type: "disk", path: "/", pool: "default" }
+                vol: { type: "disk", source: "cache", pool: "default", path: "/var/cache/suite" }
               }
             ),
             idMapping
@@ -636,6 +722,32 @@ export const ContainerRuntimeSuite = <E>(
         const hostUser: IdMapping = { _tag: "HostUser", uid: 1000, gid: 1000 }
         const privileged = runtime.inspectProfile(libraryProfile({ "security.privileged": "true" }, {}), hostUser)
         assert.isTrue(Option.isSome(privileged.refusal))
+        // An allow list: anything not known to be safe is refused, naming what.
+        const refusedConfig = [
+          "security.syscalls.intercept.mknod",
+          "boot.host_shutdown_timeout",
+          "raw.lxc",
+          "linux.kernel_modules",
+          "volatile.idmap.base",
+          "user.repoman.owner",
+          "some.unknown.key"
+        ]
+        for (const key of refusedConfig) {
+          const info = runtime.inspectProfile(libraryProfile({ [key]: "1" }, {}), hostUser)
+          assert.include(Option.getOrElse(info.refusal, () => "(nothing refused)"), key)
+        }
+        const refusedDevices: ReadonlyArray<Record<string, string>> = [
+          { type: "proxy", listen: "unix:/tmp/s", connect: "unix:/run/user/1000/bus" },
+          { type: "unix-char", source: "/dev/kvm" },
+          { type: "gpu" },
+          { type: "disk", source: "/srv/s", path: "/srv/s", "raw.mount.options": "rbind" },
+          // The root disk is the namespace's default profile's (sized by the limits).
+          { type: "disk", path: "/", pool: "default", size: "1PiB" }
+        ]
+        for (const device of refusedDevices) {
+          const info = runtime.inspectProfile(libraryProfile({}, { d: device }), hostUser)
+          assert.isTrue(Option.isSome(info.refusal), JSON.stringify(device))
+        }
         const shifted = libraryProfile({}, { d: { type: "disk", source: "/srv/s", path: "/x", shift: "true" } })
         assert.isTrue(Option.isSome(runtime.inspectProfile(shifted, hostUser).refusal))
         assert.isTrue(Option.isNone(runtime.inspectProfile(shifted, { _tag: "Shift" }).refusal))

@@ -1,12 +1,15 @@
 /**
- * `repoman profile install NAME... [--allow-sensitive] [--link-files] [--json]`:
- * render profiles, check them, allow their host sources in the project, put
- * them; with --link-files, first move the single files they share into their
- * shared directories, leaving symlinks (see `@repoman/programs/SharedFiles`).
+ * `repoman profile install NAME... [--allow-sensitive PATH]... [--link-files] [--json]`:
+ * render profiles, check them (an allow list of keys and devices; no
+ * sensitive host path unless `--allow-sensitive` names it), allow their host
+ * sources in the project, put them; with --link-files, first move the single
+ * files they share into their shared directories, leaving symlinks (see
+ * `@repoman/programs/SharedFiles`).
  *
  * @since 0.1.0
  * @module
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ProfileName } from "@repoman/core/Ids"
 import { installProfiles, type LinkReport, movableLinks } from "@repoman/programs/ProfileInstall"
 import * as Argument from "effect/cli/Argument"
@@ -20,9 +23,12 @@ import { json } from "./args.ts"
 
 const flags = {
   json,
-  allowSensitive: Flag.Boolean("allow-sensitive").pipe(
-    Flag.withDescription("Install even when a source exposes credentials, a browser profile, a shell rc file or ~"),
-    Flag.withDefault(false)
+  allowSensitive: Flag.String("allow-sensitive").pipe(
+    Flag.withDescription(
+      "Install although this sensitive host path (credentials, a socket dir, a browser profile, a shell rc file, ~) " +
+        "is shared: name each one (repeatable)"
+    ),
+    Flag.atLeast(0)
   ),
   linkFiles: Flag.Boolean("link-files").pipe(
     Flag.withDescription(
@@ -85,8 +91,10 @@ const linkLines = (profile: string, links: ReadonlyArray<LinkReport>): ReadonlyA
 export const install = Command.make("install", flags).pipe(
   Command.withDescription("Render profiles from the library and install them into the repoman Incus project"),
   Command.withHandler(Effect.fnUntraced(function*({ names, allowSensitive, linkFiles, json: asJson }) {
+    const { home } = yield* ConfigPaths
     const link = linkFiles || (!asJson && (yield* askToLink(names)))
-    const result = yield* installProfiles(names, { allowSensitive, linkFiles: link })
+    const allowed = allowSensitive.map((p) => expandHome(p, home))
+    const result = yield* installProfiles(names, { allowSensitive: allowed, linkFiles: link })
     for (const p of result.profiles) {
       for (const e of p.exposures) yield* Console.error(`warning: ${p.name} exposes ${e.path}: ${e.exposes}`)
     }

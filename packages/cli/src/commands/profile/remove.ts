@@ -1,6 +1,7 @@
 /**
  * `repoman profile remove NAME`: delete an installed profile, refused while
- * containers use it. Never touches host files.
+ * containers use it or when it is not the user's; the host paths the project
+ * allowed only for it are taken back. Never touches host files.
  *
  * @since 0.1.0
  * @module
@@ -19,7 +20,10 @@ import { profileName } from "./args.ts"
 export const remove = Command.make("remove", { name: profileName }).pipe(
   Command.withDescription("Delete a profile from the repoman Incus project (host files stay)"),
   Command.withHandler(Effect.fnUntraced(function*({ name }) {
-    yield* removeProfile(name)
+    const { disallowed } = yield* removeProfile(name)
     yield* Console.log(`removed profile ${name} from Incus; no host file was touched`)
+    if (disallowed.length > 0) {
+      yield* Console.log(`no longer allowed in the project's disk paths: ${disallowed.join(", ")}`)
+    }
   }))
 )

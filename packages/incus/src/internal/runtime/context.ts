@@ -9,6 +9,7 @@ import {
   Conflict,
   ContainerRuntimeError,
   type ContainerRuntimeErrorReason,
+  type EngineAccess,
   Forbidden,
   NotFound,
   type ObjectKind,
@@ -39,6 +40,10 @@ export interface Subject {
 export interface RuntimeContext {
   readonly client: IncusClientShape
   readonly project: string
+  /** The host uid recorded as the owner of what the runtime makes. */
+  readonly owner: number
+  /** What the client may do (read once per runtime, then remembered). */
+  readonly access: Effect.Effect<EngineAccess, ContainerRuntimeError>
   readonly fs: FileSystem.FileSystem
   readonly spawner: ChildProcessSpawner["Service"]
   /** The `incus` command `shell` runs. */
@@ -117,3 +122,9 @@ export const mapErrors =
         })
       )
     }))
+
+/** Maps the Incus errors of `effect` for `subject` in `project`, without the extra GET of {@link mapErrors}. */
+export const mapErrorsIn =
+  (project: string, subject: Subject) =>
+  <A, R>(effect: Effect.Effect<A, IncusError, R>): Effect.Effect<A, ContainerRuntimeError, R> =>
+    effect.pipe(Effect.mapError(toRuntimeError(project, subject)))

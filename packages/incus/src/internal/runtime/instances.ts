@@ -2,7 +2,9 @@
  * The instance part of the Incus runtime: list, read, create (one POST with
  * `start: true`, all or nothing; with locked mounts: create, place the
  * systemd drop-in, then start), change state, delete, and the live mount
- * table (the init process's mountinfo, read on the host).
+ * table (the init process's mountinfo, read on the host). A root-disk size
+ * limit needs the root disk the namespace's `default` profile gives it (its
+ * pool), so `create` then reads that profile first.
  */
 import {
   AlreadyExists,
@@ -24,6 +26,7 @@ import type * as IncusApi from "../../IncusApi.ts"
 import {
   imageSource,
   instanceSettings,
+  isRootDisk,
   SEAL_SYSTEMD_DROPIN,
   specProblem,
   toInstance
@@ -31,6 +34,9 @@ import {
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
+
+/** The namespace's own profile, which holds the root disk. */
+const DEFAULT_PROFILE = "default"
 
 const asProjectName = Schema.decodeUnknownOption(ProjectName)
 
@@ -142,7 +148,15 @@ export const make = (ctx: RuntimeContext): Pick<
       )
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
 
-      const { config, devices } = instanceSettings(spec)
+      // The root disk is the default profile's (profiles may not carry one): copied, to set its size.
+      let rootDisk: readonly [string, IncusApi.StringMap] | undefined
+      if (spec.limits.disk !== undefined && spec.profiles.some((p) => p === DEFAULT_PROFILE)) {
+        const { value } = yield* client.getProfile(project, DEFAULT_PROFILE).pipe(
+          mapErrors(ctx, { kind: "profile", name: DEFAULT_PROFILE, operation: "create" })
+        )
+        rootDisk = Object.entries(value.devices).find(([, d]) => isRootDisk(d))
+      }
+      const { config, devices } = instanceSettings(spec, ctx.owner, rootDisk)
       // Locked mounts: the systemd drop-in must be in place before the first
       // boot, so the instance is made stopped, given it, then started.
       const operation = yield* client.createInstance(project, {
@@ -172,9 +186,16 @@ export const make = (ctx: RuntimeContext): Pick<
         mapped,
         Effect.uninterruptible
       )
-      // The instance is what was asked for, and runs: no need to read it back.
+      // The instance is what was asked for, and runs: no need to read it back
+      // (the host id range Incus allotted reads back with `get`).
       const createdAt = Option.getOrElse(DateTime.make(operation.created_at), () => DateTime.makeUnsafe(0))
-      return instanceFromSpec(spec, { status: "Running", createdAt, managed: true })
+      return instanceFromSpec(spec, {
+        status: "Running",
+        createdAt,
+        managed: true,
+        owner: Option.some(ctx.owner),
+        idRange: Option.none()
+      })
     }),
 
     start: Effect.fn("IncusContainerRuntime.start")(function*(name: ProjectName) {

@@ -1,24 +1,39 @@
 /**
  * The namespace part of the Incus runtime: repoman's Incus project, its
- * restrictions and allowed paths, what repoman made in it, and the storage
- * pools.
+ * restrictions and allowed paths, what repoman made in it, the storage
+ * pools, what the client may do (`access`), what an admin must still do
+ * (`checkNamespace`), and owners (`adopt`).
+ *
+ * With full access (the admin socket) the runtime makes and restricts its
+ * project itself, and never takes over one that repoman did not make or
+ * made for another user. A restricted client (`incus-user`) can change no
+ * project: it works in one an admin set up, and says what is missing.
  */
 import {
   Conflict,
   type ContainerRuntime,
   coveredBy,
+  Forbidden,
+  NamespaceCheck,
   type NamespaceSpec,
+  type OwnedKind,
   StoragePool
 } from "@repoman/core/ContainerRuntime"
+import type { ImageRef } from "@repoman/core/Ids"
 import { ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { isManaged } from "../../IncusLabels.ts"
+import type * as IncusApi from "../../IncusApi.ts"
+import type { IncusError } from "../../IncusError.ts"
+import { imageSource } from "../../IncusInstanceConfig.ts"
+import { isManaged, ownerKey, ownerOf } from "../../IncusLabels.ts"
 import {
+  adminSteps,
   allowedPathsOf,
   projectConfig,
   restrictsPaths,
+  takeoverRefusal,
   toNamespace,
   withAllowedPaths
 } from "../../IncusProjectConfig.ts"
@@ -31,6 +46,9 @@ const asProfileName = Schema.decodeUnknownOption(ProfileName)
 
 export const make = (ctx: RuntimeContext): Pick<
   Shape,
+  | "access"
+  | "checkNamespace"
+  | "adopt"
   | "ensureNamespace"
   | "getNamespace"
   | "deleteNamespace"
@@ -75,27 +93,194 @@ export const make = (ctx: RuntimeContext): Pick<
       Effect.orElseSucceed(() => "it does not exist")
     )
 
+  /** A note on `image` in project `name`, when instances cannot be made from it there. */
+  const imageNote = (name: string, config: IncusApi.StringMap, image: ImageRef) =>
+    Effect.gen(function*() {
+      const source = imageSource(image)
+      if (Option.isNone(source) || source.value.server !== undefined) return [] // a remote image: pulled at create
+      const found: Effect.Effect<unknown, IncusError> = source.value.fingerprint !== undefined
+        ? client.getImage(name, source.value.fingerprint)
+        : client.getImageAlias(name, source.value.alias ?? image)
+      const missing = yield* found.pipe(
+        Effect.as(false),
+        Effect.catchReason("IncusError", "NotFound", () => Effect.succeed(true)),
+        Effect.orElseSucceed(() => false)
+      )
+      if (!missing) return []
+      return config["features.images"] === "true"
+        ? [
+          `image ${image} is not in project ${name}, which keeps images of its own (features.images=true): ` +
+          `import it there ('incus image import FILE --alias ${image} --project ${name}', which you may do), ` +
+          `or ask an admin to copy it in`
+        ]
+        : [`image ${image} does not exist in Incus (see 'incus image list'): import it, or pick another with --image`]
+    })
+
+  const checkNamespace = Effect.fn("IncusContainerRuntime.checkNamespace")(function*(
+    spec: NamespaceSpec,
+    image?: ImageRef
+  ) {
+    const access = yield* ctx.access
+    const subject: Subject = { kind: "namespace", name: spec.name, operation: "check namespace" }
+    const found = yield* client.getProject(spec.name).pipe(
+      Effect.map((p) => Option.some(p.value)),
+      Effect.catchReason("IncusError", "NotFound", () => Effect.succeedNone),
+      Effect.catchReason("IncusError", "Forbidden", () => Effect.succeedNone),
+      mapErrors(ctx, subject)
+    )
+    if (Option.isNone(found)) {
+      if (!access.restricted) return new NamespaceCheck({ name: spec.name, adminSteps: [], unchecked: [], notes: [] })
+      const granted = access.namespaces.length === 0 ? "none" : access.namespaces.join(", ")
+      return new NamespaceCheck({
+        name: spec.name,
+        adminSteps: [{
+          problem: `Incus project ${spec.name} does not exist or is not granted to you (${access.identity}; ` +
+            `granted: ${granted})`,
+          commands: [
+            ...(access.namespaces.length > 0
+              ? [`repoman setup --incus-project ${access.namespaces[0]}   # use a project you have`]
+              : []),
+            `incus config trust edit ${
+              access.identity.replace(/^.*\((\w+)\)$/, "$1")
+            }   # an admin: add ${spec.name} to its projects`
+          ]
+        }],
+        unchecked: [],
+        notes: []
+      })
+    }
+    const config = found.value.config
+    const notes = image === undefined ? [] : yield* imageNote(spec.name, config, image)
+    if (!access.restricted) return new NamespaceCheck({ name: spec.name, adminSteps: [], unchecked: [], notes })
+    return new NamespaceCheck({
+      name: spec.name,
+      adminSteps: adminSteps(spec.name, config, spec),
+      unchecked: [
+        `storage pools: incus-user may not list them; containers get the root disk of project ${spec.name}'s default profile`
+      ],
+      notes: [
+        ...notes,
+        ...(config["restricted.containers.nesting"] === "allow"
+          ? [`project ${spec.name} allows nested containers; repoman never asks for them, and refuses profiles that do`]
+          : [])
+      ]
+    })
+  })
+
   return {
+    access: () => ctx.access,
+
+    checkNamespace,
+
+    adopt: Effect.fn("IncusContainerRuntime.adopt")(function*(kind: OwnedKind, name: string) {
+      const subject: Subject = { kind, name, operation: "record the owner of" }
+      const mapped = mapErrors(ctx, subject)
+      /** The owner config to write, or why not. */
+      const claimed = (config: IncusApi.StringMap) => {
+        if (!isManaged(config)) {
+          return Effect.fail(runtimeError(new Conflict({ ...subject, detail: "was not made by repoman" })))
+        }
+        const recorded = ownerOf(config)
+        if (Option.isSome(recorded) && recorded.value !== ctx.owner) {
+          return Effect.fail(
+            runtimeError(new Conflict({ ...subject, detail: `belongs to host uid ${recorded.value}` }))
+          )
+        }
+        return Effect.succeed({ ...config, [ownerKey]: String(ctx.owner) })
+      }
+      switch (kind) {
+        case "namespace": {
+          if ((yield* ctx.access).restricted) {
+            return yield* runtimeError(
+              new Forbidden({ ...subject, namespace: name, detail: "only an admin can change an Incus project" })
+            )
+          }
+          const { value } = yield* client.getProject(name).pipe(mapped)
+          yield* claimed(value.config)
+          yield* client.modifyProject(name, (current) => ({
+            description: current.description,
+            config: { ...current.config, [ownerKey]: String(ctx.owner) }
+          })).pipe(mapped)
+          return
+        }
+        case "instance": {
+          const { etag, value } = yield* client.getInstance(project, name).pipe(mapped)
+          const config = yield* claimed(value.config)
+          yield* client.updateInstance(project, name, {
+            architecture: value.architecture,
+            config,
+            devices: value.devices,
+            profiles: value.profiles,
+            description: value.description,
+            ephemeral: value.ephemeral ?? false
+          }, etag).pipe(mapped)
+          return
+        }
+        case "profile": {
+          const { etag, value } = yield* client.getProfile(project, name).pipe(mapped)
+          const config = yield* claimed(value.config)
+          yield* client.updateProfile(project, name, {
+            description: value.description,
+            config,
+            devices: value.devices
+          }, etag).pipe(mapped)
+          return
+        }
+      }
+    }),
+
     ensureNamespace: Effect.fn("IncusContainerRuntime.ensureNamespace")(function*(spec: NamespaceSpec) {
       const subject: Subject = { kind: "namespace", name: spec.name, operation: "ensure namespace" }
       const mapped = mapErrors(ctx, subject)
+      if ((yield* ctx.access).restricted) {
+        // Nothing of the project may change; only the default profile's root disk is ours to add.
+        const check = yield* checkNamespace(spec)
+        const [step] = check.adminSteps
+        if (step !== undefined) {
+          return yield* runtimeError(
+            new Forbidden({
+              ...subject,
+              namespace: spec.name,
+              detail: `an admin must set it up first: ${step.problem}`
+            })
+          )
+        }
+        yield* ensureRootDisk(spec.name, spec.rootDiskPool).pipe(mapped)
+        return toNamespace((yield* client.getProject(spec.name).pipe(mapped)).value)
+      }
       const existing = yield* client.getProject(spec.name).pipe(
         Effect.map(Option.some),
         Effect.catchReason("IncusError", "NotFound", () => Effect.succeedNone),
         mapped
       )
+      const refuseForeign = (config: IncusApi.StringMap) => {
+        const refused = takeoverRefusal(config, ctx.owner)
+        return refused === undefined
+          ? Effect.void
+          : Effect.fail(runtimeError(new Conflict({ kind: "namespace", name: spec.name, detail: refused })))
+      }
       const bringInLine = client.modifyProject(spec.name, (current) => ({
         description: spec.description,
-        config: projectConfig(spec, current.config)
+        config: projectConfig(spec, current.config, ctx.owner)
       }))
       if (Option.isNone(existing)) {
-        yield* client.createProject({ name: spec.name, description: spec.description, config: projectConfig(spec, {}) })
-          .pipe(
-            // Made by someone else since our GET: bring it in line instead.
-            Effect.catchReason("IncusError", "AlreadyExists", () => bringInLine),
-            mapped
-          )
+        yield* client.createProject({
+          name: spec.name,
+          description: spec.description,
+          config: projectConfig(spec, {}, ctx.owner)
+        }).pipe(
+          // Made by someone else since our GET: never taken over (checked below).
+          Effect.catchReason("IncusError", "AlreadyExists", () =>
+            client.getProject(spec.name).pipe(
+              Effect.flatMap((p): Effect.Effect<void, IncusError> =>
+                takeoverRefusal(p.value.config, ctx.owner) === undefined ? Effect.asVoid(bringInLine) : Effect.void
+              )
+            )),
+          mapped
+        )
+        yield* refuseForeign((yield* client.getProject(spec.name).pipe(mapped)).value.config)
       } else {
+        yield* refuseForeign(existing.value.value.config)
         yield* bringInLine.pipe(mapped)
       }
       yield* ensureRootDisk(spec.name, spec.rootDiskPool).pipe(mapped)
@@ -108,7 +293,13 @@ export const make = (ctx: RuntimeContext): Pick<
     }),
 
     deleteNamespace: Effect.fn("IncusContainerRuntime.deleteNamespace")(function*(name: string) {
-      const mapped = mapErrors(ctx, { kind: "namespace", name, operation: "delete namespace" })
+      const subject: Subject = { kind: "namespace", name, operation: "delete namespace" }
+      const mapped = mapErrors(ctx, subject)
+      if ((yield* ctx.access).restricted) {
+        return yield* runtimeError(
+          new Forbidden({ ...subject, namespace: name, detail: "only an admin can delete an Incus project" })
+        )
+      }
       yield* client.getProject(name).pipe(mapped)
       // Check emptiness structurally rather than reading Incus's message.
       const instances = yield* client.listInstances(name).pipe(mapped)
@@ -128,6 +319,16 @@ export const make = (ctx: RuntimeContext): Pick<
       if (!restrictsPaths(value.config)) return { added: [], refused: [] }
       const allowed = allowedPathsOf(value.config)
       const added = [...new Set(paths)].filter((p) => !coveredBy(p, allowed))
+      if (added.length > 0 && (yield* ctx.access).restricted) {
+        const command = `incus project set ${project} restricted.devices.disk.paths=${[...allowed, ...added].join(",")}`
+        return {
+          added: [],
+          refused: added.map((path) => ({
+            path,
+            reason: `only an admin can let project ${project} allow it (as an admin: ${command})`
+          }))
+        }
+      }
       const refused: Array<{ path: string; reason: string }> = []
       for (const path of added) {
         const reason = yield* pathRefusal(path)
@@ -143,6 +344,8 @@ export const make = (ctx: RuntimeContext): Pick<
     }),
 
     disallowPaths: Effect.fn("IncusContainerRuntime.disallowPaths")(function*(paths: ReadonlyArray<string>) {
+      // A restricted client never added any (and may not change the project).
+      if ((yield* ctx.access).restricted) return
       yield* client.modifyProject(project, (current) =>
         restrictsPaths(current.config)
           ? {

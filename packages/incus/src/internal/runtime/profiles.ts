@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as IncusApi from "../../IncusApi.ts"
 import { nameFromUrl } from "../../IncusApi.ts"
-import { isManaged, markManaged, withoutManaged } from "../../IncusLabels.ts"
+import { isManaged, markManaged, ownerOf, withoutManaged } from "../../IncusLabels.ts"
 import * as IncusProfileDocument from "../../IncusProfileDocument.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
@@ -38,7 +38,9 @@ export const make = (ctx: RuntimeContext): Pick<
           const query = new URLSearchParams(url.split("?")[1] ?? "")
           if ((query.get("project") ?? "default") !== project) return []
           return Option.toArray(asProjectName(nameFromUrl(url)))
-        })
+        }),
+        managed: isManaged(p.config),
+        owner: ownerOf(p.config)
       }))
 
   return {
@@ -57,13 +59,20 @@ export const make = (ctx: RuntimeContext): Pick<
         yield* client.createProfile(project, {
           name,
           description: spec.description,
-          config: markManaged(spec.config),
+          config: markManaged(spec.config, ctx.owner),
           devices: spec.devices
         }).pipe(mapped)
         return
       }
-      // A profile repoman made stays marked as such; a foreign one is not claimed.
-      const config = isManaged(existing.value.value.config) ? markManaged(spec.config) : spec.config
+      const current = existing.value.value.config
+      const recorded = ownerOf(current)
+      if (Option.isSome(recorded) && recorded.value !== ctx.owner) {
+        return yield* runtimeError(
+          new Conflict({ kind: "profile", name, detail: `belongs to another user (host uid ${recorded.value})` })
+        )
+      }
+      // A profile repoman made stays marked as such (now with its owner); a foreign one is not claimed.
+      const config = isManaged(current) ? markManaged(spec.config, ctx.owner) : spec.config
       yield* client.updateProfile(
         project,
         name,
@@ -76,7 +85,16 @@ export const make = (ctx: RuntimeContext): Pick<
       const { value } = yield* client.getProfile(project, name).pipe(mapErrors(ctx, subject(name, "get profile")))
       return Option.getOrElse(
         toProfile(value),
-        () => new Profile({ name, description: value.description, config: {}, devices: {}, usedBy: [] })
+        () =>
+          new Profile({
+            name,
+            description: value.description,
+            config: {},
+            devices: {},
+            usedBy: [],
+            managed: isManaged(value.config),
+            owner: ownerOf(value.config)
+          })
       )
     }),
 
