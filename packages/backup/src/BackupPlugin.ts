@@ -130,9 +130,9 @@ export const define = <A>(plugin: BackupPlugin<A>): DefinedPlugin<A> => {
 }
 
 /**
- * The per-source guard of design invariant 5: refuses a source that is
- * missing, not a directory, or empty, because a `--delete` mirror of it
- * would wipe the backup copy. Succeeds with nothing otherwise.
+ * The per-source guard of safety invariant 5 (docs/design.md): refuses a
+ * source that is missing, not a directory, or empty, because a `--delete`
+ * mirror of it would wipe the backup copy. Succeeds with nothing otherwise.
  *
  * @since 0.1.0
  * @category utils

@@ -7,8 +7,8 @@
  * helpers. Two optional primitives make a target fast and safe to share:
  * `mirrorBatch` (several sources in one go; `make` batches and runs batches
  * in parallel) and `lock` (one mirror run at a time). The derived `mirror` is
- * where the target-wide safety checks live (design invariant 5), so every
- * target gets them:
+ * where the target-wide safety checks live (safety invariant 5 in
+ * docs/design.md), so every target gets them:
  *
  * - it refuses to write to a backup root that is not a mounted filesystem,
  *   unless the caller turns that check off (`requireMount: false`);

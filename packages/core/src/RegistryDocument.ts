@@ -117,8 +117,8 @@ export type Defaults = typeof Defaults.Type
  *   installed under `<config dir>/plugins` (or beside repoman itself), or the
  *   absolute path of a module (see `@repoman/node/PluginModule`);
  * - `require_mount`: refuse to write unless the backup root is a mounted
- *   filesystem other than the one holding the repos root (design invariant
- *   5); turn it off only for a local backup disk;
+ *   filesystem other than the one holding the repos root (safety invariant
+ *   5 in docs/design.md); turn it off only for a local backup disk;
  * - `last_sync_warning_hours`: `status` warns when a project's last sync is
  *   older than this;
  * - `[backup.options]`: the target's own options, validated by its plugin.
