@@ -10,6 +10,7 @@
  * @since 0.1.0
  * @module
  */
+import { AGENT_LABEL, storeDir, ToolId, TOOLS } from "@repoman/core/Agents"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"
@@ -28,6 +29,8 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { makeProjectState } from "./AgentState.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
@@ -74,6 +77,8 @@ export const instanceSpec = (options: {
   readonly limits?: ResourceLimits
   /** Hermetic: the host patches dir (the repo then goes read-only at `Hermetic.ORIGIN`). */
   readonly hermetic?: { readonly patches: string }
+  /** The agents' per-project state dirs (see `AgentState`). */
+  readonly agentMounts?: ReadonlyArray<Mount>
 }): InstanceSpec => {
   const hermetic = options.hermetic === undefined
     ? undefined
@@ -85,7 +90,10 @@ export const instanceSpec = (options: {
     repo: hermetic?.repo ?? new HostPath({ source: options.repo.real, path: options.repo.path, readOnly: false }),
     mounts: [
       ...(hermetic === undefined ? [] : [hermetic.patches]),
-      ...options.mounts.map((m, i) => new Mount({ name: `mount${i}`, source: m.source, path: m.path, readOnly: false }))
+      ...options.mounts.map((m, i) =>
+        new Mount({ name: `mount${i}`, source: m.source, path: m.path, readOnly: false })
+      ),
+      ...(options.agentMounts ?? [])
     ],
     env: Option.match(options.override, { onNone: () => ({}), onSome: (o) => o.env }),
     limits: mergeLimits(
@@ -116,6 +124,33 @@ const prepareHome = (name: ProjectName, home: string) =>
           })
         ))
     )
+  })
+
+/**
+ * Gives the container user the directory above a shared credential store
+ * (inside the container only): Claude Code takes a legacy lock file next to
+ * its store directory. Incus made that directory for the mount, owned by
+ * root.
+ */
+const prepareStoreParents = (name: ProjectName, tools: ReadonlyArray<ToolId>) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    const { stateDir } = yield* ConfigPaths
+    for (const tool of tools) {
+      if (TOOLS[tool].credentials?._tag !== "SharedStore") continue
+      const parent = storeDir(stateDir, tool).replace(/\/[^/]+$/, "")
+      yield* runtime.makeDirectory(name, parent, { uid: CONTAINER_ID, gid: CONTAINER_ID }).pipe(
+        Effect.catchTag("ContainerRuntimeError", (e) =>
+          Effect.fail(
+            new LifecycleError({
+              reason: new InvalidPath({
+                path: parent,
+                detail: `cannot prepare the ${tool} login's directory: ${e.message}`
+              })
+            })
+          ))
+      )
+    }
   })
 
 /**
@@ -198,18 +233,25 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
   ])
   // Every profile must be installed, and a library profile must match the library.
   const required = yield* requireProfiles(profiles, document)
-  const spec = instanceSpec({
-    name: input.name,
-    image,
-    profiles,
-    repo,
-    document,
-    override,
-    mounts,
-    host,
-    ...(input.limits === undefined ? {} : { limits: input.limits }),
-    ...(input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {})
-  })
+  const tools = unique(required.flatMap((p) => {
+    const label = p.info.labels[AGENT_LABEL]
+    return label !== undefined && Schema.is(ToolId)(label) ? [label] : []
+  }))
+  const patches = input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {}
+  const specWith = (agentMounts: ReadonlyArray<Mount>) =>
+    instanceSpec({
+      name: input.name,
+      image,
+      profiles,
+      repo,
+      document,
+      override,
+      mounts,
+      host,
+      ...(input.limits === undefined ? {} : { limits: input.limits }),
+      ...patches,
+      agentMounts
+    })
   const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
   const project: Project = {
     name: input.name,
@@ -223,6 +265,15 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
   // Set when a failure after create could not delete the container again.
   const leftBehind = yield* Ref.make(false)
   return yield* Effect.scoped(Effect.gen(function*() {
+    // The agents' state: a fresh directory for this project, seeded before any container mounts it.
+    const agentState = yield* Effect.acquireRelease(
+      makeProjectState(input.name, tools),
+      (state, exit) =>
+        Exit.isFailure(exit) && Option.isSome(state)
+          ? Effect.ignore(fs.remove(state.value.root, { recursive: true }))
+          : Effect.void
+    )
+    const spec = specWith(Option.match(agentState, { onNone: () => [], onSome: (s) => s.mounts }))
     const instance = yield* Effect.acquireRelease(
       runtime.create(spec),
       (_, exit) =>
@@ -234,10 +285,11 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
           : Effect.void
     )
     yield* prepareHome(input.name, host.home)
+    yield* prepareStoreParents(input.name, tools)
     yield* linkSharedFiles(input.name, required)
     if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
     yield* registry.addProject(project)
-    return { project, instance, repo }
+    return { project, instance, repo, agentState }
   })).pipe(
     Effect.catch((error) =>
       Effect.flatMap(Ref.get(leftBehind), (left) =>

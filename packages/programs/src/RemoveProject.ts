@@ -22,6 +22,7 @@ import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import { removeProjectState } from "./AgentState.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.
@@ -118,6 +119,8 @@ export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalP
     yield* runtime.remove(plan.name).pipe(
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void)
     )
+    // The agents' per-project state (transcripts, settings) goes with the container.
+    yield* removeProjectState(plan.container.value.mounts)
   }
   if (Option.isSome(plan.project)) yield* registry.removeProject(plan.name)
 })
