@@ -42,7 +42,7 @@ describe("custom-profile-plugin", () => {
         const acme = entries.filter((e) => e.origin._tag === "Plugin")
         assert.deepStrictEqual(acme.map((e) => e.name), ["acme-llm", "acme-node"])
         assert.deepStrictEqual(acme[0]?.origin, { _tag: "Plugin", id })
-        assert.isTrue(entries.some((e) => e.name === "claude-share" && e.origin._tag === "Vendor"))
+        assert.isTrue(entries.some((e) => e.name === "claude" && e.origin._tag === "Vendor"))
         const node = yield* store.render(ProfileName.make("acme-node"), { HOME: "/home/ada" })
         assert.strictEqual(node.config["environment.NPM_CONFIG_CACHE"], "/home/ada/.cache/acme-npm")
         const llm = yield* store.render(ProfileName.make("acme-llm"), { HOME: "/home/ada" }).pipe(Effect.flip)

@@ -82,8 +82,10 @@ export const sandbox = Effect.gen(function*() {
         Effect.orDie
       )
   const repoman = repomanIn()
-  const setup = repoman(["setup", "--non-interactive", "--incus-project", project, "--repos-root", reposRoot])
-  return { dir, project, reposRoot, env, repoman, repomanIn, setup, client }
+  /** The arguments of `repoman setup` for this sandbox (for a `repomanIn` with a HOME of its own, say). */
+  const setupArgs = ["setup", "--non-interactive", "--incus-project", project, "--repos-root", reposRoot]
+  const setup = repoman(setupArgs)
+  return { dir, project, reposRoot, env, repoman, repomanIn, setup, setupArgs, client }
 })
 
 /**

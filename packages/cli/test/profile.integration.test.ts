@@ -1,8 +1,9 @@
 /**
  * `repoman profile` against the real incusd, as a non-root user, through the
  * real `repoman` executable, with HOME a temp dir: install/diff/edit/
- * reinstall, shadowing, claude-share under the uid mapping, remove while in
- * use, sensitive and missing sources, and the restricted disk paths.
+ * reinstall, shadowing, a writable user profile under the uid mapping,
+ * remove while in use, sensitive and missing sources, and the restricted
+ * disk paths. The agent profiles: agents.integration.test.ts.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -27,14 +28,7 @@ const world = Effect.gen(function*() {
   yield* fs.writeFileString(`${home}/.claude/from-host`, "written on the host\n")
   yield* fs.writeFileString(`${home}/.claude.json`, "{}\n")
   const repoman = box.repomanIn({ HOME: home })
-  const setup = yield* repoman([
-    "setup",
-    "--non-interactive",
-    "--incus-project",
-    box.project,
-    "--repos-root",
-    box.reposRoot
-  ])
+  const setup = yield* repoman(box.setupArgs)
   assert.strictEqual(setup.code, 0, setup.stderr)
   const rows = Effect.flatMap(
     repoman(["profile", "list", "--json"]),
@@ -49,7 +43,7 @@ const world = Effect.gen(function*() {
 
 const mine = (extra: string) =>
   [
-    "description: my claude-share",
+    "description: my node",
     "config:",
     "  environment.MINE: \"yes\"",
     extra,
@@ -58,109 +52,86 @@ const mine = (extra: string) =>
     ""
   ].join("\n")
 
+/** A profile the user wrote: ~/.claude shared read-write (their choice; the vendor library shares no agent state). */
+const stateShare =
+  "description: my state\ndevices:\n  state: { type: disk, source: \"${HOME}/.claude\", path: \"${HOME}/.claude\" }\n"
+
 describe("repoman profile against a real Incus", () => {
   it.live(
     "install, diff equal, edit the user file, diff shows it, reinstall; the user file shadows the vendor one",
     () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const { dir, home, repoman, rows, diskPaths, reposRoot } = yield* world
+        const { dir, repoman, rows, diskPaths, reposRoot } = yield* world
 
-        const vendor = yield* repoman(["profile", "install", "claude-share"])
+        const vendor = yield* repoman(["profile", "install", "node"])
         assert.strictEqual(vendor.code, 0, vendor.stderr)
-        assert.strictEqual((yield* repoman(["profile", "diff", "claude-share"])).code, 0)
+        assert.strictEqual((yield* repoman(["profile", "diff", "node"])).code, 0)
         const paths = yield* diskPaths
-        assert.includeMembers(paths, [reposRoot, `${home}/.claude`])
+        assert.includeMembers(paths, [reposRoot, `${dir}/state/repoman/agents/bin/node`])
 
         // A user file of the same name shadows the vendor one (and differs from what is installed).
         yield* fs.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
-        yield* fs.writeFileString(`${dir}/config/profiles.d/claude-share.yaml`, mine(""))
-        const shadowed = (yield* rows).find((r) => r.name === "claude-share")
+        yield* fs.writeFileString(`${dir}/config/profiles.d/node.yaml`, mine(""))
+        const shadowed = (yield* rows).find((r) => r.name === "node")
         assert.deepStrictEqual(
           [shadowed?.origin, shadowed?.shadows, shadowed?.installed, shadowed?.inSync],
           ["user", true, true, false]
         )
-        assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
-        const equal = yield* repoman(["profile", "diff", "claude-share"])
+        assert.strictEqual((yield* repoman(["profile", "install", "node"])).code, 0)
+        const equal = yield* repoman(["profile", "diff", "node"])
         assert.deepStrictEqual([equal.code, equal.stdout], [0, ""])
 
-        yield* fs.writeFileString(`${dir}/config/profiles.d/claude-share.yaml`, mine("  environment.EDITED: \"1\""))
-        const changed = yield* repoman(["profile", "diff", "claude-share"])
+        yield* fs.writeFileString(`${dir}/config/profiles.d/node.yaml`, mine("  environment.EDITED: \"1\""))
+        const changed = yield* repoman(["profile", "diff", "node"])
         assert.strictEqual(changed.code, 1, changed.stderr)
-        assert.include(changed.stdout, "--- incus/claude-share")
-        assert.include(changed.stdout, "+++ library/claude-share")
+        assert.include(changed.stdout, "--- incus/node")
+        assert.include(changed.stdout, "+++ library/node")
         assert.include(changed.stdout, "\n+  environment.EDITED: \"1\"\n")
 
-        assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
-        assert.strictEqual((yield* repoman(["profile", "diff", "claude-share"])).code, 0)
+        assert.strictEqual((yield* repoman(["profile", "install", "node"])).code, 0)
+        assert.strictEqual((yield* repoman(["profile", "diff", "node"])).code, 0)
         assert.deepStrictEqual(
           (yield* rows).filter((r) => r.installed).map((r) => [r.name, r.inSync]),
-          [["claude-share", true]]
+          [["node", true]]
         )
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     300_000
   )
 
   it.live(
-    "claude-share in a container: uid 1000 writes into ~/.claude and the host user owns the file; remove refuses while in use",
+    "a writable user profile in a container: uid 1000 writes into ~/.claude and the host user owns the file; remove refuses while in use",
     () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const { home, reposRoot, repoman, client, project } = yield* world
+        const { dir, home, reposRoot, repoman, client, project } = yield* world
         yield* fs.makeDirectory(`${reposRoot}/isurus`)
-        yield* fs.writeFileString(`${home}/.claude.json`, "{\"from\":\"host\"}\n")
-        const installed = yield* repoman(["profile", "install", "claude-share", "--link-files"])
+        yield* fs.makeDirectory(`${dir}/config/profiles.d`, { recursive: true })
+        yield* fs.writeFileString(`${dir}/config/profiles.d/state.yaml`, stateShare)
+        const installed = yield* repoman(["profile", "install", "state"])
         assert.strictEqual(installed.code, 0, installed.stderr)
-        assert.include(installed.stdout, `moved ${home}/.claude.json to ${home}/.claude/.claude.json`)
-        assert.strictEqual(yield* fs.readLink(`${home}/.claude.json`), `${home}/.claude/.claude.json`)
-        const created = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "claude-share"])
+        const created = yield* repoman(["new", "isurus", "--image", busybox, "--profile", "state"])
         assert.strictEqual(created.code, 0, created.stderr)
-
-        // ~/.claude.json: a symlink at the same path inside, into the shared dir. A plain write
-        // through it, then an atomic save as Claude Code makes one (a temporary file next to
-        // the target, renamed over it), both reach the host's ~/.claude.json, owned by the host user.
-        const json = yield* shellScript(
-          repoman,
-          "isurus",
-          `readlink ${home}/.claude.json; cat ${home}/.claude.json; echo '{"from":"container"}' > ${home}/.claude.json; ` +
-            `cat ${home}/.claude.json`
-        )
-        assert.strictEqual(json.code, 0, json.stderr)
-        assert.deepStrictEqual(json.stdout.trim().split("\n"), [
-          `${home}/.claude/.claude.json`,
-          "{\"from\":\"host\"}",
-          "{\"from\":\"container\"}"
-        ])
-        assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"from\":\"container\"}\n")
-        const saved = yield* shellScript(
-          repoman,
-          "isurus",
-          `t=$(readlink ${home}/.claude.json); echo '{"saved":"atomically"}' > "$t.tmp.1" && mv "$t.tmp.1" "$t"`
-        )
-        assert.strictEqual(saved.code, 0, saved.stderr)
-        assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"saved\":\"atomically\"}\n")
-        const target = yield* fs.stat(`${home}/.claude/.claude.json`)
-        assert.strictEqual(target.uid._tag === "Some" ? target.uid.value : -1, process.getuid?.())
 
         const sh = yield* shellScript(
           repoman,
           "isurus",
-          `id -u; echo "$CLAUDE_CONFIG_DIR"; cat ${home}/.claude/from-host; echo agent > ${home}/.claude/from-container`
+          `id -u; cat ${home}/.claude/from-host; echo agent > ${home}/.claude/from-container`
         )
         assert.strictEqual(sh.code, 0, sh.stderr)
-        assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["1000", `${home}/.claude`, "written on the host"])
+        assert.deepStrictEqual(sh.stdout.trim().split("\n"), ["1000", "written on the host"])
         const written = yield* fs.stat(`${home}/.claude/from-container`)
         assert.strictEqual(written.uid._tag === "Some" ? written.uid.value : -1, process.getuid?.())
         assert.strictEqual(written.gid._tag === "Some" ? written.gid.value : -1, process.getgid?.())
         assert.strictEqual(yield* fs.readFileString(`${home}/.claude/from-container`), "agent\n")
 
-        const refused = yield* repoman(["profile", "remove", "claude-share"])
+        const refused = yield* repoman(["profile", "remove", "state"])
         assert.strictEqual(refused.code, 1)
         assert.include(refused.stderr, "isurus")
-        assert.isTrue((yield* client.getProfile(project, "claude-share")).value.used_by.length > 0)
+        assert.isTrue((yield* client.getProfile(project, "state")).value.used_by.length > 0)
 
         assert.strictEqual((yield* repoman(["remove", "isurus", "--yes"])).code, 0)
-        const removed = yield* repoman(["profile", "remove", "claude-share"])
+        const removed = yield* repoman(["profile", "remove", "state"])
         assert.strictEqual(removed.code, 0, removed.stderr)
         // Host files stay.
         assert.strictEqual(yield* fs.readFileString(`${home}/.claude/from-container`), "agent\n")
@@ -231,14 +202,18 @@ describe("repoman profile against a real Incus", () => {
         assert.strictEqual(file.code, 1)
         assert.include(file.stderr, `${home}/.claude.json`)
         assert.include(file.stderr, "is a file")
-        const missing = yield* repoman(["profile", "install", "codex-share"])
+        yield* fs.writeFileString(
+          `${dir}/config/profiles.d/codex-state.yaml`,
+          "devices:\n  c: { type: disk, source: \"${HOME}/.codex\", path: \"${HOME}/.codex\" }\n"
+        )
+        const missing = yield* repoman(["profile", "install", "codex-state"])
         assert.strictEqual(missing.code, 1)
         assert.include(missing.stderr, `${home}/.codex`)
         assert.deepStrictEqual(yield* diskPaths, before)
         const profiles = yield* client.listProfiles(project)
         assert.deepStrictEqual(profiles.map((p) => p.name), ["default"])
 
-        assert.strictEqual((yield* repoman(["profile", "install", "claude-share", "llm-share"])).code, 0)
+        assert.strictEqual((yield* repoman(["profile", "install", "node", "llm-share"])).code, 0)
         yield* fs.makeDirectory(`${home}/.claude-evil`)
         yield* assertDisksForbidden(project, [
           "/etc",

@@ -34,7 +34,7 @@ const world = Effect.gen(function*() {
   const memory = { document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } } }
   const repoman = (
     argv: ReadonlyArray<string>,
-    texts: Record<string, string> = { "claude-share": claude, ssh },
+    texts: Record<string, string> = { "claude-state": claude, ssh },
     keys?: ReadonlyArray<string>
   ) =>
     runCli(argv, {
@@ -57,7 +57,7 @@ const Rows = Schema.Array(Schema.Struct({
 const claudeLinked = claude.replace(
   "description: claude\n",
   "description: claude\nconfig:\n  user.repoman.link.j: ${HOME}/.claude.json -> ${HOME}/.claude/.claude.json\n"
-)
+) + "    readonly: \"true\"\n"
 
 describe("repoman profile install and shared files", () => {
   it.effect("at a terminal it asks before moving ~/.claude.json (no: left alone, with a note); --link-files moves it", () =>
@@ -65,20 +65,20 @@ describe("repoman profile install and shared files", () => {
       const fs = yield* FileSystem.FileSystem
       const { home, repoman } = yield* world
       yield* fs.writeFileString(`${home}/.claude.json`, "{}\n")
-      const texts = { "claude-share": claudeLinked }
-      const declined = yield* repoman(["profile", "install", "claude-share"], texts, ["n", "enter"])
+      const texts = { "claude-state": claudeLinked }
+      const declined = yield* repoman(["profile", "install", "claude-state"], texts, ["n", "enter"])
       assert.strictEqual(declined.code, 0, declined.stderr.join("\n"))
       assert.include(declined.stdout.join("\n"), `${home}/.claude.json -> ${home}/.claude/.claude.json`)
       assert.include(declined.stdout.join("\n"), "--link-files")
       assert.isFalse(yield* fs.exists(`${home}/.claude/.claude.json`))
 
-      const accepted = yield* repoman(["profile", "install", "claude-share"], texts, ["y", "enter"])
+      const accepted = yield* repoman(["profile", "install", "claude-state"], texts, ["y", "enter"])
       assert.strictEqual(accepted.code, 0, accepted.stderr.join("\n"))
       assert.include(accepted.stdout.join("\n"), `moved ${home}/.claude.json`)
       assert.strictEqual(yield* fs.readLink(`${home}/.claude.json`), `${home}/.claude/.claude.json`)
 
       // Nothing left to move: no question; a plain run (no terminal) reports it shared.
-      const again = yield* repoman(["profile", "install", "claude-share"], texts)
+      const again = yield* repoman(["profile", "install", "claude-state"], texts)
       assert.include(again.stdout.join("\n"), `${home}/.claude.json is shared`)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
@@ -91,22 +91,22 @@ describe("repoman profile", () => {
       assert.strictEqual(before.code, 0, before.stderr.join("\n"))
       const rows = Schema.decodeUnknownSync(Schema.fromJsonString(Rows))(before.stdout.join("\n"))
       assert.deepStrictEqual(rows.map((r) => [r.name, r.origin, r.installed, r.inSync]), [
-        ["claude-share", "vendor", false, null],
+        ["claude-state", "vendor", false, null],
         ["ssh", "vendor", false, null]
       ])
 
-      const i = yield* repoman(["profile", "install", "claude-share"])
+      const i = yield* repoman(["profile", "install", "claude-state"])
       assert.strictEqual(i.code, 0, i.stderr.join("\n"))
-      assert.include(i.stdout.join("\n"), `installed claude-share (shares ${home}/.claude)`)
+      assert.include(i.stdout.join("\n"), `installed claude-state (shares ${home}/.claude)`)
       assert.include(i.stdout.join("\n"), `allowed in the project's disk paths: ${home}/.claude`)
 
-      const same = yield* repoman(["profile", "diff", "claude-share"])
+      const same = yield* repoman(["profile", "diff", "claude-state"])
       assert.deepStrictEqual([same.code, same.stdout], [0, []])
       const table = yield* repoman(["profile", "list"])
-      assert.match(table.stdout[1] ?? "", /^claude-share\s+vendor\s+no\s+yes\s+yes$/)
+      assert.match(table.stdout[1] ?? "", /^claude-state\s+vendor\s+no\s+yes\s+yes$/)
 
-      const edited = { "claude-share": claude.replace("description: claude", "description: edited"), ssh }
-      const changed = yield* repoman(["profile", "diff", "claude-share"], edited)
+      const edited = { "claude-state": claude.replace("description: claude", "description: edited"), ssh }
+      const changed = yield* repoman(["profile", "diff", "claude-state"], edited)
       assert.strictEqual(changed.code, 1)
       assert.deepStrictEqual(changed.stdout.filter((l) => /^[-+][^-+]/.test(l)), [
         "-description: claude",
@@ -118,18 +118,18 @@ describe("repoman profile", () => {
         false
       )
 
-      const again = yield* repoman(["profile", "install", "claude-share"], edited)
+      const again = yield* repoman(["profile", "install", "claude-state"], edited)
       assert.strictEqual(again.code, 0)
-      assert.strictEqual((yield* repoman(["profile", "diff", "claude-share"], edited)).code, 0)
+      assert.strictEqual((yield* repoman(["profile", "diff", "claude-state"], edited)).code, 0)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("diff of a profile that is not installed exits 1; show prints the rendered YAML", () =>
     Effect.gen(function*() {
       const { home, repoman } = yield* world
-      const d = yield* repoman(["profile", "diff", "claude-share"])
+      const d = yield* repoman(["profile", "diff", "claude-state"])
       assert.strictEqual(d.code, 1)
       assert.include(d.stdout[0] ?? "", "not installed")
-      const s = yield* repoman(["profile", "show", "claude-share"])
+      const s = yield* repoman(["profile", "show", "claude-state"])
       assert.strictEqual(s.code, 0)
       assert.include(s.stdout, `    source: ${home}/.claude`)
       const missing = yield* repoman(["profile", "show", "nope"])
@@ -161,7 +161,7 @@ describe("repoman profile", () => {
     Effect.gen(function*() {
       const { home, repoman } = yield* world
       const codex = "devices:\n  c:\n    type: disk\n    source: ${HOME}/.codex\n    path: ${HOME}/.codex\n"
-      const r = yield* repoman(["profile", "install", "codex-share"], { "codex-share": codex })
+      const r = yield* repoman(["profile", "install", "codex-state"], { "codex-state": codex })
       assert.strictEqual(r.code, 1)
       assert.include(r.stderr.join("\n"), `${home}/.codex`)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -169,39 +169,39 @@ describe("repoman profile", () => {
   it.effect("remove refuses while a container uses the profile, naming it", () =>
     Effect.gen(function*() {
       const { runtime, repoman } = yield* world
-      assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
+      assert.strictEqual((yield* repoman(["profile", "install", "claude-state"])).code, 0)
       yield* runtime.create(
         new InstanceSpec({
           name: ProjectName.make("isurus"),
           image: ImageRef.make("busybox"),
-          profiles: [ProfileName.make("claude-share")]
+          profiles: [ProfileName.make("claude-state")]
         })
       )
-      const refused = yield* repoman(["profile", "remove", "claude-share"])
+      const refused = yield* repoman(["profile", "remove", "claude-state"])
       assert.strictEqual(refused.code, 1)
       assert.include(refused.stderr.join("\n"), "isurus")
       yield* runtime.remove(ProjectName.make("isurus"))
-      const removed = yield* repoman(["profile", "remove", "claude-share"])
+      const removed = yield* repoman(["profile", "remove", "claude-state"])
       assert.strictEqual(removed.code, 0, removed.stderr.join("\n"))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("new refuses a profile that is not installed or has drifted, naming the fix", () =>
     Effect.gen(function*() {
       const { runtime, repoman } = yield* world
-      const notInstalled = yield* repoman(["new", "isurus", "--profile", "claude-share"])
+      const notInstalled = yield* repoman(["new", "isurus", "--profile", "claude-state"])
       assert.strictEqual(notInstalled.code, 1)
-      assert.include(notInstalled.stderr.join("\n"), "repoman profile install claude-share")
-      assert.strictEqual((yield* repoman(["profile", "install", "claude-share"])).code, 0)
-      const edited = { "claude-share": claude.replace("claude\n", "newer\n"), ssh }
-      const drifted = yield* repoman(["new", "isurus", "--profile", "claude-share"], edited)
+      assert.include(notInstalled.stderr.join("\n"), "repoman profile install claude-state")
+      assert.strictEqual((yield* repoman(["profile", "install", "claude-state"])).code, 0)
+      const edited = { "claude-state": claude.replace("claude\n", "newer\n"), ssh }
+      const drifted = yield* repoman(["new", "isurus", "--profile", "claude-state"], edited)
       assert.strictEqual(drifted.code, 1)
-      assert.include(drifted.stderr.join("\n"), "repoman profile install claude-share")
+      assert.include(drifted.stderr.join("\n"), "repoman profile install claude-state")
       assert.deepStrictEqual(yield* runtime.list(), [])
-      const ok = yield* repoman(["new", "isurus", "--profile", "claude-share"])
+      const ok = yield* repoman(["new", "isurus", "--profile", "claude-state"])
       assert.strictEqual(ok.code, 0, ok.stderr.join("\n"))
       assert.deepStrictEqual((yield* runtime.get(ProjectName.make("isurus"))).profiles.map(String), [
         "default",
-        "claude-share"
+        "claude-state"
       ])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 

@@ -4,9 +4,9 @@
  *
  * A restricted namespace shares host directories only (an allowed path must
  * be a directory, and allowing the home itself would expose all of it). So
- * a profile that must share a file of the home (`~/.claude.json`,
- * `~/.gitconfig`) names a place for it inside a directory it mounts at the
- * same path, with one `link.<name>` label per file (in an Incus profile:
+ * a profile that must share a file of the home (`~/.gitconfig`) names a
+ * place for it inside a directory it mounts **read-only** at the same path,
+ * with one `link.<name>` label per file (in an Incus profile:
  * a `user.repoman.link.<name>` config key):
  *
  * ```yaml
@@ -36,7 +36,7 @@ export const LINK_LABEL_PREFIX = "link."
 
 /**
  * One shared file of a profile: `file` (a host path, and the same path in the
- * container) is kept at `target`, inside a directory the profile mounts.
+ * container) is kept at `target`, inside a directory the profile mounts read-only.
  * `key` is the label that declares it.
  *
  * @since 0.1.0
@@ -58,13 +58,17 @@ const inside = (p: string, dir: string) => p.startsWith(dir.endsWith("/") ? dir 
  * The shared files a profile declares (from its inspection by the
  * runtime), or the first problem with them: a value that is not
  * `FILE -> TARGET`, a relative path, or a target that is not inside a host
- * directory the profile mounts at the same path.
+ * directory the profile mounts read-only at the same path (a container must
+ * not be able to put a symlink where the host's file lives).
  *
  * @since 0.1.0
  * @category shared files
  */
 export const fileLinks = (info: ProfileInfo): Result.Result<ReadonlyArray<FileLink>, string> => {
-  const sameDirs = info.mounts.flatMap((m) => m.source === m.path ? [m.source] : [])
+  // Only read-only mounts: a file shared through a directory a container can
+  // write could be replaced there by a symlink, and the host's next write
+  // through its own symlink would land wherever that one points.
+  const sameDirs = info.mounts.flatMap((m) => m.source === m.path && m.readOnly ? [m.source] : [])
   const links: Array<FileLink> = []
   for (const [key, value] of Object.entries(info.labels)) {
     if (!key.startsWith(LINK_LABEL_PREFIX)) continue
@@ -77,7 +81,9 @@ export const fileLinks = (info: ProfileInfo): Result.Result<ReadonlyArray<FileLi
       return Result.fail(`shared file ${key}: both paths must be absolute, without . or ..`)
     }
     if (!sameDirs.some((dir) => inside(target, dir))) {
-      return Result.fail(`shared file ${key}: ${target} is not inside a directory the profile mounts at the same path`)
+      return Result.fail(
+        `shared file ${key}: ${target} is not inside a directory the profile mounts read-only at the same path`
+      )
     }
     if (sameDirs.some((dir) => file === dir || inside(file, dir))) {
       return Result.fail(`shared file ${key}: ${file} is already inside a shared directory`)

@@ -29,6 +29,13 @@ export interface HostInfoValues {
   readonly home: string
   /** The host's LAN IPv4 address, if one was found. */
   readonly lanIp: Option.Option<string>
+  /**
+   * The environment repoman runs in (`PATH` to find agents' commands, the
+   * agents' own variables such as `CLAUDE_CONFIG_DIR`).
+   */
+  readonly environment: Readonly<Record<string, string>>
+  /** The Node executable running repoman (the default Node runtime shared with containers). */
+  readonly nodeExecutable: string
 }
 
 /**
@@ -67,7 +74,8 @@ export class HostInfoError extends Schema.TaggedError<HostInfoError>("@repoman/c
 
 /**
  * A fixed {@link HostInfo}: user `dev`, uid and gid 1000, home `/home/dev`,
- * no LAN IP, each overridable.
+ * no LAN IP, an empty environment, Node at `/opt/node/bin/node`, each
+ * overridable.
  *
  * @example
  * ```ts
@@ -82,5 +90,14 @@ export class HostInfoError extends Schema.TaggedError<HostInfoError>("@repoman/c
 export const layerTest = (values: Partial<HostInfoValues> = {}): Layer.Layer<HostInfo> =>
   Layer.succeed(
     HostInfo,
-    HostInfo.of({ user: "dev", uid: 1000, gid: 1000, home: "/home/dev", lanIp: Option.none(), ...values })
+    HostInfo.of({
+      user: "dev",
+      uid: 1000,
+      gid: 1000,
+      home: "/home/dev",
+      lanIp: Option.none(),
+      environment: {},
+      nodeExecutable: "/opt/node/bin/node",
+      ...values
+    })
   )

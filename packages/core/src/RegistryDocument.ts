@@ -168,6 +168,18 @@ export const RegistryDocument = Schema.Struct({
   }).pipe(Schema.encodeKeys({ lanIp: "lan_ip" }), withDefault({})),
   defaults: Defaults.pipe(withDefault({})),
   backup: BackupSettings.pipe(withDefault({})),
+  /**
+   * `[agents]`: where the agents and the Node runtime shared with containers
+   * are installed on the host (`claude = "~/.npm-global/lib/node_modules/@anthropic-ai/claude-code"`,
+   * `node = "/opt/node-v24"`), when not found on `PATH` (see `@repoman/core/Agents`).
+   */
+  agents: Schema.Struct({
+    node: Schema.optionalKey(ConfigPath),
+    claude: Schema.optionalKey(ConfigPath),
+    codex: Schema.optionalKey(ConfigPath),
+    gemini: Schema.optionalKey(ConfigPath),
+    pi: Schema.optionalKey(ConfigPath)
+  }).pipe(withDefault({})),
   /** `[plugins]`: profile store plugins, e.g. `profiles = ["@acme/repoman-profiles"]`, found as `[backup] target` is. */
   plugins: Schema.Struct({
     profiles: Schema.Array(Schema.String.pipe(Schema.check(Schema.isMinLength(1)))).pipe(withDefault([]))

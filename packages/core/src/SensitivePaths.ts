@@ -318,9 +318,12 @@ export const exposure = (
       exposes: path === home ? "the whole home directory" : `the whole home directory (${home} is inside ${path})`
     }
   }
-  // Other users' homes: everything beside the home directory in its parent.
+  // Other users' homes: everything beside the home directory in its parent,
+  // except repoman's own dirs when they are there (judged by the list below).
   const homes = parentOf(home)
-  if (homes !== "/" && within(path, homes) && !within(path, home)) {
+  const config = context.configDir === undefined ? `${home}/.config/repoman` : normalize(context.configDir)
+  const own = within(path, state) || within(path, config)
+  if (homes !== "/" && within(path, homes) && !within(path, home) && !own) {
     return { path, sensitive: homes, exposes: `another user's home (beside ${home} in ${homes})` }
   }
   for (const entry of sensitivePaths(context)) {

@@ -63,6 +63,7 @@ const document: fc.Arbitrary<RegistryDocument> = fc.record({
     profiles: fc.array(profile, { maxLength: 3 }),
     uidMode: fc.constantFrom("idmap" as const, "shift" as const)
   }),
+  agents: fc.option(path, { nil: undefined }).map((p) => p === undefined ? {} : { claude: p }),
   backup: fc.record({
     target: fc.constantFrom("rsync", "@acme/repoman-restic", "./plugin.js"),
     requireMount: fc.boolean(),

@@ -80,6 +80,16 @@ describe("exposure", () => {
     assert.isDefined(exposure("/home/adam/work", context))
   })
 
+  it("repoman's own dirs beside the home are not another user's home; their ssh keys and a writable config are", () => {
+    const own = { home: "/srv/t/home", stateDir: "/srv/t/state", configDir: "/srv/t/config" }
+    assert.isUndefined(exposure("/srv/t/state/agents/claude-auth", own))
+    assert.isUndefined(exposure("/srv/t/config/profiles.d", own, { readOnly: true }))
+    assert.include(exposure("/srv/t/state/ssh", own)?.exposes ?? "", "ssh keys")
+    assert.include(exposure("/srv/t/config", own)?.exposes ?? "", "repoman's own configuration")
+    assert.include(exposure("/srv/t/other", own)?.exposes ?? "", "another user's home")
+    assert.include(exposure("/srv/t", own)?.exposes ?? "", "home directory")
+  })
+
   it("refuses what the host runs only when mounted writable", () => {
     const writableOnly = [
       "/home/ada/.local/bin",

@@ -1,6 +1,7 @@
 /**
  * The real {@link HostInfo}: the current user and the LAN address, read
- * through `node:os` once, when the layer is built.
+ * through `node:os` once, when the layer is built, with the process's
+ * environment and Node executable.
  *
  * @since 0.1.0
  * @module
@@ -55,7 +56,18 @@ export const make: Effect.Effect<HostInfo["Service"], HostInfoError> = Effect.ge
   })
   const home = yield* Effect.sync(() => os.homedir())
   const lanIp = yield* Effect.sync(() => pickLanIp(os.networkInterfaces()))
-  return HostInfo.of({ user: user.username, uid: user.uid, gid: user.gid, home, lanIp })
+  const environment = yield* Effect.sync(() =>
+    Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => v === undefined ? [] : [[k, v]]))
+  )
+  return HostInfo.of({
+    user: user.username,
+    uid: user.uid,
+    gid: user.gid,
+    home,
+    lanIp,
+    environment,
+    nodeExecutable: process.execPath
+  })
 })
 
 /**

@@ -24,7 +24,7 @@ export * as NodeHostFiles from "./NodeHostFiles.ts"
 
 /**
  * The real {@link HostInfo}: the current user and the LAN address, read through `node:os` once, when
- * the layer is built.
+ * the layer is built, with the process's environment and Node executable.
  *
  * @since 0.1.0
  */

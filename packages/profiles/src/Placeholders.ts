@@ -11,7 +11,7 @@
  * - A placeholder with no value is an `UnknownVariable` error naming the file
  *   and the placeholder.
  *
- * The values repoman supplies (see `ProfileInstall.profileVariables` in core):
+ * The values repoman supplies (see `PreparedProfile.prepareContext` in `@repoman/programs`):
  *
  * | placeholder | value |
  * | --- | --- |

@@ -4,6 +4,7 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
+import { containerPath } from "@repoman/core/Agents"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ProfileSpec } from "@repoman/core/ContainerRuntime"
 import { fileLinks as declaredLinks } from "@repoman/core/FileLink"
@@ -25,7 +26,21 @@ import * as ProfileLibrary from "../src/ProfileLibrary.ts"
 const hostUser: IdMapping = { _tag: "HostUser", uid: 1000, gid: 1000 }
 const fileLinks = (spec: ProfileSpec) => declaredLinks(IncusProfileDocument.inspect(spec, hostUser))
 
-const variables = { HOME: "/home/ada", USER: "ada", UID: "1000", GID: "1000", HOST_LAN_IP: "192.168.1.42" }
+const state = "/home/ada/.local/state/repoman"
+const variables = {
+  HOME: "/home/ada",
+  USER: "ada",
+  UID: "1000",
+  GID: "1000",
+  HOST_LAN_IP: "192.168.1.42",
+  STATE_DIR: state,
+  AGENT_PATH: containerPath(state),
+  NODE_INSTALL: "/home/ada/.nvm/versions/node/v24.21.0",
+  CLAUDE_INSTALL: "/home/ada/.npm-global/lib/node_modules/@anthropic-ai/claude-code",
+  CODEX_INSTALL: "/home/ada/.npm-global/lib/node_modules/@openai/codex",
+  GEMINI_INSTALL: "/home/ada/.npm-global/lib/node_modules/@google/gemini-cli",
+  PI_INSTALL: "/home/ada/.npm-global/lib/node_modules/@mariozechner/pi-coding-agent"
+}
 const name = ProfileName.make
 
 const library = (userDir: string, plugins: ReadonlyArray<{ id: string; store: ProfileStore["Service"] }> = []) =>
@@ -39,12 +54,13 @@ describe("the vendor library", () => {
       const store = yield* ProfileStore
       const entries = yield* store.list()
       assert.deepStrictEqual(entries.map((e) => e.name), [
-        "claude-share",
-        "codex-share",
-        "gemini-share",
+        "claude",
+        "codex",
+        "gemini",
         "gitconfig-ro",
         "llm-share",
-        "pi-share"
+        "node",
+        "pi"
       ])
       assert.isTrue(entries.every((e) => e.origin._tag === "Vendor" && !e.shadows))
     }).pipe(Effect.provide(library("/nonexistent/profiles.d"))))
@@ -68,20 +84,44 @@ describe("the vendor library", () => {
           // The same absolute path inside as on the host.
           assert.strictEqual(device["path"], source, entry.name)
           assert.isTrue(source.startsWith(`${variables.HOME}/.`), entry.name)
+          // Writable only in repoman's own state dir (Claude's credential store).
+          if (device["readonly"] !== "true") {
+            assert.isTrue(source.startsWith(`${state}/agents/`), `${entry.name}: ${source}`)
+          }
         }
       }
     }).pipe(Effect.provide(library("/nonexistent/profiles.d"))))
 
-  it.effect("claude-share mounts ~/.claude and points Claude at it; llm-share is environment only; gitconfig is read-only", () =>
+  it.effect("claude: install and shims read-only, only the credential store read-write; llm-share is environment only; gitconfig is read-only", () =>
     Effect.gen(function*() {
       const store = yield* ProfileStore
-      const claude = yield* store.render(name("claude-share"), variables)
-      assert.deepStrictEqual(Object.values(claude.devices).map((d) => d["source"]), ["/home/ada/.claude"])
+      const claude = yield* store.render(name("claude"), variables)
+      const devices = Object.values(claude.devices).map((d) => [d["source"], d["readonly"] ?? "false"])
+      assert.deepStrictEqual(devices, [
+        [variables.CLAUDE_INSTALL, "true"],
+        [`${state}/agents/bin/claude`, "true"],
+        [`${state}/agents/claude-auth`, "false"]
+      ])
+      // Nothing of the host's ~/.claude is mounted: the project's own state is mounted there by new.
+      assert.isFalse(devices.some(([s]) => s?.startsWith("/home/ada/.claude") === true))
       assert.strictEqual(claude.config["environment.CLAUDE_CONFIG_DIR"], "/home/ada/.claude")
-      assert.deepStrictEqual(
-        Result.map(fileLinks(claude), (ls) => ls.map((l) => [l.file, l.target])),
-        Result.succeed([["/home/ada/.claude.json", "/home/ada/.claude/.claude.json"]])
-      )
+      assert.strictEqual(claude.config["environment.CLAUDE_SECURESTORAGE_CONFIG_DIR"], `${state}/agents/claude-auth`)
+      assert.strictEqual(claude.config["user.repoman.agent"], "claude")
+      assert.deepStrictEqual(Result.map(fileLinks(claude), (ls) => ls.length), Result.succeed(0))
+      // Every tool profile sets the same PATH (whichever applies last, every tool is found) and mounts Node alike.
+      for (const tool of ["node", "codex", "gemini", "pi"]) {
+        const spec = yield* store.render(name(tool), variables)
+        assert.strictEqual(spec.config["environment.PATH"], containerPath(state), tool)
+        assert.strictEqual(spec.config["user.repoman.agent"], tool)
+        assert.deepStrictEqual(spec.devices["node-install"], {
+          type: "disk",
+          source: variables.NODE_INSTALL,
+          path: variables.NODE_INSTALL,
+          readonly: "true"
+        })
+        // Only Claude's store is writable: every other host source is read-only.
+        assert.isTrue(Object.values(spec.devices).every((d) => d["readonly"] === "true"), tool)
+      }
       const llm = yield* store.render(name("llm-share"), variables)
       assert.deepStrictEqual(llm.devices, {})
       assert.strictEqual(llm.config["environment.OLLAMA_HOST"], "http://192.168.1.42:11434")
@@ -100,11 +140,11 @@ describe("the vendor library", () => {
 })
 
 describe("shared-file declarations", () => {
-  const spec = (config: Record<string, string>) =>
+  const spec = (config: Record<string, string>, readonly = "true") =>
     new ProfileSpec({
       description: "",
       config,
-      devices: { d: { type: "disk", source: "/home/ada/.tool", path: "/home/ada/.tool" } }
+      devices: { d: { type: "disk", source: "/home/ada/.tool", path: "/home/ada/.tool", readonly } }
     })
   const problem = (config: Record<string, string>) =>
     Result.match(fileLinks(spec(config)), { onFailure: (p) => p, onSuccess: () => "" })
@@ -121,6 +161,12 @@ describe("shared-file declarations", () => {
     assert.include(problem({ "user.repoman.link.a": "/home/ada/.tool/x -> /home/ada/.tool/y" }), "already inside")
     assert.strictEqual(problem({ "environment.X": "a -> b" }), "")
   })
+
+  it("must point into a read-only mount: a container could put a symlink in a writable one", () => {
+    const link = { "user.repoman.link.a": "/home/ada/.tool.json -> /home/ada/.tool/tool.json" }
+    const writable = Result.match(fileLinks(spec(link, "false")), { onFailure: (p) => p, onSuccess: () => "" })
+    assert.include(writable, "read-only")
+  })
 })
 
 describe("user profiles and plugins", () => {
@@ -128,20 +174,20 @@ describe("user profiles and plugins", () => {
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-lib-" })
-      yield* fs.writeFileString(`${dir}/claude-share.yaml`, "description: mine\nconfig:\n  environment.MINE: \"1\"\n")
+      yield* fs.writeFileString(`${dir}/claude.yaml`, "description: mine\nconfig:\n  environment.MINE: \"1\"\n")
       yield* fs.writeFileString(`${dir}/editor.yml`, "config:\n  environment.EDITOR: vim\n")
       yield* fs.writeFileString(`${dir}/notes.txt`, "ignored")
       const plugin = ProfileLibrary.fromTexts({
-        "codex-share": "description: from the plugin\n",
+        "codex": "description: from the plugin\n",
         "acme-env": "config:\n  environment.ACME: \"${USER}\"\n"
       })
       const entries = yield* Effect.gen(function*() {
         const store = yield* ProfileStore
         const list = yield* store.list()
-        const claude = yield* store.render(name("claude-share"), variables)
+        const claude = yield* store.render(name("claude"), variables)
         assert.strictEqual(claude.description, "mine")
         assert.deepStrictEqual(claude.devices, {})
-        const codex = yield* store.render(name("codex-share"), variables)
+        const codex = yield* store.render(name("codex"), variables)
         assert.strictEqual(codex.description, "from the plugin")
         assert.strictEqual((yield* store.render(name("acme-env"), variables)).config["environment.ACME"], "ada")
         assert.include(yield* store.read(name("editor")), "EDITOR")
@@ -153,12 +199,12 @@ describe("user profiles and plugins", () => {
           ? undefined
           : [e.origin._tag === "Plugin" ? `plugin:${e.origin.id}` : e.origin._tag, e.shadows]
       }
-      assert.deepStrictEqual(row("claude-share"), ["User", true])
+      assert.deepStrictEqual(row("claude"), ["User", true])
       assert.deepStrictEqual(row("editor"), ["User", false])
-      assert.deepStrictEqual(row("codex-share"), ["plugin:@acme/repoman-profiles", true])
+      assert.deepStrictEqual(row("codex"), ["plugin:@acme/repoman-profiles", true])
       assert.deepStrictEqual(row("acme-env"), ["plugin:@acme/repoman-profiles", false])
-      assert.deepStrictEqual(row("gemini-share"), ["Vendor", false])
-      assert.strictEqual(entries.find((e) => e.name === "claude-share")?.location, `${dir}/claude-share.yaml`)
+      assert.deepStrictEqual(row("gemini"), ["Vendor", false])
+      assert.strictEqual(entries.find((e) => e.name === "claude")?.location, `${dir}/claude.yaml`)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("a malformed user file fails render naming the file; a bad file name fails list", () =>

@@ -14,6 +14,7 @@
  * @since 0.1.0
  * @module
  */
+import { AGENT_LABEL, storeDir, ToolId, TOOLS } from "@repoman/core/Agents"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type GitCover, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"
@@ -32,6 +33,8 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import { makeProjectState } from "./AgentState.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
@@ -86,6 +89,8 @@ export const instanceSpec = (options: {
   readonly hermetic?: { readonly patches: string }
   /** Sealed: the gitdir that covers the repo's `.git` (its mounts are then locked). */
   readonly gitCover?: GitCover
+  /** The agents' per-project state dirs (see `AgentState`). */
+  readonly agentMounts?: ReadonlyArray<Mount>
 }): InstanceSpec => {
   const hermetic = options.hermetic === undefined
     ? undefined
@@ -97,7 +102,10 @@ export const instanceSpec = (options: {
     repo: hermetic?.repo ?? new HostPath({ source: options.repo.real, path: options.repo.path, readOnly: false }),
     mounts: [
       ...(hermetic === undefined ? [] : [hermetic.patches]),
-      ...options.mounts.map((m, i) => new Mount({ name: `mount${i}`, source: m.source, path: m.path, readOnly: false }))
+      ...options.mounts.map((m, i) =>
+        new Mount({ name: `mount${i}`, source: m.source, path: m.path, readOnly: false })
+      ),
+      ...(options.agentMounts ?? [])
     ],
     env: Option.match(options.override, { onNone: () => ({}), onSome: (o) => o.env }),
     limits: mergeLimits(
@@ -132,6 +140,33 @@ const prepareHome = (name: ProjectName, home: string) =>
           })
         ))
     )
+  })
+
+/**
+ * Gives the container user the directory above a shared credential store
+ * (inside the container only): Claude Code takes a legacy lock file next to
+ * its store directory. Incus made that directory for the mount, owned by
+ * root.
+ */
+const prepareStoreParents = (name: ProjectName, tools: ReadonlyArray<ToolId>) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    const { stateDir } = yield* ConfigPaths
+    for (const tool of tools) {
+      if (TOOLS[tool].credentials?._tag !== "SharedStore") continue
+      const parent = storeDir(stateDir, tool).replace(/\/[^/]+$/, "")
+      yield* runtime.makeDirectory(name, parent, { uid: CONTAINER_ID, gid: CONTAINER_ID }).pipe(
+        Effect.catchTag("ContainerRuntimeError", (e) =>
+          Effect.fail(
+            new LifecycleError({
+              reason: new InvalidPath({
+                path: parent,
+                detail: `cannot prepare the ${tool} login's directory: ${e.message}`
+              })
+            })
+          ))
+      )
+    }
   })
 
 /**
@@ -226,21 +261,28 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       mode: gitMode,
       acceptSubmoduleRisk: input.acceptSubmoduleRisk ?? false
     })
-  const spec = instanceSpec({
-    name: input.name,
-    image,
-    profiles,
-    repo,
-    document,
-    override,
-    mounts,
-    host,
-    ...(input.limits === undefined ? {} : { limits: input.limits }),
-    ...(input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {}),
-    ...(seal === undefined
-      ? {}
-      : Option.match(seal.cover, { onNone: () => ({}), onSome: (gitCover) => ({ gitCover }) }))
-  })
+  const tools = unique(required.flatMap((p) => {
+    const label = p.info.labels[AGENT_LABEL]
+    return label !== undefined && Schema.is(ToolId)(label) ? [label] : []
+  }))
+  const patches = input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {}
+  const specWith = (agentMounts: ReadonlyArray<Mount>) =>
+    instanceSpec({
+      name: input.name,
+      image,
+      profiles,
+      repo,
+      document,
+      override,
+      mounts,
+      host,
+      ...(input.limits === undefined ? {} : { limits: input.limits }),
+      ...patches,
+      agentMounts,
+      ...(seal === undefined
+        ? {}
+        : Option.match(seal.cover, { onNone: () => ({}), onSome: (gitCover) => ({ gitCover }) }))
+    })
   const created = timestampFromDate(new Date(yield* Clock.currentTimeMillis))
   const project: Project = {
     name: input.name,
@@ -259,6 +301,15 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     Effect.catch(() => Ref.set(leftBehind, true))
   )
   return yield* Effect.scoped(Effect.gen(function*() {
+    // The agents' state: a fresh directory for this project, seeded before any container mounts it.
+    const agentState = yield* Effect.acquireRelease(
+      makeProjectState(input.name, tools),
+      (state, exit) =>
+        Exit.isFailure(exit) && Option.isSome(state)
+          ? Effect.ignore(fs.remove(state.value.root, { recursive: true }))
+          : Effect.void
+    )
+    const spec = specWith(Option.match(agentState, { onNone: () => [], onSome: (s) => s.mounts }))
     const instance = yield* Effect.acquireRelease(
       // A create that failed part way (the engine went away between making
       // the container and starting it) may have left it: make sure it is
@@ -269,6 +320,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       (_, exit) => Exit.isFailure(exit) ? removeAgain : Effect.void
     )
     yield* prepareHome(input.name, host.home)
+    yield* prepareStoreParents(input.name, tools)
     yield* linkSharedFiles(input.name, required)
     if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
     if (seal !== undefined) {
@@ -285,7 +337,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       }
     }
     yield* registry.addProject(project)
-    return { project, instance, repo, seal: Option.fromUndefinedOr(seal) }
+    return { project, instance, repo, agentState, seal: Option.fromUndefinedOr(seal) }
   })).pipe(
     Effect.tapError(() =>
       seal === undefined ? Effect.void : Effect.gen(function*() {

@@ -8,11 +8,15 @@
  * @since 0.1.0
  * @module
  */
+import { toolOfStateMount } from "@repoman/core/Agents"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { HostInfo } from "@repoman/core/HostInfo"
 import type { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import { clearMountTargets, clearStores, refreshCopies } from "./AgentState.ts"
 import { containerUser } from "./ContainerUser.ts"
 import { ownInstance } from "./Owners.ts"
 
@@ -44,7 +48,23 @@ export const openShell = Effect.fn("openShell")(function*(name: ProjectName, inp
   const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
   // Never into a container another user's repoman (or no repoman) made.
   const instance = yield* ownInstance(name)
-  if (instance.status !== "Running") yield* runtime.start(name)
+  if (instance.status !== "Running") {
+    // Names where mounts nest inside an agent's state dir must not be symlinks (planted while it ran).
+    if (instance.mounts.some((m) => toolOfStateMount(m.name) !== undefined)) {
+      const profileMounts = yield* Effect.forEach(instance.profiles, (p) =>
+        runtime.getProfile(p).pipe(
+          Effect.map((profile) =>
+            runtime.inspectProfile(profile, Option.getOrElse(instance.idMapping, () => ({ _tag: "Shift" } as const)))
+              .mounts
+          ),
+          Effect.orElseSucceed(() => [])
+        ))
+      yield* clearMountTargets(instance, profileMounts.flat())
+    }
+    yield* runtime.start(name)
+  }
+  yield* refreshCopies(instance, yield* HostInfo)
+  yield* clearStores(instance)
   const user = yield* containerUser(name, repoPath)
   return yield* runtime.shell(name, {
     user: user.uid,

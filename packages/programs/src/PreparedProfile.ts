@@ -11,12 +11,13 @@ import { ContainerRuntime, type ProfileInfo, type ProfileSpec } from "@repoman/c
 import { HostInfo, type HostInfoValues } from "@repoman/core/HostInfo"
 import { type IdMapping, idMappingFor } from "@repoman/core/IdMapping"
 import type { ProfileName } from "@repoman/core/Ids"
-import { ProfileStore, type ProfileVariables } from "@repoman/core/ProfileStore"
+import { type ProfileError, ProfileStore, type ProfileVariables } from "@repoman/core/ProfileStore"
 import { Registry } from "@repoman/core/Registry"
 import { emptyDocument, type RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import { AgentInstallError, type ToolVariables, toolVariables } from "./AgentInstall.ts"
 
 /**
  * The `${NAME}` values profiles are rendered with: `USER`, `HOME`, `UID`,
@@ -39,26 +40,36 @@ export const profileVariables = (host: HostInfoValues, document: RegistryDocumen
 }
 
 /**
- * What a profile is prepared with: the render variables and the id mapping
- * of the namespace.
+ * What a profile is prepared with: the render variables (the host's, and
+ * the tool profiles' from `AgentInstall.toolVariables`), why a tool's
+ * install variable is missing, and the id mapping of the namespace.
  *
  * @since 0.1.0
  * @category models
  */
 export interface PrepareContext {
   readonly variables: ProfileVariables
+  readonly missing: ToolVariables["missing"]
   readonly idMapping: IdMapping
 }
 
 /**
- * The context for a registry document and the host.
+ * The context for a registry document and the host (the tools' installs
+ * are looked up on the host).
  *
  * @since 0.1.0
  * @category utils
  */
-export const prepareContext = (host: HostInfoValues, document: RegistryDocument): PrepareContext => ({
-  variables: profileVariables(host, document),
-  idMapping: idMappingFor(document.defaults.uidMode, host)
+export const prepareContext = Effect.fn("PreparedProfile.prepareContext")(function*(
+  host: HostInfoValues,
+  document: RegistryDocument
+) {
+  const tools = yield* toolVariables(document, host)
+  return {
+    variables: { ...tools.variables, ...profileVariables(host, document) },
+    missing: tools.missing,
+    idMapping: idMappingFor(document.defaults.uidMode, host)
+  } satisfies PrepareContext
 })
 
 /**
@@ -74,7 +85,7 @@ export const contextNow = Effect.gen(function*() {
   const document = yield* registry.load.pipe(
     Effect.catchReason("RegistryError", "NotInitialized", () => Effect.succeed(emptyDocument))
   )
-  return prepareContext(host, document)
+  return yield* prepareContext(host, document)
 })
 
 const canonical = (value: unknown): unknown =>
@@ -138,7 +149,16 @@ export const prepareProfile = Effect.fn("PreparedProfile.prepareProfile")(functi
   const store = yield* ProfileStore
   const runtime = yield* ContainerRuntime
   const fs = yield* FileSystem.FileSystem
-  const rendered = yield* store.render(name, context.variables)
+  const rendered = yield* store.render(name, context.variables).pipe(
+    Effect.catchReason("ProfileError", "UnknownVariable", (reason, error) => {
+      const missing = context.missing[reason.placeholder]
+      return Effect.fail<ProfileError | AgentInstallError>(
+        missing === undefined
+          ? error
+          : new AgentInstallError({ tool: missing.tool, detail: missing.detail, usage: false })
+      )
+    })
+  )
   const mounts = runtime.inspectProfile(rendered, context.idMapping).mounts
   const sources = yield* Effect.forEach(mounts, ({ name: mount, source }) =>
     Effect.gen(function*() {

@@ -13,6 +13,7 @@
  * @since 0.1.0
  * @module
  */
+import { AGENT_LABEL, installVariable, projectsDir, ToolId, TOOLS } from "@repoman/core/Agents"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"
@@ -25,6 +26,15 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import {
+  AgentInstallError,
+  moveLoginIntoStore,
+  type PreparedHost,
+  prepareHost,
+  resolveInstall,
+  type StoreReport
+} from "./AgentInstall.ts"
 import { requireOwnProfile } from "./Owners.ts"
 import { contextNow, prepareContext, prepareProfile } from "./PreparedProfile.ts"
 import { failWith, NotAllowed, SensitiveSource, SourceMissing } from "./ProfileInstallError.ts"
@@ -44,6 +54,10 @@ export interface InstallReport {
   readonly exposures: ReadonlyArray<Exposure>
   /** The profile's shared files (see `SharedFiles`) and where each stands on the host. */
   readonly links: ReadonlyArray<LinkReport>
+  /** For a tool profile (`user.repoman.agent`): the tools made ready on the host (with Node for agents that need it). */
+  readonly tools: ReadonlyArray<PreparedHost>
+  /** For a tool with a shared credential store: what install did with the host's login. */
+  readonly stores: ReadonlyArray<StoreReport>
 }
 
 /**
@@ -112,16 +126,63 @@ const unnamed = (exposures: ReadonlyArray<Exposure>, allowed: ReadonlyArray<stri
  */
 export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(function*(
   names: ReadonlyArray<ProfileName>,
-  options: { readonly allowSensitive: ReadonlyArray<string>; readonly linkFiles?: boolean }
+  options: {
+    readonly allowSensitive: ReadonlyArray<string>
+    readonly linkFiles?: boolean
+    /** Install directories of tools (`--agent-dir NAME=DIR`), checked and written to `[agents]` first. */
+    readonly agentDirs?: Readonly<Partial<Record<ToolId, string>>>
+  }
 ) {
   const runtime = yield* ContainerRuntime
   const host = yield* HostInfo
   const registry = yield* Registry
   const store = yield* ProfileStore
   const paths = yield* ConfigPaths
-  const context = prepareContext(host, yield* registry.load)
+  const { stateDir } = paths
   const sensitive: SensitiveContext = { home: host.home, stateDir: paths.stateDir, configDir: paths.configDir }
+  // Installs named by hand: checked now, rendered with, and saved in [agents] once the profiles are in.
+  const named = Object.entries(options.agentDirs ?? {}).flatMap(([t, d]) =>
+    d === undefined ? [] : [[t as ToolId, d] as const]
+  )
+  const resolved = Object.fromEntries(
+    yield* Effect.forEach(
+      named,
+      ([tool, dir]) => Effect.map(resolveInstall(tool, dir, host.home), (real) => [tool, real] as const)
+    )
+  )
+  const loaded = yield* registry.load
+  const context = yield* prepareContext(host, { ...loaded, agents: { ...loaded.agents, ...resolved } })
   const requested = [...new Set(names)]
+
+  // Tool profiles: the host side they need (shim dirs, the credential store,
+  // the projects' state dir) is made first, in repoman's own state dir, so
+  // that their sources exist for the checks below.
+  const tools = new Map<ProfileName, ReadonlyArray<PreparedHost>>()
+  for (const name of requested) {
+    if (name === "default") continue
+    const rendered = yield* prepareProfile(name, context)
+    const label = rendered.info.labels[AGENT_LABEL]
+    if (label === undefined) continue
+    if (!Schema.is(ToolId)(label)) {
+      return yield* failWith(
+        new NotAllowed({
+          profile: name,
+          detail: `user.repoman.agent "${label}" is not one of ${Object.keys(TOOLS).join(", ")}`
+        })
+      )
+    }
+    const needed: ReadonlyArray<ToolId> = TOOLS[label].needsNode && label !== "node" ? [label, "node"] : [label]
+    tools.set(
+      name,
+      yield* Effect.forEach(needed, (tool) => {
+        const install = context.variables[installVariable(tool)]
+        const missing = context.missing[installVariable(tool)]
+        return install === undefined
+          ? Effect.fail(new AgentInstallError({ tool, detail: missing?.detail ?? "not installed", usage: false }))
+          : prepareHost(tool, install)
+      })
+    )
+  }
 
   // First, on request, the host side of shared files: this may make the
   // directory a source needs (~/.config/git for ~/.gitconfig), and leaves a
@@ -193,7 +254,11 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
     }))
 
   // The namespace: let its instances mount the sources (all or nothing).
-  const sources = checked.flatMap((c) => c.prepared.info.mounts.map((m) => m.source))
+  const stateful = [...tools.values()].flat().some((t) => TOOLS[t.tool].stateDir !== undefined)
+  const sources = [
+    ...checked.flatMap((c) => c.prepared.info.mounts.map((m) => m.source)),
+    ...(stateful ? [projectsDir(stateDir)] : [])
+  ]
   const allowed = yield* runtime.allowPaths(sources)
   const [refused] = allowed.refused
   if (refused !== undefined) {
@@ -215,12 +280,27 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
   yield* Effect.forEach(checked, (c) => runtime.putProfile(c.prepared.name, c.prepared.spec), { discard: true }).pipe(
     Effect.onExit((exit) => Exit.isFailure(exit) ? restore : Effect.void)
   )
+  if (named.length > 0) {
+    yield* registry.modify((document) =>
+      Effect.succeed([undefined, { ...document, agents: { ...document.agents, ...resolved } }] as const)
+    )
+  }
+  // Last, the host's login into a shared store (Claude Code's), once the profiles are in.
+  const stores = new Map<ProfileName, ReadonlyArray<StoreReport>>()
+  for (const [name, prepared] of tools) {
+    stores.set(
+      name,
+      yield* Effect.forEach(prepared.filter((p) => p.store !== null), (p) => moveLoginIntoStore(p.tool, host))
+    )
+  }
   return {
     profiles: checked.map((c) => ({
       name: c.prepared.name,
       sources: c.prepared.info.mounts.map((m) => m.source),
       exposures: c.exposures,
-      links: c.links
+      links: c.links,
+      tools: tools.get(c.prepared.name) ?? [],
+      stores: stores.get(c.prepared.name) ?? []
     })),
     addedPaths: allowed.added
   } satisfies InstallResult

@@ -129,12 +129,34 @@ export class InUse extends Schema.TaggedClass<InUse>("@repoman/programs/ProfileI
 }
 
 /**
+ * The profile is one older repoman versions shipped, which shared an agent's
+ * whole state directory read-write (hooks, MCP servers, transcripts of every
+ * project); `replacement` is the profile that replaces it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Retired extends Schema.TaggedClass<Retired>("@repoman/programs/ProfileInstallError/Retired")("Retired", {
+  profile: Schema.String,
+  replacement: Schema.String
+}) {
+  /** One line for the user. */
+  get message(): string {
+    return `profile ${this.profile} is outdated: it let containers write configuration the host's agent runs ` +
+      `(hooks, MCP servers) and read every project's transcripts; use '${this.replacement}' instead ` +
+      `('repoman profile install ${this.replacement}', then replace ${this.profile} in repoman.toml's profiles ` +
+      `and repos.d/, and 'repoman profile remove ${this.profile}')`
+  }
+}
+
+/**
  * Why a {@link ProfileInstallError} happened.
  *
  * @since 0.1.0
  * @category errors
  */
 export const ProfileInstallErrorReason = Schema.Union([
+  Retired,
   SourceMissing,
   SensitiveSource,
   NotAllowed,

@@ -25,6 +25,7 @@ import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import { removeProjectState } from "./AgentState.ts"
 import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { requireOwnInstance } from "./Owners.ts"
 
@@ -134,6 +135,8 @@ export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalP
     yield* runtime.remove(plan.name).pipe(
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void)
     )
+    // The agents' per-project state (transcripts, settings) goes with the container.
+    yield* removeProjectState(plan.container.value.mounts)
   }
   if (!plan.keepIncus) yield* discardSeal(plan.name)
   if (Option.isSome(plan.project)) yield* registry.removeProject(plan.name)

@@ -3,9 +3,9 @@
  * (`repoman profile install --link-files` moves `<file>` to `<target>` and
  * leaves a symlink in its place, {@link linkOnHost}) and every new container
  * (`<file>` is a symlink to `<target>`, {@link linkInContainer}). The
- * declarations and their checks are `@repoman/core/FileLink`. Claude Code
- * and git write through such a symlink: they resolve it and replace the
- * target.
+ * declarations and their checks are `@repoman/core/FileLink`: the target's
+ * directory is mounted read-only, so no container can put a symlink there.
+ * git writes through such a symlink: it resolves it and replaces the target.
  *
  * @since 0.1.0
  * @module

@@ -17,6 +17,7 @@ import { isUsable, mapsUser, ownership, refusalOf } from "@repoman/core/Ownershi
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import { removeProjectState } from "./AgentState.ts"
 import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { namespaceOwnership } from "./Owners.ts"
 
@@ -121,7 +122,10 @@ export const uninstall = Effect.fn("uninstall")(function*(plan: UninstallPlan) {
   const runtime = yield* ContainerRuntime
   const fs = yield* FileSystem.FileSystem
   for (const instance of plan.managed.instances) {
+    const mounts = yield* runtime.get(instance).pipe(Effect.map((i) => i.mounts), Effect.orElseSucceed(() => []))
     yield* runtime.remove(instance).pipe(Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void))
+    // The agents' per-project state goes with its container (the shared login stays: it is the user's).
+    yield* removeProjectState(mounts)
   }
   for (const profile of plan.managed.profiles) {
     yield* runtime.deleteProfile(profile).pipe(

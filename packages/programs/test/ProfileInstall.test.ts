@@ -86,7 +86,15 @@ const name = ProfileName.make
 
 describe("profileVariables", () => {
   it("takes the LAN IP from the registry, else the host, else leaves it out", () => {
-    const host = { user: "ada", uid: 1234, gid: 999, home: "/home/ada", lanIp: Option.some("10.0.0.2") }
+    const host = {
+      user: "ada",
+      uid: 1234,
+      gid: 999,
+      home: "/home/ada",
+      lanIp: Option.some("10.0.0.2"),
+      environment: {},
+      nodeExecutable: "/opt/node/bin/node"
+    }
     assert.deepStrictEqual(profileVariables(host, emptyDocument), {
       USER: "ada",
       HOME: "/home/ada",
@@ -105,53 +113,53 @@ describe("profileVariables", () => {
 describe("installProfiles", () => {
   it.effect("puts the rendered profile and extends the namespace's allowed paths", () =>
     Effect.gen(function*() {
-      const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
-      const result = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
+      const { home, runtime, layer } = yield* world({ "tool-ro": share(".claude") })
+      const result = yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(result.addedPaths, [`${home}/.claude`])
       const ns = yield* runtime.getNamespace("repoman")
       assert.deepStrictEqual(ns.allowedPaths, [`${home}/repos`, `${home}/.claude`])
       assert.deepStrictEqual(ns.idMapping, Option.some({ _tag: "HostUser", uid: 1000, gid: 1000 } as const))
-      const installed = yield* runtime.getProfile(name("claude-share"))
+      const installed = yield* runtime.getProfile(name("tool-ro"))
       assert.deepStrictEqual(installed.devices["d"], {
         type: "disk",
         source: `${home}/.claude`,
         path: `${home}/.claude`
       })
       // Again: nothing more to allow, the profile is in sync.
-      const again = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
+      const again = yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(again.addedPaths, [])
       const rows = yield* profileStatuses().pipe(Effect.provide(layer))
-      assert.deepStrictEqual(rows.map((r) => [String(r.name), r.installed, r.inSync]), [["claude-share", true, true]])
+      assert.deepStrictEqual(rows.map((r) => [String(r.name), r.installed, r.inSync]), [["tool-ro", true, true]])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("in uid mode shift, host disks get shift=true and no path list is added", () =>
     Effect.gen(function*() {
-      const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") }, "shift")
-      const result = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
+      const { home, runtime, layer } = yield* world({ "tool-ro": share(".claude") }, "shift")
+      const result = yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(result.addedPaths, [])
       assert.deepStrictEqual((yield* runtime.getNamespace("repoman")).allowedPaths, [])
-      assert.deepStrictEqual((yield* runtime.getProfile(name("claude-share"))).devices["d"], {
+      assert.deepStrictEqual((yield* runtime.getProfile(name("tool-ro"))).devices["d"], {
         type: "disk",
         source: `${home}/.claude`,
         path: `${home}/.claude`,
         shift: "true"
       })
-      assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
+      assert.isTrue((yield* compareProfile(name("tool-ro")).pipe(Effect.provide(layer))).equal)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("refuses a missing source, naming it, and changes nothing", () =>
     Effect.gen(function*() {
       const { home, runtime, layer } = yield* world({
-        "claude-share": share(".claude"),
-        "codex-share": share(".codex")
+        "tool-ro": share(".claude"),
+        "tool-b": share(".codex")
       })
-      const error = yield* installProfiles([name("claude-share"), name("codex-share")], { allowSensitive: [] }).pipe(
+      const error = yield* installProfiles([name("tool-ro"), name("tool-b")], { allowSensitive: [] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
@@ -247,28 +255,30 @@ describe("installProfiles", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })
 
-/** claude-share's shape: ~/.claude shared, ~/.claude.json kept inside it. */
+/** gitconfig-ro's shape on a tool dir: ~/.claude shared read-only, ~/.claude.json kept inside it. */
 const claudeWithLink: Template = (v) =>
   new ProfileSpec({
     description: "claude",
     config: { "user.repoman.link.claude-json": `${v["HOME"]}/.claude.json -> ${v["HOME"]}/.claude/.claude.json` },
-    devices: { d: { type: "disk", source: `${v["HOME"]}/.claude`, path: `${v["HOME"]}/.claude` } }
+    devices: {
+      d: { type: "disk", source: `${v["HOME"]}/.claude`, path: `${v["HOME"]}/.claude`, readonly: "true" }
+    }
   })
 
 describe("shared files", () => {
   it.effect("without --link-files the host file is left alone and reported movable; with it, it moves and a symlink stays", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      const { home, layer } = yield* world({ "claude-share": claudeWithLink })
+      const { home, layer } = yield* world({ "tool-ro": claudeWithLink })
       yield* fs.writeFileString(`${home}/.claude.json`, "{\"numStartups\": 7}\n")
-      const first = yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(
+      const first = yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(first.profiles[0]?.links.map((l) => l.state), ["Movable"])
       assert.isFalse(yield* fs.exists(`${home}/.claude/.claude.json`))
       assert.isTrue(Option.isNone(yield* fs.readLink(`${home}/.claude.json`).pipe(Effect.option)))
 
-      const second = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
+      const second = yield* installProfiles([name("tool-ro")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(second.profiles[0]?.links.map((l) => l.state), ["Moved"])
@@ -279,7 +289,7 @@ describe("shared files", () => {
       yield* fs.rename(`${home}/.claude/.claude.json.tmp`, `${home}/.claude/.claude.json`)
       assert.strictEqual(yield* fs.readFileString(`${home}/.claude.json`), "{\"numStartups\": 8}\n")
 
-      const third = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
+      const third = yield* installProfiles([name("tool-ro")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.deepStrictEqual(third.profiles[0]?.links.map((l) => l.state), ["Linked"])
@@ -289,10 +299,10 @@ describe("shared files", () => {
   it.effect("when both files exist, or the file is a symlink elsewhere, nothing is touched and install says why", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      const { home, layer } = yield* world({ "claude-share": claudeWithLink })
+      const { home, layer } = yield* world({ "tool-ro": claudeWithLink })
       yield* fs.writeFileString(`${home}/.claude.json`, "host\n")
       yield* fs.writeFileString(`${home}/.claude/.claude.json`, "containers\n")
-      const both = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
+      const both = yield* installProfiles([name("tool-ro")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.strictEqual(both.profiles[0]?.links[0]?.state, "Blocked")
@@ -303,7 +313,7 @@ describe("shared files", () => {
       yield* fs.remove(`${home}/.claude.json`)
       yield* fs.writeFileString(`${home}/elsewhere.json`, "x\n")
       yield* fs.symlink(`${home}/elsewhere.json`, `${home}/.claude.json`)
-      const elsewhere = yield* installProfiles([name("claude-share")], { allowSensitive: [], linkFiles: true }).pipe(
+      const elsewhere = yield* installProfiles([name("tool-ro")], { allowSensitive: [], linkFiles: true }).pipe(
         Effect.provide(layer)
       )
       assert.include(elsewhere.profiles[0]?.links[0]?.detail ?? "", "elsewhere.json")
@@ -318,7 +328,9 @@ describe("shared files", () => {
           new ProfileSpec({
             description: "",
             config: { "user.repoman.link.k": `${v["HOME"]}/.ssh/config -> ${v["HOME"]}/.claude/ssh-config` },
-            devices: { d: { type: "disk", source: `${v["HOME"]}/.claude`, path: `${v["HOME"]}/.claude` } }
+            devices: {
+              d: { type: "disk", source: `${v["HOME"]}/.claude`, path: `${v["HOME"]}/.claude`, readonly: "true" }
+            }
           })
       })
       yield* fs.writeFileString(`${home}/.ssh/config`, "Host *\n")
@@ -333,10 +345,10 @@ describe("shared files", () => {
 
   it.effect("new makes the shared file a symlink into the shared directory inside the container", () =>
     Effect.gen(function*() {
-      const { home, layer, runtime } = yield* world({ "claude-share": claudeWithLink })
-      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
+      const { home, layer, runtime } = yield* world({ "tool-ro": claudeWithLink })
+      yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       const isurus = ProjectName.make("isurus")
-      yield* newProject({ name: isurus, profiles: [name("claude-share")] }).pipe(Effect.provide(layer))
+      yield* newProject({ name: isurus, profiles: [name("tool-ro")] }).pipe(Effect.provide(layer))
       const link = Option.getOrThrow(yield* runtime.fileInfo(isurus, `${home}/.claude.json`))
       assert.deepStrictEqual([link.type, link.target], ["symlink", `${home}/.claude/.claude.json`])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -345,57 +357,57 @@ describe("shared files", () => {
 describe("compare, require, remove", () => {
   it.effect("drift is seen by compare, list and new; reinstall fixes it", () =>
     Effect.gen(function*() {
-      const { layer, library } = yield* world({ "claude-share": share(".claude") })
+      const { layer, library } = yield* world({ "tool-ro": share(".claude") })
       const document = yield* Registry.use((r) => r.load).pipe(Effect.provide(layer))
-      const missing = yield* requireProfiles([name("claude-share")], document).pipe(Effect.provide(layer), Effect.flip)
-      assert.include(missing.message, "repoman profile install claude-share")
-      const notInstalled = yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))
+      const missing = yield* requireProfiles([name("tool-ro")], document).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(missing.message, "repoman profile install tool-ro")
+      const notInstalled = yield* compareProfile(name("tool-ro")).pipe(Effect.provide(layer))
       assert.isFalse(notInstalled.equal)
       assert.isTrue(Option.isNone(notInstalled.installed))
 
-      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
-      assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
-      yield* requireProfiles([name("default"), name("claude-share")], document).pipe(Effect.provide(layer))
+      yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(Effect.provide(layer))
+      assert.isTrue((yield* compareProfile(name("tool-ro")).pipe(Effect.provide(layer))).equal)
+      yield* requireProfiles([name("default"), name("tool-ro")], document).pipe(Effect.provide(layer))
 
-      library.set("claude-share", share(".claude", true))
-      assert.isFalse((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
-      const drifted = yield* requireProfiles([name("claude-share")], document).pipe(Effect.provide(layer), Effect.flip)
-      assert.include(drifted.message, "repoman profile install claude-share")
+      library.set("tool-ro", share(".claude", true))
+      assert.isFalse((yield* compareProfile(name("tool-ro")).pipe(Effect.provide(layer))).equal)
+      const drifted = yield* requireProfiles([name("tool-ro")], document).pipe(Effect.provide(layer), Effect.flip)
+      assert.include(drifted.message, "repoman profile install tool-ro")
       assert.include(drifted.message, "differs")
       const rows = yield* profileStatuses().pipe(Effect.provide(layer))
       assert.strictEqual(rows[0]?.inSync, false)
 
-      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
-      assert.isTrue((yield* compareProfile(name("claude-share")).pipe(Effect.provide(layer))).equal)
+      yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(Effect.provide(layer))
+      assert.isTrue((yield* compareProfile(name("tool-ro")).pipe(Effect.provide(layer))).equal)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("new refuses a profile that is not installed, naming the fix, and creates nothing", () =>
     Effect.gen(function*() {
-      const { runtime, layer } = yield* world({ "claude-share": share(".claude") })
-      const error = yield* newProject({ name: ProjectName.make("isurus"), profiles: [name("claude-share")] }).pipe(
+      const { runtime, layer } = yield* world({ "tool-ro": share(".claude") })
+      const error = yield* newProject({ name: ProjectName.make("isurus"), profiles: [name("tool-ro")] }).pipe(
         Effect.provide(layer),
         Effect.flip
       )
-      assert.include(error.message, "repoman profile install claude-share")
+      assert.include(error.message, "repoman profile install tool-ro")
       assert.deepStrictEqual(yield* runtime.list(), [])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("remove refuses while instances use the profile, naming them; then removes it", () =>
     Effect.gen(function*() {
-      const { home, runtime, layer } = yield* world({ "claude-share": share(".claude") })
-      yield* installProfiles([name("claude-share")], { allowSensitive: [] }).pipe(Effect.provide(layer))
+      const { home, runtime, layer } = yield* world({ "tool-ro": share(".claude") })
+      yield* installProfiles([name("tool-ro")], { allowSensitive: [] }).pipe(Effect.provide(layer))
       yield* runtime.create(
         new InstanceSpec({
           name: ProjectName.make("isurus"),
           image: ImageRef.make("busybox"),
-          profiles: [name("default"), name("claude-share")]
+          profiles: [name("default"), name("tool-ro")]
         })
       )
-      const error = yield* removeProfile(name("claude-share")).pipe(Effect.provide(layer), Effect.flip)
+      const error = yield* removeProfile(name("tool-ro")).pipe(Effect.provide(layer), Effect.flip)
       assert.include(error.message, "isurus")
       yield* runtime.remove(ProjectName.make("isurus"))
-      yield* removeProfile(name("claude-share")).pipe(Effect.provide(layer))
-      assert.isTrue(Option.isNone(yield* runtime.getProfile(name("claude-share")).pipe(Effect.option)))
+      yield* removeProfile(name("tool-ro")).pipe(Effect.provide(layer))
+      assert.isTrue(Option.isNone(yield* runtime.getProfile(name("tool-ro")).pipe(Effect.option)))
       // Host files stay.
       assert.isTrue(yield* (yield* FileSystem.FileSystem).exists(`${home}/.claude`))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))

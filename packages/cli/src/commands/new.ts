@@ -184,5 +184,13 @@ export const newCommand = Command.make("new", flags).pipe(
       `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
     )
     for (const line of sealLines(created.repo.path, project.name, created.seal)) yield* Console.log(line)
+    if (Option.isSome(created.agentState)) {
+      const state = created.agentState.value
+      yield* Console.log(
+        `agent state of this project: ${state.root} (${state.mounts.map((m) => m.path).join(", ")} inside; ` +
+          `removed with the project)`
+      )
+      for (const note of state.notes) yield* Console.log(`note: ${note}`)
+    }
   }))
 )

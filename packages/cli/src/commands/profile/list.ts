@@ -13,7 +13,15 @@ import { table } from "../../render/table.ts"
 import { json, originText } from "./args.ts"
 
 const syncText = (s: ProfileStatus): string =>
-  s.problem !== null ? `error: ${s.problem}` : s.inSync === null ? "-" : s.inSync ? "yes" : "no (drifted)"
+  s.replacedBy !== null
+    ? `outdated: use ${s.replacedBy}`
+    : s.problem !== null
+    ? `error: ${s.problem}`
+    : s.inSync === null
+    ? "-"
+    : s.inSync
+    ? "yes"
+    : "no (drifted)"
 
 /**
  * The `repoman profile list` command.
