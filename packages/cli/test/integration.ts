@@ -175,3 +175,46 @@ export const vanishingProxy = (path: string, vanishWhen: (request: string) => bo
     ),
     (proxy) => Effect.sync(proxy.close)
   )
+
+/**
+ * A unix-socket proxy to incusd that records the request line of every
+ * connection (the client opens one per request, websockets included), as
+ * `METHOD /path` without the query. Closed at the end of the scope.
+ */
+export const countingProxy = (path: string) =>
+  Effect.acquireRelease(
+    Effect.callback<
+      { readonly path: string; readonly requests: () => ReadonlyArray<string>; readonly close: () => void }
+    >(
+      (resume) => {
+        const sockets = new Set<net.Socket>()
+        const requests: Array<string> = []
+        const server = net.createServer((client) => {
+          const daemon = net.connect(incusSocket)
+          sockets.add(client).add(daemon)
+          let first = true
+          const drop = () => {
+            client.destroy()
+            daemon.destroy()
+          }
+          client.on("error", drop).on("close", drop)
+          daemon.on("error", drop).on("close", drop)
+          client.on("data", (chunk) => {
+            if (first) {
+              first = false
+              const [method = "", target = ""] = chunk.toString("latin1").split("\r\n")[0]?.split(" ") ?? []
+              requests.push(`${method} ${target.split("?")[0] ?? ""}`)
+            }
+            daemon.write(chunk)
+          })
+          daemon.on("data", (chunk) => client.write(chunk))
+        })
+        const close = () => {
+          server.close()
+          for (const s of sockets) s.destroy()
+        }
+        server.listen(path, () => resume(Effect.succeed({ path, requests: () => requests.slice(), close })))
+      }
+    ),
+    (proxy) => Effect.sync(proxy.close)
+  )
