@@ -25,6 +25,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import {
   AlreadyExists,
   Conflict,
@@ -37,8 +38,9 @@ import {
   FileInfo,
   type Instance,
   instanceFromSpec,
-  type InstanceSpec,
+  InstanceSpec,
   type InstanceStatus,
+  LabelKey,
   Mount,
   Namespace,
   NamespaceSpec,
@@ -129,21 +131,32 @@ export interface MemoryContainerRuntime extends ContainerRuntimeShape {
   readonly createForeign: (spec: InstanceSpec) => Effect.Effect<Instance, ContainerRuntimeError>
   /** Adds (or replaces) a profile made by other means than repoman: it is not among the managed ones. */
   readonly putForeignProfile: (name: ProfileName, spec: ProfileSpec) => Effect.Effect<void, ContainerRuntimeError>
+  /**
+   * Puts a regular file with `content` at `path` in an instance (its parent
+   * must be a directory), as an image or a command inside would: what
+   * `readFile` then reads.
+   */
+  readonly writeFile: (name: ProjectName, path: string, content: string) => Effect.Effect<void, ContainerRuntimeError>
 }
 
 type ContainerRuntimeShape = ContainerRuntime["Service"]
 
 interface InstanceState {
-  readonly spec: InstanceSpec
+  spec: InstanceSpec
   readonly createdAt: DateTime.Utc
   /** Made by `create` (repoman), not `createForeign`. */
   readonly managed: boolean
   status: InstanceStatus
   /** What `fileInfo` and `makeDirectory` see, by absolute path. */
   readonly files: Map<string, FileInfo>
+  /** The content of regular files (what `readFile` reads), by absolute path; absent means empty. */
+  readonly contents: Map<string, string>
 }
 
 const rootDirectory = (mode: number) => new FileInfo({ type: "directory", uid: 0, gid: 0, mode })
+
+/** The passwd file of every new memory instance: root and the uid-1000 user `user`. */
+export const initialPasswd = "root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000::/home/user:/bin/sh\n"
 
 /** The directories every new memory instance has. */
 const initialFiles = (): Map<string, FileInfo> =>
@@ -162,6 +175,20 @@ const prefixes = (path: string): Option.Option<ReadonlyArray<string>> => {
   const parts = path.split("/").filter((p) => p !== "" && p !== ".")
   if (parts.includes("..")) return Option.none()
   return Option.some(parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`))
+}
+
+/**
+ * Whether `path` is a directory of the instance: one of its own, or at or
+ * under a host directory mounted into it (the host's files are not
+ * modelled, so a path there counts as present).
+ */
+const isDirectory = (state: InstanceState, path: string): boolean => {
+  if (state.files.get(Option.getOrUndefined(prefixes(path))?.at(-1) ?? "/")?.type === "directory") return true
+  const mounted = [
+    ...(state.spec.repo === undefined ? [] : [state.spec.repo.path]),
+    ...state.spec.mounts.map((m) => m.path)
+  ]
+  return coveredBy(path, mounted)
 }
 
 interface NamespaceState {
@@ -356,7 +383,14 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
           const missing = spec.profiles.find((p) => !ns.profiles.has(p))
           if (missing !== undefined) return notFound("profile", missing)
-          const state: InstanceState = { spec, createdAt, managed, status: "Running", files: initialFiles() }
+          const state: InstanceState = {
+            spec,
+            createdAt,
+            managed,
+            status: "Running",
+            files: initialFiles(),
+            contents: new Map([["/etc/passwd", initialPasswd]])
+          }
           ns.instances.set(spec.name, state)
           return Effect.succeed(toInstance(state))
         })
@@ -505,13 +539,50 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
       shell: (name, shellOptions = {}) => {
         const { argv = defaultShell, ...execOptions } = shellOptions
-        return run({ name, argv, options: execOptions, interactive: true }).pipe(
-          Effect.map((result) => result.exitCode)
-        )
+        return withInstance(name, (state) =>
+          execOptions.cwd === undefined || isDirectory(state, execOptions.cwd)
+            ? Effect.void
+            : notFound("directory", execOptions.cwd)).pipe(
+            Effect.andThen(run({ name, argv, options: execOptions, interactive: true })),
+            Effect.map((result) => result.exitCode)
+          )
       },
 
+      readFile: (name, path, { maxBytes = 1024 * 1024 } = {}) =>
+        withInstance(name, (state) => {
+          const target = Option.getOrUndefined(prefixes(path))?.at(-1) ?? "/"
+          if (state.files.get(target)?.type !== "file") return Effect.succeed(Option.none())
+          const content = state.contents.get(target) ?? ""
+          return new TextEncoder().encode(content).length > maxBytes
+            ? failed("read file", name, `${path} is larger than ${maxBytes} bytes`)
+            : Effect.succeed(Option.some(content))
+        }),
+
+      writeFile: (name, path, content) =>
+        withInstance(name, (state) => {
+          const paths = Option.getOrUndefined(prefixes(path))
+          const target = paths?.at(-1)
+          if (paths === undefined || target === undefined) return failed("write file", name, `${path} is not absolute`)
+          if (state.files.get(paths.at(-2) ?? "/")?.type !== "directory") {
+            return failed("write file", name, `the parent of ${path} is not a directory`)
+          }
+          state.files.set(target, new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 }))
+          state.contents.set(target, content)
+          return Effect.void
+        }),
+
+      setLabels: (name, labels) =>
+        withInstance(name, (state) => {
+          const bad = Object.keys(labels).find((key) => !Schema.is(LabelKey)(key))
+          if (bad !== undefined) return failed("set labels", name, `"${bad}" is not a label key`)
+          // As in Incus, an empty value unsets the key.
+          const merged = Object.entries({ ...state.spec.labels, ...labels }).filter(([, value]) => value !== "")
+          state.spec = new InstanceSpec({ ...state.spec, labels: Object.fromEntries(merged) })
+          return Effect.void
+        }),
+
       // Nothing runs in memory: a command line that says so when run.
-      attachCommand: (name) => ["false", `repoman-memory:${name}`, "--"],
+      attachCommand: (name) => Effect.succeed(["false", `repoman-memory:${name}`, "--"]),
 
       inspectProfile,
 

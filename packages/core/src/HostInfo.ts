@@ -29,6 +29,8 @@ export interface HostInfoValues {
   readonly home: string
   /** The host's LAN IPv4 address, if one was found. */
   readonly lanIp: Option.Option<string>
+  /** The process's environment variables (a session passes the terminal's on: TERM, LANG, ...). */
+  readonly environment: Readonly<Record<string, string>>
 }
 
 /**
@@ -67,7 +69,7 @@ export class HostInfoError extends Schema.TaggedError<HostInfoError>("@repoman/c
 
 /**
  * A fixed {@link HostInfo}: user `dev`, uid and gid 1000, home `/home/dev`,
- * no LAN IP, each overridable.
+ * no LAN IP, an empty environment, each overridable.
  *
  * @example
  * ```ts
@@ -82,5 +84,13 @@ export class HostInfoError extends Schema.TaggedError<HostInfoError>("@repoman/c
 export const layerTest = (values: Partial<HostInfoValues> = {}): Layer.Layer<HostInfo> =>
   Layer.succeed(
     HostInfo,
-    HostInfo.of({ user: "dev", uid: 1000, gid: 1000, home: "/home/dev", lanIp: Option.none(), ...values })
+    HostInfo.of({
+      user: "dev",
+      uid: 1000,
+      gid: 1000,
+      home: "/home/dev",
+      lanIp: Option.none(),
+      environment: {},
+      ...values
+    })
   )

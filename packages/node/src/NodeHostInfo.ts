@@ -55,7 +55,10 @@ export const make: Effect.Effect<HostInfo["Service"], HostInfoError> = Effect.ge
   })
   const home = yield* Effect.sync(() => os.homedir())
   const lanIp = yield* Effect.sync(() => pickLanIp(os.networkInterfaces()))
-  return HostInfo.of({ user: user.username, uid: user.uid, gid: user.gid, home, lanIp })
+  const environment = yield* Effect.sync(() =>
+    Object.fromEntries(Object.entries(process.env).flatMap(([k, v]) => v === undefined ? [] : [[k, v]]))
+  )
+  return HostInfo.of({ user: user.username, uid: user.uid, gid: user.gid, home, lanIp, environment })
 })
 
 /**
