@@ -3,7 +3,9 @@
  *
  * The registry is read once. One create request carries image, profiles,
  * repo, mounts, environment, limits, id mapping and labels, and starts the
- * container; the registry is written last, and any failure after the
+ * container; then the home and shared files are prepared while the
+ * container user's login shell and locales are recorded (see
+ * `ContainerUser`); the registry is written last, and any failure after the
  * container exists deletes it again, so the registry and the engine never
  * disagree.
  *
@@ -28,6 +30,7 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
+import { recordContainerUser } from "./ContainerUser.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
@@ -233,9 +236,16 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
           )
           : Effect.void
     )
-    yield* prepareHome(input.name, host.home)
-    yield* linkSharedFiles(input.name, required)
-    if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
+    // What sessions need to know about the container is read now, beside
+    // the other set-up steps, before any agent has run in it.
+    yield* Effect.all([
+      Effect.gen(function*() {
+        yield* prepareHome(input.name, host.home)
+        yield* linkSharedFiles(input.name, required)
+        if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
+      }),
+      recordContainerUser(input.name)
+    ], { concurrency: "unbounded", discard: true })
     yield* registry.addProject(project)
     return { project, instance, repo }
   })).pipe(

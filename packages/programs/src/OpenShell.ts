@@ -1,18 +1,29 @@
 /**
  * `shell`: an interactive shell (or a given command) in a project's
- * container, as the uid-1000 user with HOME set, in the repo directory (the
- * same absolute path as on the host) or the one asked for. A stopped
- * container is started first.
+ * container, as the uid-1000 user, in the repo directory (the same absolute
+ * path as on the host) or the one asked for. A stopped container is started
+ * first. `exec` and `run` are this with a command.
+ *
+ * The registry is read once and the instance asked for once: its state
+ * (start it?) and its labels (the login shell and the locales `new`
+ * recorded) are all a session needs; nothing is read from inside the
+ * container.
  *
  * @since 0.1.0
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { HostInfo } from "@repoman/core/HostInfo"
+import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
-import { Registry } from "@repoman/core/Registry"
+import type { Project } from "@repoman/core/Project"
+import { ProjectNotFound, Registry, RegistryError } from "@repoman/core/Registry"
+import type { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
-import { containerUser } from "./ContainerUser.ts"
+import * as Option from "effect/Option"
+import { localesOf, loginShellOf } from "./ContainerUser.ts"
+import { sessionEnv } from "./SessionEnvironment.ts"
 
 /**
  * Options of {@link openShell}.
@@ -28,6 +39,39 @@ export interface ShellInput {
 }
 
 /**
+ * The shell in `project`, read from `document` by the caller; returns its
+ * exit code.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const shellIn = Effect.fn("shellIn")(
+  function*(document: RegistryDocument, project: Project, input: ShellInput = {}) {
+    const runtime = yield* ContainerRuntime
+    const host = yield* HostInfo
+    const { home } = yield* ConfigPaths
+    const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
+    const instance = yield* runtime.get(project.name)
+    if (instance.status !== "Running") yield* runtime.start(project.name)
+    const argv = input.argv ?? Option.getOrUndefined(Option.map(loginShellOf(instance.labels), (s) => [s, "-l"]))
+    return yield* runtime.shell(project.name, {
+      user: CONTAINER_ID,
+      group: CONTAINER_ID,
+      cwd: input.cwd ?? repoPath,
+      // The home is the host user's home path (see NewProject): ~ means the same on both sides.
+      env: sessionEnv({
+        host: host.environment,
+        locales: localesOf(instance.labels),
+        user: host.user,
+        home,
+        extra: input.env
+      }),
+      ...(argv === undefined ? {} : { argv })
+    })
+  }
+)
+
+/**
  * Opens the shell and returns its exit code.
  *
  * @since 0.1.0
@@ -35,20 +79,8 @@ export interface ShellInput {
  */
 export const openShell = Effect.fn("openShell")(function*(name: ProjectName, input: ShellInput = {}) {
   const registry = yield* Registry
-  const runtime = yield* ContainerRuntime
-  const { home } = yield* ConfigPaths
   const document = yield* registry.load
-  const project = yield* registry.getProject(name)
-  const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
-  const instance = yield* runtime.get(name)
-  if (instance.status !== "Running") yield* runtime.start(name)
-  const user = yield* containerUser(name, repoPath)
-  return yield* runtime.shell(name, {
-    user: user.uid,
-    group: user.gid,
-    cwd: input.cwd ?? repoPath,
-    // The home is the host user's home path (see NewProject): ~ means the same on both sides.
-    env: { HOME: home, USER: user.name, ...input.env },
-    ...(input.argv === undefined ? {} : { argv: input.argv })
-  })
+  const project = document.projects.find((p) => p.name === name)
+  if (project === undefined) return yield* new RegistryError({ reason: new ProjectNotFound({ name }) })
+  return yield* shellIn(document, project, input)
 })

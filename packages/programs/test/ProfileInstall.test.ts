@@ -84,7 +84,14 @@ const name = ProfileName.make
 
 describe("profileVariables", () => {
   it("takes the LAN IP from the registry, else the host, else leaves it out", () => {
-    const host = { user: "ada", uid: 1234, gid: 999, home: "/home/ada", lanIp: Option.some("10.0.0.2") }
+    const host = {
+      user: "ada",
+      uid: 1234,
+      gid: 999,
+      home: "/home/ada",
+      lanIp: Option.some("10.0.0.2"),
+      environment: {}
+    }
     assert.deepStrictEqual(profileVariables(host, emptyDocument), {
       USER: "ada",
       HOME: "/home/ada",

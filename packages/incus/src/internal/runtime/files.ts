@@ -9,7 +9,8 @@ import {
   type ContainerRuntime,
   type DirectoryOptions,
   FileInfo,
-  OperationFailed
+  OperationFailed,
+  type ReadFileOptions
 } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
@@ -26,7 +27,9 @@ const normalize = (path: string): Option.Option<string> => {
   return Option.some(`/${parts.join("/")}`)
 }
 
-export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirectory" | "makeSymlink"> => {
+export const make = (
+  ctx: RuntimeContext
+): Pick<Shape, "fileInfo" | "readFile" | "makeDirectory" | "makeSymlink"> => {
   const { client, project } = ctx
   const subject = (name: string, operation: string) => ({ kind: "instance" as const, name, operation })
   const conflict = (name: string, detail: string) =>
@@ -113,6 +116,18 @@ export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirecto
       const target = yield* client.readInstanceSymlink(project, name, path).pipe(mapErrors(ctx, subject(name, "stat")))
       return Option.some(new FileInfo({ ...info.value, target }))
     }),
+
+    readFile: Effect.fn("IncusContainerRuntime.readFile")(
+      function*(name: ProjectName, path: string, options?: ReadFileOptions) {
+        const normal = yield* absolute(name, "read file", path)
+        const content = yield* client.readInstanceFile(project, name, normal, options?.maxBytes ?? 1024 * 1024).pipe(
+          mapErrors(ctx, subject(name, "read file"))
+        )
+        // Incus answers 404 for a missing instance too: tell the two apart.
+        if (Option.isNone(content)) yield* getIncusInstance(ctx, name, "read file")
+        return content
+      }
+    ),
 
     makeDirectory: Effect.fn("IncusContainerRuntime.makeDirectory")(
       function*(name: ProjectName, path: string, options: DirectoryOptions) {
