@@ -12,12 +12,38 @@
  * the session stack, everything else the whole CLI. `--metafile` writes
  * `dist/meta.json` (what each chunk holds, for esbuild's analyzer).
  */
-import { build } from "esbuild"
+import { build, type Plugin } from "esbuild"
 import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from "node:fs"
+import { builtinModules } from "node:module"
 import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const vendor = fileURLToPath(new URL("../../profiles/vendor", import.meta.url))
+
+/**
+ * Node's built-in modules through `require`, not ESM imports. Importing a
+ * built-in the ESM way builds its whole namespace, which runs its lazy
+ * getters: `node:crypto` loads Web Crypto, `node:fs` its promises API and
+ * watchers, `node:http` Node's bundled undici (~80 ms). `require` returns
+ * the module object and nothing more; esbuild wraps it so the importers'
+ * names read through to it on use.
+ */
+const builtinsByRequire: Plugin = {
+  name: "builtins-by-require",
+  setup(b) {
+    const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]))
+    b.onResolve({ filter: /^(node:)?[a-z_/]+$/ }, (args) => {
+      if (!builtins.has(args.path)) return undefined
+      // The require() inside the stand-in itself stays Node's.
+      if (args.namespace === "builtin") return { path: args.path, external: true }
+      return { path: args.path.replace(/^node:/, ""), namespace: "builtin" }
+    })
+    b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
+      contents: `module.exports = require("node:${args.path}")`,
+      loader: "js"
+    }))
+  }
+}
 
 // The chunks of an earlier build (their names carry a hash).
 for (const file of existsSync(`${root}dist`) ? readdirSync(`${root}dist`, { withFileTypes: true }) : []) {
@@ -41,8 +67,9 @@ const result = await build({
   sourcemap: "linked",
   sourcesContent: false,
   legalComments: "none",
-  // Some dependencies require() Node's built-ins.
+  // The built-ins are required (see builtinsByRequire), as some dependencies do themselves.
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  plugins: [builtinsByRequire],
   logLevel: "warning"
 })
 if (result.metafile !== undefined) writeFileSync(`${root}dist/meta.json`, JSON.stringify(result.metafile))

@@ -1,8 +1,8 @@
 /**
  * The live stack of the commands that run something in a container
  * (`exec`, `run`, `shell`): the registry file, the Incus runtime bound to
- * the registry's Incus project, the host, the process's signals and Node's
- * platform services. It is the part of {@link RepomanLive} those commands
+ * the registry's Incus project, the host, the process's signals, and Node's
+ * file system and paths. It is the part of {@link RepomanLive} those commands
  * need, so that they load neither the profile library nor the backup
  * targets (start-up time is most of what they cost).
  *
@@ -22,7 +22,8 @@
  *
  * @since 0.1.0
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as NodePath from "@effect/platform-node/NodePath"
 import { ConfigPaths, expandHome, paths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type * as HostInfo from "@repoman/core/HostInfo"
@@ -43,7 +44,13 @@ import type * as Path from "effect/Path"
  * @since 0.1.0
  * @category models
  */
-export type Services = ContainerRuntime | HostInfo.HostInfo | Registry | ConfigPaths | NodeServices.NodeServices
+export type Services =
+  | ContainerRuntime
+  | HostInfo.HostInfo
+  | Registry
+  | ConfigPaths
+  | FileSystem.FileSystem
+  | Path.Path
 
 /**
  * Overrides of {@link layer}; each absent field keeps the default.
@@ -117,5 +124,5 @@ export const runtimeLayer = (options: Options): Layer.Layer<ContainerRuntime, ne
 export const layer = (options: Options = {}): Layer.Layer<Services, HostInfo.HostInfoError> =>
   Layer.mergeAll(runtimeLayer(options), NodeHostInfo.layer).pipe(
     Layer.provideMerge(registryLayer(options)),
-    Layer.provideMerge(NodeServices.layer)
+    Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )

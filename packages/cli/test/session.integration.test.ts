@@ -22,7 +22,11 @@ const project = (image: string) =>
     yield* fs.makeDirectory(`${repo}/src`, { recursive: true })
     const n = yield* box.repoman(["new", "box", "--image", image])
     assert.strictEqual(n.code, 0, n.stderr)
-    const script = repomanScript(box.dir, { ...box.env, HOME: process.env["HOME"] ?? box.dir, PATH: process.env["PATH"] ?? "" })
+    const script = repomanScript(box.dir, {
+      ...box.env,
+      HOME: process.env["HOME"] ?? box.dir,
+      PATH: process.env["PATH"] ?? ""
+    })
     return { ...box, repo, script }
   })
 
@@ -43,7 +47,10 @@ describe("sessions against a real Incus", () => {
         assert.match(first, /^\/dev\/pts\/\d+$/m)
         assert.match(first, /^1000$/m)
         assert.include(first, `\n${repo}\n`)
-        assert.include(first, `user=${process.env["USER"]} logname=${process.env["USER"]} term=xterm-256color lang=C.UTF-8`)
+        assert.include(
+          first,
+          `user=${process.env["USER"]} logname=${process.env["USER"]} term=xterm-256color lang=C.UTF-8`
+        )
         t.resize(120, 40)
         // The resize travels as a control message: ask until the pty has it.
         yield* t.lineUntil("clear; stty size", /^40 120$/m)
@@ -111,12 +118,20 @@ describe("sessions against a real Incus", () => {
         ])
         assert.deepStrictEqual(piped, { code: 3, stdout: "line1\nline2\neof-seen\n", stderr: "to-err\n" })
         const missing = yield* repoman(["exec", "box", "--", "no-such-program"])
-        assert.deepStrictEqual(missing, { code: 127, stdout: "", stderr: "repoman: no-such-program: command not found\n" })
+        assert.deepStrictEqual(missing, {
+          code: 127,
+          stdout: "",
+          stderr: "repoman: no-such-program: command not found\n"
+        })
         const notExecutable = yield* repoman(["exec", "box", "--", "/etc/passwd"])
         assert.strictEqual(notExecutable.code, 126)
         assert.strictEqual(notExecutable.stderr, "repoman: /etc/passwd: command not executable\n")
         const noDir = yield* repoman(["exec", "box", "--cwd", "/nonexistent", "--", "sh", "-c", "echo ran"])
-        assert.deepStrictEqual(noDir, { code: 1, stdout: "", stderr: "repoman: directory \"/nonexistent\" does not exist\n" })
+        assert.deepStrictEqual(noDir, {
+          code: 1,
+          stdout: "",
+          stderr: "repoman: directory \"/nonexistent\" does not exist\n"
+        })
         // run: from a directory in the repo, at the same path inside.
         const here = yield* repomanIn({}, { cwd: `${repo}/src` })(["run", "--", "pwd"])
         assert.deepStrictEqual(here, { code: 0, stdout: `${repo}/src\n`, stderr: "" })
@@ -129,11 +144,13 @@ describe("sessions against a real Incus", () => {
   )
 
   it.live(
-    "pipes: 300 MB of output to a reader that starts late arrive whole, with repoman's memory bounded",
+    "pipes: 1 GB of output to a reader that starts late arrives whole, with repoman's memory bounded far below it",
     () =>
       Effect.gen(function*() {
         const { env } = yield* project(busybox)
-        const size = 300_000_000
+        // Bounded, not proportional: what passes through is far more than the bound. (The peak is
+        // mostly garbage not yet collected; a plain stdin-to-stdout pipe in Node peaks near 100 MB.)
+        const size = 1_000_000_000
         const r = yield* startRepoman(
           ["exec", "box", "--", "sh", "-c", `head -c ${size} /dev/zero; echo written >&2; read -r _`],
           env,
@@ -148,13 +165,16 @@ describe("sessions against a real Incus", () => {
         stdout.resume()
         // All of it arrived; the command now waits for a line on stdin, so repoman still runs.
         yield* Effect.sync(() => received).pipe(
-          Effect.repeat({ until: (n) => n >= size && r.stderr().includes("written"), schedule: Schedule.spaced("50 millis") })
+          Effect.repeat({
+            until: (n) => n >= size && r.stderr().includes("written"),
+            schedule: Schedule.spaced("50 millis")
+          })
         )
         const peak = peakRssKiB(r.child.pid ?? 0)
         r.child.stdin?.end("go\n")
         assert.deepStrictEqual(yield* r.ended, { code: 0, signal: null })
         assert.strictEqual(received, size)
-        assert.isBelow(peak, 200 * 1024, `peak RSS ${peak} KiB for ${size} bytes`)
+        assert.isBelow(peak, 300 * 1024, `peak RSS ${peak} KiB for ${size} bytes`)
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     300_000
   )

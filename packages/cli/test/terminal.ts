@@ -41,7 +41,9 @@ export const tmux = (dir: string, size: { readonly width: number; readonly heigh
         String(size.width),
         "-y",
         String(size.height),
-        `env -i PATH=/usr/bin:/bin HOME=${process.env["HOME"] ?? "/"} TERM=xterm-256color LANG=C.UTF-8 bash --norc --noprofile`
+        `env -i PATH=/usr/bin:/bin HOME=${
+          process.env["HOME"] ?? "/"
+        } TERM=xterm-256color LANG=C.UTF-8 bash --norc --noprofile`
       )
       const screen = () => run("capture-pane", "-p", "-t", "t")
       return {
@@ -65,10 +67,12 @@ export const tmux = (dir: string, size: { readonly width: number; readonly heigh
          */
         lineUntil: (text: string, pattern: RegExp) =>
           Effect.sync(() => run("send-keys", "-t", "t", "-l", text, ";", "send-keys", "-t", "t", "Enter")).pipe(
-            Effect.andThen(Effect.sync(screen).pipe(
-              Effect.flatMap((shown) => pattern.test(shown) ? Effect.succeed(shown) : Effect.fail(shown)),
-              Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 10 })
-            )),
+            Effect.andThen(
+              Effect.sync(screen).pipe(
+                Effect.flatMap((shown) => pattern.test(shown) ? Effect.succeed(shown) : Effect.fail(shown)),
+                Effect.retry({ schedule: Schedule.spaced("100 millis"), times: 10 })
+              )
+            ),
             Effect.retry({ times: 20 }),
             Effect.catch((last) => Effect.die(new Error(`the screen never showed ${pattern}:\n${last}`)))
           ),
@@ -129,7 +133,8 @@ export const startRepoman = (
         ended: Effect.promise(() => exited)
       }
     }),
-    ({ child }) => Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
+    ({ child }) =>
+      Effect.sync(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")))
   )
 
 /** The peak resident set size of a running process, in KiB (VmHWM). */

@@ -12,6 +12,7 @@ import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { ExitCode } from "../ExitCode.ts"
+import { reportCause } from "./failure.ts"
 
 /**
  * A usage error on one line. The parser puts "Did you mean this?" suggestions
@@ -36,11 +37,6 @@ const presenter: CliOutput.Presenter = {
       : CliOutput.defaultPresenter.present(event)
 }
 
-const messageOf = (e: unknown): string =>
-  typeof e === "object" && e !== null && "message" in e && typeof e.message === "string" && e.message.length > 0
-    ? e.message
-    : String(e)
-
 /** Runs `root` with `argv` (without the program name); fails only with {@link ExitCode}, after printing why. */
 export const runCommand =
   <Name extends string, Input, ContextInput, E, R>(root: Command.Command<Name, Input, ContextInput, E, R>) =>
@@ -59,12 +55,6 @@ export const runCommand =
             Effect.andThen(Effect.fail(new ExitCode({ code: 2 })))
           )
         }
-        const failure = Cause.findErrorOption(cause)
-        const line = failure._tag === "Some"
-          ? `repoman: ${messageOf(failure.value)}`
-          : `repoman: internal error: ${Cause.pretty(cause)}`
-        const usage = failure._tag === "Some" && typeof failure.value === "object" && failure.value !== null &&
-          "usage" in failure.value && failure.value.usage === true
-        return Console.error(line).pipe(Effect.andThen(Effect.fail(new ExitCode({ code: usage ? 2 : 1 }))))
+        return reportCause(cause)
       })
     )
