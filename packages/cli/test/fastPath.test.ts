@@ -62,6 +62,7 @@ describe("fast path", () => {
         ["run", "--cwd", "/x", "--", "ls"],
         ["run", "--"],
         ["shell", "box", "--env", "A=1"],
+        ["shell", "box", "--cwd", "relative"],
         ["shell"],
         ["list", "--json", "--json"],
         ["list", "--help"],

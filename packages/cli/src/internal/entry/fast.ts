@@ -84,7 +84,7 @@ export const parse = (argv: ReadonlyArray<string>): FastArgs | undefined => {
       env.push(value)
       i++
     } else if (token === "--cwd" && command !== "run" && cwd === undefined && value !== undefined) {
-      if (command === "exec" && !isContainerPath(value)) return undefined
+      if (!isContainerPath(value)) return undefined
       cwd = value
       i++
     } else if (!token.startsWith("-") && command !== "run" && name === undefined && isName(token)) {
