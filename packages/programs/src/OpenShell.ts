@@ -13,7 +13,7 @@
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, type Instance } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
@@ -39,19 +39,19 @@ export interface ShellInput {
 }
 
 /**
- * The shell in `project`, read from `document` by the caller; returns its
- * exit code.
+ * The shell in `project`, read from `document` by the caller (and its
+ * instance, if the caller has read it already); returns its exit code.
  *
  * @since 0.1.0
  * @category programs
  */
 export const shellIn = Effect.fn("shellIn")(
-  function*(document: RegistryDocument, project: Project, input: ShellInput = {}) {
+  function*(document: RegistryDocument, project: Project, input: ShellInput = {}, known?: Instance) {
     const runtime = yield* ContainerRuntime
     const host = yield* HostInfo
     const { home } = yield* ConfigPaths
     const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
-    const instance = yield* runtime.get(project.name)
+    const instance = known ?? (yield* runtime.get(project.name))
     if (instance.status !== "Running") yield* runtime.start(project.name)
     const argv = input.argv ?? Option.getOrUndefined(Option.map(loginShellOf(instance.labels), (s) => [s, "-l"]))
     return yield* runtime.shell(project.name, {
@@ -79,8 +79,13 @@ export const shellIn = Effect.fn("shellIn")(
  */
 export const openShell = Effect.fn("openShell")(function*(name: ProjectName, input: ShellInput = {}) {
   const registry = yield* Registry
-  const document = yield* registry.load
+  const runtime = yield* ContainerRuntime
+  // The instance is asked for while the registry is read: both are needed.
+  const [document, instance] = yield* Effect.all([
+    registry.load,
+    Effect.result(runtime.get(name))
+  ], { concurrency: "unbounded" })
   const project = document.projects.find((p) => p.name === name)
   if (project === undefined) return yield* new RegistryError({ reason: new ProjectNotFound({ name }) })
-  return yield* shellIn(document, project, input)
+  return yield* shellIn(document, project, input, yield* Effect.fromResult(instance))
 })

@@ -43,6 +43,7 @@ import { errnoCode, unavailable } from "../../IncusError.ts"
 import { execWebsocketPath } from "../../IncusInstanceFiles.ts"
 import type { Dial } from "../../IncusTransport.ts"
 import { connect, type WebSocket } from "../wire/webSocket.ts"
+import { loadCrypto } from "../wire/wsFrame.ts"
 import { mapErrors, type RuntimeContext } from "./context.ts"
 
 /** A readable the session takes input from (`process.stdin`). */
@@ -254,6 +255,8 @@ export const runSession = (ctx: RuntimeContext, name: ProjectName, request: Sess
 
     const size = terminal?.size()
     const exec = { kind: "instance", name, operation: "exec", stateful: true } as const
+    let stdin: Input | undefined
+    const input = () => (stdin ??= io.stdin())
     const [session, cwdIsDirectory] = yield* Effect.all([
       client.startExecSession(project, name, {
         command: request.argv,
@@ -266,7 +269,13 @@ export const runSession = (ctx: RuntimeContext, name: ProjectName, request: Sess
       }),
       request.cwd === undefined ? Effect.succeed(true) : client.statInstanceFile(project, name, request.cwd).pipe(
         Effect.map(Option.exists((info) => info["x-incus-type"] === "directory"))
-      )
+      ),
+      // While incusd answers: what the channels need first (node:crypto for
+      // the handshakes, ~7 ms to load; stdin, ~3 ms to make).
+      Effect.sync(() => {
+        loadCrypto()
+        return input()
+      })
     ], { concurrency: "unbounded" }).pipe(mapErrors(ctx, exec))
     if (!cwdIsDirectory) {
       // No channel is connected, so the command never starts.
@@ -327,7 +336,7 @@ export const runSession = (ctx: RuntimeContext, name: ProjectName, request: Sess
         data: noteStderr,
         barrier: () => stdinChannel.close(1000)
       }, done))
-      detach.push(pumpInput(stdinChannel, io.stdin()))
+      detach.push(pumpInput(stdinChannel, input()))
     } else {
       const [, stdoutChannel, stderrChannel] = data as readonly [WebSocket, WebSocket, WebSocket]
       const out = Deferred.makeUnsafe<void>()
@@ -335,7 +344,7 @@ export const runSession = (ctx: RuntimeContext, name: ProjectName, request: Sess
       outputs.push(out, err)
       detach.push(pumpOutput(stdoutChannel, io.stdout, { brokenPipe }, out))
       detach.push(pumpOutput(stderrChannel, io.stderr, { brokenPipe: () => {}, data: noteStderr }, err))
-      const stopInput = pumpInput(stdinChannel, io.stdin())
+      const stopInput = pumpInput(stdinChannel, input())
       detach.push(stopInput)
       // incusd closes the stdin channel when the command ended: stop reading then.
       stdinChannel.onEnd = stopInput
