@@ -5,6 +5,7 @@
  * without control characters) reads as missing.
  *
  * @since 0.1.0
+ * @module
  */
 
 /**

@@ -14,6 +14,7 @@
  * the real one together with the runner that honours it.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -20,6 +20,7 @@
  *   repoman in between (bash stops a loop on a Ctrl-C'd command).
  *
  * @since 0.1.0
+ * @module
  */
 import {
   type ForwardedSignal,

@@ -13,6 +13,7 @@
  * only the built-in ones (C, C.UTF-8, POSIX) count as present.
  *
  * @since 0.1.0
+ * @module
  */
 import type { Env } from "@repoman/core/ContainerRuntime"
 import * as Option from "effect/Option"

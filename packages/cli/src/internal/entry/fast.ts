@@ -20,6 +20,7 @@
  * the command gets SIGPIPE and repoman ends as it does.
  */
 import { ProjectName } from "@repoman/core/Ids"
+import * as SessionLive from "@repoman/live/SessionLive"
 import * as NodeSignals from "@repoman/node/NodeSignals"
 import { ContainerPath, EnvAssignment, envFromAssignments, execInProject } from "@repoman/programs/ExecInProject"
 import { openShell } from "@repoman/programs/OpenShell"
@@ -29,7 +30,6 @@ import * as Schema from "effect/Schema"
 import { ExitCode } from "../../ExitCode.ts"
 import { whileStdoutOpen } from "../../host/stdout.ts"
 import { printProjects } from "../../render/projects.ts"
-import * as SessionLive from "../../SessionLive.ts"
 import { reportFailures } from "../failure.ts"
 
 /** A session command read from argv. */

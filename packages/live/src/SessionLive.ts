@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import * as SessionLive from "@repoman/cli/SessionLive"
+ * import * as SessionLive from "@repoman/live/SessionLive"
  * import * as NodeSignals from "@repoman/node/NodeSignals"
  * import { ProjectName } from "@repoman/core/Ids"
  * import { openShell } from "@repoman/programs/OpenShell"
@@ -21,6 +21,7 @@
  * ```
  *
  * @since 0.1.0
+ * @module
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
