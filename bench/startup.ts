@@ -106,3 +106,9 @@ const rows = results.map(({ samples, variant }, i) => {
 const header = ["variant", "median ms", "min–max ms", "vs baseline", "over baseline ms"]
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)))
 for (const r of [header, ...rows]) console.log(r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ").trimEnd())
+
+const installed = median(results[2]?.samples ?? [])
+const ratio = installed / baseline
+console.log(
+  `\nbin/repoman.js --version / node -e 0: ${ratio.toFixed(2)}× (target ≤ 1.8×: ${ratio <= 1.8 ? "met" : "MISSED"})`
+)

@@ -1,21 +1,20 @@
 /**
- * The `repoman` executable: wires the live layers and runs the CLI.
+ * The `repoman` executable. It loads only what the command it runs needs:
+ * `--version` is answered at once; `exec`, `run`, `shell` and `list` load
+ * their own code and the session stack (`internal/entry/fast.ts`);
+ * everything else the whole CLI. (`scripts/bundle.ts` splits the bundle
+ * along these imports.)
  *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Effect from "effect/Effect"
-import * as Stdio from "effect/Stdio"
-import { run } from "./Cli.ts"
-import { whileStdoutOpen } from "./host/stdout.ts"
-import { MainLayer } from "./MainLayer.ts"
+import { version } from "@repoman/core/Version"
 
-Effect.gen(function*() {
-  const stdio = yield* Stdio.Stdio
-  return yield* stdio.args
-}).pipe(
-  Effect.flatMap(run),
-  whileStdoutOpen,
-  Effect.provide(MainLayer),
-  NodeRuntime.runMain
-)
+const argv = process.argv.slice(2)
+const first = argv[0]
+if (argv.length === 1 && (first === "--version" || first === "-v")) {
+  process.stdout.write(`repoman v${version}\n`)
+} else if (first === "exec" || first === "run" || first === "shell" || first === "list") {
+  ;(await import("./internal/entry/fast.ts")).main(argv)
+} else {
+  ;(await import("./internal/entry/full.ts")).main(argv)
+}

@@ -1,7 +1,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, ExecResult, InstanceSpec } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, ExecResult, HostPath, InstanceSpec } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { ImageRef, ProjectName } from "@repoman/core/Ids"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -26,11 +26,13 @@ const engine = Effect.gen(function*() {
         new ExecResult({ exitCode: argv[0] === "false" ? 3 : 0, stdout: "", stderr: "" })
       )
   })
+  const repo = `${home}/repos/isurus`
   yield* runtime.create(
     new InstanceSpec({
       name: ProjectName.make("isurus"),
       image: ImageRef.make("img"),
-      profiles: []
+      profiles: [],
+      repo: new HostPath({ source: repo, path: repo, readOnly: false })
     })
   )
   yield* runtime.stop(ProjectName.make("isurus"))
@@ -49,7 +51,7 @@ describe("repoman exec", () => {
       const calls = (yield* runtime.calls).filter((c) => c.interactive)
       assert.deepStrictEqual(calls.map((c) => [c.argv, c.options]), [[
         ["ls", "-l", "--all"],
-        { user: 1000, group: 1000, cwd: "/tmp", env: { HOME: home, USER: "user", A: "1", B: "x=y" } }
+        { user: 1000, group: 1000, cwd: "/tmp", env: { HOME: home, USER: "dev", LOGNAME: "dev", A: "1", B: "x=y" } }
       ]])
       assert.strictEqual((yield* runtime.get(ProjectName.make("isurus"))).status, "Running")
     }))
@@ -64,6 +66,78 @@ describe("repoman exec", () => {
       assert.strictEqual(out.code, 3)
       const [call] = (yield* runtime.calls).filter((c) => c.interactive)
       assert.strictEqual(call?.options.cwd, `${home}/repos/isurus`)
+    }))
+
+  it.effect("passes the terminal's variables, a locale the container lacks as C.UTF-8, and the recorded login shell", () =>
+    Effect.gen(function*() {
+      const runtime = yield* engine
+      const name = ProjectName.make("isurus")
+      const host = {
+        user: "ada",
+        environment: {
+          TERM: "xterm-256color",
+          COLORTERM: "truecolor",
+          LANG: "de_DE.UTF-8",
+          LC_TIME: "en_GB.UTF-8",
+          TZ: "Europe/Berlin",
+          PATH: "/host/bin",
+          SECRET: "x"
+        }
+      }
+      const run = (argv: ReadonlyArray<string>) =>
+        runCli(argv, { memory: { document }, runtime: Layer.succeed(ContainerRuntime, runtime), host })
+      // Made before locales were recorded: only the built-in ones count.
+      assert.strictEqual((yield* run(["exec", "isurus", "--", "env"])).code, 0)
+      // As `new` records them now.
+      yield* runtime.setLabels(name, { "login-shell": "/bin/zsh", locales: "C,C.utf8,POSIX,de_DE.utf8" })
+      assert.strictEqual((yield* run(["exec", "isurus", "--env", "TZ=UTC", "--", "env"])).code, 0)
+      assert.strictEqual((yield* run(["shell", "isurus"])).code, 0)
+      const calls = (yield* runtime.calls).filter((c) => c.interactive)
+      assert.deepStrictEqual(calls.map((c) => c.options.env), [
+        {
+          TERM: "xterm-256color",
+          COLORTERM: "truecolor",
+          LANG: "C.UTF-8",
+          LC_TIME: "C.UTF-8",
+          TZ: "Europe/Berlin",
+          HOME: home,
+          USER: "ada",
+          LOGNAME: "ada"
+        },
+        {
+          TERM: "xterm-256color",
+          COLORTERM: "truecolor",
+          LANG: "de_DE.UTF-8",
+          LC_TIME: "C.UTF-8",
+          TZ: "UTC",
+          HOME: home,
+          USER: "ada",
+          LOGNAME: "ada"
+        },
+        {
+          TERM: "xterm-256color",
+          COLORTERM: "truecolor",
+          LANG: "de_DE.UTF-8",
+          LC_TIME: "C.UTF-8",
+          TZ: "Europe/Berlin",
+          HOME: home,
+          USER: "ada",
+          LOGNAME: "ada"
+        }
+      ])
+      assert.deepStrictEqual(calls.map((c) => c.argv), [["env"], ["env"], ["/bin/zsh", "-l"]])
+    }))
+
+  it.effect("a --cwd that is not a directory inside is a clear error, exit 1, and nothing runs", () =>
+    Effect.gen(function*() {
+      const runtime = yield* engine
+      const out = yield* runCli(["exec", "isurus", "--cwd", "/nonexistent", "--", "ls"], {
+        memory: { document },
+        runtime: Layer.succeed(ContainerRuntime, runtime)
+      })
+      assert.strictEqual(out.code, 1)
+      assert.deepStrictEqual(out.stderr, ["repoman: directory \"/nonexistent\" does not exist"])
+      assert.deepStrictEqual((yield* runtime.calls).filter((c) => c.interactive), [])
     }))
 
   it.effect("usage errors exit 2 and run nothing: bad --env, relative --cwd, no command", () =>
@@ -117,14 +191,15 @@ describe("repoman run", () => {
       )
       const repo = `${dir}/repos/isurus`
       const at = (cwd: string) => locate(cwd).pipe(Effect.provide(layer))
-      assert.deepStrictEqual(yield* at(`${repo}/src/deep`), {
+      const deep = yield* at(`${repo}/src/deep`)
+      assert.deepStrictEqual({ name: deep.project.name, repoPath: deep.repoPath, dir: deep.dir }, {
         name: ProjectName.make("isurus"),
         repoPath: repo,
         dir: `${repo}/src/deep`
       })
       assert.strictEqual((yield* at(repo)).dir, repo)
       assert.strictEqual((yield* at(`${dir}/link/deep`)).dir, `${repo}/src/deep`)
-      assert.strictEqual((yield* at(`${dir}/repos/isurus-other`)).name, "other")
+      assert.strictEqual((yield* at(`${dir}/repos/isurus-other`)).project.name, "other")
       const refused = yield* Effect.flip(at(`${dir}/repos`))
       assert.strictEqual(refused._tag, "NotInProject")
       assert.deepStrictEqual(refused._tag === "NotInProject" ? refused.roots : [], [repo, `${dir}/repos/isurus-other`])

@@ -140,40 +140,71 @@ export const shellScript = (
 const incusSocket = process.env["INCUS_SOCKET"] ?? "/var/lib/incus/unix.socket"
 
 /**
+ * A unix-socket proxy to incusd for the scope: `inspect` sees every chunk a
+ * client sends (and whether it is the connection's first) and says whether
+ * to pass it on (`true`) or to drop every connection and stop listening
+ * (`false`), as a daemon going away would.
+ */
+const proxy = (path: string, inspect: (chunk: Buffer, first: boolean) => boolean) =>
+  Effect.acquireRelease(
+    Effect.callback<{ readonly gone: () => boolean; readonly close: () => void }>((resume) => {
+      const sockets = new Set<net.Socket>()
+      let gone = false
+      const server = net.createServer((client) => {
+        const daemon = net.connect(incusSocket)
+        sockets.add(client).add(daemon)
+        let first = true
+        const drop = () => {
+          client.destroy()
+          daemon.destroy()
+        }
+        client.on("error", drop).on("close", drop)
+        daemon.on("error", drop).on("close", drop)
+        client.on("data", (chunk: Buffer) => {
+          if (gone) return drop()
+          if (!inspect(chunk, first)) return close()
+          first = false
+          daemon.write(chunk)
+        })
+        daemon.on("data", (chunk) => client.write(chunk))
+      })
+      const close = () => {
+        gone = true
+        server.close()
+        for (const s of sockets) s.destroy()
+      }
+      server.listen(path, () => resume(Effect.succeed({ gone: () => gone, close })))
+    }),
+    (p) => Effect.sync(p.close)
+  )
+
+/**
  * A unix-socket proxy to incusd that stands in for the daemon going away: when
  * a request matches `vanishWhen` (its first chunk, as text), it closes its
  * socket and every connection, without answering. Closed at the end of the
  * scope if it has not vanished by then.
  */
 export const vanishingProxy = (path: string, vanishWhen: (request: string) => boolean) =>
-  Effect.acquireRelease(
-    Effect.callback<{ readonly path: string; readonly vanished: () => boolean; readonly close: () => void }>(
-      (resume) => {
-        const sockets = new Set<net.Socket>()
-        let gone = false
-        const server = net.createServer((client) => {
-          const daemon = net.connect(incusSocket)
-          sockets.add(client).add(daemon)
-          const drop = () => {
-            client.destroy()
-            daemon.destroy()
-          }
-          client.on("error", drop).on("close", drop)
-          daemon.on("error", drop).on("close", drop)
-          client.on("data", (chunk) => {
-            if (gone) return drop()
-            if (vanishWhen(chunk.toString("latin1"))) return close()
-            daemon.write(chunk)
-          })
-          daemon.on("data", (chunk) => client.write(chunk))
-        })
-        const close = () => {
-          gone = true
-          server.close()
-          for (const s of sockets) s.destroy()
-        }
-        server.listen(path, () => resume(Effect.succeed({ path, vanished: () => gone, close })))
-      }
-    ),
-    (proxy) => Effect.sync(proxy.close)
+  Effect.map(
+    proxy(path, (chunk) => !vanishWhen(chunk.toString("latin1"))),
+    (p) => ({ path, vanished: p.gone, close: p.close })
   )
+
+/**
+ * A unix-socket proxy to incusd that records the request line of every
+ * connection (the client opens one per request, websockets included), as
+ * `METHOD /path` without the query. Closed at the end of the scope.
+ */
+export const countingProxy = (path: string) => {
+  const requests: Array<string> = []
+  return Effect.map(
+    proxy(path, (chunk, first) => {
+      if (first) {
+        const [method = "", target = ""] = chunk.toString("latin1").split("\r\n")[0]?.split(" ") ?? []
+        requests.push(`${method} ${target.split("?")[0] ?? ""}`)
+      }
+      return true
+    }),
+    () => ({ path, requests: () => requests.slice() })
+  )
+}

@@ -262,7 +262,8 @@ describe("two users on one Incus", () => {
             entry("old-mine") + entry("old-theirs")
         )
         for (const n of ["old-mine", "old-theirs"]) yield* fs.makeDirectory(`${reposRoot}/${n}`)
-        const mine = yield* repoman(["exec", "old-mine", "--", "true"])
+        // Made by hand, it has no repo mount: the session runs in / (a missing cwd is refused).
+        const mine = yield* repoman(["exec", "old-mine", "--cwd", "/", "--", "true"])
         assert.strictEqual(mine.code, 0, mine.stderr)
         assert.strictEqual(
           (yield* client.getInstance(project, "old-mine")).value.config["user.repoman.owner"],

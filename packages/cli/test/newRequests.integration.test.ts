@@ -3,9 +3,9 @@
  * the registry is read once (plus the read under the lock of the one write
  * that registers the project), the override file once, and the instance is
  * asked for once (is the name free?), however many profiles, shared files
- * and hermetic steps there are.
+ * and hermetic steps there are. The requests are counted by a proxy on the
+ * socket, as incusd sees them.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
@@ -22,35 +22,18 @@ import { installProfiles } from "@repoman/programs/ProfileInstall"
 import { setup } from "@repoman/programs/Setup"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
-import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import * as ChildProcess from "effect/process/ChildProcess"
 import { randomBytes } from "node:crypto"
-import { busybox, debian, outcome } from "./integration.ts"
+import { busybox, countingProxy, debian, outcome } from "./integration.ts"
 
-const socketPath = process.env["INCUS_SOCKET"] ?? "/var/lib/incus/unix.socket"
-
-/** Counts of the registry primitives and of the requests sent to incusd. */
+/** Counts of the registry primitives. */
 interface Counts {
   readonly registry: Record<"load" | "overrides" | "getOverride" | "modify", number>
-  readonly requests: Array<string>
 }
 
-/** The live stack (registry file, Incus runtime, profile library) with counters on the registry and the HTTP client. */
-const countedStack = (dir: string, project: string, counts: Counts) => {
-  const http = Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(
-      Effect.gen(function*() {
-        return yield* HttpClient.HttpClient
-      }),
-      (client) =>
-        HttpClient.tapRequest(client, (request) =>
-          Effect.sync(() => {
-            counts.requests.push(`${request.method} ${new URL(request.url).pathname}`)
-          }))
-    )
-  ).pipe(Layer.provide(NodeHttpClient.layerNodeHttpOptions({ socketPath, keepAlive: true })))
+/** The live stack (registry file, Incus runtime, profile library) with counters on the registry, over `socketPath`. */
+const countedStack = (dir: string, project: string, counts: Counts, socketPath: string) => {
   const count = <A, E>(key: keyof Counts["registry"], effect: Effect.Effect<A, E>) =>
     Effect.suspend(() => {
       counts.registry[key]++
@@ -77,7 +60,7 @@ const countedStack = (dir: string, project: string, counts: Counts) => {
     ProfileLibrary.layer
   ).pipe(
     Layer.provideMerge(registry),
-    Layer.provideMerge(IncusClient.layerNoDependencies({ socketPath }).pipe(Layer.provide(http))),
+    Layer.provideMerge(IncusClient.layer({ socketPath })),
     Layer.provideMerge(ConfigPaths.layerFrom({
       home: process.env["HOME"] ?? dir,
       configDir: `${dir}/config`,
@@ -113,9 +96,12 @@ describe("new against a real Incus", () => {
         ) {
           assert.strictEqual((yield* outcome(ChildProcess.make("git", ["-C", repo, ...args]))).code, 0)
         }
-        const counts: Counts = { registry: { load: 0, overrides: 0, getOverride: 0, modify: 0 }, requests: [] }
+        const proxy = yield* countingProxy(`${dir}/incus.socket`)
+        const counts: Counts = { registry: { load: 0, overrides: 0, getOverride: 0, modify: 0 } }
+        let seen = 0
+        const requests = () => proxy.requests().slice(seen)
         const reset = () => {
-          counts.requests.length = 0
+          seen = proxy.requests().length
           for (const key of Object.keys(counts.registry) as Array<keyof Counts["registry"]>) counts.registry[key] = 0
         }
         yield* Effect.gen(function*() {
@@ -136,13 +122,13 @@ describe("new against a real Incus", () => {
               profiles: [ProfileName.make("counted")],
               hermetic
             })
-            const label = `${name}: ${counts.requests.join(", ")}`
+            const label = `${name}: ${requests().join(", ")}`
             assert.deepStrictEqual(counts.registry, { load: 1, overrides: 0, getOverride: 1, modify: 1 }, label)
-            const gets = (path: string) => counts.requests.filter((r) => r === `GET ${path}`).length
+            const gets = (path: string) => requests().filter((r) => r === `GET ${path}`).length
             assert.strictEqual(gets(`/1.0/instances/${name}`), 1, label)
             assert.strictEqual(gets("/1.0/profiles/counted"), 1, label)
           }
-        }).pipe(Effect.provide(countedStack(dir, project, counts)))
+        }).pipe(Effect.provide(countedStack(dir, project, counts, proxy.path)))
       }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)),
     300_000
   )

@@ -318,6 +318,9 @@ describe("issue 6 against a real Incus", () => {
         // The private key stays on the host, in the state dir.
         assert.isTrue(yield* fs.exists(`${dir}/state/repoman/ssh/sshp/id_ed25519`))
         yield* fs.writeFileString(`${dir}/ssh_config`, c.stdout)
+        // A user who never ran the incus client: its first-run notice must not reach ssh's stderr.
+        const freshHome = `${dir}/fresh-home`
+        yield* fs.makeDirectory(freshHome)
         const ssh = yield* Effect.scoped(Effect.gen(function*() {
           const handle = yield* ChildProcess.make("ssh", [
             "-F",
@@ -327,7 +330,7 @@ describe("issue 6 against a real Incus", () => {
             "repoman-sshp",
             "--",
             "id -u; echo \"$HOME\"; echo over-ssh"
-          ], { stdin: "ignore" })
+          ], { stdin: "ignore", env: { HOME: freshHome, XDG_CONFIG_HOME: `${freshHome}/.config` }, extendEnv: true })
           const [stdout, stderr, code] = yield* Effect.all([
             Stream.mkString(Stream.decodeText(handle.stdout)),
             Stream.mkString(Stream.decodeText(handle.stderr)),
@@ -336,6 +339,8 @@ describe("issue 6 against a real Incus", () => {
           return { stdout, stderr, code: Number(code) }
         })).pipe(Effect.orDie)
         assert.strictEqual(ssh.code, 0, ssh.stderr)
+        assert.notInclude(ssh.stderr, "incus launch", "the incus client's first-run notice")
+        assert.isFalse(yield* fs.exists(`${freshHome}/.config/incus`), "the user's own incus config is not touched")
         // HOME is the host home path, as for shell, exec and run (the sandbox's HOME here).
         assert.strictEqual(ssh.stdout, `1000\n${process.env["HOME"]}\nover-ssh\n`)
         // A second call keeps the key (the block is the same).

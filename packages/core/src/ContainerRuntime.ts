@@ -725,7 +725,7 @@ export interface ManagedObjects {
  * @since 0.1.0
  * @category errors
  */
-export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image", "storage pool"])
+export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image", "storage pool", "directory"])
 /**
  * The decoded type of the `ObjectKind` schema.
  *
@@ -1083,18 +1083,49 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   makeSymlink(name: ProjectName, path: string, target: string): Effect.Effect<void, ContainerRuntimeError>
 
   /**
-   * Runs an interactive command attached to the caller's terminal (by default
-   * a login shell) and returns its exit code.
+   * Reads the regular file at `path` (absolute) in the instance, running or
+   * stopped, as UTF-8 text: `None` when nothing is there or it is not a
+   * regular file; `OperationFailed` when it is larger than
+   * `options.maxBytes` (default 1 MiB: what is in an instance is untrusted).
+   */
+  readTextFile(
+    name: ProjectName,
+    path: string,
+    options?: { readonly maxBytes?: number }
+  ): Effect.Effect<Option.Option<string>, ContainerRuntimeError>
+
+  /**
+   * Adds `labels` to the instance's labels, replacing those with the same
+   * key and removing those given an empty value (keys as in
+   * {@link InstanceSpec.labels}; `OperationFailed` for a reserved or
+   * malformed key); the others are kept.
+   */
+  setLabels(name: ProjectName, labels: Labels): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Runs a command attached to the caller's terminal and stdio (by default
+   * a login shell) and returns its exit code once it ended and its output
+   * was written.
+   *
+   * With a terminal on stdin and stdout, the command gets a terminal of its
+   * own of the same size (resizes follow), and the caller's terminal is in
+   * raw mode until it ends; otherwise stdin, stdout and stderr are streamed
+   * apart, stdin to its end. While it runs, the signals the process receives
+   * (`ProcessSignals`) go to the command. Fails with `Conflict` when
+   * the instance is not running and `NotFound` when `cwd` is not a
+   * directory in it (nothing runs then); a command that cannot be started
+   * is exit code 127 (126: not executable).
    */
   shell(name: ProjectName, options?: ShellOptions): Effect.Effect<number, ContainerRuntimeError>
 
   /**
    * The host command that runs a command in the instance with its stdio
    * attached, for handing to another program (an ssh `ProxyCommand`): the
-   * command's argv follows it. Plain words only (no quoting needed). Pure:
-   * no engine call.
+   * command's argv follows it. Plain words only (no quoting needed). Makes
+   * what the command needs on the host, if anything (Incus: the client's
+   * own configuration), and calls the engine for nothing else.
    */
-  attachCommand(name: ProjectName): ReadonlyArray<string>
+  attachCommand(name: ProjectName): Effect.Effect<ReadonlyArray<string>, ContainerRuntimeError>
 
   /**
    * Reads a profile document as repoman needs to know it: host mounts,

@@ -33,6 +33,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import {
   AdminStep,
@@ -50,8 +51,9 @@ import {
   IdRange,
   type Instance,
   instanceFromSpec,
-  type InstanceSpec,
+  InstanceSpec,
   type InstanceStatus,
+  LabelKey,
   Mount,
   Namespace,
   NamespaceCheck,
@@ -184,11 +186,15 @@ export interface MemoryContainerRuntime extends ContainerRuntimeShape {
   ) => Effect.Effect<void, ContainerRuntimeError>
   /** Makes (or replaces) a namespace made by other means: `origin` says by whom, `spec` how it restricts. */
   readonly putForeignNamespace: (spec: NamespaceSpec, origin: Origin) => Effect.Effect<void>
-  /** Puts a regular file with `content` at `path` (absolute, its parent a directory) in an instance, for `readFile`. */
+  /**
+   * Puts a regular file with `content` at `path` (absolute, its parent a
+   * directory) in an instance, as an image or a command inside would: what
+   * `readFile` and `readTextFile` then read.
+   */
   readonly writeFile: (
     name: ProjectName,
     path: string,
-    content: Uint8Array
+    content: Uint8Array | string
   ) => Effect.Effect<void, ContainerRuntimeError>
   /** Sets what `mountTable` reports for an instance (`undefined`: `None` again). */
   readonly setMountTable: (
@@ -200,7 +206,7 @@ export interface MemoryContainerRuntime extends ContainerRuntimeShape {
 type ContainerRuntimeShape = ContainerRuntime["Service"]
 
 interface InstanceState {
-  readonly spec: InstanceSpec
+  spec: InstanceSpec
   readonly createdAt: DateTime.Utc
   /** Made by a repoman (`create`, or `createForeign` with such an origin). */
   readonly managed: boolean
@@ -218,7 +224,7 @@ interface InstanceState {
 const rootDirectory = (mode: number) => new FileInfo({ type: "directory", uid: 0, gid: 0, mode })
 
 /** The `/etc/passwd` of a new memory instance: root, and the container user 1000. */
-const initialPasswd = "root:x:0:0:root:/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/sh\n"
+export const initialPasswd = "root:x:0:0:root:/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/sh\n"
 
 /** The directories every new memory instance has. */
 const initialFiles = (): Map<string, FileInfo> =>
@@ -243,6 +249,20 @@ interface ProfileState {
   readonly spec: ProfileSpec
   readonly managed: boolean
   owner: Option.Option<number>
+}
+
+/**
+ * Whether `path` is a directory of the instance: one of its own, or at or
+ * under a host directory mounted into it (the host's files are not
+ * modelled, so a path there counts as present).
+ */
+const isDirectory = (state: InstanceState, path: string): boolean => {
+  if (state.files.get(Option.getOrUndefined(prefixes(path))?.at(-1) ?? "/")?.type === "directory") return true
+  const mounted = [
+    ...(state.spec.repo === undefined ? [] : [state.spec.repo.path]),
+    ...state.spec.mounts.map((m) => m.path)
+  ]
+  return coveredBy(path, mounted)
 }
 
 interface NamespaceState {
@@ -752,7 +772,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           Effect.flatMap(entryUnder(state, name, "write file", path), (target) =>
             Effect.sync(() => {
               state.files.set(target, new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 }))
-              state.contents.set(target, content)
+              state.contents.set(target, typeof content === "string" ? new TextEncoder().encode(content) : content)
             }))),
 
       mountTable: (name) =>
@@ -783,13 +803,37 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
       shell: (name, shellOptions = {}) => {
         const { argv = defaultShell, ...execOptions } = shellOptions
-        return run({ name, argv, options: execOptions, interactive: true }).pipe(
-          Effect.map((result) => result.exitCode)
-        )
+        return withInstance(name, (state) =>
+          execOptions.cwd === undefined || isDirectory(state, execOptions.cwd)
+            ? Effect.void
+            : notFound("directory", execOptions.cwd)).pipe(
+            Effect.andThen(run({ name, argv, options: execOptions, interactive: true })),
+            Effect.map((result) => result.exitCode)
+          )
       },
 
+      readTextFile: (name, path, { maxBytes = 1024 * 1024 } = {}) =>
+        withInstance(name, (state) => {
+          const target = Option.getOrUndefined(prefixes(path))?.at(-1) ?? "/"
+          if (state.files.get(target)?.type !== "file") return Effect.succeed(Option.none())
+          const content = state.contents.get(target) ?? new Uint8Array()
+          return content.length > maxBytes
+            ? failed("read file", name, `${path} is larger than ${maxBytes} bytes`)
+            : Effect.succeed(Option.some(new TextDecoder().decode(content)))
+        }),
+
+      setLabels: (name, labels) =>
+        withInstance(name, (state) => {
+          const bad = Object.keys(labels).find((key) => !Schema.is(LabelKey)(key))
+          if (bad !== undefined) return failed("set labels", name, `"${bad}" is not a label key`)
+          // As in Incus, an empty value unsets the key.
+          const merged = Object.entries({ ...state.spec.labels, ...labels }).filter(([, value]) => value !== "")
+          state.spec = new InstanceSpec({ ...state.spec, labels: Object.fromEntries(merged) })
+          return Effect.void
+        }),
+
       // Nothing runs in memory: a command line that says so when run.
-      attachCommand: (name) => ["false", `repoman-memory:${name}`, "--"],
+      attachCommand: (name) => Effect.succeed(["false", `repoman-memory:${name}`, "--"]),
 
       inspectProfile,
 

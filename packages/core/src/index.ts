@@ -145,6 +145,20 @@ export * as Mountinfo from "./Mountinfo.ts"
 export * as Ownership from "./Ownership.ts"
 
 /**
+ * Entries of an `/etc/passwd` file, as read from a container.
+ *
+ * @since 0.1.0
+ */
+export * as Passwd from "./Passwd.ts"
+
+/**
+ * The signals a process receives while a command runs in a container on its behalf.
+ *
+ * @since 0.1.0
+ */
+export * as ProcessSignals from "./ProcessSignals.ts"
+
+/**
  * The profile library: Incus profile YAML files (`description`, `config`, `devices`) shipped by
  * repoman (vendor), written by the user (a user file shadows a vendor file of the same name) or
  * contributed by plugins, rendered with host variables such as `${HOST_LAN_IP}`, `${USER}` and

@@ -42,11 +42,47 @@ describe("ContainerRuntimeMemory", () => {
       yield* runtime.create(spec("box"))
       const result = yield* runtime.exec(name, ["echo", "hi"], { user: 1000 })
       assert.strictEqual(result.stdout, "echo hi")
-      assert.strictEqual(yield* runtime.shell(name, { cwd: "/srv" }), 7)
+      assert.strictEqual(yield* runtime.shell(name, { cwd: "/tmp" }), 7)
       assert.deepStrictEqual(yield* runtime.calls, [
         { name, argv: ["echo", "hi"], options: { user: 1000 }, interactive: false },
-        { name, argv: ContainerRuntimeMemory.defaultShell, options: { cwd: "/srv" }, interactive: true }
+        { name, argv: ContainerRuntimeMemory.defaultShell, options: { cwd: "/tmp" }, interactive: true }
       ])
+    }))
+
+  it.effect("shell refuses a cwd that is not a directory of the instance (NotFound), and runs nothing", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      const name = ProjectName.make("box")
+      yield* runtime.create(spec("box"))
+      const error = yield* Effect.flip(runtime.shell(name, { cwd: "/srv/none", argv: ["pwd"] }))
+      assert.deepInclude(error.reason, { _tag: "NotFound", kind: "directory", name: "/srv/none" })
+      assert.deepStrictEqual(yield* runtime.calls, [])
+    }))
+
+  it.effect("readTextFile reads what an instance holds; setLabels adds, replaces and (with \"\") removes labels", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      const name = ProjectName.make("box")
+      yield* runtime.create(spec("box"))
+      assert.deepStrictEqual(
+        yield* runtime.readTextFile(name, "/etc/passwd"),
+        Option.some(ContainerRuntimeMemory.initialPasswd)
+      )
+      assert.deepStrictEqual(yield* runtime.readTextFile(name, "/etc"), Option.none())
+      assert.deepStrictEqual(yield* runtime.readTextFile(name, "/nope"), Option.none())
+      yield* runtime.writeFile(name, "/etc/big", "x".repeat(100))
+      assert.strictEqual(
+        (yield* Effect.flip(runtime.readTextFile(name, "/etc/big", { maxBytes: 10 }))).reason._tag,
+        "OperationFailed"
+      )
+      const before = (yield* runtime.get(name)).labels
+      yield* runtime.setLabels(name, { "login-shell": "/bin/zsh", extra: "1" })
+      yield* runtime.setLabels(name, { extra: "" })
+      assert.deepStrictEqual((yield* runtime.get(name)).labels, { ...before, "login-shell": "/bin/zsh" })
+      assert.strictEqual(
+        (yield* Effect.flip(runtime.setLabels(name, { managed: "false" }))).reason._tag,
+        "OperationFailed"
+      )
     }))
 
   it.effect("defaults to exit code 0 with no output", () =>

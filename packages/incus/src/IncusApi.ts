@@ -299,6 +299,24 @@ export const InstanceStatePut = Schema.Struct({
   stateful: Schema.optionalKey(Schema.Boolean)
 })
 /**
+ * `PATCH /1.0/instances/<name>`: config keys merged into the instance's
+ * own (the others are kept).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const InstancePatch = Schema.Struct({
+  config: StringMap
+})
+/**
+ * The decoded type of the `InstancePatch` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InstancePatch = typeof InstancePatch.Type
+
+/**
  * The decoded type of the `InstanceStatePut` schema.
  *
  * @since 0.1.0
@@ -327,6 +345,57 @@ export const InstanceExecPost = Schema.Struct({
  * @category models
  */
 export type InstanceExecPost = typeof InstanceExecPost.Type
+
+/**
+ * `POST /1.0/instances/<name>/exec` for a session over websockets (the
+ * client adds `wait-for-websocket: true`): the command starts once its
+ * channels are connected, on a terminal of `width` × `height` when
+ * `interactive`, else with stdin, stdout and stderr apart.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const InstanceExecSessionPost = Schema.Struct({
+  command: Schema.Array(Schema.String),
+  environment: Schema.optionalKey(StringMap),
+  user: Schema.optionalKey(Schema.Number),
+  group: Schema.optionalKey(Schema.Number),
+  cwd: Schema.optionalKey(Schema.String),
+  interactive: Schema.Boolean,
+  width: Schema.optionalKey(Schema.Int),
+  height: Schema.optionalKey(Schema.Int)
+})
+/**
+ * The decoded type of the `InstanceExecSessionPost` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InstanceExecSessionPost = typeof InstanceExecSessionPost.Type
+
+/**
+ * The metadata of an exec operation waiting for its websockets: one secret
+ * per channel, `"0"`, `"1"`, `"2"` and `"control"` (with a terminal: `"0"`
+ * and `"control"`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ExecSessionMetadata
+  extends Schema.Class<ExecSessionMetadata>("@repoman/incus/IncusApi/ExecSessionMetadata")({
+    fds: Schema.Record(Schema.String, Schema.String)
+  })
+{}
+
+/**
+ * The exit status an exec operation records (`metadata.return`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ExecReturn extends Schema.Class<ExecReturn>("@repoman/incus/IncusApi/ExecReturn")({
+  return: Schema.Int
+}) {}
 
 /** A string of digits in `radix` (uid, gid: 10; mode: 8), as the number it spells. */
 const digits = (radix: 8 | 10, pattern: RegExp) =>

@@ -19,11 +19,9 @@
  * @since 0.1.0
  * @module
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as HttpClient from "effect/http/HttpClient"
 import * as Layer from "effect/Layer"
 import { Operation, Server } from "./IncusApi.ts"
 import type { IncusError } from "./IncusError.ts"
@@ -54,6 +52,8 @@ export interface IncusClientShape
 {
   /** The socket the client talks to. */
   readonly socketPath: string
+  /** Opens a connection to incusd (for the websockets of an exec session). */
+  readonly dial: IncusTransport.Dial
   /** `GET /1.0`: API extensions and the server environment (kernel features, driver, ...). */
   readonly getServer: () => Effect.Effect<Server, IncusError>
   /** `GET /1.0/operations/ID`: one operation, without waiting. */
@@ -99,53 +99,45 @@ export type MakeOptions = IncusTransport.Options
 export interface Options {
   /** The socket; default: resolved by {@link IncusSocket.fromEnvironment}. */
   readonly socketPath?: string
+  /** How to open a connection (default: the unix socket). */
+  readonly dial?: IncusTransport.Dial
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
 }
 
 /**
- * Builds the client on top of an `HttpClient` that reaches incusd (over the
- * socket, or a fake in tests).
+ * Builds the client on the socket (or the dial) of `options`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: MakeOptions): Effect.Effect<IncusClientShape, never, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const transport = IncusTransport.make(yield* HttpClient.HttpClient, options)
-    return {
-      socketPath: transport.socketPath,
-      getServer: Effect.fn("IncusClient.getServer")(function*() {
-        return (yield* transport.getSync({ method: "GET", path: "/1.0" }, Server)).value
-      }),
-      getOperation: Effect.fn("IncusClient.getOperation")(function*(id) {
-        const call = { method: "GET", path: `/1.0/operations/${IncusTransport.seg(id)}` } as const
-        return (yield* transport.getSync(call, Operation)).value
-      }),
-      waitOperation: Effect.fn("IncusClient.waitOperation")(function*(id) {
-        return yield* transport.wait(`wait for operation ${id}`, id)
-      }),
-      ...IncusInstances.make(transport),
-      ...IncusInstanceFiles.make(transport),
-      ...IncusProjects.make(transport),
-      ...IncusProfiles.make(transport),
-      ...IncusStoragePools.make(transport),
-      ...IncusImages.make(transport)
-    }
-  })
-
-/**
- * The client over an `HttpClient` you provide (a fake server in tests).
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerNoDependencies = (options: MakeOptions): Layer.Layer<IncusClient, never, HttpClient.HttpClient> =>
-  Layer.effect(IncusClient, make(options))
+export const make = (options: MakeOptions): IncusClientShape => {
+  const transport = IncusTransport.make(options)
+  return {
+    socketPath: transport.socketPath,
+    dial: transport.dial,
+    getServer: Effect.fn("IncusClient.getServer")(function*() {
+      return (yield* transport.getSync({ method: "GET", path: "/1.0" }, Server)).value
+    }),
+    getOperation: Effect.fn("IncusClient.getOperation")(function*(id) {
+      const call = { method: "GET", path: `/1.0/operations/${IncusTransport.seg(id)}` } as const
+      return (yield* transport.getSync(call, Operation)).value
+    }),
+    waitOperation: Effect.fn("IncusClient.waitOperation")(function*(id) {
+      return yield* transport.wait(`wait for operation ${id}`, id)
+    }),
+    ...IncusInstances.make(transport),
+    ...IncusInstanceFiles.make(transport),
+    ...IncusProjects.make(transport),
+    ...IncusProfiles.make(transport),
+    ...IncusStoragePools.make(transport),
+    ...IncusImages.make(transport)
+  }
+}
 
 /**
  * The live client: the socket from `options` or the environment, one
- * keep-alive `node:http` Agent on it.
+ * connection per request on it.
  *
  * @example
  * ```ts
@@ -158,13 +150,15 @@ export const layerNoDependencies = (options: MakeOptions): Layer.Layer<IncusClie
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<IncusClient> =>
-  Layer.unwrap(
+  Layer.effect(
+    IncusClient,
     Effect.map(
       options.socketPath === undefined ? IncusSocket.fromEnvironment : Effect.succeed(options.socketPath),
       (socketPath) =>
-        layerNoDependencies({
+        make({
           socketPath,
+          ...(options.dial === undefined ? {} : { dial: options.dial }),
           ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout })
-        }).pipe(Layer.provide(NodeHttpClient.layerNodeHttpOptions({ socketPath, keepAlive: true })))
+        })
     )
   )

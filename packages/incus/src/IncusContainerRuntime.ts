@@ -22,8 +22,11 @@
  * - instances: `create` is one `POST /1.0/instances` with `start: true`; if
  *   the container was made but does not start, it is deleted again;
  * - files: the Incus file API (running or stopped instances);
- * - exec: `exec` runs without a terminal and records the output (REST only);
- *   `shell` hands the terminal to `incus exec`;
+ * - exec: `exec` runs without a terminal and records the output; `shell`
+ *   attaches the command to the caller's terminal and stdio over the exec
+ *   websockets (no `incus` binary), with the process's signals passed on
+ *   through `ProcessSignals`; `attachCommand` is `incus exec` with a client
+ *   config dir of repoman's own;
  * - profiles: reads leave the managed keys out, so a profile reads back
  *   exactly as it was put.
  *
@@ -33,15 +36,14 @@
  * @since 0.1.0
  * @module
  */
-import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { ProcessSignals } from "@repoman/core/ProcessSignals"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
-import { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
+import { homedir } from "node:os"
 import * as IncusClient from "./IncusClient.ts"
 import { readAccess } from "./internal/runtime/access.ts"
 import type { RuntimeContext } from "./internal/runtime/context.ts"
@@ -50,6 +52,7 @@ import * as Files from "./internal/runtime/files.ts"
 import * as Instances from "./internal/runtime/instances.ts"
 import * as Namespace from "./internal/runtime/namespace.ts"
 import * as Profiles from "./internal/runtime/profiles.ts"
+import { processIo } from "./internal/runtime/session.ts"
 
 /**
  * Options of {@link layer}.
@@ -62,36 +65,46 @@ export interface Options {
   readonly project: string
   /** The host uid recorded as the owner of what the runtime makes. Default: this process's uid. */
   readonly owner?: number
-  /** The `incus` command `shell` runs. Default `"incus"` (found on PATH). */
+  /** The `incus` command of `attachCommand`. Default `"incus"` (found on PATH). */
   readonly incusCommand?: string
+  /**
+   * The config dir of that command's client: repoman's own, so the user's
+   * remotes cannot change where it goes, and with a `config.yml` in it the
+   * client prints no first-run notice. Default
+   * `$XDG_STATE_HOME/repoman/incus-client` (`~/.local/state/...`).
+   */
+  readonly clientConfigDir?: string
   /** How long a graceful stop or restart may take before Incus gives up. Default 30 s. */
   readonly stopTimeout?: Duration.Input
 }
 
+const defaultClientConfigDir = () =>
+  `${process.env["XDG_STATE_HOME"] || `${homedir()}/.local/state`}/repoman/incus-client`
+
 /**
- * Builds the runtime for `options.project`.
+ * Builds the runtime for `options.project`. A `shell` session passes the
+ * process's signals on through the `ProcessSignals` of the context the
+ * runtime is built in.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   options: Options
-): Effect.Effect<
-  ContainerRuntime["Service"],
-  never,
-  IncusClient.IncusClient | ChildProcessSpawner | FileSystem.FileSystem
-> =>
+): Effect.Effect<ContainerRuntime["Service"], never, IncusClient.IncusClient | FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const client = yield* IncusClient.IncusClient
     const owner = options.owner ?? process.getuid?.() ?? 0
     const ctx: RuntimeContext = {
       client,
-      spawner: yield* ChildProcessSpawner,
       fs: yield* FileSystem.FileSystem,
+      signals: yield* ProcessSignals,
+      io: processIo,
       project: options.project,
       owner,
       access: yield* Effect.cached(readAccess(client, options.project, owner)),
       incusCommand: options.incusCommand ?? "incus",
+      clientConfigDir: options.clientConfigDir ?? defaultClientConfigDir(),
       stopTimeout: Math.max(1, Math.ceil(Duration.toSeconds(options.stopTimeout ?? "30 seconds")))
     }
     return ContainerRuntime.of({
@@ -106,20 +119,20 @@ export const make = (
   })
 
 /**
- * The runtime over an {@link IncusClient.IncusClient} and a
- * `ChildProcessSpawner` you provide (fakes in tests).
+ * The runtime over an {@link IncusClient.IncusClient} and a `FileSystem`
+ * you provide.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerNoDependencies = (
   options: Options
-): Layer.Layer<ContainerRuntime, never, IncusClient.IncusClient | ChildProcessSpawner | FileSystem.FileSystem> =>
+): Layer.Layer<ContainerRuntime, never, IncusClient.IncusClient | FileSystem.FileSystem> =>
   Layer.effect(ContainerRuntime, make(options))
 
 /**
- * The runtime over an {@link IncusClient.IncusClient}, spawning `incus` with
- * Node's child processes.
+ * The runtime over an {@link IncusClient.IncusClient}, with Node's file
+ * system.
  *
  * @example
  * ```ts
@@ -134,10 +147,7 @@ export const layerNoDependencies = (
  * @category layers
  */
 export const layer = (options: Options): Layer.Layer<ContainerRuntime, never, IncusClient.IncusClient> =>
-  layerNoDependencies(options).pipe(
-    Layer.provide(NodeChildProcessSpawner.layer),
-    Layer.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
-  )
+  layerNoDependencies(options).pipe(Layer.provide(NodeFileSystem.layer))
 
 /**
  * The runtime together with the live {@link IncusClient.layer} (socket from

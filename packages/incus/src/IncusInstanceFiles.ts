@@ -13,14 +13,59 @@ import type * as Stream from "effect/Stream"
 import {
   ExecMetadata,
   type ExecOutput,
+  ExecReturn,
+  ExecSessionMetadata,
   type InstanceDirectoryPost,
   type InstanceExecPost,
+  type InstanceExecSessionPost,
   InstanceFileHeaders,
   Operation
 } from "./IncusApi.ts"
 import { classify, IncusError } from "./IncusError.ts"
 import { instancePath } from "./IncusInstances.ts"
-import { type Call, labelOf, type Transport } from "./IncusTransport.ts"
+import { type Call, labelOf, seg, type Transport } from "./IncusTransport.ts"
+
+/**
+ * An exec session Incus has set up: its operation and the secret of each
+ * channel's websocket (see {@link execWebsocketPath}). The command starts
+ * once the channels it needs are connected.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecSession {
+  readonly operation: string
+  readonly fds: Readonly<Record<string, string>>
+}
+
+/**
+ * How an exec session's command ended: its exit status (128 + N when
+ * signal N killed it) and, when Incus reported the status as a failure of
+ * the operation (127 "Command not found", 126 "Command not executable"),
+ * Incus's words.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecStatus {
+  readonly code: number
+  readonly failure?: string
+}
+
+/** The statuses Incus reports as failed operations, by its message. */
+const failureStatus: Readonly<Record<string, number>> = {
+  "Command not found": 127,
+  "Command not executable": 126
+}
+
+/**
+ * The path of one channel's websocket of an exec session.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const execWebsocketPath = (operation: string, secret: string): string =>
+  `/1.0/operations/${seg(operation)}/websocket?secret=${encodeURIComponent(secret)}`
 
 /**
  * The exec and file calls.
@@ -103,6 +148,36 @@ export interface InstanceFilesClient {
 
   /** `GET /1.0/instances/NAME/files?path=PATH` of a symlink: its target (the body). */
   readonly readInstanceSymlink: (project: string, name: string, path: string) => Effect.Effect<string, IncusError>
+
+  /**
+   * `POST /1.0/instances/NAME/exec` with `wait-for-websocket`: sets up a
+   * session whose channels the caller connects (see {@link ExecSession}).
+   */
+  readonly startExecSession: (
+    project: string,
+    name: string,
+    body: InstanceExecSessionPost
+  ) => Effect.Effect<ExecSession, IncusError>
+
+  /**
+   * Waits, without a time limit, for an exec session's command to end, and
+   * returns how it ended. Incus fails the operation when the status is 127
+   * or 126 (even for a script's own `exit 127`); the status then comes from
+   * the operation's record.
+   */
+  readonly execSessionStatus: (operation: string) => Effect.Effect<ExecStatus, IncusError>
+
+  /**
+   * `GET /1.0/instances/NAME/files?path=PATH` of a regular file: its
+   * content, at most `maxBytes`; `None` when nothing is there or it is not
+   * a regular file.
+   */
+  readonly readInstanceFile: (
+    project: string,
+    name: string,
+    path: string,
+    maxBytes: number
+  ) => Effect.Effect<Option.Option<string>, IncusError>
 
   /** The recorded exec outputs still kept for an instance (log URLs). */
   readonly listExecOutputs: (project: string, name: string) => Effect.Effect<ReadonlyArray<string>, IncusError>
@@ -222,6 +297,56 @@ export const make = (transport: Transport): InstanceFilesClient => {
 
     readInstanceSymlink: Effect.fn("IncusClient.readInstanceSymlink")(function*(project, name, path) {
       return yield* transport.readText(filesCall(project, name, path, "GET"))
+    }),
+
+    startExecSession: Effect.fn("IncusClient.startExecSession")(function*(project, name, body) {
+      const call: Call = {
+        method: "POST",
+        path: `${instancePath(name)}/exec`,
+        project,
+        body: { ...body, "wait-for-websocket": true, "record-output": false }
+      }
+      const label = labelOf(call)
+      const reply = yield* transport.submit(call)
+      const started = yield* transport.decode(label, Operation, reply.envelope.metadata)
+      const { fds } = yield* transport.decode(label, ExecSessionMetadata, started.metadata)
+      return { operation: started.id, fds } satisfies ExecSession
+    }),
+
+    execSessionStatus: Effect.fn("IncusClient.execSessionStatus")(function*(operation) {
+      const label = `exec operation ${operation}`
+      return yield* transport.wait(label, operation, { unbounded: true }).pipe(
+        Effect.flatMap((finished) => transport.decode(label, ExecReturn, finished.metadata)),
+        Effect.map((ended): ExecStatus => ({ code: ended.return })),
+        Effect.catchIf(
+          (e) => e.reason._tag !== "Unavailable" && e.reason.detail in failureStatus,
+          (e) => {
+            const failure = e.reason.detail
+            // The record of the operation (kept a few seconds) has the status itself.
+            return transport.getSync({ method: "GET", path: `/1.0/operations/${seg(operation)}` }, Operation).pipe(
+              Effect.flatMap(({ value }) => transport.decode(label, ExecReturn, value.metadata)),
+              Effect.map((ended): ExecStatus => ({ code: ended.return, failure })),
+              Effect.orElseSucceed((): ExecStatus => ({ code: failureStatus[failure] ?? 1, failure }))
+            )
+          }
+        )
+      )
+    }),
+
+    readInstanceFile: Effect.fn("IncusClient.readInstanceFile")(function*(project, name, path, maxBytes) {
+      // A directory answers with a JSON listing, so leave room for one.
+      const call: Call = { ...filesCall(project, name, path, "GET"), maxBody: Math.max(maxBytes, 64 * 1024) }
+      const label = labelOf(call)
+      const answer = yield* transport.send(call)
+      if (answer.status === 404) return Option.none()
+      if (answer.status >= 400) return yield* transport.envelopeOf(label, answer).pipe(Effect.as(Option.none()))
+      if (answer.headers["x-incus-type"] !== "file") return Option.none()
+      if (answer.body.length > maxBytes) {
+        return yield* new IncusError({
+          reason: classify(label, 413, `${path} is larger than ${maxBytes} bytes`)
+        })
+      }
+      return Option.some(Buffer.from(answer.body).toString("utf8"))
     }),
 
     listExecOutputs: Effect.fn("IncusClient.listExecOutputs")(function*(project, name) {

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import {
   Instance,
+  type InstancePatch,
   type InstancePut,
   type InstancesPost,
   InstanceState,
@@ -46,6 +47,8 @@ export interface InstancesClient {
     body: InstancePut,
     etag?: string
   ) => Effect.Effect<Operation, IncusError>
+  /** `PATCH /1.0/instances/NAME`: merges config keys into the instance's own (synchronous). */
+  readonly patchInstance: (project: string, name: string, body: InstancePatch) => Effect.Effect<void, IncusError>
   /** Deletes a stopped instance; waits for the operation. */
   readonly deleteInstance: (project: string, name: string) => Effect.Effect<Operation, IncusError>
   /** Starts, stops, restarts, freezes or unfreezes; waits for the operation. */
@@ -92,6 +95,10 @@ export const make = (transport: Transport): InstancesClient => ({
 
   updateInstance: Effect.fn("IncusClient.updateInstance")(function*(project, name, body, etag) {
     return yield* transport.asOperation({ method: "PUT", path: instancePath(name), project, body, etag })
+  }),
+
+  patchInstance: Effect.fn("IncusClient.patchInstance")(function*(project, name, body) {
+    return yield* transport.asVoid({ method: "PATCH", path: instancePath(name), project, body })
   }),
 
   deleteInstance: Effect.fn("IncusClient.deleteInstance")(function*(project, name) {

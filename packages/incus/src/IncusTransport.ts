@@ -11,6 +11,11 @@
  * - Transport failures on the socket become `Unavailable`, with the socket
  *   path and errno.
  *
+ * It speaks HTTP/1.1 itself, one connection per request, through a
+ * {@link Dial} (the unix socket by default), not through `node:http`, whose
+ * loading and first request cost a CLI start-up ~60 ms (issue 17). The dial
+ * is also the seam for HTTPS remotes: a TLS connection is all they change.
+ *
  * The resource modules (`IncusInstances`, `IncusInstanceFiles`,
  * `IncusProjects`, `IncusProfiles`, `IncusStoragePools`) are built on it.
  *
@@ -19,14 +24,22 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as HttpClient from "effect/http/HttpClient"
-import type * as HttpClientError from "effect/http/HttpClientError"
-import * as HttpClientRequest from "effect/http/HttpClientRequest"
-import type * as HttpClientResponse from "effect/http/HttpClientResponse"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { connect, type Socket } from "node:net"
+import { PassThrough } from "node:stream"
 import { Operation, Response, type Versioned } from "./IncusApi.ts"
-import { classify, IncusError, type IncusErrorReason, OperationFailed, unavailable } from "./IncusError.ts"
+import { classify, errnoCode, IncusError, type IncusErrorReason, OperationFailed, unavailable } from "./IncusError.ts"
+import { request as httpRequest } from "./internal/wire/http1.ts"
+
+/**
+ * Opens one connection to incusd: the unix socket (`net.connect(path)`), or
+ * for an HTTPS remote a TLS socket.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Dial = () => Socket
 
 /**
  * The HTTP methods the client uses.
@@ -34,7 +47,7 @@ import { classify, IncusError, type IncusErrorReason, OperationFailed, unavailab
  * @since 0.1.0
  * @category models
  */
-export type Method = "GET" | "HEAD" | "POST" | "PUT" | "DELETE"
+export type Method = "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE"
 
 /**
  * One REST request.
@@ -56,6 +69,21 @@ export interface Call {
   readonly headers?: Readonly<Record<string, string>>
   /** A raw body (sent as application/octet-stream) instead of JSON. */
   readonly text?: string
+  /** The largest answer body accepted (default 64 MiB). */
+  readonly maxBody?: number
+}
+
+/**
+ * An HTTP answer as received: its status, its headers (lower-case names)
+ * and its body.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Answer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
 }
 
 /**
@@ -79,17 +107,24 @@ export interface Reply {
 export interface Transport {
   /** The socket incusd is reached on (for error messages). */
   readonly socketPath: string
-  /** Sends the call; the raw response (any status). */
-  readonly send: (call: Call) => Effect.Effect<HttpClientResponse.HttpClientResponse, IncusError>
+  /** Opens a connection to incusd (for websockets). */
+  readonly dial: Dial
+  /** Sends the call; the raw answer (any status). */
+  readonly send: (call: Call) => Effect.Effect<Answer, IncusError>
   /** Sends the call; the envelope (sync or async, not waited on), or the failure it reports. */
   readonly submit: (call: Call) => Effect.Effect<Reply, IncusError>
-  /** The envelope of a response already received, or the failure it reports. */
-  readonly envelopeOf: (
+  /** The envelope of an answer already received, or the failure it reports. */
+  readonly envelopeOf: (label: string, answer: Answer) => Effect.Effect<Response, IncusError>
+  /**
+   * Waits for operation `id`; `label` names the request that started it.
+   * `unbounded`: as long as it takes (a session), instead of the operation
+   * timeout.
+   */
+  readonly wait: (
     label: string,
-    response: HttpClientResponse.HttpClientResponse
-  ) => Effect.Effect<Response, IncusError>
-  /** Waits for operation `id`; `label` names the request that started it. */
-  readonly wait: (label: string, id: string) => Effect.Effect<Operation, IncusError>
+    id: string,
+    options?: { readonly unbounded?: boolean }
+  ) => Effect.Effect<Operation, IncusError>
   /** A synchronous GET decoded with `schema`, with its ETag. */
   readonly getSync: <S extends Schema.Constraint & { readonly DecodingServices: never }>(
     call: Call,
@@ -126,8 +161,10 @@ export interface Transport {
  * @category models
  */
 export interface Options {
-  /** The socket path, used in error messages (the HttpClient does the dialling). */
+  /** The unix socket incusd listens on (also named in error messages). */
   readonly socketPath: string
+  /** How to open a connection (default: the unix socket at `socketPath`). */
+  readonly dial?: Dial
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
 }
@@ -146,13 +183,7 @@ export const seg = encodeURIComponent
  * @since 0.1.0
  * @category utils
  */
-export const labelOf = (call: Call): string => {
-  const params = new URLSearchParams({
-    ...(call.project === undefined ? {} : { project: call.project }),
-    ...call.params
-  }).toString()
-  return `${call.method} ${call.path}${params.length > 0 ? `?${params}` : ""}`
-}
+export const labelOf = (call: Call): string => `${call.method} ${target(call)}`
 
 const fail = (reason: IncusErrorReason, cause?: unknown) =>
   Effect.fail(new IncusError({ reason, ...(cause === undefined ? {} : { cause }) }))
@@ -161,45 +192,121 @@ const failed = (request: string, status: number, detail: string, cause?: unknown
   fail(new OperationFailed({ request, status, detail }), cause)
 
 /**
- * Builds the transport on an `HttpClient` that reaches incusd.
+ * The path and query of a call.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const target = (call: Call): string => {
+  const params = new URLSearchParams({
+    ...(call.project === undefined ? {} : { project: call.project }),
+    ...call.params
+  }).toString()
+  return `${call.path}${params.length > 0 ? `?${params}` : ""}`
+}
+
+/**
+ * Builds the transport on the socket (or the dial) of `options`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (http: HttpClient.HttpClient, options: Options): Transport => {
+export const make = (options: Options): Transport => {
   const { socketPath } = options
+  const dial = options.dial ?? (() => connect(socketPath))
   const waitSeconds = Math.max(1, Math.ceil(Duration.toSeconds(options.operationTimeout ?? "10 minutes")))
 
-  const transportError = (label: string) => (error: HttpClientError.HttpClientError) =>
-    new IncusError({
-      reason: error.reason._tag === "TransportError"
-        ? unavailable(socketPath, error.reason.cause ?? error)
-        : new OperationFailed({ request: label, status: 0, detail: error.message }),
-      cause: error
-    })
-
-  const send = (call: Call): Effect.Effect<HttpClientResponse.HttpClientResponse, IncusError> => {
-    const request = HttpClientRequest.make(call.method)(`http://incus${call.path}`, {
-      urlParams: { ...(call.project === undefined ? {} : { project: call.project }), ...call.params },
+  const requestOf = (call: Call) => {
+    const body = call.text !== undefined
+      ? Buffer.from(call.text, "utf8")
+      : call.body === undefined
+      ? undefined
+      : Buffer.from(JSON.stringify(call.body), "utf8")
+    return {
+      dial,
+      method: call.method,
+      path: target(call),
       headers: {
+        Accept: "application/json",
+        ...(body === undefined
+          ? {}
+          : { "Content-Type": call.text !== undefined ? "application/octet-stream" : "application/json" }),
         ...call.headers,
         ...(call.etag === undefined || call.etag.length === 0 ? {} : { "If-Match": call.etag })
       },
-      acceptJson: true
-    })
-    const withBody = call.text !== undefined
-      ? HttpClientRequest.bodyText(request, call.text, "application/octet-stream")
-      : call.body === undefined
-      ? request
-      : HttpClientRequest.bodyJsonUnsafe(request, call.body)
-    return http.execute(withBody).pipe(Effect.mapError(transportError(labelOf(call))))
+      ...(body === undefined ? {} : { body }),
+      ...(call.maxBody === undefined ? {} : { maxBody: call.maxBody })
+    }
   }
 
-  const readEnvelope = (label: string, response: HttpClientResponse.HttpClientResponse) =>
-    response.json.pipe(
+  const answerOf = (label: string, result: Parameters<Parameters<typeof httpRequest>[1]>[0]) => {
+    if (result instanceof Error) {
+      const reason = errnoCode(result) === ""
+        ? new OperationFailed({ request: label, status: 0, detail: result.message })
+        : unavailable(socketPath, result)
+      return Effect.fail(new IncusError({ reason, cause: result }))
+    }
+    if (result._tag === "Upgraded") {
+      result.socket.destroy()
+      return failed(label, 101, "unexpected protocol switch")
+    }
+    return Effect.succeed<Answer>({
+      status: result.status,
+      headers: Object.fromEntries(result.headers),
+      body: result.body
+    })
+  }
+
+  const send = (call: Call): Effect.Effect<Answer, IncusError> =>
+    Effect.callback<Answer, IncusError>((resume) => {
+      const cancel = httpRequest(requestOf(call), (result) => resume(answerOf(labelOf(call), result)))
+      return Effect.sync(cancel)
+    })
+
+  /**
+   * A 2xx answer's body as it arrives, read only as fast as it is consumed
+   * (the socket pauses while a MiB waits); the failure the envelope of any
+   * other answer reports. Stopping early closes the connection. No bound
+   * here: the consumer caps what it reads.
+   */
+  const stream = (call: Call): Stream.Stream<Uint8Array, IncusError> =>
+    Stream.unwrap(Effect.sync(() => {
+      const label = labelOf(call)
+      const out = new PassThrough({ highWaterMark: 1 << 20 })
+      let ended: Effect.Effect<void, IncusError> = failed(label, 0, "the answer did not end")
+      const cancel = httpRequest({
+        ...requestOf(call),
+        maxBody: Number.POSITIVE_INFINITY,
+        sink: (chunk, socket) => {
+          if (!out.write(chunk)) {
+            socket.pause()
+            out.once("drain", () => socket.resume())
+          }
+        }
+      }, (result) => {
+        ended = Effect.flatMap(
+          answerOf(label, result),
+          (answer) => answer.status >= 400 ? Effect.asVoid(envelopeOf(label, answer)) : Effect.void
+        )
+        out.end()
+      })
+      return Stream.fromAsyncIterable(
+        out as AsyncIterable<Buffer>,
+        (cause) => new IncusError({ reason: new OperationFailed({ request: label, status: 0, detail: String(cause) }) })
+      ).pipe(
+        Stream.concat(Stream.drain(Stream.fromEffect(Effect.suspend(() => ended)))),
+        Stream.ensuring(Effect.sync(cancel))
+      )
+    }))
+
+  const readEnvelope = (label: string, answer: Answer) =>
+    Effect.try({
+      try: (): unknown => JSON.parse(Buffer.from(answer.body).toString("utf8")),
+      catch: (cause) => new Error(`not JSON: ${cause instanceof Error ? cause.message : String(cause)}`)
+    }).pipe(
       Effect.flatMap(Schema.decodeUnknownEffect(Response)),
       Effect.catch((cause) =>
-        failed(label, response.status, `unexpected response (HTTP ${response.status}): ${cause.message}`, cause)
+        failed(label, answer.status, `unexpected response (HTTP ${answer.status}): ${cause.message}`, cause)
       )
     )
 
@@ -207,7 +314,7 @@ export const make = (http: HttpClient.HttpClient, options: Options): Transport =
   const reported = (label: string, envelope: Response, status: number, operation?: string) =>
     fail(classify(label, envelope.error_code || status, envelope.error || `HTTP ${status}`, operation))
 
-  const envelopeOf = (label: string, response: HttpClientResponse.HttpClientResponse) =>
+  const envelopeOf = (label: string, response: Answer) =>
     Effect.gen(function*() {
       const envelope = yield* readEnvelope(label, response)
       if (envelope.type === "error" || response.status >= 400) return yield* reported(label, envelope, response.status)
@@ -230,12 +337,12 @@ export const make = (http: HttpClient.HttpClient, options: Options): Transport =
       return { envelope, etag: response.headers["etag"] ?? "", status: response.status } satisfies Reply
     })
 
-  const wait = (label: string, id: string) =>
+  const wait = (label: string, id: string, waitOptions?: { readonly unbounded?: boolean }) =>
     Effect.gen(function*() {
       const call: Call = {
         method: "GET",
         path: `/1.0/operations/${seg(id)}/wait`,
-        params: { timeout: String(waitSeconds) }
+        params: { timeout: waitOptions?.unbounded === true ? "-1" : String(waitSeconds) }
       }
       const response = yield* send(call)
       const envelope = yield* readEnvelope(label, response)
@@ -272,6 +379,7 @@ export const make = (http: HttpClient.HttpClient, options: Options): Transport =
 
   return {
     socketPath,
+    dial,
     send,
     submit,
     envelopeOf,
@@ -299,19 +407,14 @@ export const make = (http: HttpClient.HttpClient, options: Options): Transport =
         const label = labelOf(call)
         const response = yield* send(call)
         if (response.status >= 400) return yield* envelopeOf(label, response).pipe(Effect.as(""))
-        return yield* response.text.pipe(Effect.mapError(transportError(label)))
+        return Buffer.from(response.body).toString("utf8")
       }),
     readTextBounded: (call, maxBytes) =>
       Effect.gen(function*() {
-        const label = labelOf(call)
-        const response = yield* send(call)
-        if (response.status >= 400) {
-          return yield* envelopeOf(label, response).pipe(Effect.as({ text: "", truncated: false }))
-        }
         const chunks: Array<Uint8Array> = []
         let total = 0
         let truncated = false
-        yield* response.stream.pipe(
+        yield* stream(call).pipe(
           Stream.takeUntil((chunk) => {
             const room = maxBytes - total
             if (chunk.length > room) {
@@ -324,23 +427,10 @@ export const make = (http: HttpClient.HttpClient, options: Options): Transport =
             total += chunk.length
             return false
           }),
-          Stream.runDrain,
-          Effect.mapError(transportError(label))
+          Stream.runDrain
         )
-        const bytes = new Uint8Array(total)
-        let offset = 0
-        for (const chunk of chunks) {
-          bytes.set(chunk, offset)
-          offset += chunk.length
-        }
-        return { text: new TextDecoder().decode(bytes), truncated }
+        return { text: Buffer.concat(chunks, total).toString("utf8"), truncated }
       }),
-    readStream: (call) =>
-      Stream.unwrap(Effect.gen(function*() {
-        const label = labelOf(call)
-        const response = yield* send(call)
-        if (response.status >= 400) return yield* envelopeOf(label, response).pipe(Effect.as(Stream.empty))
-        return response.stream.pipe(Stream.mapError(transportError(label)))
-      }))
+    readStream: stream
   }
 }

@@ -13,10 +13,6 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as ChildProcess from "effect/process/ChildProcess"
-import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
-import * as Sink from "effect/Sink"
-import * as Stream from "effect/Stream"
 import * as IncusClient from "../src/IncusClient.ts"
 import * as IncusContainerRuntime from "../src/IncusContainerRuntime.ts"
 import { classify, IncusError, type IncusErrorReason, Unavailable } from "../src/IncusError.ts"
@@ -37,30 +33,6 @@ import {
   sync
 } from "./fakeIncus.ts"
 
-/** A spawner that runs nothing: records the command and exits with `exitCode`. */
-const fakeSpawner = (exitCode: number) => {
-  const spawned: Array<ChildProcess.StandardCommand> = []
-  const spawner = ChildProcessSpawner.make((command) =>
-    Effect.sync(() => {
-      if (command._tag === "StandardCommand") spawned.push(command)
-      return ChildProcessSpawner.makeHandle({
-        pid: ChildProcessSpawner.ProcessId(4242),
-        exitCode: Effect.succeed(ChildProcessSpawner.ExitCode(exitCode)),
-        isRunning: Effect.succeed(false),
-        kill: () => Effect.void,
-        stdin: Sink.drain,
-        stdout: Stream.empty,
-        stderr: Stream.empty,
-        all: Stream.empty,
-        getInputFd: () => Sink.drain,
-        getOutputFd: () => Stream.empty,
-        unref: Effect.succeed(Effect.void)
-      })
-    })
-  )
-  return { spawned, layer: Layer.succeed(ChildProcessSpawner.ChildProcessSpawner, spawner) }
-}
-
 /** The host uid the runtime under test records as owner. */
 const owner = 1500
 
@@ -75,7 +47,7 @@ const adminServer = sync({ api_version: "1.0", auth: "trusted", auth_user_name: 
 const withRuntime = <A, E>(
   route: Route,
   body: (runtime: ContainerRuntime["Service"], fake: FakeIncus) => Effect.Effect<A, E>,
-  spawner = fakeSpawner(0)
+  options: Partial<IncusContainerRuntime.Options> = {}
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const served = yield* fakeIncus((req) => route(req) ?? (req.path === "/1.0" ? adminServer : undefined))
@@ -87,10 +59,8 @@ const withRuntime = <A, E>(
       return yield* body(yield* ContainerRuntime, fake)
     }).pipe(
       Effect.provide(
-        IncusContainerRuntime.layerNoDependencies({ project: "p", owner }).pipe(
-          Layer.provide(
-            Layer.mergeAll(IncusClient.layer({ socketPath: fake.socketPath }), spawner.layer, NodeFileSystem.layer)
-          )
+        IncusContainerRuntime.layerNoDependencies({ project: "p", owner, ...options }).pipe(
+          Layer.provide(Layer.mergeAll(IncusClient.layer({ socketPath: fake.socketPath }), NodeFileSystem.layer))
         )
       )
     )
@@ -368,87 +338,41 @@ describe("IncusContainerRuntime: state, exec, shell", () => {
     )
   })
 
-  it.live("shell spawns incus exec with an argv list, inherited stdio and no new session", () => {
-    const spawner = fakeSpawner(7)
-    return withRuntime(
-      (req) => req.method === "GET" ? sync(instance("web")) : undefined,
-      (runtime, fake) =>
-        Effect.gen(function*() {
-          const code = yield* runtime.shell(name, {
-            user: 1000,
-            group: 1000,
-            cwd: "/srv/repos/web",
-            env: { HOME: "/home/ubuntu", X: "a b; $(rm -rf /)" },
-            argv: ["bash", "-l"]
-          })
-          assert.strictEqual(code, 7)
-          const [command] = spawner.spawned
-          assert.strictEqual(command?.command, "incus")
-          assert.deepStrictEqual(command?.args, [
-            "exec",
-            "local:web",
-            "--project",
-            "p",
-            "--user",
-            "1000",
-            "--group",
-            "1000",
-            "--cwd",
-            "/srv/repos/web",
-            "--env",
-            "HOME=/home/ubuntu",
-            "--env",
-            "X=a b; $(rm -rf /)",
-            "--",
-            "bash",
-            "-l"
-          ])
-          assert.deepInclude(command?.options, {
-            stdin: "inherit",
-            stdout: "inherit",
-            stderr: "inherit",
-            detached: false,
-            extendEnv: true
-          })
-          // The client runs with a config dir of its own (no first-run banner, no user aliases).
-          const env = command?.options.env ?? {}
-          assert.strictEqual(env["INCUS_SOCKET"], fake.socketPath)
-          assert.match(String(env["INCUS_CONF"]), /\/repoman-incus-client-/)
-        }),
-      spawner
-    )
-  })
-
-  it.live("attachCommand is incus exec on the local remote, in the project, for another program to run", () =>
-    withRuntime(() => undefined, (runtime, fake) =>
-      Effect.gen(function*() {
-        assert.deepStrictEqual(runtime.attachCommand(name), ["incus", "exec", "local:web", "--project", "p", "--"])
-        assert.deepStrictEqual(yield* fake.requests, [])
-      })))
-
-  it.live("shell without argv runs the user's login shell from /etc/passwd", () => {
-    const spawner = fakeSpawner(0)
-    const log = "/1.0/instances/web/logs/exec-output/exec_op-p"
-    return withRuntime(
-      (req) => {
-        if (req.method === "GET" && req.path === "/1.0/instances/web") return sync(instance("web"))
-        if (req.method === "POST") return started("op-p")
-        if (req.path.endsWith("/wait")) return succeeded("op-p", { return: 0, output: { "1": `${log}.stdout` } })
-        if (req.method === "GET" && req.path === `${log}.stdout`) {
-          return { raw: true, body: "root:x:0:0:root:/root:/bin/sh\nubuntu:x:1000:1000::/home/ubuntu:/bin/bash\n" }
-        }
-        if (req.method === "GET" && req.path === `${log}.stderr`) return { raw: true, body: "" }
-        if (req.method === "DELETE") return sync({})
-        return undefined
-      },
-      (runtime) =>
-        Effect.gen(function*() {
-          yield* runtime.shell(name, { user: 1000, group: 1000 })
-          assert.deepStrictEqual(spawner.spawned[0]?.args.slice(-3), ["--", "/bin/bash", "-l"])
-        }),
-      spawner
-    )
-  })
+  it.live("attachCommand is incus exec on the local remote with a client config of its own, no banner", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-attach-" })
+      const attach = yield* withRuntime(
+        () => undefined,
+        (runtime, fake) =>
+          Effect.gen(function*() {
+            const command = yield* runtime.attachCommand(name)
+            assert.deepStrictEqual(yield* fake.requests, [])
+            return { command, socket: fake.socketPath }
+          }),
+        { clientConfigDir: `${dir}/incus-client` }
+      )
+      assert.deepStrictEqual(attach.command, [
+        "env",
+        `INCUS_CONF=${dir}/incus-client`,
+        `INCUS_SOCKET=${attach.socket}`,
+        "incus",
+        "exec",
+        "local:web",
+        "--project",
+        "p",
+        "--"
+      ])
+      // With a config.yml the client prints no first-run notice; the user's config is not read.
+      assert.strictEqual(yield* fs.readFileString(`${dir}/incus-client/config.yml`), "default-remote: local\n")
+      // A path that would need quoting in the ssh config is refused.
+      const odd = yield* withRuntime(
+        () => undefined,
+        (runtime) => Effect.flip(runtime.attachCommand(name)),
+        { clientConfigDir: `${dir}/with space` }
+      )
+      assert.strictEqual(odd.reason._tag, "OperationFailed")
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 })
 
 describe("IncusContainerRuntime: namespace and profiles", () => {

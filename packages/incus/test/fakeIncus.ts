@@ -30,8 +30,11 @@ export interface FakeReply {
   readonly raw?: boolean
 }
 
-/** Answers a request, or `undefined` to let the fake answer 404. */
-export type Route = (request: FakeRequest) => FakeReply | undefined
+/** Answers a request (maybe later: a long poll), or `undefined` to let the fake answer 404. */
+export type Route = (request: FakeRequest) => FakeReply | undefined | Promise<FakeReply | undefined>
+
+/** Takes over the connection of a websocket upgrade request. */
+export type Upgrade = (request: http.IncomingMessage, socket: net.Socket, head: Buffer) => void
 
 /** A running fake. */
 export interface FakeIncus {
@@ -143,7 +146,7 @@ const close = (server: http.Server) =>
 /**
  * Starts a fake incusd for the scope. Unrouted requests get Incus's 404.
  */
-export const fakeIncus = (route: Route): Effect.Effect<FakeIncus, never, Scope.Scope> =>
+export const fakeIncus = (route: Route, upgrade?: Upgrade): Effect.Effect<FakeIncus, never, Scope.Scope> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-fake-incus-" })
@@ -160,13 +163,27 @@ export const fakeIncus = (route: Route): Effect.Effect<FakeIncus, never, Scope.S
           body: text.length > 0 ? JSON.parse(text) : undefined
         }
         requests.push(request)
-        const reply = route(request) ?? error(404, `not routed: ${request.method} ${request.path}`)
+        return route(request)
+      }).then((routed) => {
+        const reply = routed ?? error(404, `not routed: ${req.method} ${req.url}`)
         res.writeHead(reply.status ?? 200, {
           "content-type": reply.raw === true ? "application/octet-stream" : "application/json",
           ...reply.headers
         })
         res.end(reply.raw === true ? String(reply.body) : JSON.stringify(reply.body))
       })
+    })
+    server.on("upgrade", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+      const url = new URL(req.url ?? "/", "http://incus")
+      requests.push({
+        method: "UPGRADE",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: undefined
+      })
+      if (upgrade === undefined) return socket.destroy()
+      upgrade(req, socket, head)
     })
     yield* Effect.acquireRelease(listen(server, socketPath), () => close(server))
     return { socketPath, requests: Effect.sync(() => requests.slice()) }

@@ -3,7 +3,8 @@
  * for scripts that compose the same services. Built from the user's config:
  * the registry file, the Incus runtime bound to the registry's Incus
  * project, the profile library, the backup target the registry names, the
- * host, and Node's platform services. Each part can be overridden.
+ * host, the process's signals, and Node's platform services ({@link SessionLive}
+ * is the part `exec`, `run` and `shell` need). Each part can be overridden.
  *
  * @example
  * ```ts
@@ -21,20 +22,17 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as PluginLoader from "@repoman/backup/PluginLoader"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
-import { ConfigPaths, expandHome, paths } from "@repoman/core/ConfigPaths"
+import type { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type { HostFiles } from "@repoman/core/HostFiles"
 import type * as HostInfo from "@repoman/core/HostInfo"
 import type { ProfileStore } from "@repoman/core/ProfileStore"
-import { Registry } from "@repoman/core/Registry"
-import * as IncusContainerRuntime from "@repoman/incus/IncusContainerRuntime"
-import * as NodeConfigPaths from "@repoman/node/NodeConfigPaths"
+import type { Registry } from "@repoman/core/Registry"
 import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
 import * as NodeHostInfo from "@repoman/node/NodeHostInfo"
-import * as RegistryFile from "@repoman/node/RegistryFile"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as SessionLive from "./SessionLive.ts"
 
 /**
  * Every service the stack provides: what a script (or the CLI) may require.
@@ -67,44 +65,10 @@ export type BackupTargetRequirements = Registry | ConfigPaths | NodeServices.Nod
  * @since 0.1.0
  * @category models
  */
-export interface Options<E = never> {
-  /** The config dir (default `$REPOMAN_CONFIG_DIR`, `$XDG_CONFIG_HOME/repoman` or `~/.config/repoman`); `~` is expanded. */
-  readonly configDir?: string
-  /** The Incus unix socket (default: `$INCUS_SOCKET`, then the usual paths). */
-  readonly incusSocket?: string
-  /** The Incus project (default: the registry's `[defaults].incus_project`, `repoman` before setup). */
-  readonly incusProject?: string
+export interface Options<E = never> extends SessionLive.Options {
   /** A replacement for the backup target the registry names. */
   readonly backupTarget?: Layer.Layer<BackupTarget, E, BackupTargetRequirements>
 }
-
-const configPaths = (configDir: string | undefined): Layer.Layer<ConfigPaths> =>
-  configDir === undefined ? NodeConfigPaths.layer : Layer.effect(
-    ConfigPaths,
-    Effect.gen(function*() {
-      const resolved = yield* ConfigPaths
-      return paths({
-        home: resolved.home,
-        configDir: expandHome(configDir, resolved.home),
-        stateDir: resolved.stateDir
-      })
-    })
-  ).pipe(Layer.provide(NodeConfigPaths.layer))
-
-const runtime = (options: Options<unknown>): Layer.Layer<ContainerRuntime, never, Registry> =>
-  Layer.unwrap(
-    Effect.gen(function*() {
-      const registry = yield* Registry
-      const project = options.incusProject ?? (yield* registry.load.pipe(
-        Effect.map((d) => d.defaults.incusProject),
-        Effect.orElseSucceed(() => "repoman")
-      ))
-      return IncusContainerRuntime.layerClient({
-        project,
-        ...(options.incusSocket === undefined ? {} : { socketPath: options.incusSocket })
-      })
-    })
-  )
 
 /**
  * The live stack with overrides.
@@ -128,15 +92,14 @@ const runtime = (options: Options<unknown>): Layer.Layer<ContainerRuntime, never
 export const layer = <E = never>(
   options: Options<E> = {}
 ): Layer.Layer<Services, HostInfo.HostInfoError | E> => {
-  const registry = RegistryFile.layer().pipe(Layer.provideMerge(configPaths(options.configDir)))
   return Layer.mergeAll(
-    runtime(options),
+    SessionLive.runtimeLayer(options),
     NodeHostInfo.layer,
     NodeHostFiles.layer,
     ProfileLibrary.layer,
     options.backupTarget ?? PluginLoader.layerFromRegistry
   ).pipe(
-    Layer.provideMerge(registry),
+    Layer.provideMerge(SessionLive.registryLayer(options)),
     Layer.provideMerge(NodeServices.layer)
   )
 }

@@ -13,3 +13,12 @@
  * @since 0.1.0
  */
 export * as RepomanLive from "./RepomanLive.ts"
+
+/**
+ * The live stack of the commands that run something in a container (`exec`, `run`, `shell`): the
+ * registry file, the Incus runtime bound to the registry's Incus project, the host, the process's
+ * signals, and Node's file system and paths.
+ *
+ * @since 0.1.0
+ */
+export * as SessionLive from "./SessionLive.ts"

@@ -94,9 +94,19 @@ export const make = (options: Options = {}) =>
     const write = (target: string, content: string) =>
       writeFileAtomic(target, content).pipe(provide, providePath, Effect.mapError(io(target, "write")))
 
+    // The last text read and its document: a second load of an unchanged
+    // file (the runtime's project, then the command's own read) skips the
+    // TOML parse and the decoding, most of what a load costs.
+    let last: { readonly text: string; readonly document: RegistryDocument } | undefined
     const load: Effect.Effect<RegistryDocument, RegistryError> = Effect.flatMap(
       readText,
-      (text) => Effect.map(decodeRegistryText(file, text), (d) => d.document)
+      (text) =>
+        last !== undefined && last.text === text
+          ? Effect.succeed(last.document)
+          : Effect.map(decodeRegistryText(file, text), (d) => {
+            last = { text, document: d.document }
+            return d.document
+          })
     )
 
     const modify = <A, E>(

@@ -31,6 +31,13 @@ export * as NodeHostFiles from "./NodeHostFiles.ts"
 export * as NodeHostInfo from "./NodeHostInfo.ts"
 
 /**
+ * The process's signals in Node: the live {@link ProcessSignals} and the runner that honours it.
+ *
+ * @since 0.1.0
+ */
+export * as NodeSignals from "./NodeSignals.ts"
+
+/**
  * Where repoman finds a plugin, and how it tells a plugin from any other module: one rule for every
  * kind of plugin (backup targets named by `[backup] target`, profile stores named by `[plugins]
  * profiles`).

@@ -44,6 +44,23 @@ const deadPid = (): number => {
   return Number(child.stdout)
 }
 
+describe("RegistryFile reads", () => {
+  it.effect("a second load of an unchanged file gives the same document; a changed file is read anew", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { dir, file } = yield* configDir(VALID)
+      const registry = yield* registryAt(dir)
+      const first = yield* registry.load
+      assert.strictEqual(yield* registry.load, first, "not parsed again")
+      yield* fs.writeFileString(file, VALID.replace(`name = "alpha"`, `name = "beta"`))
+      const changed = yield* registry.load
+      assert.deepStrictEqual(changed.projects.map((p) => p.name), ["beta"])
+      // Written through the registry: the next load sees it too.
+      yield* registry.addProject(project("gamma"))
+      assert.deepStrictEqual((yield* registry.load).projects.map((p) => p.name), ["beta", "gamma"])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
+
 describe("RegistryFile errors", () => {
   it.effect("no file: NotInitialized naming the path", () =>
     Effect.gen(function*() {

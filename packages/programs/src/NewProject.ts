@@ -3,9 +3,11 @@
  *
  * The registry is read once. One create request carries image, profiles,
  * repo, mounts, environment, limits, id mapping, labels and the git seal,
- * and starts the container; the registry is written last, and any failure
- * after the container exists deletes it again (and the sealed gitdir with
- * it), so the registry and the engine never disagree.
+ * and starts the container; then the home and shared files are prepared
+ * while the container user's login shell and locales are recorded (see
+ * `ContainerUser`); the registry is written last, and any failure after the
+ * container exists deletes it again (and the sealed gitdir with it), so the
+ * registry and the engine never disagree.
  *
  * By default the project is sealed (see `GitSeal`): the container sees a
  * gitdir repoman seeds from the repo, never the host's `.git`, and cannot
@@ -35,6 +37,7 @@ import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { makeProjectState } from "./AgentState.ts"
+import { recordContainerUser } from "./ContainerUser.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
@@ -319,10 +322,17 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       ),
       (_, exit) => Exit.isFailure(exit) ? removeAgain : Effect.void
     )
-    yield* prepareHome(input.name, host.home)
-    yield* prepareStoreParents(input.name, tools)
-    yield* linkSharedFiles(input.name, required)
-    if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
+    // What sessions need to know about the container is read now, beside
+    // the other set-up steps, before any agent has run in it.
+    yield* Effect.all([
+      Effect.gen(function*() {
+        yield* prepareHome(input.name, host.home)
+        yield* prepareStoreParents(input.name, tools)
+        yield* linkSharedFiles(input.name, required)
+        if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)
+      }),
+      recordContainerUser(input.name)
+    ], { concurrency: "unbounded", discard: true })
     if (seal !== undefined) {
       yield* writeSealRecord(input.name, seal.record)
       // The seeded index carries the host's owner ids; inside they differ.

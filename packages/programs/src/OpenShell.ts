@@ -1,24 +1,35 @@
 /**
  * `shell`: an interactive shell (or a given command) in a project's
- * container, as the uid-1000 user with HOME set, in the repo directory (the
- * same absolute path as on the host) or the one asked for. A stopped
- * container is started first. A container that is not the user's (see
- * `Owners`) is refused.
+ * container, as the uid-1000 user, in the repo directory (the same absolute
+ * path as on the host) or the one asked for. A stopped container is started
+ * first. `exec` and `run` are this with a command. A container that is not
+ * the user's (see `Owners`) is refused.
+ *
+ * The registry is read once and the instance asked for once: its state
+ * (start it?) and its labels (the login shell and the locales `new`
+ * recorded) are all a session needs; nothing is read from inside the
+ * container. Before a start, names where mounts nest in an agent's state
+ * are cleared of planted symlinks; before every session, copied agent logins
+ * are refreshed (see `AgentState`).
  *
  * @since 0.1.0
  * @module
  */
 import { toolOfStateMount } from "@repoman/core/Agents"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, type Instance } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
+import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
-import { Registry } from "@repoman/core/Registry"
+import type { Project } from "@repoman/core/Project"
+import { ProjectNotFound, Registry, RegistryError } from "@repoman/core/Registry"
+import type { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { clearMountTargets, clearStores, refreshCopies } from "./AgentState.ts"
-import { containerUser } from "./ContainerUser.ts"
-import { ownInstance } from "./Owners.ts"
+import { localesOf, loginShellOf } from "./ContainerUser.ts"
+import { requireOwnInstance } from "./Owners.ts"
+import { sessionEnv } from "./SessionEnvironment.ts"
 
 /**
  * Options of {@link openShell}.
@@ -34,6 +45,56 @@ export interface ShellInput {
 }
 
 /**
+ * The shell in `project`, read from `document` by the caller (and its
+ * instance, if the caller has read it already); returns its exit code.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const shellIn = Effect.fn("shellIn")(
+  function*(document: RegistryDocument, project: Project, input: ShellInput = {}, known?: Instance) {
+    const runtime = yield* ContainerRuntime
+    const host = yield* HostInfo
+    const { home } = yield* ConfigPaths
+    const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
+    // Never into a container another user's repoman (or no repoman) made.
+    const instance = yield* requireOwnInstance(known ?? (yield* runtime.get(project.name)))
+    if (instance.status !== "Running") {
+      // Names where mounts nest inside an agent's state dir must not be symlinks (planted while it ran).
+      if (instance.mounts.some((m) => toolOfStateMount(m.name) !== undefined)) {
+        const profileMounts = yield* Effect.forEach(instance.profiles, (p) =>
+          runtime.getProfile(p).pipe(
+            Effect.map((profile) =>
+              runtime.inspectProfile(profile, Option.getOrElse(instance.idMapping, () => ({ _tag: "Shift" } as const)))
+                .mounts
+            ),
+            Effect.orElseSucceed(() => [])
+          ))
+        yield* clearMountTargets(instance, profileMounts.flat())
+      }
+      yield* runtime.start(project.name)
+    }
+    yield* refreshCopies(instance, host)
+    yield* clearStores(instance)
+    const argv = input.argv ?? Option.getOrUndefined(Option.map(loginShellOf(instance.labels), (s) => [s, "-l"]))
+    return yield* runtime.shell(project.name, {
+      user: CONTAINER_ID,
+      group: CONTAINER_ID,
+      cwd: input.cwd ?? repoPath,
+      // The home is the host user's home path (see NewProject): ~ means the same on both sides.
+      env: sessionEnv({
+        host: host.environment,
+        locales: localesOf(instance.labels),
+        user: host.user,
+        home,
+        extra: input.env
+      }),
+      ...(argv === undefined ? {} : { argv })
+    })
+  }
+)
+
+/**
  * Opens the shell and returns its exit code.
  *
  * @since 0.1.0
@@ -42,36 +103,12 @@ export interface ShellInput {
 export const openShell = Effect.fn("openShell")(function*(name: ProjectName, input: ShellInput = {}) {
   const registry = yield* Registry
   const runtime = yield* ContainerRuntime
-  const { home } = yield* ConfigPaths
-  const document = yield* registry.load
-  const project = yield* registry.getProject(name)
-  const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
-  // Never into a container another user's repoman (or no repoman) made.
-  const instance = yield* ownInstance(name)
-  if (instance.status !== "Running") {
-    // Names where mounts nest inside an agent's state dir must not be symlinks (planted while it ran).
-    if (instance.mounts.some((m) => toolOfStateMount(m.name) !== undefined)) {
-      const profileMounts = yield* Effect.forEach(instance.profiles, (p) =>
-        runtime.getProfile(p).pipe(
-          Effect.map((profile) =>
-            runtime.inspectProfile(profile, Option.getOrElse(instance.idMapping, () => ({ _tag: "Shift" } as const)))
-              .mounts
-          ),
-          Effect.orElseSucceed(() => [])
-        ))
-      yield* clearMountTargets(instance, profileMounts.flat())
-    }
-    yield* runtime.start(name)
-  }
-  yield* refreshCopies(instance, yield* HostInfo)
-  yield* clearStores(instance)
-  const user = yield* containerUser(name, repoPath)
-  return yield* runtime.shell(name, {
-    user: user.uid,
-    group: user.gid,
-    cwd: input.cwd ?? repoPath,
-    // The home is the host user's home path (see NewProject): ~ means the same on both sides.
-    env: { HOME: home, USER: user.name, ...input.env },
-    ...(input.argv === undefined ? {} : { argv: input.argv })
-  })
+  // The instance is asked for while the registry is read: both are needed.
+  const [document, instance] = yield* Effect.all([
+    registry.load,
+    Effect.result(runtime.get(name))
+  ], { concurrency: "unbounded" })
+  const project = document.projects.find((p) => p.name === name)
+  if (project === undefined) return yield* new RegistryError({ reason: new ProjectNotFound({ name }) })
+  return yield* shellIn(document, project, input, yield* Effect.fromResult(instance))
 })

@@ -8,13 +8,14 @@
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import type { ProjectName } from "@repoman/core/Ids"
+import type { Project } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
+import type { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
-import { openShell } from "./OpenShell.ts"
+import { shellIn } from "./OpenShell.ts"
 
 /**
  * The directory lies in no registered project's repo.
@@ -44,7 +45,7 @@ export class NotInProject
  * @category models
  */
 export interface Placement {
-  readonly name: ProjectName
+  readonly project: Project
   /** The repo's path (host and container alike). */
   readonly repoPath: string
   /** The directory inside the container. */
@@ -52,18 +53,17 @@ export interface Placement {
 }
 
 /**
- * Finds the project whose repo holds `cwd` (an absolute host path). Symlinks
- * are resolved on both sides, and the innermost repo wins when repos nest.
+ * Finds the project of `document` whose repo holds `cwd` (an absolute host
+ * path). Symlinks are resolved on both sides, and the innermost repo wins
+ * when repos nest.
  *
  * @since 0.1.0
  * @category programs
  */
-export const locate = Effect.fn("locate")(function*(cwd: string) {
-  const registry = yield* Registry
+export const locateIn = Effect.fn("locateIn")(function*(document: RegistryDocument, cwd: string) {
   const fs = yield* FileSystem.FileSystem
   const path = yield* Path.Path
   const { home } = yield* ConfigPaths
-  const document = yield* registry.load
   const root = expandHome(document.defaults.reposRoot, home)
   const real = (p: string) => fs.realPath(p).pipe(Effect.orElseSucceed(() => path.resolve(p)))
   const here = yield* real(cwd)
@@ -75,7 +75,7 @@ export const locate = Effect.fn("locate")(function*(cwd: string) {
     const realRepo = yield* real(repoPath)
     if (here === realRepo || here.startsWith(`${realRepo}/`)) {
       const rel = path.relative(realRepo, here)
-      candidates.push({ name: project.name, repoPath, dir: rel === "" ? repoPath : `${repoPath}/${rel}`, realRepo })
+      candidates.push({ project, repoPath, dir: rel === "" ? repoPath : `${repoPath}/${rel}`, realRepo })
     }
   }
   const best = candidates.sort((a, b) => b.realRepo.length - a.realRepo.length)[0]
@@ -85,15 +85,29 @@ export const locate = Effect.fn("locate")(function*(cwd: string) {
 })
 
 /**
+ * Finds the project whose repo holds `cwd`, as {@link locateIn} does, in
+ * the registry.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const locate = Effect.fn("locate")(function*(cwd: string) {
+  const registry = yield* Registry
+  return yield* locateIn(yield* registry.load, cwd)
+})
+
+/**
  * Runs `argv` in the project holding `cwd`, at the same path inside, and
- * returns its exit code.
+ * returns its exit code. The registry is read once.
  *
  * @since 0.1.0
  * @category programs
  */
 export const runFromCwd = Effect.fn("runFromCwd")(
   function*(cwd: string, argv: readonly [string, ...Array<string>], env: Readonly<Record<string, string>> = {}) {
-    const placement = yield* locate(cwd)
-    return yield* openShell(placement.name, { argv, cwd: placement.dir, env })
+    const registry = yield* Registry
+    const document = yield* registry.load
+    const placement = yield* locateIn(document, cwd)
+    return yield* shellIn(document, placement.project, { argv, cwd: placement.dir, env })
   }
 )

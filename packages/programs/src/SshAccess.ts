@@ -164,7 +164,7 @@ export const sshConfig = Effect.fn("sshConfig")(function*(name: ProjectName) {
   if (result.exitCode !== 0) return yield* fail(`cannot install the public key: ${result.stderr.trim()}`)
   return hostBlock({
     name,
-    attach: runtime.attachCommand(name),
+    attach: yield* runtime.attachCommand(name),
     user: user.name,
     identityFile: key,
     knownHostsFile: `${dir}/known_hosts`,

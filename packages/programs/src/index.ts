@@ -27,8 +27,8 @@ export * as AgentInstall from "./AgentInstall.ts"
 export * as AgentState from "./AgentState.ts"
 
 /**
- * The container user that stands for the host user: uid/gid 1000, its name and home read from the
- * container's /etc/passwd (images differ: `ubuntu`, `debian`, a cloud-init user...).
+ * The container user that stands for the host user (uid/gid 1000), and what a session needs to know
+ * about the container.
  *
  * @since 0.1.0
  */
@@ -99,8 +99,8 @@ export * as ListProjects from "./ListProjects.ts"
 export * as NewProject from "./NewProject.ts"
 
 /**
- * `shell`: an interactive shell (or a given command) in a project's container, as the uid-1000 user
- * with HOME set, in the repo directory (the same absolute path as on the host) or the one asked for.
+ * `shell`: an interactive shell (or a given command) in a project's container, as the uid-1000 user,
+ * in the repo directory (the same absolute path as on the host) or the one asked for.
  *
  * @since 0.1.0
  */
@@ -201,6 +201,16 @@ export * as RepoPath from "./RepoPath.ts"
  * @since 0.1.0
  */
 export * as RunFromCwd from "./RunFromCwd.ts"
+
+/**
+ * The environment of a command run in a container on the user's behalf (`shell`, `exec`, `run`): the
+ * terminal's variables from the host (TERM, COLORTERM, LANG and LC_*, TZ), USER and LOGNAME set to the
+ * host user's name, HOME to the host home path (the same path on both sides, see `new`), then what the
+ * user asked for (`--env`, the override's `[env]` is already the instance's).
+ *
+ * @since 0.1.0
+ */
+export * as SessionEnvironment from "./SessionEnvironment.ts"
 
 /**
  * `setup`: first-time bootstrap, idempotent.

@@ -104,7 +104,12 @@ describe("new", () => {
       )
       assert.deepStrictEqual(instance.idMapping, Option.some({ _tag: "HostUser", uid, gid } as const))
       assert.isTrue(instance.managed)
-      assert.deepStrictEqual(instance.labels, { project: "isurus", repo: `${home}/repos/isurus` })
+      // What sessions need is recorded once, as labels: the login shell (from /etc/passwd).
+      assert.deepStrictEqual(instance.labels, {
+        project: "isurus",
+        repo: `${home}/repos/isurus`,
+        "login-shell": "/bin/sh"
+      })
       assert.strictEqual(project.repo, "isurus")
       const stored = yield* Registry.use((r) => r.getProject(isurus)).pipe(Effect.provide(layer))
       assert.deepStrictEqual(stored, project)
@@ -485,7 +490,7 @@ describe("list, status, remove, shell", () => {
         user: 1000,
         group: 1000,
         cwd: `${home}/repos/isurus`,
-        env: { HOME: home, USER: "ubuntu" }
+        env: { HOME: home, USER: "ada", LOGNAME: "ada" }
       })
     }).pipe(Effect.provide(NodeServices.layer)))
 })

@@ -5,6 +5,7 @@
  * @since 0.1.0
  * @module
  */
+import { ContainerPath } from "@repoman/programs/ExecInProject"
 import { openShell } from "@repoman/programs/OpenShell"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
@@ -16,7 +17,11 @@ import { projectName } from "./args.ts"
 
 const flags = {
   name: projectName,
-  cwd: Flag.String("cwd").pipe(Flag.withDescription("Start in this directory (default: the repo)"), Flag.optional),
+  cwd: Flag.String("cwd").pipe(
+    Flag.withDescription("Start in this directory (default: the repo)"),
+    Flag.withSchema(ContainerPath),
+    Flag.optional
+  ),
   command: Argument.String("command").pipe(
     Argument.withDescription("Run this instead of a login shell (after --)"),
     Argument.variadic()

@@ -283,6 +283,42 @@ export const ContainerRuntimeSuite = <E>(
       timeout
     )
 
+    it.effect(
+      "readTextFile reads a file of the instance; a directory or a missing path is None",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("read")
+          const passwd = yield* runtime.readTextFile(instance, "/etc/passwd")
+          assert.isTrue(Option.isSome(passwd) && passwd.value.startsWith("root:"), String(passwd))
+          assert.deepStrictEqual(yield* runtime.readTextFile(instance, "/etc"), Option.none())
+          assert.deepStrictEqual(yield* runtime.readTextFile(instance, "/etc/no-such-file"), Option.none())
+          assert.strictEqual(
+            yield* outcome(runtime.readTextFile(instance, "/etc/passwd", { maxBytes: 4 })),
+            "OperationFailed"
+          )
+          assert.strictEqual(yield* outcome(runtime.readTextFile(uniqueName("missing"), "/etc/passwd")), "NotFound")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "setLabels adds, replaces and removes labels, keeps the others, and refuses reserved keys",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("labels")
+          yield* runtime.setLabels(instance, { "login-shell": "/bin/sh", extra: "1" })
+          yield* runtime.setLabels(instance, { "login-shell": "/bin/bash", extra: "" })
+          assert.deepStrictEqual((yield* runtime.get(instance)).labels, { suite: runId, "login-shell": "/bin/bash" })
+          assert.strictEqual(yield* outcome(runtime.setLabels(instance, { managed: "false" })), "OperationFailed")
+          assert.strictEqual(yield* outcome(runtime.setLabels(instance, { "Bad Key": "x" })), "OperationFailed")
+          assert.isTrue((yield* runtime.get(instance)).managed)
+          assert.strictEqual(yield* outcome(runtime.setLabels(uniqueName("missing"), { a: "1" })), "NotFound")
+        }),
+      timeout
+    )
+
     it.effect("exec captures stdout, stderr and the exit code", () =>
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime

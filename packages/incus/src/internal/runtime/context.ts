@@ -16,11 +16,12 @@ import {
   OperationFailed,
   Unavailable
 } from "@repoman/core/ContainerRuntime"
+import type { ProcessSignalsShape } from "@repoman/core/ProcessSignals"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
-import type { ChildProcessSpawner } from "effect/process/ChildProcessSpawner"
 import type { IncusClientShape } from "../../IncusClient.ts"
 import type { IncusError } from "../../IncusError.ts"
+import type { SessionIo } from "./session.ts"
 
 /** What a call was about. */
 export interface Subject {
@@ -45,9 +46,14 @@ export interface RuntimeContext {
   /** What the client may do (read once per runtime, then remembered). */
   readonly access: Effect.Effect<EngineAccess, ContainerRuntimeError>
   readonly fs: FileSystem.FileSystem
-  readonly spawner: ChildProcessSpawner["Service"]
-  /** The `incus` command `shell` runs. */
+  /** Where the process's signals go while a `shell` session runs. */
+  readonly signals: ProcessSignalsShape
+  /** What a `shell` session is attached to (the process's stdio). */
+  readonly io: () => SessionIo
+  /** The `incus` command of `attachCommand`. */
   readonly incusCommand: string
+  /** The config dir of that command's client, repoman's own. */
+  readonly clientConfigDir: string
   /** Seconds a graceful stop or restart may take. */
   readonly stopTimeout: number
 }

@@ -1,57 +1,73 @@
 /**
  * The exec part of the Incus runtime: a command run to completion through
- * the REST API (output recorded), and an interactive session handed to the
- * `incus` client (argv list, inherited stdio, same session so the child has
- * the terminal).
+ * the REST API (output recorded), a command attached to the caller's
+ * terminal and stdio over websockets (`session.ts`), and the host command
+ * another program runs to reach an instance (`incus exec`, with a client
+ * config dir of repoman's own).
  */
 import {
   type ContainerRuntime,
   type ExecOptions,
   ExecResult,
   OperationFailed,
-  type ShellOptions,
-  Unavailable
+  type ShellOptions
 } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
+import { findUser } from "@repoman/core/Passwd"
 import * as Effect from "effect/Effect"
-import type * as PlatformError from "effect/PlatformError"
-import * as ChildProcess from "effect/process/ChildProcess"
+import * as Option from "effect/Option"
 import { mapErrors, type RuntimeContext, runtimeError } from "./context.ts"
-import { requireRunning } from "./instances.ts"
+import { runSession } from "./session.ts"
 
 type Shape = ContainerRuntime["Service"]
 
+/** A word the ssh ProxyCommand line can hold without quoting. */
+const plainWord = /^[A-Za-z0-9._/:=@%+-]+$/
+
 export const make = (ctx: RuntimeContext): Pick<Shape, "exec" | "shell" | "attachCommand"> => {
-  const { client, fs, project, spawner } = ctx
+  const { client, fs, project } = ctx
 
-  const spawnError = (name: string) => (error: PlatformError.PlatformError) =>
-    error.reason._tag === "NotFound"
-      ? runtimeError(
-        new Unavailable({
-          kind: "instance",
-          name,
-          detail: "the incus command was not found",
-          hint: "install the Incus client ('incus') and make sure it is on PATH"
-        }),
-        error
-      )
-      : runtimeError(new OperationFailed({ kind: "instance", name, operation: "shell", detail: error.message }), error)
+  /**
+   * The client's config dir, with a config.yml: without one, the client's
+   * first run prints a notice on stderr (which would reach the ssh user).
+   */
+  const clientConfig = Effect.gen(function*() {
+    const dir = ctx.clientConfigDir
+    const file = `${dir}/config.yml`
+    yield* fs.makeDirectory(dir, { recursive: true, mode: 0o700 })
+    if (!(yield* fs.exists(file))) yield* fs.writeFileString(file, "default-remote: local\n", { mode: 0o600 })
+    return dir
+  })
 
-  /** The login shell of `uid` from the container's /etc/passwd, or `/bin/sh`. */
+  /** The login shell of `uid` from the container's /etc/passwd (file API), or `/bin/sh`; run as a login shell. */
   const loginShell = (name: ProjectName, uid: number) =>
-    client.execInstance(project, name, { command: ["cat", "/etc/passwd"] }).pipe(
-      Effect.map((out) => {
-        const entry = out.stdout.split("\n").map((l) => l.split(":")).find((f) => f[2] === String(uid))
-        const shell = entry?.[6]
-        return shell !== undefined && shell.startsWith("/") ? shell : "/bin/sh"
-      }),
-      Effect.orElseSucceed(() => "/bin/sh"),
-      Effect.map((shell): ReadonlyArray<string> => [shell, "-l"])
+    client.readInstanceFile(project, name, "/etc/passwd", 1024 * 1024).pipe(
+      Effect.map((passwd) => Option.getOrUndefined(passwd) ?? ""),
+      Effect.orElseSucceed(() => ""),
+      Effect.map((passwd): ReadonlyArray<string> => [findUser(passwd, uid)?.shell ?? "/bin/sh", "-l"])
     )
 
   return {
-    // `local:` so that a default remote in the user's incus config cannot send it elsewhere.
-    attachCommand: (name) => [ctx.incusCommand, "exec", `local:${name}`, "--project", project, "--"],
+    attachCommand: Effect.fn("IncusContainerRuntime.attachCommand")(function*(name: ProjectName) {
+      const failed = (detail: string, cause?: unknown) =>
+        runtimeError(new OperationFailed({ kind: "instance", name, operation: "attach", detail }), cause)
+      const dir = yield* clientConfig.pipe(Effect.mapError((e) => failed(e.message, e)))
+      const command = [
+        "env",
+        `INCUS_CONF=${dir}`,
+        `INCUS_SOCKET=${client.socketPath}`,
+        ctx.incusCommand,
+        "exec",
+        // `local:` so that a remote in the client's config cannot send it elsewhere.
+        `local:${name}`,
+        "--project",
+        project,
+        "--"
+      ]
+      const odd = command.find((word) => !plainWord.test(word))
+      if (odd !== undefined) return yield* failed(`${odd} would need quoting in a command line`)
+      return command
+    }),
 
     exec: Effect.fn("IncusContainerRuntime.exec")(
       function*(name: ProjectName, argv: ReadonlyArray<string>, execOptions?: ExecOptions) {
@@ -78,48 +94,14 @@ export const make = (ctx: RuntimeContext): Pick<Shape, "exec" | "shell" | "attac
     ),
 
     shell: Effect.fn("IncusContainerRuntime.shell")(function*(name: ProjectName, shellOptions?: ShellOptions) {
-      const { argv, cwd, env = {}, group, user } = shellOptions ?? {}
-      yield* requireRunning(ctx, name, "shell")
-      const command = argv ?? (yield* loginShell(name, user ?? 0))
-      const args: ReadonlyArray<string> = [
-        "exec",
-        // `local:` so that a default remote in the user's incus config
-        // cannot send us elsewhere; INCUS_SOCKET below picks the socket.
-        `local:${name}`,
-        "--project",
-        project,
-        ...(user === undefined ? [] : ["--user", String(user)]),
-        ...(group === undefined ? [] : ["--group", String(group)]),
-        ...(cwd === undefined ? [] : ["--cwd", cwd]),
-        ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
-        "--",
-        ...command
-      ]
-      const exitCode = yield* Effect.scoped(Effect.gen(function*() {
-        // The client gets a config dir of its own for this call: the user's
-        // remotes and aliases cannot change what runs, and with a config.yml
-        // present the client does not print its first-run banner on stderr
-        // (which would mix into the command's own stderr).
-        const conf = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-incus-client-" }).pipe(
-          Effect.tap((dir) => fs.writeFileString(`${dir}/config.yml`, "default-remote: local\n")),
-          Effect.mapError((e) =>
-            runtimeError(new OperationFailed({ kind: "instance", name, operation: "shell", detail: e.message }), e)
-          )
-        )
-        return yield* spawner.exitCode(
-          ChildProcess.make(ctx.incusCommand, args, {
-            stdin: "inherit",
-            stdout: "inherit",
-            stderr: "inherit",
-            // Keep the child in our session: a detached child has no
-            // controlling terminal, and `incus exec` could not open /dev/tty.
-            detached: false,
-            extendEnv: true,
-            env: { INCUS_SOCKET: client.socketPath, INCUS_CONF: conf }
-          })
-        ).pipe(Effect.mapError(spawnError(name)))
-      }))
-      return Number(exitCode)
+      const { argv, cwd, env, group, user } = shellOptions ?? {}
+      return yield* runSession(ctx, name, {
+        argv: argv ?? (yield* loginShell(name, user ?? 0)),
+        user,
+        group,
+        cwd,
+        env
+      }, ctx.io())
     })
   }
 }

@@ -27,7 +27,9 @@ const normalize = (path: string): Option.Option<string> => {
   return Option.some(`/${parts.join("/")}`)
 }
 
-export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirectory" | "makeSymlink" | "readFile"> => {
+export const make = (
+  ctx: RuntimeContext
+): Pick<Shape, "fileInfo" | "readFile" | "readTextFile" | "makeDirectory" | "makeSymlink"> => {
   const { client, project } = ctx
   const subject = (name: string, operation: string) => ({ kind: "instance" as const, name, operation })
   const conflict = (name: string, detail: string) =>
@@ -137,6 +139,18 @@ export const make = (ctx: RuntimeContext): Pick<Shape, "fileInfo" | "makeDirecto
       const target = yield* client.readInstanceSymlink(project, name, path).pipe(mapErrors(ctx, subject(name, "stat")))
       return Option.some(new FileInfo({ ...info.value, target }))
     }),
+
+    readTextFile: Effect.fn("IncusContainerRuntime.readTextFile")(
+      function*(name: ProjectName, path: string, options?: { readonly maxBytes?: number }) {
+        const normal = yield* absolute(name, "read file", path)
+        const content = yield* client.readInstanceFile(project, name, normal, options?.maxBytes ?? 1024 * 1024).pipe(
+          mapErrors(ctx, subject(name, "read file"))
+        )
+        // Incus answers 404 for a missing instance too: tell the two apart.
+        if (Option.isNone(content)) yield* getIncusInstance(ctx, name, "read file")
+        return content
+      }
+    ),
 
     makeDirectory: Effect.fn("IncusContainerRuntime.makeDirectory")(
       function*(name: ProjectName, path: string, options: DirectoryOptions) {

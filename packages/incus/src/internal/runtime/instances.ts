@@ -12,6 +12,8 @@ import {
   type ContainerRuntime,
   instanceFromSpec,
   type InstanceSpec,
+  LabelKey,
+  type Labels,
   NotFound,
   OperationFailed,
   type StopOptions
@@ -31,6 +33,7 @@ import {
   specProblem,
   toInstance
 } from "../../IncusInstanceConfig.ts"
+import { labelConfig } from "../../IncusLabels.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
@@ -59,7 +62,7 @@ export const requireRunning = (ctx: RuntimeContext, name: ProjectName, operation
 
 export const make = (ctx: RuntimeContext): Pick<
   Shape,
-  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove" | "mountTable"
+  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove" | "mountTable" | "setLabels"
 > => {
   const { client, project } = ctx
   const stateSubject = (name: string, operation: string): Subject => ({
@@ -211,6 +214,23 @@ export const make = (ctx: RuntimeContext): Pick<
       // Incus would answer "already stopped", which is not what went wrong.
       yield* requireRunning(ctx, name, "restart")
       yield* changeState(name, { action: "restart", timeout: ctx.stopTimeout })
+    }),
+
+    setLabels: Effect.fn("IncusContainerRuntime.setLabels")(function*(name: ProjectName, labels: Labels) {
+      const bad = Object.keys(labels).find((key) => !Schema.is(LabelKey)(key))
+      if (bad !== undefined) {
+        return yield* runtimeError(
+          new OperationFailed({
+            kind: "instance",
+            name,
+            operation: "set labels",
+            detail: `"${bad}" is not a label key`
+          })
+        )
+      }
+      yield* client.patchInstance(project, name, { config: labelConfig(labels) }).pipe(
+        mapErrors(ctx, { kind: "instance", name, operation: "set labels" })
+      )
     }),
 
     remove: Effect.fn("IncusContainerRuntime.remove")(function*(name: ProjectName) {
