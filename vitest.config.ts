@@ -24,6 +24,7 @@ export default defineConfig({
       unit("programs"),
       unit("incus"),
       unit("profiles"),
+      unit("checkpoints"),
       unit("backup"),
       unit("cli"),
       {

@@ -1,0 +1,6 @@
+/**
+ * @repoman/checkpoints
+ *
+ * @since 0.1.0
+ */
+export {}
