@@ -4,7 +4,7 @@
  * a corrupt store). The loop-mounted ext4 and btrfs and tmpfs runs are in
  * filesystems.integration.test.ts.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { type CheckpointId, Checkpoints } from "@repoman/core/Checkpoints"
 import { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
@@ -12,9 +12,10 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import { makeRepo, type Setup, storeSuite } from "./storeSuite.ts"
-import { pause, seedTree } from "./tree.ts"
+import { pause, removeFreshDirs, seedTree } from "./tree.ts"
 
 const tmp = fs.mkdtempSync(`${os.tmpdir()}/repoman-checkpoints-`)
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 const local: Setup = { name: "the temp dir (objects)", base: () => tmp, layout: "objects" }
 
 storeSuite(local)
@@ -22,6 +23,7 @@ storeSuite(local)
 const project = ProjectName.make("demo")
 
 describe("the objects layout", () => {
+  afterAll(removeFreshDirs)
   it.live("a 100 GiB sparse file is listed, not copied, and undo leaves it alone", () => {
     const { layer, repo, root } = makeRepo(local)
     return Effect.gen(function*() {

@@ -4,7 +4,7 @@
  * btrfs and on tmpfs.
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as CheckpointStore from "@repoman/checkpoints/CheckpointStore"
 import { type CheckpointId, Checkpoints } from "@repoman/core/Checkpoints"
 import { ProjectName } from "@repoman/core/Ids"
@@ -13,7 +13,7 @@ import * as Layer from "effect/Layer"
 import { execFileSync, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
-import { agentSession, freshDir, oddName, pause, seedTree, treeDifferences, treeMap } from "./tree.ts"
+import { agentSession, freshDir, oddName, pause, removeFreshDirs, seedTree, treeDifferences, treeMap } from "./tree.ts"
 
 /** A setup: where, which layout, whether the repo is made a btrfs subvolume. */
 export interface Setup {
@@ -55,6 +55,7 @@ const store = Effect.gen(function*() {
 /** Runs the suite for `setup`. */
 export const storeSuite = (setup: Setup): void => {
   describe(`checkpoints on ${setup.name}`, () => {
+    afterAll(removeFreshDirs)
     it.live("undo after a scripted agent session gives the tree back exactly, and the undo can be undone", () => {
       const { layer, repo, root } = makeRepo(setup)
       return Effect.gen(function*() {

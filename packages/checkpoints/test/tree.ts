@@ -3,6 +3,7 @@
  * scripted agent session that changes it every way an agent can, and a
  * digest of a tree by a plain lstat walk (independent of the code under test).
  */
+import { spawnSync } from "node:child_process"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 
@@ -44,12 +45,30 @@ export const treeDifferences = (a: Map<string, string>, b: Map<string, string>):
   return out
 }
 
-/** A fresh empty directory under `base`. */
 let counter = 0
+const made: Array<string> = []
+
+/** A fresh empty directory under `base` (removed by {@link removeFreshDirs}). */
 export const freshDir = (base: string, name: string): string => {
   const d = `${base}/${name}-${process.pid}-${counter++}-${Math.random().toString(36).slice(2, 6)}`
   fs.mkdirSync(d, { recursive: true })
+  made.push(d)
   return d
+}
+
+/** Removes the directories {@link freshDir} made (read-only btrfs snapshots in them are made writable first). */
+export const removeFreshDirs = (): void => {
+  for (const d of made.splice(0)) {
+    try {
+      fs.rmSync(d, { recursive: true, force: true })
+    } catch {
+      for (const entry of fs.readdirSync(d, { recursive: true, encoding: "utf8" })) {
+        if (!entry.endsWith("/snapshots") && !/\/snapshots\/[^/]+$/.test(entry)) continue
+        spawnSync("btrfs", ["property", "set", "-ts", `${d}/${entry}`, "ro", "false"], { stdio: "ignore" })
+      }
+      fs.rmSync(d, { recursive: true, force: true })
+    }
+  }
 }
 
 /** A name with a newline, an escape sequence, a backslash and a byte that is not UTF-8. */
