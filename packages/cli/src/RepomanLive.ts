@@ -19,7 +19,9 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as PluginLoader from "@repoman/backup/PluginLoader"
+import * as CheckpointStore from "@repoman/checkpoints/CheckpointStore"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
+import type { Checkpoints } from "@repoman/core/Checkpoints"
 import { ConfigPaths, expandHome, paths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type * as HostInfo from "@repoman/core/HostInfo"
@@ -44,6 +46,7 @@ export type Services =
   | HostInfo.HostInfo
   | ProfileStore
   | BackupTarget
+  | Checkpoints
   | Registry
   | ConfigPaths
   | NodeServices.NodeServices
@@ -129,7 +132,8 @@ export const layer = <E = never>(
     runtime(options),
     NodeHostInfo.layer,
     ProfileLibrary.layer,
-    options.backupTarget ?? PluginLoader.layerFromRegistry
+    options.backupTarget ?? PluginLoader.layerFromRegistry,
+    CheckpointStore.layerFromRegistry
   ).pipe(
     Layer.provideMerge(registry),
     Layer.provideMerge(NodeServices.layer)

@@ -91,8 +91,18 @@ export const locate = Effect.fn("locate")(function*(cwd: string) {
  * @category programs
  */
 export const runFromCwd = Effect.fn("runFromCwd")(
-  function*(cwd: string, argv: readonly [string, ...Array<string>], env: Readonly<Record<string, string>> = {}) {
+  function*(
+    cwd: string,
+    argv: readonly [string, ...Array<string>],
+    env: Readonly<Record<string, string>> = {},
+    options: { readonly checkpoint?: boolean } = {}
+  ) {
     const placement = yield* locate(cwd)
-    return yield* openShell(placement.name, { argv, cwd: placement.dir, env })
+    return yield* openShell(placement.name, {
+      argv,
+      cwd: placement.dir,
+      env,
+      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint })
+    })
   }
 )

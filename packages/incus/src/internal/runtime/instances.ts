@@ -44,7 +44,7 @@ export const requireRunning = (ctx: RuntimeContext, name: ProjectName, operation
 
 export const make = (ctx: RuntimeContext): Pick<
   Shape,
-  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove"
+  "list" | "get" | "create" | "start" | "stop" | "restart" | "freeze" | "unfreeze" | "remove"
 > => {
   const { client, project } = ctx
   const stateSubject = (name: string, operation: string): Subject => ({
@@ -147,6 +147,19 @@ export const make = (ctx: RuntimeContext): Pick<
       // Incus would answer "already stopped", which is not what went wrong.
       yield* requireRunning(ctx, name, "restart")
       yield* changeState(name, { action: "restart", timeout: ctx.stopTimeout })
+    }),
+
+    freeze: Effect.fn("IncusContainerRuntime.freeze")(function*(name: ProjectName) {
+      yield* requireRunning(ctx, name, "freeze")
+      yield* changeState(name, { action: "freeze" })
+    }),
+
+    unfreeze: Effect.fn("IncusContainerRuntime.unfreeze")(function*(name: ProjectName) {
+      const instance = yield* getIncusInstance(ctx, name, "unfreeze")
+      if (instance.status !== "Frozen") {
+        return yield* runtimeError(new Conflict({ kind: "instance", name, detail: "is not frozen" }))
+      }
+      yield* changeState(name, { action: "unfreeze" })
     }),
 
     remove: Effect.fn("IncusContainerRuntime.remove")(function*(name: ProjectName) {
