@@ -468,11 +468,13 @@ export const make = (config: RsyncConfig): Effect.Effect<BackupTarget["Service"]
         const repo = basename(source.path)
         const p = Generations.paths(root, repo)
         const now = new Date(yield* Clock.currentTimeMillis)
+        // A name after the latest's, that nothing holds yet.
+        const after = previous === undefined ? "" : previous.name
+        const taken = (n: string) => n <= after || nodefs.existsSync(p.meta(n)) || nodefs.existsSync(p.generation(n))
         let name = Generations.generationName(now)
-        while (
-          (previous !== undefined && name <= previous.name) ||
-          nodefs.existsSync(p.meta(name)) || nodefs.existsSync(p.generation(name))
-        ) name = Generations.generationName(new Date(Date.parse(Generations.generationTime(name)) + 1000))
+        for (let i = 0; taken(name) && i < 100_000; i++) {
+          name = Generations.generationName(new Date(Date.parse(Generations.generationTime(name)) + 1000))
+        }
         const before = yield* mountOfRoot
         const rootDev = yield* attempt("reading the backup root", () => nodefs.statSync(root).dev)
         yield* attempt(`creating ${p.dir}`, () => nodefs.mkdirSync(p.dir, { recursive: true, mode: 0o755 }))
