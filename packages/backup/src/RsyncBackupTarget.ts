@@ -469,8 +469,8 @@ export const make = (config: RsyncConfig): Effect.Effect<BackupTarget["Service"]
         const p = Generations.paths(root, repo)
         const now = new Date(yield* Clock.currentTimeMillis)
         // A name after the latest's, that nothing holds yet.
-        const after = previous === undefined ? "" : previous.name
-        const taken = (n: string) => n <= after || nodefs.existsSync(p.meta(n)) || nodefs.existsSync(p.generation(n))
+        const last = previous === undefined ? "" : previous.name
+        const taken = (n: string) => n <= last || nodefs.existsSync(p.meta(n)) || nodefs.existsSync(p.generation(n))
         let name = Generations.generationName(now)
         for (let i = 0; taken(name) && i < 100_000; i++) {
           name = Generations.generationName(new Date(Date.parse(Generations.generationTime(name)) + 1000))
