@@ -68,13 +68,6 @@ export const parseItemLine = (line: string): ItemLine | undefined => {
 }
 
 /**
- * Whether rsync's exit code means the mirror is complete. 24 ("some files
- * vanished before they could be transferred") is normal for a repo in use.
- *
- * @since 0.1.0
- * @category utils
- */
-/**
  * What `--stats` says a transfer's source holds: entries that are not
  * directories (`Number of files` less `dir:`), and `Total file size`; `undefined`
  * until both lines were seen.
@@ -101,6 +94,13 @@ export class StatsReader {
   }
 }
 
+/**
+ * Whether rsync's exit code means the mirror is complete. 24 ("some files
+ * vanished before they could be transferred") is normal for a repo in use.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const succeeded = (exitCode: number): boolean => exitCode === 0 || exitCode === 24
 
 const meanings: Readonly<Record<number, string>> = {

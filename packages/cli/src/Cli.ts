@@ -13,18 +13,22 @@ import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import { checkpoints } from "./commands/checkpoints.ts"
+import { diff } from "./commands/diff.ts"
 import { exec } from "./commands/exec.ts"
 import { list } from "./commands/list.ts"
 import { newCommand } from "./commands/new.ts"
 import { patches } from "./commands/patches.ts"
 import { profile } from "./commands/profile.ts"
 import { remove } from "./commands/remove.ts"
+import { restore } from "./commands/restore.ts"
 import { run as runCommand } from "./commands/run.ts"
 import { setup } from "./commands/setup.ts"
 import { shell } from "./commands/shell.ts"
 import { sshConfig } from "./commands/sshConfig.ts"
 import { status } from "./commands/status.ts"
 import { sync } from "./commands/sync.ts"
+import { undo } from "./commands/undo.ts"
 import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
 
@@ -50,6 +54,10 @@ export const command = Command.make("repoman").pipe(
     remove,
     profile,
     sync,
+    checkpoints,
+    diff,
+    undo,
+    restore,
     uninstall,
     patches,
     sshConfig

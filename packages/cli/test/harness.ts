@@ -123,7 +123,7 @@ export const runCli = (
         options.runtime ?? runtimeMemory({ namespace: "repoman" }),
         options.profiles ?? ProfileLibrary.layerMemory({}),
         options.backup ?? backupMemory({}),
-        options.checkpoints ?? CheckpointsMemory.layer(),
+        options.checkpoints ?? CheckpointsMemory.layer(CheckpointsMemory.makeState(), { anyRoot: true }),
         HostInfo.layerTest({ home: options.home ?? home, ...options.host }),
         ConfigPaths.layerFrom({ home: options.home ?? home, configDir: `${options.home ?? home}/.config/repoman` }),
         platformTest(options.home !== undefined, options.keys)

@@ -443,6 +443,11 @@ export class BackupError extends Schema.TaggedError<BackupError>("@repoman/core/
   override get message(): string {
     return this.reason.message
   }
+
+  /** Whether the user's input was at fault (a generation they named): the CLI exits 2. */
+  get usage(): boolean {
+    return this.reason._tag === "GenerationNotFound"
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -465,6 +465,11 @@ export class CheckpointError extends Schema.TaggedError<CheckpointError>("@repom
   override get message(): string {
     return this.reason.message
   }
+
+  /** Whether the user's input was at fault (a checkpoint or directory they named): the CLI exits 2. */
+  get usage(): boolean {
+    return (this.reason._tag === "NotFound" && this.reason.id !== undefined) || this.reason._tag === "TargetExists"
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -95,15 +95,25 @@ const changesBetween = (before: MemoryTree, after: MemoryTree): Array<Change> =>
 let sequence = 0
 
 /**
+ * Options of {@link make}: how many checkpoints to keep per project (default
+ * 30), and whether a root never seen is an empty tree (`anyRoot`, for tests
+ * that do not care about the repo) instead of a missing one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  readonly keep?: number
+  readonly anyRoot?: boolean
+}
+
+/**
  * Builds the memory store over `state`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  state: MemoryCheckpointsState,
-  options: { readonly keep?: number } = {}
-): Checkpoints["Service"] => {
+export const make = (state: MemoryCheckpointsState, options: MemoryOptions = {}): Checkpoints["Service"] => {
   const keep = Math.max(1, options.keep ?? 30)
   const listOf = (project: ProjectName) => {
     const existing = state.taken.get(project)
@@ -113,6 +123,7 @@ export const make = (
     return fresh
   }
   const treeOf = (root: CheckpointRoot) => {
+    if (options.anyRoot === true && !state.trees.has(root.path)) state.trees.set(root.path, new Map())
     const tree = state.trees.get(root.path)
     return tree === undefined
       ? fail(new RootInvalid({ path: root.path, detail: "it does not exist" }))
@@ -224,5 +235,5 @@ export const make = (
  */
 export const layer = (
   state: MemoryCheckpointsState = makeState(),
-  options: { readonly keep?: number } = {}
+  options: MemoryOptions = {}
 ): Layer.Layer<Checkpoints> => Layer.succeed(Checkpoints, make(state, options))

@@ -63,7 +63,8 @@ const world = (
       HostInfo.layerTest({ home, uid, gid, user: "ada" }),
       ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
       ProfileStoreMemory.layer(),
-      BackupTargetMemory.layer()
+      BackupTargetMemory.layer(),
+      CheckpointsMemory.layer()
     )
     return { home, runtime, layer }
   })

@@ -4,7 +4,14 @@
  * @since 0.1.0
  */
 import { formatLimits } from "@repoman/core/ResourceLimits"
-import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/programs/ProjectStatus"
+import { escape } from "@repoman/core/TerminalText"
+import {
+  type BackupReport,
+  type CheckpointReport,
+  type GenerationsReport,
+  type ProjectStatus,
+  projectStatus
+} from "@repoman/programs/ProjectStatus"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
@@ -31,6 +38,22 @@ const backupLine = (b: BackupReport): string => {
   return `${mark(b.ok)}  ${b.location} (${fs}${mount}, ${b.writable ? "writable" : "NOT writable"}, ${free})`
 }
 
+const checkpointLine = (c: CheckpointReport): string =>
+  c.error !== null
+    ? `FAIL  ${c.error}`
+    : c.last === null
+    ? "none yet (one is taken before each shell, exec and run)"
+    : `${c.count} kept, the last ${age(c.last.ageSeconds)} ago (${c.last.id}, ${c.last.kind}: ${
+      escape(c.last.label).slice(0, 50)
+    })`
+
+const generationsLine = (g: GenerationsReport): string =>
+  g.error !== null
+    ? `-  ${g.error}`
+    : g.latest === null
+    ? "none yet"
+    : `${g.count}, the latest ${g.latest}${g.snapshots > 0 ? `; ${g.snapshots} filesystem snapshots` : ""}`
+
 const render = (s: ProjectStatus): string =>
   [
     `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode})`,
@@ -38,6 +61,9 @@ const render = (s: ProjectStatus): string =>
     ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${s.userProbe.detail}`]),
     ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${s.rootProbe.detail}`]),
     ...(s.backup === null ? [] : [`  backup       ${backupLine(s.backup)}`]),
+    ...(s.backup?.history === undefined || s.backup.history === null ? [] : [`  history      ${s.backup.history}`]),
+    ...(s.generations === null ? [] : [`  generations  ${generationsLine(s.generations)}`]),
+    `  checkpoints  ${checkpointLine(s.checkpoints)}`,
     ...(s.limits === null ? [] : [`  limits       ${formatLimits(s.limits)}`]),
     `  last sync    ${s.lastSyncAgeSeconds === null ? "never" : `${age(s.lastSyncAgeSeconds)} ago (${s.lastSync})`}`,
     ...s.warnings.map((w) => `  warning: ${w}`)
