@@ -210,15 +210,18 @@ const writeMeta = (file: string, meta: GenerationMeta): void => {
 
 /**
  * Brings `repo`'s backup to a known state before a sync (the caller holds
- * the sync lock): finishes a put-in-place a dead run left half done, drops
- * ready generations it cannot place, and gives a backup made before
- * generations its `<GEN>.json`. Returns the state after.
+ * the sync lock): drops what a dead run left half-written, finishes a
+ * put-in-place it left half done, drops ready generations it cannot place,
+ * and gives a backup made before generations its `<GEN>.json`. Returns the
+ * state after.
  *
  * @since 0.1.0
  * @category utils
  */
 export const recover = (root: string, repo: string, source: string, now: Date): RepoGenerations => {
   const p = paths(root, repo)
+  // What a dead run was writing: never complete, never checked.
+  for (const name of readdir(p.dir).filter((n) => n.startsWith(".partial-"))) removeTree(`${p.dir}/${name}`)
   for (const name of readdir(p.dir).filter((n) => n.startsWith(".ready-")).sort()) {
     const gen = name.slice(".ready-".length)
     if (!GEN.test(gen) || readMeta(p.meta(gen)) === undefined) {

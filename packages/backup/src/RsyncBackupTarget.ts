@@ -96,6 +96,7 @@ const IN_PLACE = /^--(inplace|append|append-verify|link-dest|copy-dest|compare-d
  * history = "auto"              # auto, generations (kept by repoman), filesystem (ZFS snapshots keep them)
  * keep_generations = 30         # generations per repo, the latest included
  * keep_generation_days = 90     # and none older (the latest always stays)
+ * # pdeathsig = true            # rsync through setpriv --pdeathsig (default: when setpriv is there)
  * ```
  *
  * `extra_args` may not hold `--inplace`, `--append` or a `--*-dest`: they
@@ -120,7 +121,8 @@ export const RsyncOptions = Schema.Struct({
   ).pipe(withDefault([])),
   history: Schema.Literals(["auto", "generations", "filesystem"]).pipe(withDefault("auto")),
   keepGenerations: Schema.Int.pipe(Schema.check(Schema.isGreaterThan(0)), withDefault(30)),
-  keepGenerationDays: positive.pipe(withDefault(90))
+  keepGenerationDays: positive.pipe(withDefault(90)),
+  pdeathsig: Schema.optionalKey(Schema.Boolean)
 }).pipe(Schema.encodeKeys({
   probeTimeoutSeconds: "probe_timeout_seconds",
   ioTimeoutSeconds: "io_timeout_seconds",
@@ -232,7 +234,7 @@ export const make = (config: RsyncConfig): Effect.Effect<BackupTarget["Service"]
     const { options: rsync, root } = config
     const probeTimeout = Duration.seconds(rsync.probeTimeoutSeconds)
     const ioTimeout = Duration.seconds(rsync.ioTimeoutSeconds)
-    const pdeathsig = config.pdeathsig ?? onPath()
+    const pdeathsig = config.pdeathsig ?? rsync.pdeathsig ?? onPath()
     const provide = <A, E>(effect: Effect.Effect<A, E, Platform>) =>
       effect.pipe(
         Effect.provideService(FileSystem.FileSystem, fs),
