@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
-import { failureReason, parseItemLine, StatsReader, succeeded } from "../src/rsyncOutput.ts"
+import * as fc from "fast-check"
+import { failureReason, parseItemLine, StatsReader, succeeded, unescapeName } from "../src/rsyncOutput.ts"
 
 describe("rsync output", () => {
   it("parses itemized lines: transfers with their length, deletions, the rest", () => {
@@ -36,6 +37,22 @@ describe("rsync output", () => {
     assert.strictEqual(parseItemLine("rsync: some warning"), undefined)
     assert.strictEqual(parseItemLine(""), undefined)
   })
+
+  it("any name survives rsync's escaping with LC_ALL=C (every byte that is not printable ASCII as \\#ooo)", () =>
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), (raw) => {
+        const bytes = [...raw].filter((b) => b !== 0x2f && b !== 0).map((b) => String.fromCharCode(b)).join("")
+        if (bytes === "" || bytes.includes("\\#")) return
+        const printed = [...bytes].map((c) => {
+          const b = c.charCodeAt(0)
+          return b >= 0x20 && b < 0x7f ? c : `\\#${b.toString(8).padStart(3, "0")}`
+        }).join("")
+        assert.strictEqual(unescapeName(printed), bytes)
+        const item = parseItemLine(`*deleting  |0|alpha/${printed}`)
+        assert.strictEqual(item?.name, `alpha/${bytes}`)
+      }),
+      { numRuns: 1000 }
+    ))
 
   it("reads the totals of --stats: entries that are not directories, and their bytes", () => {
     const stats = new StatsReader()
