@@ -29,6 +29,7 @@ export default defineConfig({
       unit("programs"),
       unit("incus"),
       unit("profiles"),
+      unit("checkpoints"),
       unit("backup"),
       unit("live"),
       unit("cli"),

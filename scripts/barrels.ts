@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 /** The library packages; the CLI package is an executable and has no root entry. */
-const packages = ["core", "node", "programs", "incus", "profiles", "backup", "live"] as const
+const packages = ["core", "node", "programs", "incus", "profiles", "checkpoints", "backup", "live"] as const
 
 /** The first sentence of a module's overview comment, wrapped as JSDoc lines. */
 const summary = (file: string, text: string): ReadonlyArray<string> => {

@@ -97,7 +97,7 @@ mkdir -p "$consumer"
 echo '{ "private": true, "type": "module" }' >"$consumer/package.json"
 (
   cd "$consumer"
-  npm_install $(for p in core node programs incus profiles backup live; do tgz "repoman-$p"; done) \
+  npm_install $(for p in core node programs incus profiles checkpoints backup live; do tgz "repoman-$p"; done) \
     "effect@^4.1.0" "@effect/platform-node@^4.1.0"
 )
 awk '/<!-- ci: consumer.ts -->/ { on = 1; next } on && /^```ts/ { inside = 1; next } inside && /^```/ { exit } inside { print }' \

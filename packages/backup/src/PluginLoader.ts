@@ -227,7 +227,10 @@ const deferred = (loaded: Effect.Effect<BackupTarget["Service"]>): BackupTarget[
     mirrorOne: (source, options, onProgress) => Effect.flatMap(loaded, (t) => t.mirrorOne(source, options, onProgress)),
     mirror: (sources, options) => Stream.unwrap(Effect.map(loaded, (t) => t.mirror(sources, options))),
     mirrorAll: (sources, options) => Effect.flatMap(loaded, (t) => t.mirrorAll(sources, options)),
-    lock: () => Effect.flatMap(loaded, (t) => t.lock?.() ?? Effect.void)
+    lock: () => Effect.flatMap(loaded, (t) => t.lock?.() ?? Effect.void),
+    listGenerations: (source) => Effect.flatMap(loaded, (t) => t.listGenerations(source)),
+    restoreGeneration: (source, generation, to) =>
+      Effect.flatMap(loaded, (t) => t.restoreGeneration(source, generation, to))
   })
 
 /**

@@ -23,6 +23,13 @@ export * as BackupPlugin from "./BackupPlugin.ts"
 export * as exec from "./exec.ts"
 
 /**
+ * Dated generations of the rsync target's backups, on the backup root:
+ *
+ * @since 0.1.0
+ */
+export * as Generations from "./Generations.ts"
+
+/**
  * The question the backup guard asks of the host's mount table (see `@repoman/core/Mountinfo`): is the
  * backup root on a different mount than the repos root?
  *
@@ -42,8 +49,8 @@ export * as Mountinfo from "./Mountinfo.ts"
 export * as PluginLoader from "./PluginLoader.ts"
 
 /**
- * The built-in backup target: mirrors `<repos_root>/<repo>/` to `<backup_root>/<repo>/` with `rsync -a
- * --delete` (no `--delete` under `--no-delete`), spawned with an argv list.
+ * The built-in backup target: mirrors `<repos_root>/<repo>/` to `<backup_root>/<repo>/` with rsync
+ * (argv lists, never a shell), keeping dated generations (see `Generations`).
  *
  * @since 0.1.0
  */
@@ -58,7 +65,8 @@ export * as rsyncOutput from "./rsyncOutput.ts"
 
 /**
  * One sync at a time per backup root: a lock file per root (named after a hash of its path) in a local
- * lock directory, created with `O_EXCL`, holding the owner's pid, host and start time.
+ * lock directory, created with `O_EXCL`, holding the owner's pid, start time and host, and the rsync
+ * processes it runs.
  *
  * @since 0.1.0
  */

@@ -25,9 +25,20 @@ export const OUT_FORMAT = "%i|%l|%n"
  * @category models
  */
 export type ItemLine =
-  | { readonly _tag: "Transferred"; readonly top: string; readonly bytes: number }
-  | { readonly _tag: "Deleted"; readonly top: string }
-  | { readonly _tag: "Other"; readonly top: string }
+  | { readonly _tag: "Transferred"; readonly top: string; readonly name: string; readonly bytes: number }
+  | { readonly _tag: "Deleted"; readonly top: string; readonly name: string }
+  | { readonly _tag: "Other"; readonly top: string; readonly name: string }
+
+/**
+ * A name as rsync prints it (unprintable bytes as `\#ooo`; with `LC_ALL=C`
+ * every byte above 0x7f is one), back to its bytes: a byte string, one char
+ * per byte.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const unescapeName = (s: string): string =>
+  s.replace(/\\#([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8) & 0xff))
 
 /**
  * Parses one line of `--out-format=%i|%l|%n` output; `undefined` for lines
@@ -49,11 +60,39 @@ export const parseItemLine = (line: string): ItemLine | undefined => {
   const name = line.slice(second + 1)
   if (name === "" || !/^(?:\*deleting|[<>ch.][fdLDS][ .+?a-zA-Z]*)\s*$/.test(item)) return undefined
   const top = name.split("/")[0] ?? name
-  if (item.startsWith("*deleting")) return { _tag: "Deleted", top }
+  const bytes = unescapeName(name)
+  if (item.startsWith("*deleting")) return { _tag: "Deleted", top, name: bytes }
   if (item.startsWith(">f") || item.startsWith("<f")) {
-    return { _tag: "Transferred", top, bytes: Number.isFinite(length) ? length : 0 }
+    return { _tag: "Transferred", top, name: bytes, bytes: Number.isFinite(length) ? length : 0 }
   }
-  return { _tag: "Other", top }
+  return { _tag: "Other", top, name: bytes }
+}
+
+/**
+ * What `--stats` says a transfer's source holds: entries that are not
+ * directories (`Number of files` less `dir:`), and `Total file size`; `undefined`
+ * until both lines were seen.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export class StatsReader {
+  private files: number | undefined
+  private bytes: number | undefined
+  /** Reads one line of rsync's output (lines that are not stats are ignored). */
+  line(line: string): void {
+    const count = /^Number of files: ([\d,]+)(.*)$/.exec(line)
+    if (count !== null) {
+      const dirs = /dir: ([\d,]+)/.exec(count[2] ?? "")?.[1]
+      this.files = Number((count[1] ?? "0").replace(/,/g, "")) - Number((dirs ?? "0").replace(/,/g, ""))
+    }
+    const size = /^Total file size: ([\d,]+) bytes/.exec(line)
+    if (size !== null) this.bytes = Number((size[1] ?? "0").replace(/,/g, ""))
+  }
+  /** The totals, once both lines were seen. */
+  get totals(): { readonly files: number; readonly bytes: number } | undefined {
+    return this.files === undefined || this.bytes === undefined ? undefined : { files: this.files, bytes: this.bytes }
+  }
 }
 
 /**

@@ -15,108 +15,13 @@
  * Every guard test snapshots the backup root (paths, types, modes, mtimes,
  * contents) before and after, and requires them to be identical.
  */
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, describe } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
-import * as Option from "effect/Option"
-import * as ChildProcess from "effect/process/ChildProcess"
-import * as ChildProcessSpawner from "effect/process/ChildProcessSpawner"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
-import { randomBytes } from "node:crypto"
-import { bin, type Outcome, outcome } from "../../cli/test/integration.ts"
-
-const mountEnv = (name: string): string => {
-  const value = process.env[name]
-  if (value === undefined || value === "") {
-    throw new Error(`${name} is not set: CI must prepare the backup mounts (see the header of this file)`)
-  }
-  return value
-}
-const backupMount = mountEnv("REPOMAN_CI_BACKUP_MOUNT")
-const backupRoMount = mountEnv("REPOMAN_CI_BACKUP_RO_MOUNT")
-
-const project = (name: string, extra = "") =>
-  `[[project]]\nname = "${name}"\nrepo = "${name}"\nimage = "local:busybox"\nprofiles = ["default"]\ncreated = "2026-01-01T00:00:00Z"\n${extra}\n`
-
-/** Every path under `root` with type, mode, mtime and content: equal snapshots mean byte-identical trees. */
-const snapshot = (root: string) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    if (!(yield* fs.exists(root))) return ["<absent>"]
-    const entries = (yield* fs.readDirectory(root, { recursive: true })).sort()
-    const out: Array<string> = []
-    for (const entry of entries) {
-      const path = `${root}/${entry}`
-      const info = yield* fs.stat(path)
-      const mtime = Option.match(info.mtime, { onNone: () => "-", onSome: (d) => String(d.getTime()) })
-      const content = info.type === "File" ? Buffer.from(yield* fs.readFile(path)).toString("base64") : ""
-      out.push(`${entry} ${info.type} ${(info.mode & 0o7777).toString(8)} ${mtime} ${content}`)
-    }
-    return out
-  })
-
-/** The same tree without mtimes of directories (rsync sets them; a fresh source has its own). */
-const contents = (root: string) =>
-  Effect.map(snapshot(root), (lines) =>
-    lines.map((l) => {
-      const [entry, type, mode, , content] = l.split(" ")
-      return `${entry} ${type} ${mode} ${type === "Directory" ? "" : content}`
-    }))
-
-/** A sandbox: config dir, repos root on /, backup root on the tmpfs, and a `repoman` runner. */
-const sandbox = (options: { readonly backupRoot?: string; readonly backup?: string } = {}) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const spawner = yield* ChildProcessSpawner.ChildProcessSpawner
-    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-sync-it-" })
-    const id = randomBytes(4).toString("hex")
-    const backupRoot = options.backupRoot ?? `${backupMount}/it-${id}`
-    yield* fs.makeDirectory(backupRoot, { recursive: true })
-    yield* Effect.addFinalizer(() => Effect.ignore(fs.remove(backupRoot, { recursive: true })))
-    const reposRoot = `${dir}/repos`
-    yield* fs.makeDirectory(reposRoot)
-    yield* fs.makeDirectory(`${dir}/config`)
-    const registry = `${dir}/config/repoman.toml`
-    const writeRegistry = (projects: string, root = backupRoot) =>
-      fs.writeFileString(
-        registry,
-        `schema = 3\n[defaults]\nrepos_root = "${reposRoot}"\nbackup_root = "${root}"\n${
-          options.backup ?? ""
-        }\n${projects}`
-      )
-    const env = { ...process.env, REPOMAN_CONFIG_DIR: `${dir}/config`, XDG_STATE_HOME: `${dir}/state` }
-    const repoman = (args: ReadonlyArray<string>): Effect.Effect<Outcome> =>
-      outcome(ChildProcess.make(process.execPath, [bin, ...args], { env, stdin: "ignore" })).pipe(
-        Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, spawner),
-        Effect.orDie
-      )
-    const write = (path: string, content: string) =>
-      Effect.gen(function*() {
-        yield* fs.makeDirectory(path.slice(0, path.lastIndexOf("/")), { recursive: true })
-        yield* fs.writeFileString(path, content)
-      })
-    /** `count` files of `size` random bytes under repos/<repo>/bulk. */
-    const bulk = (repo: string, count: number, size: number) =>
-      Effect.gen(function*() {
-        yield* fs.makeDirectory(`${reposRoot}/${repo}/bulk`, { recursive: true })
-        for (let i = 0; i < count; i++) {
-          yield* fs.writeFile(`${reposRoot}/${repo}/bulk/f${i}`, randomBytes(size))
-        }
-      })
-    return { dir, reposRoot, backupRoot, registry, writeRegistry, repoman, write, bulk, spawner, env }
-  })
-
-const lastSyncOf = (text: string, name: string): string | undefined => {
-  const block = text.split("[[project]]").find((b) => b.includes(`name = "${name}"`))
-  return block?.match(/last_sync = "([^"]+)"/)?.[1]
-}
-
-/** A test on the real clock (the tests poll the file system) with the Node services. */
-const test = <E>(name: string, body: () => Effect.Effect<void, E, NodeServices.NodeServices | Scope.Scope>) =>
-  it.live(name, () => body().pipe(Effect.provide(NodeServices.layer)), 180_000)
+import type { Outcome } from "../../cli/test/integration.ts"
+import { backupMount, backupRoMount, contents, lastSyncOf, project, sandbox, snapshot, test } from "./syncSandbox.ts"
 
 describe("repoman sync (real rsync, real mounts)", () => {
   describe("mirror semantics", () => {
@@ -283,42 +188,6 @@ describe("repoman sync (real rsync, real mounts)", () => {
   })
 
   describe("interruption and concurrency", () => {
-    test("a sync killed with SIGKILL part-way converges to an exact mirror when run again", () =>
-      Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        // --bwlimit makes the first copy take seconds, so there is a "part-way"
-        const s = yield* sandbox({ backup: "[backup.options]\nextra_args = [\"--bwlimit=2000\"]\n" })
-        yield* s.bulk("alpha", 200, 40_000)
-        yield* s.writeRegistry(project("alpha"))
-        const killed = yield* Effect.scoped(Effect.gen(function*() {
-          const handle = yield* ChildProcess.make(process.execPath, [bin, "sync"], {
-            env: s.env,
-            stdin: "ignore",
-            stdout: "ignore",
-            stderr: "ignore",
-            detached: true // its own process group: repoman and its rsync die together
-          })
-          // wait until some, not all, files have arrived
-          yield* fs.readDirectory(`${s.backupRoot}/alpha/bulk`).pipe(
-            Effect.orElseSucceed(() => []),
-            Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (files) => files.length >= 5 }),
-            Effect.timeout("60 seconds")
-          )
-          process.kill(-handle.pid, "SIGKILL")
-          return yield* handle.exitCode.pipe(Effect.exit)
-        })).pipe(Effect.provideService(ChildProcessSpawner.ChildProcessSpawner, s.spawner))
-        assert.isTrue(killed._tag === "Failure", "the first sync was killed")
-        const partial = yield* fs.readDirectory(`${s.backupRoot}/alpha/bulk`)
-        assert.isBelow(partial.filter((f) => !f.startsWith(".")).length, 200, "killed part-way")
-        assert.isUndefined(lastSyncOf(yield* fs.readFileString(s.registry), "alpha"))
-
-        yield* s.writeRegistry(project("alpha")) // same registry; the lock of the killed run is stale
-        const again = yield* s.repoman(["sync"])
-        assert.strictEqual(again.code, 0, again.stderr)
-        assert.deepStrictEqual(yield* contents(`${s.backupRoot}/alpha`), yield* contents(`${s.reposRoot}/alpha`))
-        assert.isDefined(lastSyncOf(yield* fs.readFileString(s.registry), "alpha"))
-      }))
-
     test("two syncs at once: the second refuses clearly, the first completes", () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem

@@ -10,6 +10,8 @@
  * @module
  */
 import * as Command from "effect/cli/Command"
+import { checkpoints } from "./commands/checkpoints.ts"
+import { diff } from "./commands/diff.ts"
 import { exec } from "./commands/exec.ts"
 import { fetch } from "./commands/fetch.ts"
 import { list } from "./commands/list.ts"
@@ -18,12 +20,14 @@ import { patches } from "./commands/patches.ts"
 import { profile } from "./commands/profile.ts"
 import { remove } from "./commands/remove.ts"
 import { repair } from "./commands/repair.ts"
+import { restore } from "./commands/restore.ts"
 import { run as runHere } from "./commands/run.ts"
 import { setup } from "./commands/setup.ts"
 import { shell } from "./commands/shell.ts"
 import { sshConfig } from "./commands/sshConfig.ts"
 import { status } from "./commands/status.ts"
 import { sync } from "./commands/sync.ts"
+import { undo } from "./commands/undo.ts"
 import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
 import { runCommand } from "./internal/runner.ts"
@@ -51,6 +55,10 @@ export const command = Command.make("repoman").pipe(
     remove,
     profile,
     sync,
+    checkpoints,
+    diff,
+    undo,
+    restore,
     uninstall,
     patches,
     sshConfig

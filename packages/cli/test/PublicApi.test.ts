@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url"
 import ts from "typescript"
 
 const packagesDir = fileURLToPath(new URL("../..", import.meta.url))
-const names = ["core", "node", "programs", "incus", "profiles", "backup", "live", "cli"] as const
+const names = ["core", "node", "programs", "incus", "profiles", "checkpoints", "backup", "live", "cli"] as const
 
 const exportedName = (statement: ts.Statement): string | undefined => {
   if (!ts.canHaveModifiers(statement)) return undefined

@@ -17,26 +17,42 @@ describe("fast path", () => {
       name: box,
       cwd: undefined,
       env: {},
-      argv: ["ls", "-l", "--help"]
+      argv: ["ls", "-l", "--help"],
+      checkpoint: undefined
     })
     assert.deepStrictEqual(parse(["exec", "--env", "A=1", "box", "-e", "B=x=y", "--cwd", "/srv", "--", "make"]), {
       _tag: "exec",
       name: box,
       cwd: "/srv",
       env: { A: "1", B: "x=y" },
-      argv: ["make"]
+      argv: ["make"],
+      checkpoint: undefined
     })
     assert.deepStrictEqual(parse(["run", "-e", "A=", "--", "claude", "--", "x"]), {
       _tag: "run",
       env: { A: "" },
-      argv: ["claude", "--", "x"]
+      argv: ["claude", "--", "x"],
+      checkpoint: undefined
     })
-    assert.deepStrictEqual(parse(["shell", "box"]), { _tag: "shell", name: box, cwd: undefined, argv: undefined })
-    assert.deepStrictEqual(parse(["shell", "box", "--cwd", "/tmp", "--", "make", "test"]), {
+    assert.deepStrictEqual(parse(["run", "--no-checkpoint", "--", "true"]), {
+      _tag: "run",
+      env: {},
+      argv: ["true"],
+      checkpoint: false
+    })
+    assert.deepStrictEqual(parse(["shell", "box"]), {
+      _tag: "shell",
+      name: box,
+      cwd: undefined,
+      argv: undefined,
+      checkpoint: undefined
+    })
+    assert.deepStrictEqual(parse(["shell", "box", "--checkpoint", "--cwd", "/tmp", "--", "make", "test"]), {
       _tag: "shell",
       name: box,
       cwd: "/tmp",
-      argv: ["make", "test"]
+      argv: ["make", "test"],
+      checkpoint: true
     })
     assert.deepStrictEqual(parse(["list"]), { _tag: "list", json: false })
     assert.deepStrictEqual(parse(["list", "--json"]), { _tag: "list", json: true })
@@ -52,6 +68,7 @@ describe("fast path", () => {
         ["exec", "box", "--help", "--", "ls"],
         ["exec", "box", "--cwd", "rel/dir", "--", "ls"], // not absolute
         ["exec", "box", "--cwd", "/a", "--cwd", "/b", "--", "ls"],
+        ["exec", "box", "--no-checkpoint", "--checkpoint", "--", "ls"],
         ["exec", "box", "--env", "NOEQUALS", "--", "ls"],
         ["exec", "box", "--env", "1A=x", "--", "ls"],
         ["exec", "box", "--env=A=1", "--", "ls"],

@@ -12,6 +12,8 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
 import { layer as backupMemory } from "@repoman/core/BackupTargetMemory"
+import type { Checkpoints } from "@repoman/core/Checkpoints"
+import * as CheckpointsMemory from "@repoman/core/CheckpointsMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { layer as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
@@ -103,6 +105,8 @@ export const runCli = (
     readonly profiles?: Layer.Layer<ProfileStore>
     /** The backup target (default: an empty memory target). */
     readonly backup?: Layer.Layer<BackupTarget>
+    /** The checkpoint store (default: an empty memory store). */
+    readonly checkpoints?: Layer.Layer<Checkpoints>
     readonly host?: Partial<HostInfo.HostInfoValues>
     /** Use the real file system, with this directory as home. */
     readonly home?: string
@@ -125,6 +129,7 @@ export const runCli = (
         options.runtime ?? runtimeMemory({ namespace: "repoman" }),
         options.profiles ?? ProfileLibrary.layerMemory({}),
         options.backup ?? backupMemory({}),
+        options.checkpoints ?? CheckpointsMemory.layer(CheckpointsMemory.makeState(), { anyRoot: true }),
         HostInfo.layerTest({ home: options.home ?? home, ...options.host }),
         ConfigPaths.layerFrom({ home: options.home ?? home, configDir: `${options.home ?? home}/.config/repoman` }),
         platformTest(options.home !== undefined, options.keys),

@@ -61,7 +61,8 @@ describe("repoman status: backup", () => {
           freeBytes: 5 * 1024 ** 3,
           writable: true,
           error: null,
-          ok: true
+          ok: true,
+          history: "dated generations (in memory)"
         } as unknown as Row["backup"]
       )
       assert.isNull(byName.get("off")?.backup)

@@ -38,7 +38,7 @@ describe("repoman sync", () => {
       const out = yield* runCli(["sync"], { backup: Layer.succeed(BackupTarget, target), registry })
       assert.strictEqual(out.code, 0)
       const [header, ...rows] = out.stdout
-      assert.match(header ?? "", /^PROJECT\s+RESULT\s+FILES\s+BYTES\s+DELETED\s+TIME\s+DETAIL$/)
+      assert.match(header ?? "", /^PROJECT\s+RESULT\s+FILES\s+BYTES\s+DELETED\s+TIME\s+GENERATION\s+DETAIL$/)
       assert.match(rows[0] ?? "", /^alpha\s+ok\s+2\s+3 B\s+0\s/)
       assert.match(rows[1] ?? "", /^beta\s+ok\s+1\s+1 B\s+0\s/)
       assert.match(rows[2] ?? "", /^gamma\s+skipped\s.*backup = false$/)
@@ -85,7 +85,9 @@ describe("repoman sync", () => {
         filesTransferred: 1,
         bytesTransferred: 1,
         filesDeleted: 0,
-        durationMs: 0
+        durationMs: 0,
+        generation: "19700101T000000Z",
+        newGeneration: true
       })
       assert.deepStrictEqual(events[4]?.["recorded"], ["alpha"])
     }))
@@ -121,7 +123,16 @@ describe("repoman sync", () => {
         Option.map(yield* target.backup(ProjectName.make("alpha")), (m) => [...m.keys()].sort()),
         Option.some(["a", "b"])
       )
-      yield* runCli(["sync"], { backup, memory: { document } })
+      // Half of the bytes would go: the deletion guard stops it and says how to go on.
+      const guarded = yield* runCli(["sync"], { backup, memory: { document } })
+      assert.strictEqual(guarded.code, 1)
+      assert.include(guarded.stdout.join("\n"), "it would delete 1 of 2 bytes")
+      assert.include(guarded.stdout.join("\n"), "--allow-deletions")
+      assert.deepStrictEqual(
+        Option.map(yield* target.backup(ProjectName.make("alpha")), (m) => [...m.keys()].sort()),
+        Option.some(["a", "b"])
+      )
+      yield* runCli(["sync", "--allow-deletions"], { backup, memory: { document } })
       assert.deepStrictEqual(
         Option.map(yield* target.backup(ProjectName.make("alpha")), (m) => [...m.keys()].sort()),
         Option.some(["a"])

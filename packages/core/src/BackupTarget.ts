@@ -31,7 +31,10 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type { DeletionPolicy } from "./DeletionGuard.ts"
 import { ProjectName } from "./Ids.ts"
+import { Timestamp } from "./Project.ts"
+import { displayBytes } from "./TerminalText.ts"
 
 // ---------------------------------------------------------------------------
 // Models
@@ -68,6 +71,13 @@ export interface MirrorOptions {
   readonly requireMount?: boolean
   /** How many sources to mirror at once. Default `1`. */
   readonly concurrency?: number
+  /**
+   * Mirror even when it deletes more of a backup than `deletionGuard`
+   * allows (`--allow-deletions`). Default `false`.
+   */
+  readonly allowDeletions?: boolean
+  /** How much a mirror may delete without `allowDeletions`. Default 30 % (20 files). */
+  readonly deletionGuard?: DeletionPolicy
 }
 
 /**
@@ -84,7 +94,9 @@ export class TargetStatus extends Schema.Class<TargetStatus>("@repoman/core/Back
   mounted: Schema.Boolean,
   fsType: Schema.Option(Schema.String),
   writable: Schema.Boolean,
-  freeBytes: Schema.Option(Schema.Number)
+  freeBytes: Schema.Option(Schema.Number),
+  /** How the target keeps history (dated generations, filesystem snapshots), for the user. */
+  history: Schema.optionalKey(Schema.String)
 }) {}
 
 /**
@@ -96,7 +108,11 @@ export class TargetStatus extends Schema.Class<TargetStatus>("@repoman/core/Back
 export class MirrorStats extends Schema.Class<MirrorStats>("@repoman/core/BackupTarget/MirrorStats")({
   filesTransferred: Schema.Int,
   bytesTransferred: Schema.Number,
-  filesDeleted: Schema.Int
+  filesDeleted: Schema.Int,
+  /** The generation the backup is at now (a new one, or the last one when nothing changed). */
+  generation: Schema.optionalKey(Schema.String),
+  /** Whether this mirror made `generation`. */
+  newGeneration: Schema.optionalKey(Schema.Boolean)
 }) {
   /** No files, no bytes. */
   static readonly zero = new MirrorStats({ filesTransferred: 0, bytesTransferred: 0, filesDeleted: 0 })
@@ -113,9 +129,33 @@ export interface MirrorProgress {
   readonly bytesTransferred: number
 }
 
+/**
+ * A state of a project's backup that can be restored: a dated generation the
+ * target keeps, or a snapshot of the filesystem under the backup root (ZFS
+ * `.zfs/snapshot`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Generation extends Schema.Class<Generation>("@repoman/core/BackupTarget/Generation")({
+  /** How the user names it (`20260501T101502Z`, or a snapshot's name). */
+  name: Schema.String,
+  created: Timestamp,
+  kind: Schema.Literals(["generation", "snapshot"]),
+  /** The newest generation: what a sync compares with. */
+  latest: Schema.Boolean,
+  /** Where it is, when the target can say. */
+  location: Schema.optionalKey(Schema.String),
+  files: Schema.optionalKey(Schema.Int),
+  bytes: Schema.optionalKey(Schema.Number)
+}) {}
+
 // ---------------------------------------------------------------------------
 // Errors
 // ---------------------------------------------------------------------------
+
+const whole = (previous: string | undefined) =>
+  previous === undefined ? "" : `; the previous generation ${previous} is whole and still the latest`
 
 /**
  * The backup root is not a mounted filesystem, or cannot be reached.
@@ -227,14 +267,16 @@ export class InsufficientSpace extends Schema.TaggedClass<InsufficientSpace>(
 )("InsufficientSpace", {
   location: Schema.String,
   neededBytes: Schema.optional(Schema.Number),
-  freeBytes: Schema.optional(Schema.Number)
+  freeBytes: Schema.optional(Schema.Number),
+  /** The generation that stays the latest. */
+  previous: Schema.optional(Schema.String)
 }) {
   /** One line for the user. */
   get message(): string {
     const sizes = this.neededBytes !== undefined && this.freeBytes !== undefined
       ? ` (${this.neededBytes} bytes needed, ${this.freeBytes} free)`
       : ""
-    return `not enough space on the backup root ${this.location}${sizes}`
+    return `not enough space on the backup root ${this.location}${sizes}${whole(this.previous)}`
   }
 }
 
@@ -278,11 +320,105 @@ export class Timeout extends Schema.TaggedClass<Timeout>("@repoman/core/BackupTa
  */
 export class Failed extends Schema.TaggedClass<Failed>("@repoman/core/BackupTarget/Failed")("Failed", {
   detail: Schema.String,
-  exitCode: Schema.optional(Schema.Int)
+  exitCode: Schema.optional(Schema.Int),
+  /** The generation that stays the latest. */
+  previous: Schema.optional(Schema.String)
 }) {
   /** One line for the user. */
   get message(): string {
-    return this.exitCode === undefined ? this.detail : `${this.detail} (exit code ${this.exitCode})`
+    return `${this.exitCode === undefined ? this.detail : `${this.detail} (exit code ${this.exitCode})`}${
+      whole(this.previous)
+    }`
+  }
+}
+
+/**
+ * A mirror would delete more of a project's backup than the deletion guard
+ * allows; nothing was changed. `paths` names the first of what would go (byte
+ * strings, escaped in the message).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeletionGuard extends Schema.TaggedClass<DeletionGuard>("@repoman/core/BackupTarget/DeletionGuard")(
+  "DeletionGuard",
+  {
+    project: ProjectName,
+    deletedFiles: Schema.Int,
+    totalFiles: Schema.Int,
+    deletedBytes: Schema.Number,
+    totalBytes: Schema.Number,
+    by: Schema.Literals(["files", "bytes"]),
+    maxPercent: Schema.Number,
+    paths: Schema.Array(Schema.String),
+    previous: Schema.optional(Schema.String)
+  }
+) {
+  /** One line for the user. */
+  get message(): string {
+    const [part, total, unit] = this.by === "files"
+      ? [this.deletedFiles, this.totalFiles, "files"]
+      : [this.deletedBytes, this.totalBytes, "bytes"]
+    const percent = total === 0 ? 0 : (100 * part) / total
+    const shown = this.paths.slice(0, 5).map(displayBytes).join(", ")
+    const more = this.deletedFiles > 5 ? `, and ${this.deletedFiles - Math.min(5, this.paths.length)} more` : ""
+    return `not syncing ${this.project}: it would delete ${part} of ${total} ${unit} of its backup (${
+      percent.toFixed(0)
+    }% > ${this.maxPercent}%): ${shown}${more}${
+      whole(this.previous)
+    }; run 'repoman sync ${this.project} --allow-deletions' if that is intended`
+  }
+}
+
+/**
+ * The backup root was unmounted or replaced while a mirror wrote to it; what
+ * was written is not recorded.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MountVanished extends Schema.TaggedClass<MountVanished>("@repoman/core/BackupTarget/MountVanished")(
+  "MountVanished",
+  { location: Schema.String, detail: Schema.String, previous: Schema.optional(Schema.String) }
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `the backup root ${this.location} was unmounted or replaced during the sync (${this.detail}); nothing was recorded${
+      whole(this.previous)
+    }`
+  }
+}
+
+/**
+ * The target cannot do what was asked (a plugin without generations, say).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unsupported extends Schema.TaggedClass<Unsupported>("@repoman/core/BackupTarget/Unsupported")(
+  "Unsupported",
+  { location: Schema.String, operation: Schema.String }
+) {
+  /** One line for the user. */
+  get message(): string {
+    return `the backup target at ${this.location} cannot ${this.operation}`
+  }
+}
+
+/**
+ * A generation asked for is not there.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class GenerationNotFound extends Schema.TaggedClass<GenerationNotFound>(
+  "@repoman/core/BackupTarget/GenerationNotFound"
+)("GenerationNotFound", { project: ProjectName, name: Schema.String }) {
+  /** One line for the user. */
+  get message(): string {
+    return `the backup of ${this.project} has no generation ${
+      JSON.stringify(this.name)
+    }; 'repoman restore ${this.project} --list' lists them`
   }
 }
 
@@ -302,7 +438,11 @@ export const BackupErrorReason = Schema.Union([
   InsufficientSpace,
   Busy,
   Timeout,
-  Failed
+  Failed,
+  DeletionGuard,
+  MountVanished,
+  Unsupported,
+  GenerationNotFound
 ])
 /**
  * The decoded type of the `BackupErrorReason` schema.
@@ -325,6 +465,11 @@ export class BackupError extends Schema.TaggedError<BackupError>("@repoman/core/
   /** The reason's one-line message. */
   override get message(): string {
     return this.reason.message
+  }
+
+  /** Whether the user's input was at fault (a generation they named): the CLI exits 2. */
+  get usage(): boolean {
+    return this.reason._tag === "GenerationNotFound"
   }
 }
 
@@ -363,7 +508,10 @@ export class MirrorResult extends Schema.Class<MirrorResult>("@repoman/core/Back
   bytesTransferred: Schema.Number,
   filesDeleted: Schema.Int,
   duration: Schema.Duration,
-  outcome: MirrorOutcome
+  outcome: MirrorOutcome,
+  /** The generation the backup is at after this mirror (see `MirrorStats.generation`). */
+  generation: Schema.optionalKey(Schema.String),
+  newGeneration: Schema.optionalKey(Schema.Boolean)
 }) {
   /** Whether the mirror of this project succeeded. */
   get succeeded(): boolean {
@@ -467,6 +615,20 @@ export interface BackupTargetPrimitives {
    * holds it. {@link make} takes it after the checks, for the whole run.
    */
   readonly lock?: () => Effect.Effect<void, BackupError, Scope.Scope>
+  /**
+   * Optional: the generations of a project's backup that can be restored,
+   * oldest first. Without it the target keeps no history it can show.
+   */
+  readonly generations?: (source: MirrorSource) => Effect.Effect<ReadonlyArray<Generation>, BackupError>
+  /**
+   * Optional: writes generation `generation` of a project's backup into the
+   * new directory `to` (its parent exists; `to` must not).
+   */
+  readonly restore?: (
+    source: MirrorSource,
+    generation: string,
+    to: string
+  ) => Effect.Effect<MirrorStats, BackupError>
 }
 
 /**
@@ -529,6 +691,10 @@ export class BackupTarget extends Context.Service<
       sources: ReadonlyArray<MirrorSource>,
       options: MirrorOptions
     ): Effect.Effect<ReadonlyArray<MirrorResult>, BackupError>
+    /** The generations of a project's backup, oldest first (`Unsupported` without history). */
+    listGenerations(source: MirrorSource): Effect.Effect<ReadonlyArray<Generation>, BackupError>
+    /** Writes a generation out into a new directory (`Unsupported` without history). */
+    restoreGeneration(source: MirrorSource, generation: string, to: string): Effect.Effect<MirrorStats, BackupError>
   }
 >()("@repoman/core/BackupTarget") {}
 
@@ -572,7 +738,9 @@ const resultOf = (
     bytesTransferred: stats.bytesTransferred,
     filesDeleted: stats.filesDeleted,
     duration,
-    outcome: Result.isSuccess(outcome) ? { _tag: "Success" } : { _tag: "Failure", reason: outcome.failure.reason }
+    outcome: Result.isSuccess(outcome) ? { _tag: "Success" } : { _tag: "Failure", reason: outcome.failure.reason },
+    ...(stats.generation === undefined ? {} : { generation: stats.generation }),
+    ...(stats.newGeneration === undefined ? {} : { newGeneration: stats.newGeneration })
   })
 }
 
@@ -680,13 +848,27 @@ export const make = (primitives: BackupTargetPrimitives): BackupTarget["Service"
       Stream.runCollect
     )
 
+  const unsupported = (operation: string) =>
+    primitives.check().pipe(
+      Effect.map((status) => status.location),
+      Effect.orElseSucceed(() => "(unknown)"),
+      Effect.flatMap((location) => refuse(new Unsupported({ location, operation })))
+    )
+  const { generations, restore } = primitives
+
   return BackupTarget.of({
     check: () => primitives.check(),
     mirrorOne: (source, options, onProgress) => primitives.mirrorOne(source, options, onProgress),
     ...(primitives.mirrorBatch === undefined ? {} : { mirrorBatch: primitives.mirrorBatch }),
     ...(primitives.maxBatchSize === undefined ? {} : { maxBatchSize: primitives.maxBatchSize }),
     ...(primitives.lock === undefined ? {} : { lock: primitives.lock }),
+    ...(generations === undefined ? {} : { generations }),
+    ...(restore === undefined ? {} : { restore }),
     mirror,
-    mirrorAll
+    mirrorAll,
+    listGenerations: (source) =>
+      generations === undefined ? unsupported("list the generations of a backup") : generations(source),
+    restoreGeneration: (source, generation, to) =>
+      restore === undefined ? unsupported("restore a backup") : restore(source, generation, to)
   })
 }

@@ -9,9 +9,16 @@
  * through the handle {@link make} returns, so tests can exercise the safety
  * checks.
  *
+ * Like the rsync target it keeps history: a mirror that changes something
+ * makes a new generation (named after the clock's second), one that changes
+ * nothing leaves the latest one; the deletion guard refuses a mirror that
+ * would delete too much of a backup unless `allowDeletions`; `restore`
+ * writes a generation out as a new source tree.
+ *
  * @since 0.1.0
  * @module
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -19,6 +26,10 @@ import {
   BackupError,
   type BackupErrorReason,
   BackupTarget,
+  DeletionGuard,
+  Failed,
+  Generation,
+  GenerationNotFound,
   InsufficientSpace,
   make as makeBackupTarget,
   MirrorStats,
@@ -28,7 +39,9 @@ import {
   SourceMissing,
   TargetStatus
 } from "./BackupTarget.ts"
+import { defaultPolicy, judge } from "./DeletionGuard.ts"
 import type { ProjectName } from "./Ids.ts"
+import { Timestamp } from "./Project.ts"
 
 /**
  * Files by path relative to the tree's root, with their content.
@@ -76,6 +89,8 @@ export interface MemoryBackupTarget extends BackupTargetShape {
   setSource(path: string, files: FileTree | undefined): Effect.Effect<void>
   /** The backup copy of a project, if there is one. */
   backup(project: ProjectName): Effect.Effect<Option.Option<FileTree>>
+  /** A source tree (a restored one, say), if there is one. */
+  source(path: string): Effect.Effect<Option.Option<FileTree>>
   /** Changes the target's state. */
   setState(state: Partial<MemoryTargetState>): Effect.Effect<void>
 }
@@ -107,6 +122,10 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTar
     const location = options.location ?? "memory:/backup"
     const sources = new Map<string, FileTree>(options.sources ?? [])
     const backups = new Map<ProjectName, Map<string, string>>()
+    const history = new Map<
+      ProjectName,
+      Array<{ readonly name: string; readonly files: ReadonlyMap<string, string> }>
+    >()
     let state: MemoryTargetState = {
       reachable: options.reachable ?? true,
       mounted: options.mounted ?? true,
@@ -123,9 +142,43 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTar
             mounted: state.reachable && state.mounted,
             fsType: state.reachable ? Option.some("memory") : Option.none(),
             writable: state.reachable && state.writable,
-            freeBytes: state.reachable ? Option.fromUndefinedOr(state.freeBytes) : Option.none()
+            freeBytes: state.reachable ? Option.fromUndefinedOr(state.freeBytes) : Option.none(),
+            history: "dated generations (in memory)"
           })
         ),
+
+      generations: (source) =>
+        Effect.sync(() => {
+          const all = history.get(source.project) ?? []
+          return all.map((g, i) =>
+            new Generation({
+              name: g.name,
+              created: Timestamp.make(
+                `${g.name.slice(0, 4)}-${g.name.slice(4, 6)}-${g.name.slice(6, 8)}T${g.name.slice(9, 11)}:${
+                  g.name.slice(11, 13)
+                }:${g.name.slice(13, 15)}Z`
+              ),
+              kind: "generation",
+              latest: i === all.length - 1,
+              files: g.files.size
+            })
+          )
+        }),
+
+      restore: (source, name, to) =>
+        Effect.suspend(() => {
+          const found = (history.get(source.project) ?? []).find((g) => g.name === name)
+          if (found === undefined) return refuse(new GenerationNotFound({ project: source.project, name }))
+          if (sources.has(to)) return refuse(new Failed({ detail: `${to} exists already` }))
+          sources.set(to, new Map(found.files))
+          return Effect.succeed(
+            new MirrorStats({
+              filesTransferred: found.files.size,
+              bytesTransferred: Array.from(found.files.values()).reduce((n, c) => n + sizeOf(c), 0),
+              filesDeleted: 0
+            })
+          )
+        }),
 
       mirrorOne: (source, mirrorOptions, onProgress) =>
         Effect.suspend(() => {
@@ -139,6 +192,29 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTar
           const copy = backups.get(source.project) ?? new Map<string, string>()
           const changed = Array.from(files).filter(([path, content]) => copy.get(path) !== content)
           const deleted = mirrorOptions.delete ? Array.from(copy.keys()).filter((path) => !files.has(path)) : []
+          const generations = history.get(source.project) ?? []
+          const previous = generations.at(-1)?.name
+          const policy = mirrorOptions.deletionGuard ?? defaultPolicy
+          const verdict = judge(
+            { files: deleted.length, bytes: deleted.reduce((sum, path) => sum + sizeOf(copy.get(path)), 0) },
+            { files: copy.size, bytes: Array.from(copy.values()).reduce((sum, c) => sum + sizeOf(c), 0) },
+            policy
+          )
+          if (verdict._tag === "Refuse" && mirrorOptions.allowDeletions !== true) {
+            return refuse(
+              new DeletionGuard({
+                project: source.project,
+                deletedFiles: deleted.length,
+                totalFiles: copy.size,
+                deletedBytes: deleted.reduce((sum, path) => sum + sizeOf(copy.get(path)), 0),
+                totalBytes: Array.from(copy.values()).reduce((sum, c) => sum + sizeOf(c), 0),
+                by: verdict.by,
+                maxPercent: policy.maxPercent,
+                paths: deleted.slice(0, 50),
+                ...(previous === undefined ? {} : { previous })
+              })
+            )
+          }
           const written = changed.reduce((sum, [, content]) => sum + sizeOf(content), 0)
           const freed = changed.reduce((sum, [path]) => sum + sizeOf(copy.get(path)), 0)
             + deleted.reduce((sum, path) => sum + sizeOf(copy.get(path)), 0)
@@ -150,23 +226,33 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTar
             state = { ...state, freeBytes: free - written + freed }
           }
 
-          const stats = new MirrorStats({
-            filesTransferred: changed.length,
-            bytesTransferred: written,
-            filesDeleted: deleted.length
-          })
+          const fresh = changed.length > 0 || deleted.length > 0 || previous === undefined
           let bytes = 0
           return Effect.forEach(changed, ([, content], index) => {
             bytes += sizeOf(content)
             return onProgress({ filesTransferred: index + 1, bytesTransferred: bytes })
           }, { discard: true }).pipe(
-            Effect.andThen(Effect.sync(() => {
-              if (mirrorOptions.dryRun) return
-              for (const [path, content] of changed) copy.set(path, content)
-              for (const path of deleted) copy.delete(path)
-              backups.set(source.project, copy)
-            })),
-            Effect.as(stats)
+            Effect.andThen(Clock.currentTimeMillis),
+            Effect.map((now) => {
+              let generation = previous
+              if (!mirrorOptions.dryRun) {
+                for (const [path, content] of changed) copy.set(path, content)
+                for (const path of deleted) copy.delete(path)
+                backups.set(source.project, copy)
+                if (fresh) {
+                  const base = new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z")
+                  const taken = generations.filter((g) => g.name.startsWith(base)).length
+                  generation = taken === 0 ? base : `${base}-${taken}`
+                  history.set(source.project, [...generations, { name: generation, files: new Map(copy) }])
+                }
+              }
+              return new MirrorStats({
+                filesTransferred: changed.length,
+                bytesTransferred: written,
+                filesDeleted: deleted.length,
+                ...(generation === undefined ? {} : { generation, newGeneration: fresh && !mirrorOptions.dryRun })
+              })
+            })
           )
         })
     })
@@ -180,6 +266,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryBackupTar
         }),
       backup: (project) =>
         Effect.sync(() => Option.map(Option.fromUndefinedOr(backups.get(project)), (m) => new Map(m))),
+      source: (path) => Effect.sync(() => Option.map(Option.fromUndefinedOr(sources.get(path)), (m) => new Map(m))),
       setState: (patch) =>
         Effect.sync(() => {
           state = { ...state, ...patch }

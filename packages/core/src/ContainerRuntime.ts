@@ -1025,6 +1025,16 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** Restarts a running instance; `Conflict` if it is stopped. */
   restart(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
 
+  /**
+   * Freezes a running instance: its processes are no longer scheduled (and
+   * so cannot write) until {@link unfreeze}; nothing of theirs is lost.
+   * `Conflict` if it is not running.
+   */
+  freeze(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
+
+  /** Lets a frozen instance run again; `Conflict` if it is not frozen. */
+  unfreeze(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
+
   /** Deletes an instance, stopping it first if it runs. */
   remove(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
 

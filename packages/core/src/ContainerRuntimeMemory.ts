@@ -722,6 +722,10 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
       restart: (name) => withInstance(name, (state) => requireStatus(state, "Running", "is not running")),
 
+      freeze: (name) => setStatus(name, "Running", "Frozen", "is not running"),
+
+      unfreeze: (name) => setStatus(name, "Frozen", "Running", "is not frozen"),
+
       remove: (name) =>
         withInstance(name, (_, ns) =>
           Effect.sync(() => {

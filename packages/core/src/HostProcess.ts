@@ -128,6 +128,11 @@ export interface RunOptions {
    * repoman's process group, so a Ctrl-C or a kill of the group reaches it.
    */
   readonly detached?: boolean | undefined
+  /**
+   * Told the child's pid once it runs (a lock file records it, say, so that
+   * a later run can find the child if repoman dies before it).
+   */
+  readonly onStart?: ((pid: number) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -179,6 +184,7 @@ export const run = (
       detached: options.detached ?? false,
       ...(options.env === undefined ? {} : { env: options.env, extendEnv: true })
     }).pipe(Effect.mapError((e) => reasonError(new CannotStart({ command, detail: e.message }), e)))
+    if (options.onStart !== undefined) yield* options.onStart(Number(handle.pid))
     const { onLine } = options
     const stdout = onLine === undefined
       ? text(handle.stdout)

@@ -8,6 +8,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { CheckpointSettings } from "./Checkpoints.ts"
 import { UidMode } from "./IdMapping.ts"
 import { ImageRef, ProfileName } from "./Ids.ts"
 import { Project } from "./Project.ts"
@@ -121,6 +122,11 @@ export type Defaults = typeof Defaults.Type
  *   5 in docs/design.md); turn it off only for a local backup disk;
  * - `last_sync_warning_hours`: `status` warns when a project's last sync is
  *   older than this;
+ * - `delete_guard_percent`, `delete_guard_min_files`: a sync that would
+ *   delete more than this share of a backup's files or bytes stops and names
+ *   what it would delete, unless the user says `--allow-deletions` (design
+ *   invariant 9); fewer deleted files than the minimum never stop it, unless
+ *   they hold more than the share of the bytes;
  * - `[backup.options]`: the target's own options, validated by its plugin.
  *
  * @since 0.1.0
@@ -133,8 +139,18 @@ export const BackupSettings = Schema.Struct({
     Schema.check(Schema.makeFilter((n: number) => (Number.isFinite(n) && n > 0) || "must be a positive number")),
     withDefault(48)
   ),
+  deleteGuardPercent: Schema.Number.pipe(
+    Schema.check(Schema.makeFilter((n: number) => (n >= 0 && n <= 100) || "must be between 0 and 100")),
+    withDefault(30)
+  ),
+  deleteGuardMinFiles: Schema.Int.pipe(Schema.check(Schema.isGreaterThanOrEqualTo(0)), withDefault(20)),
   options: Schema.Record(Schema.String, Schema.Unknown).pipe(withDefault({}))
-}).pipe(Schema.encodeKeys({ requireMount: "require_mount", lastSyncWarningHours: "last_sync_warning_hours" }))
+}).pipe(Schema.encodeKeys({
+  requireMount: "require_mount",
+  lastSyncWarningHours: "last_sync_warning_hours",
+  deleteGuardPercent: "delete_guard_percent",
+  deleteGuardMinFiles: "delete_guard_min_files"
+}))
 /**
  * The decoded type of the `BackupSettings` schema.
  *
@@ -180,6 +196,8 @@ export const RegistryDocument = Schema.Struct({
     gemini: Schema.optionalKey(ConfigPath),
     pi: Schema.optionalKey(ConfigPath)
   }).pipe(withDefault({})),
+  /** `[checkpoints]`: the checkpoints taken before each session (see `Checkpoints.CheckpointSettings`). */
+  checkpoints: CheckpointSettings.pipe(withDefault({})),
   /** `[plugins]`: profile store plugins, e.g. `profiles = ["@acme/repoman-profiles"]`, found as `[backup] target` is. */
   plugins: Schema.Struct({
     profiles: Schema.Array(Schema.String.pipe(Schema.check(Schema.isMinLength(1)))).pipe(withDefault([]))

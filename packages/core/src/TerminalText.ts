@@ -97,3 +97,54 @@ export const firstLine = (text: string, max = 200): string => {
   const line = text.trim().split("\n")[0] ?? ""
   return line.length > max ? `${line.slice(0, max)}…` : line
 }
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * Shows a byte string (one char per byte, as latin1 decodes: how
+ * `@repoman/core/Checkpoints` carries file names, which need not be UTF-8)
+ * on a terminal: valid UTF-8 is decoded and escaped with {@link escape}; a
+ * name that is not valid UTF-8 is shown byte by byte, printable ASCII as it
+ * is (a backslash as `\\`) and every other byte as `\xHH`.
+ *
+ * @example
+ * ```ts
+ * import { displayBytes } from "@repoman/core/TerminalText"
+ * displayBytes("caf\xc3\xa9")  // "café"
+ * displayBytes("bad\xff\n")    // "bad\\xff\\x0a"
+ * ```
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const displayBytes = (bytes: string): string => {
+  // oxlint-disable-next-line no-control-regex
+  if (!/[^\x20-\x7e]/.test(bytes)) return escape(bytes)
+  const raw = new Uint8Array(bytes.length)
+  for (let i = 0; i < bytes.length; i++) raw[i] = bytes.charCodeAt(i) & 0xff
+  let text: string | undefined
+  try {
+    text = utf8.decode(raw)
+  } catch {
+    text = undefined
+  }
+  if (text !== undefined) return escape(text)
+  let out = ""
+  for (const b of raw) {
+    out += b === 0x5c ? "\\\\" : b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : hex2(b)
+  }
+  return out
+}
+
+/**
+ * The byte string of a text (its UTF-8 bytes, one char per byte): how a
+ * name typed by the user is matched against the names of a checkpoint.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const toBytes = (text: string): string => {
+  let out = ""
+  for (const b of new TextEncoder().encode(text)) out += String.fromCharCode(b)
+  return out
+}

@@ -33,6 +33,22 @@ export * as BackupTarget from "./BackupTarget.ts"
 export * as BackupTargetMemory from "./BackupTargetMemory.ts"
 
 /**
+ * Checkpoints of a project's working tree, taken before each agent session, so that what a session did
+ * can be shown (`diff`) and put back (`undo`).
+ *
+ * @since 0.1.0
+ */
+export * as Checkpoints from "./Checkpoints.ts"
+
+/**
+ * An in-memory {@link Checkpoints} for unit tests and embedders: trees are maps from a relative path
+ * to an entry, held by a handle the test changes (as an agent would) and reads back.
+ *
+ * @since 0.1.0
+ */
+export * as CheckpointsMemory from "./CheckpointsMemory.ts"
+
+/**
  * Where repoman keeps its files on the host: the config dir (registry `repoman.toml`, overrides in
  * `repos.d/`, user profiles in `profiles.d/`), the state dir and the home directory, as one service.
  *
@@ -54,6 +70,14 @@ export * as ContainerRuntime from "./ContainerRuntime.ts"
  * @since 0.1.0
  */
 export * as ContainerRuntimeMemory from "./ContainerRuntimeMemory.ts"
+
+/**
+ * The deletion guard of a sync (design invariant 9): an agent that runs `rm -rf ./*` must not take the
+ * backup with it.
+ *
+ * @since 0.1.0
+ */
+export * as DeletionGuard from "./DeletionGuard.ts"
 
 /**
  * Single host files shared through a directory: the declarations profiles make, and how they are

@@ -68,8 +68,20 @@ const document: fc.Arbitrary<RegistryDocument> = fc.record({
     target: fc.constantFrom("rsync", "@acme/repoman-restic", "./plugin.js"),
     requireMount: fc.boolean(),
     lastSyncWarningHours: fc.integer({ min: 1, max: 10_000 }),
+    deleteGuardPercent: fc.integer({ min: 0, max: 100 }),
+    deleteGuardMinFiles: fc.integer({ min: 0, max: 1000 }),
     options: fc.dictionary(word(1, 8), fc.oneof(word(0, 8), fc.boolean(), fc.integer()), { maxKeys: 3 })
   }),
+  checkpoints: fc.record({
+    enabled: fc.boolean(),
+    dir: fc.option(fc.constantFrom("~/ckpt", "/srv/checkpoints"), { nil: undefined }),
+    layout: fc.constantFrom("auto" as const, "objects" as const, "btrfs-snapshot" as const),
+    keep: fc.integer({ min: 1, max: 500 }),
+    keepDays: fc.integer({ min: 1, max: 365 }),
+    maxFileMb: fc.integer({ min: 1, max: 4096 }),
+    maxNewMb: fc.integer({ min: 1, max: 65536 }),
+    maxEntries: fc.integer({ min: 1, max: 10_000_000 })
+  }).map(({ dir, ...c }) => dir === undefined ? c : { ...c, dir }),
   plugins: fc.record({
     profiles: fc.array(fc.constantFrom("@acme/repoman-profiles", "./plugin.ts"), { maxLength: 2 })
   }),

@@ -21,7 +21,9 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as PluginLoader from "@repoman/backup/PluginLoader"
+import * as CheckpointStore from "@repoman/checkpoints/CheckpointStore"
 import type { BackupTarget } from "@repoman/core/BackupTarget"
+import type { Checkpoints } from "@repoman/core/Checkpoints"
 import type { ConfigPaths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type { HostFiles } from "@repoman/core/HostFiles"
@@ -46,6 +48,7 @@ export type Services =
   | HostFiles
   | ProfileStore
   | BackupTarget
+  | Checkpoints
   | Registry
   | ConfigPaths
   | NodeServices.NodeServices
@@ -97,7 +100,8 @@ export const layer = <E = never>(
     NodeHostInfo.layer,
     NodeHostFiles.layer,
     ProfileLibrary.layer,
-    options.backupTarget ?? PluginLoader.layerFromRegistry
+    options.backupTarget ?? PluginLoader.layerFromRegistry,
+    CheckpointStore.layerFromRegistry
   ).pipe(
     Layer.provideMerge(SessionLive.registryLayer(options)),
     Layer.provideMerge(NodeServices.layer)

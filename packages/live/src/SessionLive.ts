@@ -23,8 +23,11 @@
  * @since 0.1.0
  * @module
  */
+import * as NodeChildProcessSpawner from "@effect/platform-node/NodeChildProcessSpawner"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
+import * as CheckpointStore from "@repoman/checkpoints/CheckpointStore"
+import type { Checkpoints } from "@repoman/core/Checkpoints"
 import { ConfigPaths, expandHome, paths } from "@repoman/core/ConfigPaths"
 import type { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type * as HostInfo from "@repoman/core/HostInfo"
@@ -47,6 +50,7 @@ import type * as Path from "effect/Path"
  */
 export type Services =
   | ContainerRuntime
+  | Checkpoints
   | HostInfo.HostInfo
   | Registry
   | ConfigPaths
@@ -123,7 +127,8 @@ export const runtimeLayer = (options: Options): Layer.Layer<ContainerRuntime, ne
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<Services, HostInfo.HostInfoError> =>
-  Layer.mergeAll(runtimeLayer(options), NodeHostInfo.layer).pipe(
+  Layer.mergeAll(runtimeLayer(options), NodeHostInfo.layer, CheckpointStore.layerFromRegistry).pipe(
     Layer.provideMerge(registryLayer(options)),
+    Layer.provideMerge(NodeChildProcessSpawner.layer),
     Layer.provideMerge(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer))
   )

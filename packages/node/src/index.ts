@@ -47,6 +47,14 @@ export * as NodeSignals from "./NodeSignals.ts"
 export * as PluginModule from "./PluginModule.ts"
 
 /**
+ * What `/proc` says about host processes, for lock files that must tell a live holder from a dead one
+ * whose pid was reused, and for ending a process group a dead repoman left behind (an orphaned rsync).
+ *
+ * @since 0.1.0
+ */
+export * as ProcessTable from "./ProcessTable.ts"
+
+/**
  * The file-backed Registry: `<config dir>/repoman.toml` plus `<config dir>/repos.d/*.toml`.
  *
  * @since 0.1.0

@@ -83,6 +83,8 @@ export interface ExecInput {
   readonly cwd?: string
   /** Extra environment variables. */
   readonly env?: Readonly<Record<string, string>>
+  /** Take a checkpoint before the session (default: `[checkpoints] enabled`). */
+  readonly checkpoint?: boolean
 }
 
 /**
@@ -95,6 +97,7 @@ export const execInProject = Effect.fn("execInProject")(function*(name: ProjectN
   return yield* openShell(name, {
     argv: input.argv,
     ...(input.cwd === undefined ? {} : { cwd: input.cwd }),
-    ...(input.env === undefined ? {} : { env: input.env })
+    ...(input.env === undefined ? {} : { env: input.env }),
+    ...(input.checkpoint === undefined ? {} : { checkpoint: input.checkpoint })
   })
 })

@@ -449,7 +449,12 @@ export interface PreparedSeal {
 /** Paths of the gitlinks (submodules) in HEAD's tree and in the index. */
 const gitlinks = (name: ProjectName, repo: string) =>
   Effect.gen(function*() {
-    const failed = (detail: string) => new SealError({ name, detail: `cannot list the repo's submodules: ${detail}` })
+    const failed = (detail: string) =>
+      new SealError({
+        name,
+        detail: `cannot read the repo's .git (git: ${detail.trim()}): a sealed project needs a working git ` +
+          `repository, or none (or use --git-mode shared)`
+      })
     const index = yield* hostGitOk(["-C", repo, "ls-files", "--stage", "-z"], failed)
     const head = yield* hostGit(["-C", repo, "ls-tree", "-r", "-z", "HEAD"]).pipe(
       Effect.mapError((e) => failed(e.message))

@@ -12,10 +12,16 @@
  * are cleared of planted symlinks; before every session, copied agent logins
  * are refreshed (see `AgentState`).
  *
+ * Before the session a checkpoint of the repo is taken (design invariant 9:
+ * a session can be undone), unless `[checkpoints] enabled = false` or the
+ * caller says `checkpoint: false`. If it cannot be taken, the session does
+ * not start: the error says why and how to start without one.
+ *
  * @since 0.1.0
  * @module
  */
 import { toolOfStateMount } from "@repoman/core/Agents"
+import { CheckpointError, Checkpoints } from "@repoman/core/Checkpoints"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type Instance } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
@@ -26,6 +32,7 @@ import { ProjectNotFound, Registry, RegistryError } from "@repoman/core/Registry
 import type { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { clearMountTargets, clearStores, refreshCopies } from "./AgentState.ts"
 import { localesOf, loginShellOf } from "./ContainerUser.ts"
 import { requireOwnInstance } from "./Owners.ts"
@@ -42,6 +49,25 @@ export interface ShellInput {
   /** Run this instead of a login shell (still attached to the terminal). */
   readonly argv?: ReadonlyArray<string>
   readonly env?: Readonly<Record<string, string>>
+  /** Take a checkpoint before the session. Default: `[checkpoints] enabled` (on). */
+  readonly checkpoint?: boolean
+}
+
+/**
+ * The checkpoint before a session could not be taken, so the session did not
+ * start.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NoCheckpoint extends Schema.TaggedError<NoCheckpoint>("@repoman/programs/OpenShell/NoCheckpoint")(
+  "NoCheckpoint",
+  { project: Schema.String, cause: CheckpointError }
+) {
+  /** One line for the user. */
+  override get message(): string {
+    return `no session was started: ${this.cause.message}; use --no-checkpoint to start one without a checkpoint`
+  }
 }
 
 /**
@@ -59,6 +85,13 @@ export const shellIn = Effect.fn("shellIn")(
     const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
     // Never into a container another user's repoman (or no repoman) made.
     const instance = yield* requireOwnInstance(known ?? (yield* runtime.get(project.name)))
+    if (input.checkpoint ?? document.checkpoints.enabled) {
+      const checkpoints = yield* Checkpoints
+      const label = input.argv === undefined ? "shell" : input.argv.join(" ")
+      yield* checkpoints.take({ project: project.name, path: repoPath }, "session", label).pipe(
+        Effect.mapError((cause) => new NoCheckpoint({ project: project.name, cause }))
+      )
+    }
     if (instance.status !== "Running") {
       // Names where mounts nest inside an agent's state dir must not be symlinks (planted while it ran).
       if (instance.mounts.some((m) => toolOfStateMount(m.name) !== undefined)) {

@@ -18,7 +18,8 @@
  * @since 0.1.0
  * @module
  */
-import { BackupTarget, type TargetStatus } from "@repoman/core/BackupTarget"
+import { BackupTarget, MirrorSource, type TargetStatus } from "@repoman/core/BackupTarget"
+import { Checkpoints } from "@repoman/core/Checkpoints"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type InstanceStatus } from "@repoman/core/ContainerRuntime"
 import type { TreeScan } from "@repoman/core/HostFiles"
@@ -74,6 +75,44 @@ export interface BackupReport {
   readonly error: string | null
   /** Whether a sync could write there now. */
   readonly ok: boolean
+  /** How the target keeps history (generations, filesystem snapshots), or `null`. */
+  readonly history: string | null
+}
+
+/**
+ * The checkpoints of a project's repo.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointReport {
+  readonly count: number
+  readonly last: {
+    readonly id: string
+    readonly created: string
+    readonly kind: string
+    /** The session's command, as given (escape it before printing). */
+    readonly label: string
+    readonly ageSeconds: number
+  } | null
+  /** Why they could not be read, or `null`. */
+  readonly error: string | null
+}
+
+/**
+ * The generations of a project's backup.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface GenerationsReport {
+  /** Generations the target keeps (the latest included). */
+  readonly count: number
+  readonly latest: string | null
+  /** Snapshots of the backup root's filesystem (ZFS `.zfs/snapshot`) that hold the repo. */
+  readonly snapshots: number
+  /** Why they could not be read (a target without history, say), or `null`. */
+  readonly error: string | null
 }
 
 /**
@@ -108,6 +147,10 @@ export interface ProjectStatus {
    * shares one with other containers, `null` when the container is missing.
    */
   readonly idRange: string | null
+  /** The repo's checkpoints: how many, and the newest. */
+  readonly checkpoints: CheckpointReport
+  /** The generations of the backup; `null` when the project has `backup = false`. */
+  readonly generations: GenerationsReport | null
   readonly warnings: ReadonlyArray<string>
   readonly healthy: boolean
 }
@@ -126,7 +169,8 @@ const backupReport = (requireMount: boolean) =>
       freeBytes: Option.getOrNull(s.freeBytes),
       writable: s.writable,
       error: null,
-      ok: s.reachable && s.writable && (s.mounted || !requireMount)
+      ok: s.reachable && s.writable && (s.mounted || !requireMount),
+      history: s.history ?? null
     })
     return yield* target.check().pipe(
       Effect.map(fromStatus),
@@ -140,8 +184,47 @@ const backupReport = (requireMount: boolean) =>
           freeBytes: null,
           writable: false,
           error: e.message,
-          ok: false
+          ok: false,
+          history: null
         }))
+    )
+  })
+
+const checkpointReport = (project: Project, now: number) =>
+  Effect.gen(function*() {
+    const checkpoints = yield* Checkpoints
+    return yield* checkpoints.list(project.name).pipe(
+      Effect.map((all): CheckpointReport => {
+        const last = all.at(-1)
+        return {
+          count: all.length,
+          last: last === undefined ? null : {
+            id: last.id,
+            created: last.created,
+            kind: last.kind,
+            label: last.label,
+            ageSeconds: Math.max(0, Math.round((now - Date.parse(last.created)) / 1000))
+          },
+          error: null
+        }
+      }),
+      Effect.catchTag("CheckpointError", (e) =>
+        Effect.succeed<CheckpointReport>({ count: 0, last: null, error: e.message }))
+    )
+  })
+
+const generationsReport = (project: Project, repoPath: string) =>
+  Effect.gen(function*() {
+    const target = yield* BackupTarget
+    return yield* target.listGenerations(new MirrorSource({ project: project.name, path: repoPath })).pipe(
+      Effect.map((all): GenerationsReport => ({
+        count: all.filter((g) => g.kind === "generation").length,
+        latest: all.find((g) => g.latest)?.name ?? null,
+        snapshots: all.filter((g) => g.kind === "snapshot").length,
+        error: null
+      })),
+      Effect.catchTag("BackupError", (e) =>
+        Effect.succeed<GenerationsReport>({ count: 0, latest: null, snapshots: 0, error: e.message }))
     )
   })
 
@@ -202,7 +285,9 @@ const statusOf = (
       uidMode,
       git: gitModeOf(project),
       seal,
-      ownership: scan
+      ownership: scan,
+      checkpoints: yield* checkpointReport(project, now),
+      generations: project.backup && backup !== null && backup.ok ? yield* generationsReport(project, repoPath) : null
     }
     const sealed = seal.state !== "broken" && Option.isNone(owned)
     const modeWarnings = [

@@ -104,10 +104,20 @@ export const locate = Effect.fn("locate")(function*(cwd: string) {
  * @category programs
  */
 export const runFromCwd = Effect.fn("runFromCwd")(
-  function*(cwd: string, argv: readonly [string, ...Array<string>], env: Readonly<Record<string, string>> = {}) {
+  function*(
+    cwd: string,
+    argv: readonly [string, ...Array<string>],
+    env: Readonly<Record<string, string>> = {},
+    options: { readonly checkpoint?: boolean } = {}
+  ) {
     const registry = yield* Registry
     const document = yield* registry.load
     const placement = yield* locateIn(document, cwd)
-    return yield* shellIn(document, placement.project, { argv, cwd: placement.dir, env })
+    return yield* shellIn(document, placement.project, {
+      argv,
+      cwd: placement.dir,
+      env,
+      ...(options.checkpoint === undefined ? {} : { checkpoint: options.checkpoint })
+    })
   }
 )

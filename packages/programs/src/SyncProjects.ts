@@ -14,6 +14,9 @@
  * - `last_sync` is recorded for each project that succeeded, and only for
  *   those, in one registry write at the end; a dry run records nothing (and
  *   the target changes nothing).
+ * - A mirror that would delete more of a backup than `[backup]
+ *   delete_guard_percent` allows fails for that project (naming what would
+ *   go), unless `allowDeletions`.
  *
  * @since 0.1.0
  * @module
@@ -132,6 +135,8 @@ export interface SyncOptions {
   readonly dryRun: boolean
   /** Batches mirrored at once. Default: the target's default (1). */
   readonly concurrency?: number | undefined
+  /** Mirror even what deletes more of a backup than `[backup] delete_guard_percent` allows. */
+  readonly allowDeletions?: boolean | undefined
 }
 
 /**
@@ -217,6 +222,8 @@ export const syncProjects = (
       delete: options.delete,
       dryRun: options.dryRun,
       requireMount: document.backup.requireMount,
+      allowDeletions: options.allowDeletions === true,
+      deletionGuard: { maxPercent: document.backup.deleteGuardPercent, minFiles: document.backup.deleteGuardMinFiles },
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency })
     }).pipe(
       Stream.tap((event) =>

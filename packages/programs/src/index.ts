@@ -167,6 +167,14 @@ export * as ProfileRemove from "./ProfileRemove.ts"
 export * as ProfileStatuses from "./ProfileStatuses.ts"
 
 /**
+ * `checkpoints`, `diff` and `undo`: what the checkpoints taken before each session hold, what a
+ * session changed, and putting the repo back.
+ *
+ * @since 0.1.0
+ */
+export * as ProjectCheckpoints from "./ProjectCheckpoints.ts"
+
+/**
  * `status`: the health of one project or all: container state, whose it is (a container another user's
  * repoman made, or no repoman, is not looked into: no probe runs in it), whether it has a host id
  * range of its own, its limits, the repo mount, a write probe as uid 1000 (must land on the host owned
@@ -194,6 +202,13 @@ export * as RemoveProject from "./RemoveProject.ts"
  * @since 0.1.0
  */
 export * as RepoPath from "./RepoPath.ts"
+
+/**
+ * `restore`: brings back a project's repo as a backup generation or a checkpoint held it.
+ *
+ * @since 0.1.0
+ */
+export * as RestoreProject from "./RestoreProject.ts"
 
 /**
  * `run`: the wrapper agents are launched through.

@@ -5,6 +5,7 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
+import * as CheckpointsMemory from "@repoman/core/CheckpointsMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import {
   ContainerRuntime,
@@ -52,6 +53,7 @@ const layerOver = (
     ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
     ProfileStoreMemory.layer(),
     BackupTargetMemory.layer(),
+    CheckpointsMemory.layer(),
     NodeHostFiles.layer
   )
 
@@ -459,7 +461,7 @@ describe("list, status, remove, shell", () => {
       assert.deepStrictEqual(yield* Registry.use((r) => r.projects).pipe(Effect.provide(layer)), [])
     }).pipe(Effect.provide(NodeServices.layer)))
 
-  it.effect("shell runs as the container's uid-1000 user with HOME, in the repo dir", () =>
+  it.effect("shell runs as the container's uid-1000 user with HOME, in the repo dir, after a checkpoint", () =>
     Effect.gen(function*() {
       const exec: RuntimeMemory.ExecHandler = (req) =>
         Effect.succeed(
@@ -479,10 +481,22 @@ describe("list, status, remove, shell", () => {
         restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } }
       })
       yield* mem.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
-      const withMem = Layer.merge(layer, Layer.succeed(ContainerRuntime, mem))
+      const checkpoints = CheckpointsMemory.makeState()
+      checkpoints.trees.set(`${home}/repos/isurus`, new Map([["README", { type: "file", content: "x", mode: 0o644 }]]))
+      const withMem = Layer.mergeAll(layer, Layer.succeed(ContainerRuntime, mem), CheckpointsMemory.layer(checkpoints))
       yield* newProject({ name: isurus }).pipe(Effect.provide(withMem))
       const code = yield* openShell(isurus, { argv: ["id"] }).pipe(Effect.provide(withMem))
       assert.strictEqual(code, 7)
+      assert.deepStrictEqual(checkpoints.taken.get(isurus)?.map((c) => [c.info.kind, c.info.label, c.info.entries]), [
+        ["session", "id", 1]
+      ])
+      // Without a repo to checkpoint, the session does not start.
+      checkpoints.trees.clear()
+      const refused = yield* Effect.flip(openShell(isurus, { argv: ["id"] }).pipe(Effect.provide(withMem)))
+      assert.strictEqual(refused._tag, "NoCheckpoint")
+      assert.match(refused.message, /--no-checkpoint/)
+      assert.strictEqual((yield* mem.calls).filter((c) => c.interactive).length, 1)
+      assert.strictEqual(yield* openShell(isurus, { argv: ["id"], checkpoint: false }).pipe(Effect.provide(withMem)), 7)
       const calls = yield* mem.calls
       const shell = calls.find((c) => c.interactive)
       assert.deepStrictEqual(shell?.argv, ["id"])

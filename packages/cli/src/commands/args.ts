@@ -3,8 +3,10 @@
  * so that a bad name or path is a usage error (exit 2) before anything runs.
  * @module
  */
+import { CheckpointId } from "@repoman/core/Checkpoints"
 import { ProjectName } from "@repoman/core/Ids"
 import * as Argument from "effect/cli/Argument"
+import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"
 
 /** `NAME`: a project name (Incus instance rules); prompted for on a terminal. */
@@ -21,3 +23,18 @@ export const optionalProjectName = (description: string) =>
     Argument.withDescription(description),
     Argument.optional
   )
+
+/** `--checkpoint` (on by default; `--no-checkpoint` skips the checkpoint before a session). */
+export const checkpointFlag = Flag.Boolean("checkpoint").pipe(
+  Flag.withDescription(
+    "Take a checkpoint of the repo before the session ([checkpoints] enabled; --no-checkpoint: none)"
+  ),
+  Flag.optional
+)
+
+/** A checkpoint id, validated (`20260501T101502.123Z-k3v9`). */
+export const checkpointFlagOf = (name: string, description: string) =>
+  Flag.String(name).pipe(Flag.withDescription(description), Flag.withSchema(CheckpointId), Flag.optional)
+
+/** `--json`. */
+export const jsonFlag = Flag.Boolean("json").pipe(Flag.withDescription("Print JSON"), Flag.withDefault(false))

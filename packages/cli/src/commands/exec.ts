@@ -14,7 +14,7 @@ import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ExitCode } from "../ExitCode.ts"
-import { projectName } from "./args.ts"
+import { checkpointFlag, projectName } from "./args.ts"
 
 /** `--env K=V`, repeatable. */
 export const envFlag = Flag.String("env").pipe(
@@ -38,6 +38,7 @@ const flags = {
     Flag.optional
   ),
   env: envFlag,
+  checkpoint: checkpointFlag,
   command: commandArgs
 }
 
@@ -48,12 +49,13 @@ const flags = {
  */
 export const exec = Command.make("exec", flags).pipe(
   Command.withDescription("Run a command in the project's container; its exit code becomes repoman's"),
-  Command.withHandler(Effect.fnUntraced(function*({ name, cwd, env, command }) {
+  Command.withHandler(Effect.fnUntraced(function*({ name, cwd, env, checkpoint, command }) {
     const [head, ...rest] = command
     if (head === undefined) return yield* new ExitCode({ code: 2 })
     const code = yield* execInProject(name, {
       argv: [head, ...rest],
       env: envFromAssignments(env),
+      ...Option.match(checkpoint, { onNone: () => ({}), onSome: (take) => ({ checkpoint: take }) }),
       ...Option.match(cwd, { onNone: () => ({}), onSome: (dir) => ({ cwd: dir }) })
     })
     if (code !== 0) return yield* new ExitCode({ code })

@@ -13,7 +13,7 @@ import * as Flag from "effect/cli/Flag"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ExitCode } from "../ExitCode.ts"
-import { projectName } from "./args.ts"
+import { checkpointFlag, projectName } from "./args.ts"
 
 const flags = {
   name: projectName,
@@ -22,6 +22,7 @@ const flags = {
     Flag.withSchema(ContainerPath),
     Flag.optional
   ),
+  checkpoint: checkpointFlag,
   command: Argument.String("command").pipe(
     Argument.withDescription("Run this instead of a login shell (after --)"),
     Argument.variadic()
@@ -35,9 +36,10 @@ const flags = {
  */
 export const shell = Command.make("shell", flags).pipe(
   Command.withDescription("Open a shell in the project's container, in the repo directory"),
-  Command.withHandler(Effect.fnUntraced(function*({ name, cwd, command }) {
+  Command.withHandler(Effect.fnUntraced(function*({ name, cwd, checkpoint, command }) {
     const code = yield* openShell(name, {
       ...Option.match(cwd, { onNone: () => ({}), onSome: (dir) => ({ cwd: dir }) }),
+      ...Option.match(checkpoint, { onNone: () => ({}), onSome: (take) => ({ checkpoint: take }) }),
       ...(command.length === 0 ? {} : { argv: command })
     })
     if (code !== 0) return yield* new ExitCode({ code })

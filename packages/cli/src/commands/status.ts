@@ -10,7 +10,13 @@
 import { formatLimits } from "@repoman/core/ResourceLimits"
 import { escape } from "@repoman/core/TerminalText"
 import type { SealReport } from "@repoman/programs/GitSeal"
-import { type BackupReport, type ProjectStatus, projectStatus } from "@repoman/programs/ProjectStatus"
+import {
+  type BackupReport,
+  type CheckpointReport,
+  type GenerationsReport,
+  type ProjectStatus,
+  projectStatus
+} from "@repoman/programs/ProjectStatus"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Console from "effect/Console"
@@ -64,6 +70,22 @@ const ownersLine = (s: ProjectStatus): ReadonlyArray<string> => {
   ]
 }
 
+const checkpointLine = (c: CheckpointReport): string =>
+  c.error !== null
+    ? `FAIL  ${c.error}`
+    : c.last === null
+    ? "none yet (one is taken before each shell, exec and run)"
+    : `${c.count} kept, the last ${age(c.last.ageSeconds)} ago (${c.last.id}, ${c.last.kind}: ${
+      escape(c.last.label).slice(0, 50)
+    })`
+
+const generationsLine = (g: GenerationsReport): string =>
+  g.error !== null
+    ? `-  ${g.error}`
+    : g.latest === null
+    ? "none yet"
+    : `${g.count}, the latest ${g.latest}${g.snapshots > 0 ? `; ${g.snapshots} filesystem snapshots` : ""}`
+
 const render = (s: ProjectStatus): string =>
   [
     `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode}, git ${s.git})`,
@@ -73,6 +95,9 @@ const render = (s: ProjectStatus): string =>
     ...sealLines(s.seal),
     ...ownersLine(s),
     ...(s.backup === null ? [] : [`  backup       ${backupLine(s.backup)}`]),
+    ...(s.backup?.history === undefined || s.backup.history === null ? [] : [`  history      ${s.backup.history}`]),
+    ...(s.generations === null ? [] : [`  generations  ${generationsLine(s.generations)}`]),
+    `  checkpoints  ${checkpointLine(s.checkpoints)}`,
     ...(s.limits === null ? [] : [`  limits       ${formatLimits(s.limits)}`]),
     ...(s.idRange === null
       ? []

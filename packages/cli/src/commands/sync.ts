@@ -1,6 +1,7 @@
 /**
- * `repoman sync [NAME] [--no-delete] [--dry-run] [--json]`: mirror the repos
- * to the backup target.
+ * `repoman sync [NAME] [--no-delete] [--dry-run] [--allow-deletions] [--json]`:
+ * mirror the repos to the backup target, each into a new generation when it
+ * changed (the summary and the JSON events name the generation).
  *
  * Output: a progress bar on a terminal (stderr), then a summary table;
  * `--json` prints one JSON object per event, one per line, instead. Exit 1
@@ -33,6 +34,10 @@ const flags = {
     Flag.withDescription("Delete from the backup what is gone from the repo (--no-delete keeps it)"),
     Flag.withDefault(true)
   ),
+  allowDeletions: Flag.Boolean("allow-deletions").pipe(
+    Flag.withDescription("Mirror even when that deletes more of a backup than [backup] delete_guard_percent allows"),
+    Flag.withDefault(false)
+  ),
   dryRun: Flag.Boolean("dry-run").pipe(
     Flag.withDescription("Show what would change; change and record nothing"),
     Flag.withDefault(false)
@@ -57,7 +62,11 @@ export const eventJson = (event: SyncEvent): Record<string, unknown> => {
     bytesTransferred: r.bytesTransferred,
     filesDeleted: r.filesDeleted,
     durationMs: Duration.toMillis(r.duration),
-    ...(r.outcome._tag === "Failure" ? { reason: r.outcome.reason._tag, message: r.outcome.reason.message } : {})
+    ...(r.generation === undefined ? {} : { generation: r.generation, newGeneration: r.newGeneration === true }),
+    ...(r.outcome._tag === "Failure" ? { reason: r.outcome.reason._tag, message: r.outcome.reason.message } : {}),
+    ...(r.outcome._tag === "Failure" && "previous" in r.outcome.reason && r.outcome.reason.previous !== undefined
+      ? { generation: r.outcome.reason.previous, newGeneration: false }
+      : {})
   })
   switch (event._tag) {
     case "SyncPlanned":
@@ -102,22 +111,25 @@ export const summary = (done: SyncCompleted): string => {
   const rows = [
     ...done.results.map((r) => [
       r.project,
-      r.succeeded ? (done.dryRun ? "would sync" : "ok") : "FAILED",
+      r.succeeded ? (done.dryRun ? "would sync" : r.newGeneration === false ? "unchanged" : "ok") : "FAILED",
       String(r.filesTransferred),
       bytes(r.bytesTransferred),
       String(r.filesDeleted),
       `${(Duration.toMillis(r.duration) / 1000).toFixed(1)} s`,
+      r.generation ?? "-",
       // rsync's words and repoman's refusals quote file names from the repo.
       r.outcome._tag === "Failure" ? escape(r.outcome.reason.message) : ""
     ]),
-    ...done.skipped.map((p) => [p, "skipped", "-", "-", "-", "-", "backup = false"])
+    ...done.skipped.map((p) => [p, "skipped", "-", "-", "-", "-", "-", "backup = false"])
   ]
   const ok = done.results.length - done.failed.length
   const totals = `${ok} ${
     done.dryRun ? "would sync" : "synced"
   }, ${done.failed.length} failed, ${done.skipped.length} skipped`
   const header = done.dryRun ? "dry run: nothing was changed and nothing recorded\n" : ""
-  return `${header}${table(["PROJECT", "RESULT", "FILES", "BYTES", "DELETED", "TIME", "DETAIL"], rows)}\n${totals}`
+  return `${header}${
+    table(["PROJECT", "RESULT", "FILES", "BYTES", "DELETED", "TIME", "GENERATION", "DETAIL"], rows)
+  }\n${totals}`
 }
 
 /** Renders the events: JSON lines, or a throttled progress bar on stderr when it is a terminal. */
@@ -170,9 +182,15 @@ const renderer = (json: boolean) =>
  */
 export const sync = Command.make("sync", flags).pipe(
   Command.withDescription("Mirror the repos to the backup target (rsync to the backup root by default)"),
-  Command.withHandler(Effect.fnUntraced(function*({ name, delete: del, dryRun, json }) {
+  Command.withHandler(Effect.fnUntraced(function*({ allowDeletions, name, delete: del, dryRun, json }) {
     const { clear, onEvent } = yield* renderer(json)
-    const options = { name: Option.getOrUndefined(name), delete: del, dryRun, concurrency: availableParallelism() }
+    const options = {
+      name: Option.getOrUndefined(name),
+      delete: del,
+      dryRun,
+      allowDeletions,
+      concurrency: availableParallelism()
+    }
     const last = yield* syncProjects(options).pipe(
       Stream.tap(onEvent),
       Stream.runLast,

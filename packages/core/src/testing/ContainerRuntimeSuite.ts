@@ -319,6 +319,26 @@ export const ContainerRuntimeSuite = <E>(
       timeout
     )
 
+    it.effect(
+      "freeze stops a running instance's processes until unfreeze, and refuses the wrong state",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("frozen")
+          assert.strictEqual(yield* outcome(runtime.unfreeze(instance)), "Conflict")
+          yield* runtime.freeze(instance)
+          assert.strictEqual((yield* runtime.get(instance)).status, "Frozen")
+          assert.strictEqual(yield* outcome(runtime.freeze(instance)), "Conflict")
+          yield* runtime.unfreeze(instance)
+          assert.strictEqual((yield* runtime.get(instance)).status, "Running")
+          assert.strictEqual((yield* runtime.exec(instance, SuiteCommands.streams)).exitCode, 3)
+          yield* runtime.stop(instance, { force: true })
+          assert.strictEqual(yield* outcome(runtime.freeze(instance)), "Conflict")
+          assert.strictEqual(yield* outcome(runtime.freeze(uniqueName("missing"))), "NotFound")
+        }),
+      timeout
+    )
+
     it.effect("exec captures stdout, stderr and the exit code", () =>
       Effect.gen(function*() {
         const runtime = yield* ContainerRuntime

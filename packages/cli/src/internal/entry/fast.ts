@@ -40,17 +40,20 @@ export type SessionArgs =
     readonly cwd: string | undefined
     readonly env: Readonly<Record<string, string>>
     readonly argv: readonly [string, ...Array<string>]
+    readonly checkpoint: boolean | undefined
   }
   | {
     readonly _tag: "run"
     readonly env: Readonly<Record<string, string>>
     readonly argv: readonly [string, ...Array<string>]
+    readonly checkpoint: boolean | undefined
   }
   | {
     readonly _tag: "shell"
     readonly name: ProjectName
     readonly cwd: string | undefined
     readonly argv: ReadonlyArray<string> | undefined
+    readonly checkpoint: boolean | undefined
   }
 
 /** A command of the fast path read from argv. */
@@ -76,6 +79,7 @@ export const parse = (argv: ReadonlyArray<string>): FastArgs | undefined => {
   const tail = dashes < 0 ? undefined : rest.slice(dashes + 1)
   let name: ProjectName | undefined
   let cwd: string | undefined
+  let checkpoint: boolean | undefined
   const env: Array<string> = []
   for (let i = 0; i < head.length; i++) {
     const token = head[i] ?? ""
@@ -87,6 +91,8 @@ export const parse = (argv: ReadonlyArray<string>): FastArgs | undefined => {
       if (!isContainerPath(value)) return undefined
       cwd = value
       i++
+    } else if ((token === "--checkpoint" || token === "--no-checkpoint") && checkpoint === undefined) {
+      checkpoint = token === "--checkpoint"
     } else if (!token.startsWith("-") && command !== "run" && name === undefined && isName(token)) {
       name = token
     } else {
@@ -98,13 +104,15 @@ export const parse = (argv: ReadonlyArray<string>): FastArgs | undefined => {
     case "exec":
       return name === undefined || first === undefined
         ? undefined
-        : { _tag: "exec", name, cwd, env: envFromAssignments(env), argv: [first, ...others] }
+        : { _tag: "exec", name, cwd, env: envFromAssignments(env), argv: [first, ...others], checkpoint }
     case "run":
-      return first === undefined ? undefined : { _tag: "run", env: envFromAssignments(env), argv: [first, ...others] }
+      return first === undefined
+        ? undefined
+        : { _tag: "run", env: envFromAssignments(env), argv: [first, ...others], checkpoint }
     case "shell":
       return name === undefined
         ? undefined
-        : { _tag: "shell", name, cwd, argv: first === undefined ? undefined : [first, ...others] }
+        : { _tag: "shell", name, cwd, argv: first === undefined ? undefined : [first, ...others], checkpoint }
   }
 }
 
@@ -115,14 +123,21 @@ const session = (args: SessionArgs) => {
       return execInProject(args.name, {
         argv: args.argv,
         env: args.env,
-        ...(args.cwd === undefined ? {} : { cwd: args.cwd })
+        ...(args.cwd === undefined ? {} : { cwd: args.cwd }),
+        ...(args.checkpoint === undefined ? {} : { checkpoint: args.checkpoint })
       })
     case "run":
-      return runFromCwd(process.cwd(), args.argv, args.env)
+      return runFromCwd(
+        process.cwd(),
+        args.argv,
+        args.env,
+        args.checkpoint === undefined ? {} : { checkpoint: args.checkpoint }
+      )
     case "shell":
       return openShell(args.name, {
         ...(args.cwd === undefined ? {} : { cwd: args.cwd }),
-        ...(args.argv === undefined ? {} : { argv: args.argv })
+        ...(args.argv === undefined ? {} : { argv: args.argv }),
+        ...(args.checkpoint === undefined ? {} : { checkpoint: args.checkpoint })
       })
   }
 }

@@ -62,7 +62,17 @@ export const requireRunning = (ctx: RuntimeContext, name: ProjectName, operation
 
 export const make = (ctx: RuntimeContext): Pick<
   Shape,
-  "list" | "get" | "create" | "start" | "stop" | "restart" | "remove" | "mountTable" | "setLabels"
+  | "list"
+  | "get"
+  | "create"
+  | "start"
+  | "stop"
+  | "restart"
+  | "freeze"
+  | "unfreeze"
+  | "remove"
+  | "mountTable"
+  | "setLabels"
 > => {
   const { client, project } = ctx
   const stateSubject = (name: string, operation: string): Subject => ({
@@ -231,6 +241,19 @@ export const make = (ctx: RuntimeContext): Pick<
       yield* client.patchInstance(project, name, { config: labelConfig(labels) }).pipe(
         mapErrors(ctx, { kind: "instance", name, operation: "set labels" })
       )
+    }),
+
+    freeze: Effect.fn("IncusContainerRuntime.freeze")(function*(name: ProjectName) {
+      yield* requireRunning(ctx, name, "freeze")
+      yield* changeState(name, { action: "freeze" })
+    }),
+
+    unfreeze: Effect.fn("IncusContainerRuntime.unfreeze")(function*(name: ProjectName) {
+      const instance = yield* getIncusInstance(ctx, name, "unfreeze")
+      if (instance.status !== "Frozen") {
+        return yield* runtimeError(new Conflict({ kind: "instance", name, detail: "is not frozen" }))
+      }
+      yield* changeState(name, { action: "unfreeze" })
     }),
 
     remove: Effect.fn("IncusContainerRuntime.remove")(function*(name: ProjectName) {
