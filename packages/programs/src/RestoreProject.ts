@@ -15,7 +15,7 @@
  * @module
  */
 import { type BackupError, BackupTarget, type Generation, MirrorSource } from "@repoman/core/BackupTarget"
-import { type CheckpointId, type CheckpointInfo, Checkpoints } from "@repoman/core/Checkpoints"
+import { type CheckpointId, type CheckpointInfo, Checkpoints, type UndoResult } from "@repoman/core/Checkpoints"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import type { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
@@ -266,37 +266,30 @@ export const restoreProject = Effect.fn("restoreProject")(function*(name: Projec
   }
 
   if (!input.confirmed) return yield* fail(new NotConfirmed({ repo }))
-  if (checkpoint !== undefined) {
-    const { quiesced, value } = yield* whileFrozen(name, checkpoints.undo(root, checkpoint))
-    return {
-      from: input.from,
-      source: chosen,
-      to: repo,
-      intoRepo,
-      before: value.before,
-      container: quiesced.container,
-      written: value.applied.written,
-      removed: value.applied.removed
-    } satisfies RestoreOutcome
-  }
+  // Into the repo: the checkpoint store puts the tree in place (taking one of the repo first).
+  const applied = (
+    { quiesced, value }: {
+      readonly quiesced: { readonly container: string }
+      readonly value: UndoResult
+    }
+  ): RestoreOutcome => ({
+    from: input.from,
+    source: chosen,
+    to: repo,
+    intoRepo,
+    before: value.before,
+    container: quiesced.container,
+    written: value.applied.written,
+    removed: value.applied.removed
+  })
+  if (checkpoint !== undefined) return applied(yield* whileFrozen(name, checkpoints.undo(root, checkpoint)))
   // A backup generation: written out beside the repo first, then put in place through the checkpoint store.
   const staging = `${reposRoot}/.repoman/restore-${name}-${stamp(yield* Clock.currentTimeMillis)}`
   yield* fs.makeDirectory(path.dirname(staging), { recursive: true, mode: 0o700 })
   return yield* Effect.gen(function*() {
     yield* target.restoreGeneration(source, chosen, staging) satisfies Effect.Effect<unknown, BackupError>
-    const { quiesced, value } = yield* whileFrozen(
-      name,
-      checkpoints.applyTree(root, staging, "restore", `before restore of backup ${chosen}`)
+    return applied(
+      yield* whileFrozen(name, checkpoints.applyTree(root, staging, "restore", `before restore of backup ${chosen}`))
     )
-    return {
-      from: input.from,
-      source: chosen,
-      to: repo,
-      intoRepo,
-      before: value.before,
-      container: quiesced.container,
-      written: value.applied.written,
-      removed: value.applied.removed
-    } satisfies RestoreOutcome
   }).pipe(Effect.ensuring(Effect.ignore(fs.remove(staging, { recursive: true }))))
 })
