@@ -206,6 +206,15 @@ else
   rm -f "$USER_SOCKET"
   start_incus_user
 fi
+# A certificate incus-user made for this user in an earlier run keeps its name,
+# but loses the project when the project was deleted since (incusd drops it from
+# the certificate's list); incus-user does not grant it again. Grant it here.
+cert_name=incus-user-$CI2_UID
+fp=$(incus config trust list --format csv | awk -F, -v n="$cert_name" '$1 == n { print $4; exit }')
+if [ -n "$fp" ] && ! incus config trust show "$fp" | grep -qx -- "- $CI2_PROJECT"; then
+  incus query -X PATCH "/1.0/certificates/$fp" --data "{\"projects\": [\"$CI2_PROJECT\"]}" >/dev/null
+  say "certificate $cert_name: granted $CI2_PROJECT again (an earlier run's project was deleted)"
+fi
 # The first connection makes the user's restricted certificate for the project.
 if out=$(runuser -u "$CI2_USER" -- env -i HOME="$CI2_HOME" PATH=/usr/bin:/bin \
   incus query "/1.0/projects?recursion=0" 2>&1); then
