@@ -63,7 +63,7 @@ pnpm --filter repoman-backup-restic --filter @acme/repoman-profiles run -s build
 pnpm --filter './packages/*' --filter repoman-backup-restic --filter @acme/repoman-profiles \
   pack --pack-destination "$tarballs" >/dev/null
 count=$(find "$tarballs" -name '*.tgz' | wc -l)
-[ "$count" -eq 10 ] || die "expected 10 tarballs (8 packages, 2 templates), got $count: $(ls "$tarballs")"
+[ "$count" -eq 11 ] || die "expected 11 tarballs (9 packages, 2 templates), got $count: $(ls "$tarballs")"
 tgz() { local f; f=$(find "$tarballs" -name "$1-[0-9]*.tgz"); [ -n "$f" ] || die "no tarball $1"; echo "$f"; }
 for f in "$tarballs"/*.tgz; do
   if tar -tzf "$f" | grep -q 'tsbuildinfo'; then die "$(basename "$f") ships a .tsbuildinfo"; fi
