@@ -112,6 +112,13 @@ const main = async () => {
         args: [entry, "run", "--", "true"],
         cwd: join(repo, "src"),
         check: empty
+      },
+      {
+        // Not a target: the session alone, without the checkpoint taken before it by default.
+        name: "repoman exec --no-checkpoint bench -- true",
+        cmd: process.execPath,
+        args: [entry, "exec", "--no-checkpoint", "bench", "--", "true"],
+        check: empty
       }
     ],
     runs,
