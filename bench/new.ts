@@ -111,8 +111,8 @@ const main = async () => {
   const image = values.image
   // Untimed: the create request `repoman new` sends (read back from what it made), to time
   // the same request without the CLI around it.
-  repoman("new", "bench-repoman", "--repo", "bench", "--image", image)
-  const made = instance(repomanProject, "bench-repoman")
+  repoman("new", "bench-probe", "--repo", "bench", "--image", image)
+  const made = instance(repomanProject, "bench-probe")
   const request = JSON.stringify({
     name: "bench-rest",
     type: "container",
@@ -124,8 +124,8 @@ const main = async () => {
     devices: made.devices,
     start: true
   })
-  incus("delete", "-f", "bench-repoman", "--project", repomanProject)
-  repoman("remove", "bench-repoman", "--yes")
+  // The registry entry (and the sealed gitdir the request mounts) stays until the runs are done.
+  incus("delete", "-f", "bench-probe", "--project", repomanProject)
 
   const variants: ReadonlyArray<Variant> = [
     {
@@ -200,6 +200,8 @@ const main = async () => {
       )
     }
   }
+
+  repoman("remove", "bench-probe", "--yes")
 
   const medians = results.map(({ samples }) => median(samples))
   const [ours = Number.NaN, seed = Number.NaN, bare = Number.NaN, alone = Number.NaN, startUp = Number.NaN] = medians
