@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import { connect as netConnect, createServer, type Socket } from "node:net"
+import { Worker } from "node:worker_threads"
 import { type Failure, type Request, request, type Response, type Upgraded } from "../../src/internal/wire/http1.ts"
 
 /** A server for the scope that answers each request with `reply` (given the request head). */
@@ -111,6 +112,48 @@ describe("http1", () => {
       assert.deepStrictEqual([...result.head], [0x82, 0x01, 0x61])
       result.socket.destroy()
     }).pipe(Effect.scoped))
+
+  it.live("keeps the answer of a server that replies before reading the body and closes (incusd's 404 to a PATCH)", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-http1-" })
+      const path = `${dir}/s.sock`
+      // The server runs on a thread of its own, as incusd does: it answers
+      // on the head alone and closes at once with the body unread, while the
+      // client may still be writing.
+      const worker = yield* Effect.acquireRelease(
+        Effect.callback<Worker>((resume) => {
+          const w = new Worker(
+            `const { createServer } = require("node:net")
+            const { parentPort, workerData } = require("node:worker_threads")
+            createServer((socket) => {
+              let head = ""
+              socket.on("error", () => {})
+              socket.on("data", (d) => {
+                head += d.toString("latin1")
+                if (!head.includes("\\r\\n\\r\\n")) return
+                socket.removeAllListeners("data")
+                socket.end("HTTP/1.1 404 Not Found\\r\\nContent-Length: 2\\r\\n\\r\\n{}", () => socket.destroy())
+              })
+            }).listen(workerData, () => parentPort.postMessage("ready"))`,
+            { eval: true, workerData: path }
+          )
+          w.once("message", () => resume(Effect.succeed(w)))
+        }),
+        (w) => Effect.promise(() => w.terminate())
+      )
+      assert.isDefined(worker)
+      const body = Buffer.from(JSON.stringify({ config: { "user.a": "x".repeat(4096) } }))
+      const outcomes = new Map<string, number>()
+      for (let i = 0; i < 500; i++) {
+        const result = yield* send({ dial: dialTo(path), method: "PATCH", path: "/1.0/instances/missing", body })
+        const key = result instanceof Error
+          ? String((result as NodeJS.ErrnoException).code)
+          : String((result as Response).status)
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1)
+      }
+      assert.deepStrictEqual(Object.fromEntries(outcomes), { "404": 500 })
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
   it.live("a HEAD answer has no body, whatever its Content-Length says", () =>
     Effect.gen(function*() {
