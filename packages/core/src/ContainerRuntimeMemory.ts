@@ -645,7 +645,20 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           ns.managed = true
           ns.owner = Option.some(owner)
           restrict(ns, spec.allowedPaths, spec.idMapping)
-          return Effect.succeed(toNamespace(spec.name, ns))
+          // As Incus: a root disk is added when the default profile has none; one already there stays.
+          const base = ns.profiles.get(defaultProfile)
+          const root = Object.values(base?.spec.devices ?? {}).find((d) => d["type"] === "disk" && d["path"] === "/")
+          if (base !== undefined && root === undefined) {
+            ns.profiles.set(defaultProfile, {
+              ...base,
+              spec: new ProfileSpec({
+                ...base.spec,
+                devices: { ...base.spec.devices, root: { type: "disk", path: "/", pool: spec.rootDiskPool } }
+              })
+            })
+          }
+          const pool = root?.["pool"] ?? spec.rootDiskPool
+          return Effect.succeed(new Namespace({ ...toNamespace(spec.name, ns), rootDiskPool: pool }))
         }),
 
       getNamespace: (name) =>

@@ -29,6 +29,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import {
   AgentInstallError,
+  allAgentErrors,
   moveLoginIntoStore,
   type PreparedHost,
   prepareHost,
@@ -144,12 +145,14 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
   const named = Object.entries(options.agentDirs ?? {}).flatMap(([t, d]) =>
     d === undefined ? [] : [[t as ToolId, d] as const]
   )
-  const resolved = Object.fromEntries(
-    yield* Effect.forEach(
-      named,
-      ([tool, dir]) => Effect.map(resolveInstall(tool, dir, host.home), (real) => [tool, real] as const)
-    )
+  // Every directory named wrong is reported at once, not one per run.
+  const checkedDirs = yield* Effect.forEach(
+    named,
+    ([tool, dir]) => Effect.result(Effect.map(resolveInstall(tool, dir, host.home), (real) => [tool, real] as const))
   )
+  const badDirs = allAgentErrors(checkedDirs.flatMap((r) => Result.isFailure(r) ? [r.failure] : []))
+  if (badDirs !== undefined) return yield* badDirs
+  const resolved = Object.fromEntries(checkedDirs.flatMap((r) => Result.isSuccess(r) ? [r.success] : []))
   const loaded = yield* registry.load
   const context = yield* prepareContext(host, { ...loaded, agents: { ...loaded.agents, ...resolved } })
   const requested = [...new Set(names)]
@@ -158,6 +161,30 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
   // the projects' state dir) is made first, in repoman's own state dir, so
   // that their sources exist for the checks below.
   const tools = new Map<ProfileName, ReadonlyArray<PreparedHost>>()
+  // Every tool that is not installed is named at once (before any host side is made).
+  const notInstalled: Array<AgentInstallError> = []
+  for (const name of requested) {
+    if (name === "default") continue
+    const add = (e: AgentInstallError) => {
+      if (!notInstalled.some((n) => n.tool === e.tool)) notInstalled.push(e)
+    }
+    // A profile that renders with a tool's install dir fails to render without it.
+    const rendered = yield* prepareProfile(name, context).pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("AgentInstallError", (e) => Effect.sync(() => add(e)).pipe(Effect.as(Option.none())))
+    )
+    const label = Option.isSome(rendered) ? rendered.value.info.labels[AGENT_LABEL] : undefined
+    if (label === undefined || !Schema.is(ToolId)(label)) continue
+    const needed: ReadonlyArray<ToolId> = TOOLS[label].needsNode && label !== "node" ? [label, "node"] : [label]
+    for (const tool of needed) {
+      const missing = context.missing[installVariable(tool)]
+      if (context.variables[installVariable(tool)] === undefined) {
+        add(new AgentInstallError({ tool, detail: missing?.detail ?? "not installed", usage: false }))
+      }
+    }
+  }
+  const allMissing = allAgentErrors(notInstalled)
+  if (allMissing !== undefined) return yield* allMissing
   for (const name of requested) {
     if (name === "default") continue
     const rendered = yield* prepareProfile(name, context)

@@ -8,6 +8,7 @@
  * @since 0.1.0
  * @module
  */
+import { knownNames } from "@repoman/core/ProfileStore"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
@@ -97,6 +98,25 @@ export class NotInstalled
 }
 
 /**
+ * A profile that is neither installed nor in the library: the message names
+ * those there are, and the closest one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownProfile
+  extends Schema.TaggedClass<UnknownProfile>("@repoman/programs/ProfileInstallError/UnknownProfile")(
+    "UnknownProfile",
+    { profile: Schema.String, known: Schema.Array(Schema.String) }
+  )
+{
+  /** One line for the user. */
+  get message(): string {
+    return `there is no profile ${this.profile}, installed or in the library: ${knownNames(this.profile, this.known)}`
+  }
+}
+
+/**
  * The installed profile differs from the rendered library version.
  *
  * @since 0.1.0
@@ -161,6 +181,7 @@ export const ProfileInstallErrorReason = Schema.Union([
   SensitiveSource,
   NotAllowed,
   NotInstalled,
+  UnknownProfile,
   Drifted,
   InUse
 ])
