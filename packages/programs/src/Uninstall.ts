@@ -17,11 +17,13 @@ import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type ManagedObjects } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
 import { isUsable, mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
+import { HostFiles } from "@repoman/core/HostFiles"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import { removeProjectState } from "./AgentState.ts"
+import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { namespaceOwnership } from "./Owners.ts"
 
@@ -50,6 +52,11 @@ export interface UninstallPlan {
   readonly registryFile: Option.Option<string>
   /** The registry entries of the containers that go (they would name containers that are no more). */
   readonly registryEntries: ReadonlyArray<ProjectName>
+  /**
+   * The sealed gitdirs of the containers that go (as `remove` drops them:
+   * a later `new` of the same name needs the place free).
+   */
+  readonly sealedGitDirs: ReadonlyArray<string>
 }
 
 /**
@@ -61,7 +68,7 @@ export interface UninstallPlan {
  */
 export const isEmptyPlan = (plan: UninstallPlan): boolean =>
   plan.managed.instances.length === 0 && plan.managed.profiles.length === 0 && !plan.deleteNamespace &&
-  Option.isNone(plan.registryFile) && plan.registryEntries.length === 0
+  Option.isNone(plan.registryFile) && plan.registryEntries.length === 0 && plan.sealedGitDirs.length === 0
 
 /**
  * Works out what goes, changing nothing.
@@ -123,6 +130,13 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     Effect.orElseSucceed((): ReadonlyArray<ProjectName> => [])
   )
   const registryEntries = purge ? [] : registered.filter((name) => managed.instances.includes(name))
+  const files = yield* HostFiles
+  const { stateDir } = yield* ConfigPaths
+  const sealedGitDirs: Array<string> = []
+  for (const name of managed.instances) {
+    const dir = gitDirOf(stateDir, name)
+    if (Option.isSome(yield* files.lstat(dir).pipe(Effect.orElseSucceed(() => Option.none())))) sealedGitDirs.push(dir)
+  }
   return {
     namespace,
     namespaceExists: exists,
@@ -131,7 +145,8 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     deleteNamespace: exists && foreign.length === 0 && Option.isNone(namespaceKept),
     namespaceKept,
     registryFile: purge ? Option.some(registryFile) : Option.none(),
-    registryEntries
+    registryEntries,
+    sealedGitDirs
   } satisfies UninstallPlan
 })
 
@@ -153,6 +168,7 @@ export const uninstall = Effect.fn("uninstall")(function*(plan: UninstallPlan) {
     yield* runtime.remove(instance).pipe(Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void))
     // The agents' per-project state goes with its container (the shared login stays: it is the user's).
     yield* removeProjectState(mounts)
+    yield* discardSeal(instance)
     if (plan.registryEntries.includes(instance)) {
       yield* registry.removeProject(instance).pipe(Effect.catchReason("RegistryError", "ProjectNotFound", () => Effect.void))
     }

@@ -37,6 +37,9 @@ const describe = (plan: UninstallPlan): string =>
     ...(plan.namespaceExists ? [] : [`  - nothing: the project does not exist`]),
     ...plan.managed.instances.map((i) => `  - container ${i}, stopped and deleted`),
     ...plan.registryEntries.map((p) => `  - the registry entry of ${p}`),
+    ...plan.sealedGitDirs.map((d) =>
+      `  - the sealed gitdir ${d} (commits not brought over with 'repoman fetch' are lost)`
+    ),
     ...plan.managed.profiles.map((p) => `  - profile ${p}`),
     ...(plan.deleteNamespace ? [`  - the Incus project ${plan.namespace} itself`] : []),
     ...(plan.foreign.length === 0 ? [] : [
