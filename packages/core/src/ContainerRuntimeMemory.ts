@@ -748,7 +748,18 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       fileInfo: (name, path) =>
         withInstance(name, (state) =>
           Effect.succeed(
-            Option.flatMap(prefixes(path), (ps) => Option.fromUndefinedOr(state.files.get(ps.at(-1) ?? "/")))
+            Option.flatMap(prefixes(path), (ps) => {
+              const at = ps.at(-1) ?? "/"
+              const known = state.files.get(at)
+              // A mount point of the running instance is a directory there (what is mounted).
+              const mountPoints = [
+                ...(state.spec.repo === undefined ? [] : [state.spec.repo.path]),
+                ...state.spec.mounts.map((m) => m.path)
+              ]
+              return known === undefined && state.status === "Running" && mountPoints.includes(at)
+                ? Option.some(new FileInfo({ type: "directory", uid: 0, gid: 0, mode: 0o755 }))
+                : Option.fromUndefinedOr(known)
+            })
           )),
 
       makeDirectory: (name, path, { gid, mode = 0o755, uid }) =>
