@@ -191,7 +191,7 @@ describe("profile install of a tool", () => {
       assert.strictEqual(missing.code, 1)
       assert.strictEqual(missing.stderr.length, 1, missing.stderr.join("\n"))
       const line = missing.stderr[0] ?? ""
-      for (const p of Object.values(packages).filter((p) => p.command !== "pi")) {
+      for (const p of Object.values(packages).filter((q) => q.command !== "pi")) {
         assert.include(line, `no '${p.command}' from the npm package ${p.name} on PATH`)
       }
       assert.match(line, /^repoman: claude: .*; codex: .*; gemini: [^;]*$/)

@@ -83,7 +83,10 @@ describe("setup run again", () => {
       const runtime = yield* RuntimeMemory.make({
         namespace: "repoman",
         namespaceExists: false,
-        storagePools: [new StoragePool({ name: "default", driver: "dir" }), new StoragePool({ name: "fast", driver: "btrfs" })]
+        storagePools: [
+          new StoragePool({ name: "default", driver: "dir" }),
+          new StoragePool({ name: "fast", driver: "btrfs" })
+        ]
       })
       const registry = yield* RegistryMemory.make({})
       const setup = (...extra: ReadonlyArray<string>) =>

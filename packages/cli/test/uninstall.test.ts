@@ -2,9 +2,9 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ContainerRuntime, InstanceSpec, NamespaceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
-import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
@@ -130,15 +130,18 @@ describe("repoman uninstall", () => {
       // A project repoman did not make, emptied already: nothing of yours, and it stays.
       const kept = yield* runCli(["uninstall"], {
         memory: { document },
-        runtime: Layer.succeed(ContainerRuntime, yield* engine(false).pipe(
-          Effect.tap((r) =>
-            Effect.all([
-              r.remove(ProjectName.make("isurus")),
-              r.remove(ProjectName.make("lamna")),
-              r.deleteProfile(ProfileName.make("rust"))
-            ]).pipe(Effect.orDie)
+        runtime: Layer.succeed(
+          ContainerRuntime,
+          yield* engine(false).pipe(
+            Effect.tap((r) =>
+              Effect.all([
+                r.remove(ProjectName.make("isurus")),
+                r.remove(ProjectName.make("lamna")),
+                r.deleteProfile(ProfileName.make("rust"))
+              ]).pipe(Effect.orDie)
+            )
           )
-        ))
+        )
       })
       assert.strictEqual(kept.code, 0, kept.stderr.join("\n"))
       assert.deepStrictEqual(kept.stdout, ["Nothing to remove: repoman has nothing of yours in Incus project repoman."])

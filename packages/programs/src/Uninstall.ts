@@ -15,9 +15,9 @@
  */
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type ManagedObjects } from "@repoman/core/ContainerRuntime"
+import { HostFiles } from "@repoman/core/HostFiles"
 import type { ProjectName } from "@repoman/core/Ids"
 import { isUsable, mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
-import { HostFiles } from "@repoman/core/HostFiles"
 import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
@@ -170,7 +170,9 @@ export const uninstall = Effect.fn("uninstall")(function*(plan: UninstallPlan) {
     yield* removeProjectState(mounts)
     yield* discardSeal(instance)
     if (plan.registryEntries.includes(instance)) {
-      yield* registry.removeProject(instance).pipe(Effect.catchReason("RegistryError", "ProjectNotFound", () => Effect.void))
+      yield* registry.removeProject(instance).pipe(
+        Effect.catchReason("RegistryError", "ProjectNotFound", () => Effect.void)
+      )
     }
   }
   for (const profile of plan.managed.profiles) {

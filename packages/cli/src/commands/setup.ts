@@ -37,9 +37,13 @@ const flags = {
     "incus-project",
     "The Incus project for the containers (default repoman; with incus-user access, your own user-UID)"
   ),
-  image: Flag.String("image").pipe(Flag.withSchema(ImageRef), Flag.withDescription(
+  image: Flag.String("image").pipe(
+    Flag.withSchema(ImageRef),
+    Flag.withDescription(
       `The image new containers are made from (default ${emptyDocument.defaults.defaultImage})`
-    ), Flag.optional),
+    ),
+    Flag.optional
+  ),
   storagePool: optionalString("storage-pool", "The storage pool for containers (default: the pool named default)"),
   uidMode: Flag.Literals("uid-mode", UidMode.literals).pipe(
     Flag.withDescription("idmap: map only your ids (default); shift: shift=true mounts"),

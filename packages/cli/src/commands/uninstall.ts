@@ -8,12 +8,7 @@
  * @since 0.1.0
  * @module
  */
-import {
-  isEmptyPlan,
-  planUninstall,
-  uninstall as runUninstall,
-  type UninstallPlan
-} from "@repoman/programs/Uninstall"
+import { isEmptyPlan, planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/programs/Uninstall"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"

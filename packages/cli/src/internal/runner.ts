@@ -10,8 +10,8 @@ import * as CliConfig from "effect/cli/CliConfig"
 import * as CliError from "effect/cli/CliError"
 import * as CliOutput from "effect/cli/CliOutput"
 import * as Command from "effect/cli/Command"
-import * as Console from "effect/Console"
 import * as GlobalFlag from "effect/cli/GlobalFlag"
+import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { ExitCode } from "../ExitCode.ts"
 import { reportCause } from "./failure.ts"
@@ -63,7 +63,9 @@ export const optionLookingValue = (argv: ReadonlyArray<string>): string | undefi
     if (what === undefined) continue
     const value = eq === -1 ? argv[i + 1] : arg.slice(eq + 1)
     if (value !== undefined && value.startsWith("-")) {
-      return `${flag} ${JSON.stringify(value)}: that looks like an option, not ${what} (it starts with '-'); nothing was done`
+      return `${flag} ${
+        JSON.stringify(value)
+      }: that looks like an option, not ${what} (it starts with '-'); nothing was done`
     }
   }
   return undefined
