@@ -30,6 +30,12 @@ describe("messages", () => {
         ])
       }
       assert.deepStrictEqual(yield* runtime.list(), [])
+      const image = yield* runCli(["setup", "--image", "-h"], { memory })
+      assert.strictEqual(image.code, 2)
+      assert.deepStrictEqual(image.stdout, [], "no help page")
+      // Another command's arguments are its own: `exec NAME cmd --image -x` is not looked at.
+      const exec = yield* runCli(["exec", "isurus", "cmd", "--image", "-x"], { memory })
+      assert.notInclude(exec.stderr.join("\n"), "looks like an option")
       // After `--` it is an argument, not a flag's value: the parser decides.
       const after = yield* runCli(["new", "foo", "--", "--git", "-x"], { memory })
       assert.notInclude(after.stderr.join("\n"), "looks like an option")

@@ -88,6 +88,18 @@ const world = (
 
 const isurus = ProjectName.make("isurus")
 
+/**
+ * An engine that runs `touch` on the host: uid 1000 as the host user, root
+ * refused; any other command exits with `otherExit`.
+ */
+const touchOnHost = (fs: FileSystem.FileSystem, otherExit: number): RuntimeMemory.ExecHandler => (req) =>
+  req.argv[0] === "touch" && req.options.user === 1000
+    ? fs.writeFileString(req.argv[1] ?? "", "").pipe(
+      Effect.orDie,
+      Effect.as(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
+    )
+    : Effect.succeed(new ExecResult({ exitCode: req.argv[0] === "touch" ? 1 : otherExit, stdout: "", stderr: "" }))
+
 describe("new", () => {
   it.effect("creates and starts one container with the repo at the same path, mapped ids, and registers it", () =>
     Effect.gen(function*() {
@@ -418,15 +430,7 @@ describe("list, status, remove, shell", () => {
   it.effect("status probes: uid 1000 lands as the host user; root is refused", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      // The memory engine runs `touch` on the host: uid 1000 as the host user, root refused.
-      const exec: RuntimeMemory.ExecHandler = (req) =>
-        req.argv[0] === "touch" && req.options.user === 1000
-          ? fs.writeFileString(req.argv[1] ?? "", "").pipe(
-            Effect.orDie,
-            Effect.as(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
-          )
-          : Effect.succeed(new ExecResult({ exitCode: req.argv[0] === "touch" ? 1 : 0, stdout: "", stderr: "" }))
-      const { layer, home } = yield* world({ runtime: { exec } })
+      const { layer, home } = yield* world({ runtime: { exec: touchOnHost(fs, 0) } })
       yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
       const [s] = yield* projectStatus(isurus).pipe(Effect.provide(layer))
       assert.strictEqual(s?.state, "Running")
@@ -441,16 +445,8 @@ describe("list, status, remove, shell", () => {
 
   it.effect("status: one truth: a backup FAIL is unhealthy; the mount check runs nothing in the container", () =>
     Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
       // The image has `touch` (the probes) and nothing else: `test` would be exit 127.
-      const exec: RuntimeMemory.ExecHandler = (req) =>
-        req.argv[0] === "touch" && req.options.user === 1000
-          ? fs.writeFileString(req.argv[1] ?? "", "").pipe(
-            Effect.orDie,
-            Effect.as(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
-          )
-          : Effect.succeed(new ExecResult({ exitCode: req.argv[0] === "touch" ? 1 : 127, stdout: "", stderr: "" }))
-      const { layer, runtime } = yield* world({ runtime: { exec } })
+      const { layer, runtime } = yield* world({ runtime: { exec: touchOnHost(yield* FileSystem.FileSystem, 127) } })
       yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
       const [ok] = yield* projectStatus(isurus).pipe(Effect.provide(layer))
       assert.isTrue(ok?.mountPresent)

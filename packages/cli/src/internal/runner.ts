@@ -54,6 +54,9 @@ const NO_DASH_VALUES: Readonly<Record<string, string>> = {
 
 /** The one-line refusal of an option-looking value, or `undefined`. */
 export const optionLookingValue = (argv: ReadonlyArray<string>): string | undefined => {
+  // Only the commands that have these flags: elsewhere (`exec NAME cmd --image -x`) they are not ours.
+  const command = argv.find((a) => !a.startsWith("-"))
+  if (command !== "new" && command !== "setup") return undefined
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? ""
     if (arg === "--") return undefined
