@@ -205,6 +205,22 @@ describe("repoman profile", () => {
       ])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
+  it.effect("every missing source of every profile is named at once; nothing is installed", () =>
+    Effect.gen(function*() {
+      const { home, runtime, repoman } = yield* world
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.remove(`${home}/.claude`, { recursive: true })
+      yield* fs.remove(`${home}/.ssh`, { recursive: true })
+      const out = yield* repoman(["profile", "install", "claude-state", "ssh", "--allow-sensitive", `${home}/.ssh`])
+      assert.strictEqual(out.code, 1)
+      assert.deepStrictEqual(out.stderr, [
+        `repoman: profile claude-state: the source ${home}/.claude of device "d" does not exist on this host ` +
+        `(create it, or shadow the profile with your own in profiles.d/); profile ssh: the source ${home}/.ssh of ` +
+        `device "k" does not exist on this host (create it, or shadow the profile with your own in profiles.d/)`
+      ])
+      assert.deepStrictEqual((yield* runtime.listProfiles()).map((p) => p.name), ["default"])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
   it.effect("an unknown profile names the real ones and the closest; nothing is made", () =>
     Effect.gen(function*() {
       const { runtime, repoman } = yield* world

@@ -249,13 +249,15 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
       }
       const refused = unnamed(exposures, options.allowSensitive)
       if (refused.length > 0) return yield* failWith(new SensitiveSource({ profile: name, exposures: refused }))
+      // Every missing source of every profile is named at once (after the loop), not one per run.
+      const missing: Array<SourceMissing> = []
       for (const s of prepared.sources) {
         if (Option.isNone(s.real)) {
           const movable = yield* Effect.filter(
             shared.links.filter((l) => l.target.startsWith(`${s.source}/`)),
             (l) => Effect.map(hostLinkState(l), (state) => state._tag === "Movable")
           )
-          return yield* failWith(
+          missing.push(
             new SourceMissing({
               profile: name,
               device: s.mount,
@@ -265,6 +267,7 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
           )
         }
       }
+      if (missing.length > 0) return { prepared, exposures, links: [], missing }
       // Never over a profile another user's repoman (or no repoman) made.
       yield* runtime.getProfile(name).pipe(
         Effect.flatMap(requireOwnProfile),
@@ -277,8 +280,25 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
           state: moved.has(link.file) ? "Moved" : state._tag,
           detail: state._tag === "Blocked" ? state.detail : ""
         })))
-      return { prepared, exposures, links }
+      return { prepared, exposures, links, missing: [] as ReadonlyArray<SourceMissing> }
     }))
+  const [firstMissing, ...otherMissing] = checked.flatMap((c) => c.missing)
+  if (firstMissing !== undefined) {
+    return yield* failWith(
+      new SourceMissing({
+        profile: firstMissing.profile,
+        device: firstMissing.device,
+        source: firstMissing.source,
+        ...(firstMissing.linkable === undefined ? {} : { linkable: firstMissing.linkable }),
+        others: otherMissing.map((m) => ({
+          profile: m.profile,
+          device: m.device,
+          source: m.source,
+          ...(m.linkable === undefined ? {} : { linkable: m.linkable })
+        }))
+      })
+    )
+  }
 
   // The namespace: let its instances mount the sources (all or nothing).
   const stateful = [...tools.values()].flat().some((t) => TOOLS[t.tool].stateDir !== undefined)

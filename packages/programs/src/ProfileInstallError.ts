@@ -26,17 +26,26 @@ export class SourceMissing
       device: Schema.String,
       source: Schema.String,
       /** A file of the host that `--link-files` would move into the missing source (which it then makes). */
-      linkable: Schema.optionalKey(Schema.String)
+      linkable: Schema.optionalKey(Schema.String),
+      /** The other missing sources of the same install, so that one run names them all. */
+      others: Schema.optionalKey(Schema.Array(Schema.Struct({
+        profile: Schema.String,
+        device: Schema.String,
+        source: Schema.String,
+        linkable: Schema.optionalKey(Schema.String)
+      })))
     }
   )
 {
-  /** One line for the user. */
+  /** One line for the user, naming every missing source. */
   get message(): string {
-    const fix = this.linkable === undefined
-      ? "create it, or shadow the profile with your own in profiles.d/"
-      : `'repoman profile install ${this.profile} --link-files' makes it and moves ${this.linkable} there`
-    return `profile ${this.profile}: the source ${this.source} of device "${this.device}" does not exist on this host ` +
-      `(${fix})`
+    const one = (m: { profile: string; device: string; source: string; linkable?: string }) => {
+      const fix = m.linkable === undefined
+        ? "create it, or shadow the profile with your own in profiles.d/"
+        : `'repoman profile install ${m.profile} --link-files' makes it and moves ${m.linkable} there`
+      return `profile ${m.profile}: the source ${m.source} of device "${m.device}" does not exist on this host (${fix})`
+    }
+    return [this, ...(this.others ?? [])].map(one).join("; ")
   }
 }
 
