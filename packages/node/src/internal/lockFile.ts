@@ -74,8 +74,8 @@ const describe = (text: string): string => {
   return owner === undefined ? "another process" : `process ${owner.pid} on ${owner.host}`
 }
 
-/** Printable, short: what an unreadable lock held. */
-const excerpt = (text: string): string => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text)
+/** Short: what an unreadable lock held, as it is (whoever prints it escapes it, as the CLI does). */
+const excerpt = (text: string): string => `"${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`
 
 let counter = 0
 
