@@ -184,6 +184,35 @@ describe("profile install of a tool", () => {
       assert.strictEqual(diff.code, 0, [...diff.stdout, ...diff.stderr].join("\n"))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
+  it.effect("every missing agent install is reported at once, and so is every bad --agent-dir; nothing changes", () =>
+    Effect.gen(function*() {
+      const { home, repoman, runtime, registry } = yield* world
+      const missing = yield* repoman(["profile", "install", "claude", "codex", "gemini"], { PATH: "/usr/bin" })
+      assert.strictEqual(missing.code, 1)
+      assert.strictEqual(missing.stderr.length, 1, missing.stderr.join("\n"))
+      const line = missing.stderr[0] ?? ""
+      for (const p of Object.values(packages).filter((q) => q.command !== "pi")) {
+        assert.include(line, `no '${p.command}' from the npm package ${p.name} on PATH`)
+      }
+      assert.match(line, /^repoman: claude: .*; codex: .*; gemini: [^;]*$/)
+      const bad = yield* repoman([
+        "profile",
+        "install",
+        "claude",
+        "codex",
+        "--agent-dir",
+        `claude=${home}/nowhere-a`,
+        "--agent-dir",
+        `codex=${home}/nowhere-b`
+      ], {})
+      assert.strictEqual(bad.code, 2)
+      assert.deepStrictEqual(bad.stderr, [
+        `repoman: claude: ${home}/nowhere-a does not exist; codex: ${home}/nowhere-b does not exist`
+      ])
+      assert.deepStrictEqual((yield* runtime.listProfiles()).map((p) => p.name), ["default"])
+      assert.deepStrictEqual((yield* registry.load).agents, {})
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
   it.effect("show says what is shared which way, what is copied at new and what stays per project", () =>
     Effect.gen(function*() {
       const { home, prefix, state, repoman } = yield* world

@@ -142,6 +142,26 @@ describe("bin.ts (child process)", () => {
       assert.strictEqual(run.stderr, "repoman: cannot write to standard output: ENOSPC\n")
     }).pipe(Effect.provide(NodeServices.layer)), timeout)
 
+  it.live(
+    "a garbled registry lock is taken over with one escaped warning on stderr; stdout stays clean",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const { file, home } = yield* setup(validRegistry)
+        yield* fs.writeFileString(`${file}.lock`, "x\x1b]0;owned\x07")
+        const run = yield* repoman(home, ["remove", "isurus", "--keep-incus", "--yes"])
+        assert.strictEqual(run.code, 0, run.stderr)
+        assert.notInclude(run.stdout, "lock")
+        assert.strictEqual(
+          run.stderr,
+          `repoman: warning: ${file}.lock: the lock held no owner one can read ("x\\x1b]0;owned\\x07"); taken over\n`
+        )
+        assert.notInclude(yield* fs.readFileString(file), "isurus")
+        assert.isFalse(yield* fs.exists(`${file}.lock`))
+      }).pipe(Effect.provide(NodeServices.layer)),
+    timeout
+  )
+
   it.live("invalid TOML: exit 1, one line with file and line, file untouched", () =>
     Effect.gen(function*() {
       const { file, home, snapshot } = yield* setup(invalidToml)

@@ -30,6 +30,13 @@ describe("hermetic projects", () => {
       const { fs, home, runtime, layer } = yield* world
       const out = yield* runCli(["new", "herm", "--hermetic"], { memory: { document }, runtime: layer, home })
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
+      // It does not claim the repo is mounted at the same path: it is not.
+      assert.notInclude(out.stdout.join("\n"), "mounted at the same path")
+      assert.include(
+        out.stdout,
+        `repo ${home}/repos/herm is mounted read-only at ${ORIGIN}; the container works on its own clone at ` +
+          `${home}/repos/herm; enter with 'repoman shell herm'`
+      )
       const repo = yield* fs.realPath(`${home}/repos/herm`)
       const patches = yield* fs.realPath(`${home}/.local/state/repoman/patches/herm`)
       const instance = yield* runtime.get(ProjectName.make("herm"))

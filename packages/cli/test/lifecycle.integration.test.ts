@@ -26,13 +26,17 @@ describe("repoman against a real Incus", () => {
     () =>
       Effect.gen(function*() {
         const fs = yield* FileSystem.FileSystem
-        const { reposRoot, repoman, setup } = yield* sandbox
+        const { project, reposRoot, repoman, setupArgs } = yield* sandbox
         const repo = `${reposRoot}/isurus`
         yield* fs.makeDirectory(`${repo}/src`, { recursive: true })
         yield* fs.writeFileString(`${repo}/src/main.rs`, "fn main() {}\n")
         yield* fs.chmod(`${repo}/src/main.rs`, 0o640)
+        // A backup root that is a mount: status exits 0 only when every line is ok (a backup FAIL is exit 1).
+        const backupRoot = `${process.env["REPOMAN_CI_BACKUP_MOUNT"] ?? ""}/${project}`
+        yield* fs.makeDirectory(backupRoot)
+        yield* Effect.addFinalizer(() => Effect.ignore(fs.remove(backupRoot, { recursive: true })))
 
-        const s = yield* setup
+        const s = yield* repoman([...setupArgs, "--backup-root", backupRoot])
         assert.strictEqual(s.code, 0, s.stderr)
         assert.include(s.stdout, "uid mode idmap")
 

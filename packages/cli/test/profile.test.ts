@@ -205,6 +205,45 @@ describe("repoman profile", () => {
       ])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
+  it.effect("every missing source of every profile is named at once; nothing is installed", () =>
+    Effect.gen(function*() {
+      const { home, runtime, repoman } = yield* world
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.remove(`${home}/.claude`, { recursive: true })
+      yield* fs.remove(`${home}/.ssh`, { recursive: true })
+      const out = yield* repoman(["profile", "install", "claude-state", "ssh", "--allow-sensitive", `${home}/.ssh`])
+      assert.strictEqual(out.code, 1)
+      assert.deepStrictEqual(out.stderr, [
+        `repoman: profile claude-state: the source ${home}/.claude of device "d" does not exist on this host ` +
+        `(create it, or shadow the profile with your own in profiles.d/); profile ssh: the source ${home}/.ssh of ` +
+        `device "k" does not exist on this host (create it, or shadow the profile with your own in profiles.d/)`
+      ])
+      assert.deepStrictEqual((yield* runtime.listProfiles()).map((p) => p.name), ["default"])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("an unknown profile names the real ones and the closest; nothing is made", () =>
+    Effect.gen(function*() {
+      const { runtime, repoman } = yield* world
+      const texts = { "claude-state": claude, ssh, "gemini-share": ssh }
+      const out = yield* repoman(["new", "isurus", "--profile", "gemini"], texts)
+      assert.strictEqual(out.code, 1)
+      assert.deepStrictEqual(out.stderr, [
+        "repoman: there is no profile gemini, installed or in the library: did you mean gemini-share? " +
+        "the profiles are claude-state, gemini-share, ssh"
+      ])
+      const shown = yield* repoman(["profile", "show", "clade-state"], texts)
+      assert.strictEqual(shown.code, 1)
+      assert.deepStrictEqual(shown.stderr, [
+        "repoman: there is no profile \"clade-state\" in the profile library: did you mean claude-state? " +
+        "the profiles are claude-state, gemini-share, ssh"
+      ])
+      // Nothing close: the names alone.
+      const far = yield* repoman(["profile", "install", "zzz"], texts)
+      assert.strictEqual(far.code, 1)
+      assert.include(far.stderr.join("\n"), ": the profiles are claude-state, gemini-share, ssh")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
   it.effect("install needs at least one name (usage error, exit 2)", () =>
     Effect.gen(function*() {
       const { repoman } = yield* world

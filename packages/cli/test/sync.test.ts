@@ -97,7 +97,10 @@ describe("repoman sync", () => {
       const target = yield* BackupTargetMemory.make({ mounted: false, sources: [["/repos/alpha", files({ a: "1" })]] })
       const out = yield* runCli(["sync"], { backup: Layer.succeed(BackupTarget, target), memory: { document } })
       assert.strictEqual(out.code, 1)
-      assert.include(out.stderr.join("\n"), "is not a mounted filesystem")
+      assert.deepStrictEqual(out.stderr, [
+        "repoman: the backup root memory:/backup is not a mounted filesystem; mount it, or, for a local disk, turn " +
+        "the mount check off with [backup] require_mount = false in repoman.toml"
+      ])
       const json = yield* runCli(["sync", "--json"], {
         backup: Layer.succeed(BackupTarget, target),
         memory: { document }

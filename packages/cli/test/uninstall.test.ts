@@ -3,6 +3,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { ContainerRuntime, InstanceSpec, NamespaceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
@@ -59,6 +61,7 @@ describe("repoman uninstall", () => {
         "This removes from Incus project repoman:",
         "  - container isurus, stopped and deleted",
         "  - container lamna, stopped and deleted",
+        "  - the registry entry of isurus",
         "  - profile rust",
         "  - the Incus project repoman itself",
         "The registry is kept. No repo is touched."
@@ -84,7 +87,64 @@ describe("repoman uninstall", () => {
         runtime: Layer.succeed(ContainerRuntime, runtime)
       })
       assert.strictEqual(again.code, 0, again.stderr.join("\n"))
-      assert.include(again.stdout.join("\n"), "nothing: the project does not exist")
+      assert.deepStrictEqual(again.stdout, ["Nothing to remove: Incus project repoman does not exist."])
+    }))
+
+  it.effect("the registry entries of the containers it deletes go with them; others stay", () =>
+    Effect.gen(function*() {
+      const runtime = yield* engine()
+      const registry = yield* RegistryMemory.make({
+        document: documentFrom({
+          schema: 3,
+          project: [
+            { name: "isurus", repo: "isurus", image: "img", profiles: [], created: "2026-04-28T15:00:00Z" },
+            { name: "elsewhere", repo: "elsewhere", image: "img", profiles: [], created: "2026-04-28T15:00:00Z" }
+          ]
+        })
+      })
+      const out = yield* runCli(["uninstall", "--yes"], {
+        registry: Layer.succeed(Registry, registry),
+        runtime: Layer.succeed(ContainerRuntime, runtime)
+      })
+      assert.strictEqual(out.code, 0, out.stderr.join("\n"))
+      assert.include(out.stdout, "  - the registry entry of isurus")
+      assert.notInclude(out.stdout.join("\n"), "registry entry of elsewhere")
+      // isurus can be made again; elsewhere (no container of this namespace) is still registered.
+      assert.deepStrictEqual((yield* registry.projects).map((p) => p.name), ["elsewhere"])
+    }))
+
+  it.effect("with nothing to remove it says so and exits 0, without --yes and without a terminal", () =>
+    Effect.gen(function*() {
+      const runtime = yield* engine()
+      const first = yield* runCli(["uninstall", "--yes"], {
+        memory: { document },
+        runtime: Layer.succeed(ContainerRuntime, runtime)
+      })
+      assert.strictEqual(first.code, 0, first.stderr.join("\n"))
+      const empty = yield* runCli(["uninstall"], {
+        memory: { document },
+        runtime: Layer.succeed(ContainerRuntime, runtime)
+      })
+      assert.strictEqual(empty.code, 0, empty.stderr.join("\n"))
+      assert.deepStrictEqual(empty.stdout, ["Nothing to remove: Incus project repoman does not exist."])
+      // A project repoman did not make, emptied already: nothing of yours, and it stays.
+      const kept = yield* runCli(["uninstall"], {
+        memory: { document },
+        runtime: Layer.succeed(
+          ContainerRuntime,
+          yield* engine(false).pipe(
+            Effect.tap((r) =>
+              Effect.all([
+                r.remove(ProjectName.make("isurus")),
+                r.remove(ProjectName.make("lamna")),
+                r.deleteProfile(ProfileName.make("rust"))
+              ]).pipe(Effect.orDie)
+            )
+          )
+        )
+      })
+      assert.strictEqual(kept.code, 0, kept.stderr.join("\n"))
+      assert.deepStrictEqual(kept.stdout, ["Nothing to remove: repoman has nothing of yours in Incus project repoman."])
     }))
 
   it.effect("a project repoman did not make is emptied of repoman's objects but kept", () =>

@@ -168,7 +168,8 @@ export class NotMounted extends Schema.TaggedClass<NotMounted>("@repoman/core/Ba
 }) {
   /** One line for the user. */
   get message(): string {
-    return `the backup root ${this.location} is not a mounted filesystem; mount it, or turn the mount check off for a local disk`
+    return `the backup root ${this.location} is not a mounted filesystem; mount it, or, for a local disk, turn the ` +
+      `mount check off with [backup] require_mount = false in repoman.toml`
   }
 }
 

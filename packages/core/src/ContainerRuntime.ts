@@ -220,7 +220,13 @@ export class Namespace extends Schema.Class<Namespace>("@repoman/core/ContainerR
   allowedPaths: Schema.Array(Schema.String),
   idMapping: Schema.Option(IdMapping),
   managed: Schema.Boolean,
-  owner: Schema.Option(Schema.Int)
+  owner: Schema.Option(Schema.Int),
+  /**
+   * The storage pool new root disks come from (Incus: the pool of the
+   * default profile's root disk), when known: set by `ensureNamespace`,
+   * which keeps the pool a namespace already uses.
+   */
+  rootDiskPool: Schema.optionalKey(Schema.String)
 }) {}
 
 /**
@@ -747,9 +753,12 @@ export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/Contai
   "NotFound",
   subject
 ) {
-  /** One line for the user. */
+  /** One line for the user; a missing namespace says how one comes to be. */
   get message(): string {
-    return `${this.kind} "${this.name}" does not exist`
+    return this.kind === "namespace"
+      ? `namespace "${this.name}" does not exist: run 'repoman setup' first (it makes the Incus project, ` +
+        `or says what an admin must do)`
+      : `${this.kind} "${this.name}" does not exist`
   }
 }
 

@@ -645,7 +645,20 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           ns.managed = true
           ns.owner = Option.some(owner)
           restrict(ns, spec.allowedPaths, spec.idMapping)
-          return Effect.succeed(toNamespace(spec.name, ns))
+          // As Incus: a root disk is added when the default profile has none; one already there stays.
+          const base = ns.profiles.get(defaultProfile)
+          const root = Object.values(base?.spec.devices ?? {}).find((d) => d["type"] === "disk" && d["path"] === "/")
+          if (base !== undefined && root === undefined) {
+            ns.profiles.set(defaultProfile, {
+              ...base,
+              spec: new ProfileSpec({
+                ...base.spec,
+                devices: { ...base.spec.devices, root: { type: "disk", path: "/", pool: spec.rootDiskPool } }
+              })
+            })
+          }
+          const pool = root?.["pool"] ?? spec.rootDiskPool
+          return Effect.succeed(new Namespace({ ...toNamespace(spec.name, ns), rootDiskPool: pool }))
         }),
 
       getNamespace: (name) =>
@@ -735,7 +748,18 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       fileInfo: (name, path) =>
         withInstance(name, (state) =>
           Effect.succeed(
-            Option.flatMap(prefixes(path), (ps) => Option.fromUndefinedOr(state.files.get(ps.at(-1) ?? "/")))
+            Option.flatMap(prefixes(path), (ps) => {
+              const at = ps.at(-1) ?? "/"
+              const known = state.files.get(at)
+              // A mount point of the running instance is a directory there (what is mounted).
+              const mountPoints = [
+                ...(state.spec.repo === undefined ? [] : [state.spec.repo.path]),
+                ...state.spec.mounts.map((m) => m.path)
+              ]
+              return known === undefined && state.status === "Running" && mountPoints.includes(at)
+                ? Option.some(new FileInfo({ type: "directory", uid: 0, gid: 0, mode: 0o755 }))
+                : Option.fromUndefinedOr(known)
+            })
           )),
 
       makeDirectory: (name, path, { gid, mode = 0o755, uid }) =>

@@ -73,12 +73,70 @@ export type ProfileVariables = Readonly<Record<string, string>>
  * @category errors
  */
 export class NotFound extends Schema.TaggedClass<NotFound>("@repoman/core/ProfileStore/NotFound")("NotFound", {
-  name: Schema.String
+  name: Schema.String,
+  /** The names the library has (for the message), when known. */
+  known: Schema.optionalKey(Schema.Array(Schema.String))
 }) {
-  /** One line for the user. */
+  /** One line for the user: the names there are, and the closest one. */
   get message(): string {
-    return `there is no profile "${this.name}" in the profile library`
+    return `there is no profile "${this.name}" in the profile library${
+      this.known === undefined ? "" : `: ${knownNames(this.name, this.known)}`
+    }`
   }
+}
+
+/**
+ * The name in `candidates` closest to `name`, if one is close: one that
+ * starts with it or that it starts with (`gemini` -> `gemini-share`), else
+ * one within an edit distance of a third of its length (at least 1).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const closestName = (name: string, candidates: ReadonlyArray<string>): string | undefined => {
+  const lower = name.toLowerCase()
+  const byPrefix = candidates.filter((c) => {
+    const l = c.toLowerCase()
+    return l !== lower && (l.startsWith(lower) || lower.startsWith(l))
+  }).sort((a, b) => Math.abs(a.length - name.length) - Math.abs(b.length - name.length))
+  if (byPrefix[0] !== undefined) return byPrefix[0]
+  const limit = Math.max(1, Math.floor(name.length / 3))
+  let best: { readonly name: string; readonly distance: number } | undefined
+  for (const c of candidates) {
+    const d = editDistance(lower, c.toLowerCase())
+    if (d > 0 && d <= limit && (best === undefined || d < best.distance)) best = { name: c, distance: d }
+  }
+  return best?.name
+}
+
+const editDistance = (a: string, b: string): number => {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1)
+      )
+    }
+    previous = current
+  }
+  return previous[b.length] ?? 0
+}
+
+/**
+ * `did you mean X? the profiles are A, B, C` for a name that is none of
+ * `known` (sorted, without duplicates).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const knownNames = (name: string, known: ReadonlyArray<string>): string => {
+  const names = [...new Set(known)].sort()
+  if (names.length === 0) return "there are none yet"
+  const close = closestName(name, names)
+  return `${close === undefined ? "" : `did you mean ${close}? `}the profiles are ${names.join(", ")}`
 }
 
 /**

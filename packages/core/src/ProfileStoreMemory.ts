@@ -59,7 +59,7 @@ const service = (options: MemoryOptions): ProfileStore["Service"] => {
   const find = (name: ProfileName) => {
     const template = entries().get(name)
     return template === undefined
-      ? Effect.fail(new ProfileError({ reason: new NotFound({ name }) }))
+      ? Effect.fail(new ProfileError({ reason: new NotFound({ name, known: [...entries().keys()] }) }))
       : Effect.succeed(template)
   }
   const render = (template: Template, variables: ProfileVariables) =>

@@ -131,6 +131,7 @@ describe("make with mirrorBatch", () => {
       const opts = { delete: true, dryRun: false }
       const notMounted = yield* Effect.flip(target(status({ mounted: false })).mirrorAll(sources(1), opts))
       assert.strictEqual(notMounted.reason._tag, "NotMounted")
+      assert.include(notMounted.message, "turn the mount check off with [backup] require_mount = false in repoman.toml")
       const allowed = yield* target(status({ mounted: false })).mirrorAll(sources(1), { ...opts, requireMount: false })
       assert.isTrue(allowed[0]?.succeeded)
       const ro = yield* Effect.flip(target(status({ writable: false })).mirrorAll(sources(1), opts))

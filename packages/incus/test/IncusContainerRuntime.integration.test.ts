@@ -127,6 +127,13 @@ layer(particular.layer, { excludeTestServices: true, timeout })("IncusContainerR
         // Put it back for the other tests.
         const back = yield* runtime.ensureNamespace(namespaceSpec(particular.project))
         assert.deepStrictEqual([back.allowedPaths, back.idMapping], [[allowedRoot], Option.some(hostUser)])
+        // The root disk already there keeps its pool, and that is the pool reported (setup says it).
+        const otherPool = yield* runtime.ensureNamespace(
+          new NamespaceSpec({ ...namespaceSpec(particular.project), rootDiskPool: "rmit-no-such-pool" })
+        )
+        assert.strictEqual(otherPool.rootDiskPool, pool)
+        const { value: profile } = yield* client.getProfile(particular.project, "default")
+        assert.deepStrictEqual(profile.devices["root"], { type: "disk", path: "/", pool })
       }),
     timeout
   )

@@ -80,7 +80,7 @@ export const make = (options: {
     Effect.flatMap(options.list, (entries) => {
       const found = entries.find((e) => e.name === name)
       return found === undefined
-        ? Effect.fail(new ProfileError({ reason: new NotFound({ name }) }))
+        ? Effect.fail(new ProfileError({ reason: new NotFound({ name, known: entries.map((e) => e.name) }) }))
         : Effect.succeed(found)
     })
   const read = (name: ProfileName) => Effect.flatMap(find(name), options.read)
@@ -165,7 +165,9 @@ export const combine = (stores: ReadonlyArray<ProfileStore["Service"]>): Profile
       const index = lists.findIndex((l) => l.some((e) => e.name === name))
       const store = stores[index]
       return store === undefined
-        ? Effect.fail(new ProfileError({ reason: new NotFound({ name }) }))
+        ? Effect.fail(
+          new ProfileError({ reason: new NotFound({ name, known: lists.flatMap((l) => l.map((e) => e.name)) }) })
+        )
         : Effect.succeed(store)
     })
   return ProfileStore.of({

@@ -46,11 +46,35 @@ import * as Schema from "effect/Schema"
  */
 export class AgentInstallError extends Schema.TaggedError<AgentInstallError>(
   "@repoman/programs/AgentInstall/AgentInstallError"
-)("AgentInstallError", { tool: Schema.String, detail: Schema.String, usage: Schema.Boolean }) {
-  /** One line for the user. */
+)("AgentInstallError", {
+  tool: Schema.String,
+  detail: Schema.String,
+  usage: Schema.Boolean,
+  /** The other tools that failed the same way, so that one run names them all. */
+  others: Schema.optionalKey(Schema.Array(Schema.Struct({ tool: Schema.String, detail: Schema.String })))
+}) {
+  /** One line for the user, naming every tool that failed. */
   override get message(): string {
-    return `${this.tool}: ${this.detail}`
+    return [{ tool: this.tool, detail: this.detail }, ...(this.others ?? [])].map((e) => `${e.tool}: ${e.detail}`)
+      .join("; ")
   }
+}
+
+/**
+ * One {@link AgentInstallError} for all of `errors` (the first carries the
+ * rest), or `undefined` when there are none.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const allAgentErrors = (errors: ReadonlyArray<AgentInstallError>): AgentInstallError | undefined => {
+  const [first, ...rest] = errors
+  return first === undefined ? undefined : new AgentInstallError({
+    tool: first.tool,
+    detail: first.detail,
+    usage: errors.some((e) => e.usage),
+    others: rest.flatMap((e) => [{ tool: e.tool, detail: e.detail }, ...(e.others ?? [])])
+  })
 }
 
 /** Directories that are never an install to mount: they would hide the container's own. */

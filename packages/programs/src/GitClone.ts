@@ -101,6 +101,20 @@ export const cloneArgv = (url: GitUrl, target: string): ReadonlyArray<string> =>
 ]
 
 /**
+ * Why `git clone` failed, from its stderr: git's first `fatal:` line (the
+ * cause, e.g. `'/etc' does not appear to be a git repository`), not its
+ * closing advice (`and the repository exists.`); else the last line.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const cloneFailure = (stderr: string, exitCode: number): string => {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l.length > 0)
+  const fatal = lines.find((l) => l.startsWith("fatal: "))
+  return fatal?.slice("fatal: ".length) ?? lines.at(-1) ?? `git exited with ${exitCode}`
+}
+
+/**
  * Clones `url` into `<repos root>/<repo>` and returns that path. Fails with
  * `ProjectExists` when the name is registered, {@link CloneTargetExists} when
  * the directory (or a symlink by that name) exists, {@link CloneFailed} when
@@ -132,10 +146,7 @@ export const cloneForProject = Effect.fn("cloneForProject")(
     const { exitCode, stderr } = yield* HostProcess.run("git", cloneArgv(url, target), {
       env: { GIT_TERMINAL_PROMPT: "0" }
     }).pipe(Effect.mapError((e) => failed(e.reason._tag === "CannotStart" ? e.reason.detail : e.message, e)))
-    if (exitCode !== 0) {
-      const lines = stderr.trim().split("\n").filter((l) => l.length > 0)
-      return yield* failed(lines.at(-1) ?? `git exited with ${exitCode}`)
-    }
+    if (exitCode !== 0) return yield* failed(cloneFailure(stderr, exitCode))
     return target
   }
 )

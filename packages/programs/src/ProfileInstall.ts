@@ -29,6 +29,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import {
   AgentInstallError,
+  allAgentErrors,
   moveLoginIntoStore,
   type PreparedHost,
   prepareHost,
@@ -144,12 +145,14 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
   const named = Object.entries(options.agentDirs ?? {}).flatMap(([t, d]) =>
     d === undefined ? [] : [[t as ToolId, d] as const]
   )
-  const resolved = Object.fromEntries(
-    yield* Effect.forEach(
-      named,
-      ([tool, dir]) => Effect.map(resolveInstall(tool, dir, host.home), (real) => [tool, real] as const)
-    )
+  // Every directory named wrong is reported at once, not one per run.
+  const checkedDirs = yield* Effect.forEach(
+    named,
+    ([tool, dir]) => Effect.result(Effect.map(resolveInstall(tool, dir, host.home), (real) => [tool, real] as const))
   )
+  const badDirs = allAgentErrors(checkedDirs.flatMap((r) => Result.isFailure(r) ? [r.failure] : []))
+  if (badDirs !== undefined) return yield* badDirs
+  const resolved = Object.fromEntries(checkedDirs.flatMap((r) => Result.isSuccess(r) ? [r.success] : []))
   const loaded = yield* registry.load
   const context = yield* prepareContext(host, { ...loaded, agents: { ...loaded.agents, ...resolved } })
   const requested = [...new Set(names)]
@@ -158,6 +161,30 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
   // the projects' state dir) is made first, in repoman's own state dir, so
   // that their sources exist for the checks below.
   const tools = new Map<ProfileName, ReadonlyArray<PreparedHost>>()
+  // Every tool that is not installed is named at once (before any host side is made).
+  const notInstalled: Array<AgentInstallError> = []
+  for (const name of requested) {
+    if (name === "default") continue
+    const add = (e: AgentInstallError) => {
+      if (!notInstalled.some((n) => n.tool === e.tool)) notInstalled.push(e)
+    }
+    // A profile that renders with a tool's install dir fails to render without it.
+    const rendered = yield* prepareProfile(name, context).pipe(
+      Effect.map(Option.some),
+      Effect.catchTag("AgentInstallError", (e) => Effect.sync(() => add(e)).pipe(Effect.as(Option.none())))
+    )
+    const label = Option.isSome(rendered) ? rendered.value.info.labels[AGENT_LABEL] : undefined
+    if (label === undefined || !Schema.is(ToolId)(label)) continue
+    const needed: ReadonlyArray<ToolId> = TOOLS[label].needsNode && label !== "node" ? [label, "node"] : [label]
+    for (const tool of needed) {
+      const missing = context.missing[installVariable(tool)]
+      if (context.variables[installVariable(tool)] === undefined) {
+        add(new AgentInstallError({ tool, detail: missing?.detail ?? "not installed", usage: false }))
+      }
+    }
+  }
+  const allMissing = allAgentErrors(notInstalled)
+  if (allMissing !== undefined) return yield* allMissing
   for (const name of requested) {
     if (name === "default") continue
     const rendered = yield* prepareProfile(name, context)
@@ -222,13 +249,15 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
       }
       const refused = unnamed(exposures, options.allowSensitive)
       if (refused.length > 0) return yield* failWith(new SensitiveSource({ profile: name, exposures: refused }))
+      // Every missing source of every profile is named at once (after the loop), not one per run.
+      const missing: Array<SourceMissing> = []
       for (const s of prepared.sources) {
         if (Option.isNone(s.real)) {
           const movable = yield* Effect.filter(
             shared.links.filter((l) => l.target.startsWith(`${s.source}/`)),
             (l) => Effect.map(hostLinkState(l), (state) => state._tag === "Movable")
           )
-          return yield* failWith(
+          missing.push(
             new SourceMissing({
               profile: name,
               device: s.mount,
@@ -238,6 +267,7 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
           )
         }
       }
+      if (missing.length > 0) return { prepared, exposures, links: [], missing }
       // Never over a profile another user's repoman (or no repoman) made.
       yield* runtime.getProfile(name).pipe(
         Effect.flatMap(requireOwnProfile),
@@ -250,8 +280,25 @@ export const installProfiles = Effect.fn("ProfileInstall.installProfiles")(funct
           state: moved.has(link.file) ? "Moved" : state._tag,
           detail: state._tag === "Blocked" ? state.detail : ""
         })))
-      return { prepared, exposures, links }
+      return { prepared, exposures, links, missing: [] as ReadonlyArray<SourceMissing> }
     }))
+  const [firstMissing, ...otherMissing] = checked.flatMap((c) => c.missing)
+  if (firstMissing !== undefined) {
+    return yield* failWith(
+      new SourceMissing({
+        profile: firstMissing.profile,
+        device: firstMissing.device,
+        source: firstMissing.source,
+        ...(firstMissing.linkable === undefined ? {} : { linkable: firstMissing.linkable }),
+        others: otherMissing.map((m) => ({
+          profile: m.profile,
+          device: m.device,
+          source: m.source,
+          ...(m.linkable === undefined ? {} : { linkable: m.linkable })
+        }))
+      })
+    )
+  }
 
   // The namespace: let its instances mount the sources (all or nothing).
   const stateful = [...tools.values()].flat().some((t) => TOOLS[t.tool].stateDir !== undefined)

@@ -8,6 +8,7 @@
  * @since 0.1.0
  * @module
  */
+import { knownNames } from "@repoman/core/ProfileStore"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
@@ -25,17 +26,26 @@ export class SourceMissing
       device: Schema.String,
       source: Schema.String,
       /** A file of the host that `--link-files` would move into the missing source (which it then makes). */
-      linkable: Schema.optionalKey(Schema.String)
+      linkable: Schema.optionalKey(Schema.String),
+      /** The other missing sources of the same install, so that one run names them all. */
+      others: Schema.optionalKey(Schema.Array(Schema.Struct({
+        profile: Schema.String,
+        device: Schema.String,
+        source: Schema.String,
+        linkable: Schema.optionalKey(Schema.String)
+      })))
     }
   )
 {
-  /** One line for the user. */
+  /** One line for the user, naming every missing source. */
   get message(): string {
-    const fix = this.linkable === undefined
-      ? "create it, or shadow the profile with your own in profiles.d/"
-      : `'repoman profile install ${this.profile} --link-files' makes it and moves ${this.linkable} there`
-    return `profile ${this.profile}: the source ${this.source} of device "${this.device}" does not exist on this host ` +
-      `(${fix})`
+    const one = (m: { profile: string; device: string; source: string; linkable?: string }) => {
+      const fix = m.linkable === undefined
+        ? "create it, or shadow the profile with your own in profiles.d/"
+        : `'repoman profile install ${m.profile} --link-files' makes it and moves ${m.linkable} there`
+      return `profile ${m.profile}: the source ${m.source} of device "${m.device}" does not exist on this host (${fix})`
+    }
+    return [this, ...(this.others ?? [])].map(one).join("; ")
   }
 }
 
@@ -93,6 +103,25 @@ export class NotInstalled
   /** One line for the user. */
   get message(): string {
     return `profile ${this.profile} is not installed: run 'repoman profile install ${this.profile}'`
+  }
+}
+
+/**
+ * A profile that is neither installed nor in the library: the message names
+ * those there are, and the closest one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownProfile
+  extends Schema.TaggedClass<UnknownProfile>("@repoman/programs/ProfileInstallError/UnknownProfile")(
+    "UnknownProfile",
+    { profile: Schema.String, known: Schema.Array(Schema.String) }
+  )
+{
+  /** One line for the user. */
+  get message(): string {
+    return `there is no profile ${this.profile}, installed or in the library: ${knownNames(this.profile, this.known)}`
   }
 }
 
@@ -161,6 +190,7 @@ export const ProfileInstallErrorReason = Schema.Union([
   SensitiveSource,
   NotAllowed,
   NotInstalled,
+  UnknownProfile,
   Drifted,
   InUse
 ])

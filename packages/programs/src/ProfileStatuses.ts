@@ -19,7 +19,7 @@ import * as Schema from "effect/Schema"
 import { hostStateDir, seedSource } from "./AgentInstall.ts"
 import { requireOwnProfile } from "./Owners.ts"
 import { contextNow, prepareContext, prepareProfile, sameSpec } from "./PreparedProfile.ts"
-import { Drifted, failWith, NotAllowed, NotInstalled, Retired } from "./ProfileInstallError.ts"
+import { Drifted, failWith, NotAllowed, NotInstalled, Retired, UnknownProfile } from "./ProfileInstallError.ts"
 
 /**
  * One row of `repoman profile list`.
@@ -184,7 +184,16 @@ export const requireProfiles = Effect.fn("ProfileStatuses.requireProfiles")(func
   const required: Array<RequiredProfile> = []
   for (const name of names) {
     const installed = yield* runtime.getProfile(name).pipe(
-      Effect.catchReason("ContainerRuntimeError", "NotFound", () => failWith(new NotInstalled({ profile: name })))
+      Effect.catchReason("ContainerRuntimeError", "NotFound", () =>
+        library.has(name)
+          ? failWith(new NotInstalled({ profile: name }))
+          : Effect.flatMap(runtime.listProfiles(), (all) =>
+            failWith(
+              new UnknownProfile({
+                profile: name,
+                known: [...library, ...all.map((p) => p.name as string).filter((n) => n !== "default")]
+              })
+            )))
     )
     yield* requireOwnProfile(installed)
     if (library.has(name)) {

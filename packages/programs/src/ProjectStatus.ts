@@ -242,6 +242,23 @@ const lastSyncWarning = (project: Project, now: number, thresholdHours: number):
     : []
 }
 
+/**
+ * Whether the repo is mounted at `repoPath` in the running container, asked
+ * of the engine, never of the image: the mount table the host reads when
+ * it can, else what the file API finds at that path (a directory). No
+ * command runs inside (an image need not have `test`).
+ */
+const repoMounted = (name: ProjectName, repoPath: string) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    const table = yield* runtime.mountTable(name).pipe(Effect.orElseSucceed(() => Option.none()))
+    if (Option.isSome(table)) return table.value.some((e) => e.mountPoint === repoPath)
+    return yield* runtime.fileInfo(name, repoPath).pipe(
+      Effect.map((info) => Option.isSome(info) && info.value.type === "directory"),
+      Effect.orElseSucceed(() => false)
+    )
+  })
+
 const statusOf = (
   project: Project,
   reposRoot: string,
@@ -289,7 +306,9 @@ const statusOf = (
       checkpoints: yield* checkpointReport(project, now),
       generations: project.backup && backup !== null && backup.ok ? yield* generationsReport(project, repoPath) : null
     }
-    const sealed = seal.state !== "broken" && Option.isNone(owned)
+    // One truth: every line the report marks FAIL makes the project unhealthy.
+    const sealed = seal.state !== "broken" && Option.isNone(owned) && (base.backup === null || base.backup.ok) &&
+      base.checkpoints.error === null
     const modeWarnings = [
       ...(uidMode === "shift" ? [SHIFT_WARNING] : []),
       ...lastSyncWarning(project, now, thresholdHours),
@@ -359,7 +378,7 @@ const statusOf = (
       } satisfies ProjectStatus
     }
 
-    const mount = yield* runtime.exec(project.name, ["test", "-d", repoPath])
+    const mountPresent = yield* repoMounted(project.name, repoPath)
     const probe = (uid: number) =>
       Effect.gen(function*() {
         const file = path.join(repoPath, probeName(uid === 0 ? "root" : "user"))
@@ -394,7 +413,6 @@ const statusOf = (
         ? "container root writes as HOST ROOT into the repo"
         : `container root writes as unprivileged host uid ${root.owner}`
     }
-    const mountPresent = mount.exitCode === 0
     return {
       ...base,
       state: i.status,

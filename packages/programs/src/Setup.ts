@@ -221,6 +221,7 @@ export const setup = Effect.fn("setup")(function*(
     })
   let pool: Option.Option<StoragePool> = Option.none()
   let notes: ReadonlyArray<string> = []
+  let poolNote: ReadonlyArray<string> = []
   if (access.restricted) {
     // Nothing of the project may change: check it, and say exactly what an admin must do.
     const wanted = spec([realRoot], input.storagePool ?? "default")
@@ -233,11 +234,21 @@ export const setup = Effect.fn("setup")(function*(
     notes = [...check.notes, ...check.unchecked.map((u) => `not checked: ${u}`)]
   } else {
     // The pool and the restricted namespace (paths others allowed are kept).
-    const chosen = yield* choosePool(yield* runtime.listStoragePools(), input.storagePool)
-    pool = Option.some(chosen)
+    const pools = yield* runtime.listStoragePools()
+    const chosen = yield* choosePool(pools, input.storagePool)
     const kept = Option.match(found, { onNone: () => [], onSome: (ns) => ns.allowedPaths })
     const wanted = spec([realRoot, ...kept], chosen.name)
-    yield* runtime.ensureNamespace(wanted)
+    const made = yield* runtime.ensureNamespace(wanted)
+    // A namespace that already has a root disk keeps its pool: report that one, not the one asked for.
+    const inUse = made.rootDiskPool === undefined ? chosen : pools.find((p) => p.name === made.rootDiskPool)
+    pool = Option.some(inUse ?? chosen)
+    poolNote = input.storagePool !== undefined && made.rootDiskPool !== undefined &&
+        made.rootDiskPool !== input.storagePool
+      ? [
+        `Incus project ${defaults.incusProject} keeps storage pool ${made.rootDiskPool}: its default profile's root disk ` +
+        `already uses it (containers made there live on it), so --storage-pool ${input.storagePool} was not applied`
+      ]
+      : []
     notes = (yield* runtime.checkNamespace(wanted, defaults.defaultImage)).notes
   }
   const roomWarning = delegation.room > 0 && delegation.room < 100
@@ -275,6 +286,7 @@ export const setup = Effect.fn("setup")(function*(
     uidMode: defaults.uidMode,
     lanIp,
     warnings: [
+      ...poolNote,
       ...Option.match(pool, { onNone: () => [], onSome: poolWarnings }),
       ...(defaults.uidMode === "shift" ? [SHIFT_WARNING] : []),
       ...roomWarning,

@@ -5,19 +5,25 @@
  * else is left in it and repoman made it (never a project an admin made for
  * a restricted client, which repoman may not delete). A project another
  * user's repoman made is refused as a whole. Repos are never touched (containers only
- * mount them), and the registry file stays unless `purgeRegistry` asks for
- * it. {@link planUninstall} says exactly what will go, before anything does.
+ * mount them). The registry entries of the containers it deletes go with
+ * them (so `setup` then `new NAME` works again); the registry file itself
+ * stays unless `purgeRegistry` asks for it. {@link planUninstall} says
+ * exactly what will go, before anything does.
  *
  * @since 0.1.0
  * @module
  */
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type ManagedObjects } from "@repoman/core/ContainerRuntime"
+import { HostFiles } from "@repoman/core/HostFiles"
+import type { ProjectName } from "@repoman/core/Ids"
 import { isUsable, mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import { removeProjectState } from "./AgentState.ts"
+import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { namespaceOwnership } from "./Owners.ts"
 
@@ -44,7 +50,25 @@ export interface UninstallPlan {
   readonly namespaceKept: Option.Option<string>
   /** The registry file, when it is to be deleted (and exists). */
   readonly registryFile: Option.Option<string>
+  /** The registry entries of the containers that go (they would name containers that are no more). */
+  readonly registryEntries: ReadonlyArray<ProjectName>
+  /**
+   * The sealed gitdirs of the containers that go (as `remove` drops them:
+   * a later `new` of the same name needs the place free).
+   */
+  readonly sealedGitDirs: ReadonlyArray<string>
 }
+
+/**
+ * Whether the plan removes nothing at all (the command then says so and
+ * succeeds without asking).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const isEmptyPlan = (plan: UninstallPlan): boolean =>
+  plan.managed.instances.length === 0 && plan.managed.profiles.length === 0 && !plan.deleteNamespace &&
+  Option.isNone(plan.registryFile) && plan.registryEntries.length === 0 && plan.sealedGitDirs.length === 0
 
 /**
  * Works out what goes, changing nothing.
@@ -99,6 +123,20 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
   }
   const purge = options.purgeRegistry === true &&
     (yield* fs.exists(registryFile).pipe(Effect.orElseSucceed(() => false)))
+  // No registry yet (or one that cannot be read): no entries to drop; a
+  // broken file is never rewritten here.
+  const registered = yield* (yield* Registry).load.pipe(
+    Effect.map((d) => d.projects.map((p) => p.name)),
+    Effect.orElseSucceed((): ReadonlyArray<ProjectName> => [])
+  )
+  const registryEntries = purge ? [] : registered.filter((name) => managed.instances.includes(name))
+  const files = yield* HostFiles
+  const { stateDir } = yield* ConfigPaths
+  const sealedGitDirs: Array<string> = []
+  for (const name of managed.instances) {
+    const dir = gitDirOf(stateDir, name)
+    if (Option.isSome(yield* files.lstat(dir).pipe(Effect.orElseSucceed(() => Option.none())))) sealedGitDirs.push(dir)
+  }
   return {
     namespace,
     namespaceExists: exists,
@@ -106,14 +144,17 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     foreign,
     deleteNamespace: exists && foreign.length === 0 && Option.isNone(namespaceKept),
     namespaceKept,
-    registryFile: purge ? Option.some(registryFile) : Option.none()
+    registryFile: purge ? Option.some(registryFile) : Option.none(),
+    registryEntries,
+    sealedGitDirs
   } satisfies UninstallPlan
 })
 
 /**
- * Carries out a plan: instances first (profiles in use cannot go), then
- * profiles, then the namespace if it is empty, then the registry file if
- * asked. Returns whether the namespace was deleted.
+ * Carries out a plan: instances first (profiles in use cannot go), each
+ * with its registry entry, then profiles, then the namespace if it is
+ * empty, then the registry file if asked. Returns whether the namespace was
+ * deleted.
  *
  * @since 0.1.0
  * @category programs
@@ -121,11 +162,18 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
 export const uninstall = Effect.fn("uninstall")(function*(plan: UninstallPlan) {
   const runtime = yield* ContainerRuntime
   const fs = yield* FileSystem.FileSystem
+  const registry = yield* Registry
   for (const instance of plan.managed.instances) {
     const mounts = yield* runtime.get(instance).pipe(Effect.map((i) => i.mounts), Effect.orElseSucceed(() => []))
     yield* runtime.remove(instance).pipe(Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void))
     // The agents' per-project state goes with its container (the shared login stays: it is the user's).
     yield* removeProjectState(mounts)
+    yield* discardSeal(instance)
+    if (plan.registryEntries.includes(instance)) {
+      yield* registry.removeProject(instance).pipe(
+        Effect.catchReason("RegistryError", "ProjectNotFound", () => Effect.void)
+      )
+    }
   }
   for (const profile of plan.managed.profiles) {
     yield* runtime.deleteProfile(profile).pipe(

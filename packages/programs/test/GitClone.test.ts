@@ -66,6 +66,16 @@ describe("GitClone", () => {
       )
       assert.strictEqual(failed._tag, "CloneFailed")
       assert.isFalse(yield* fs.exists(`${home}/repos/bar`))
+
+      // A directory that is not a repository: git's reason, not its closing advice.
+      const notRepo = yield* Effect.flip(
+        cloneForProject(ProjectName.make("etc"), RepoDir.make("etc"), url("file:///etc")).pipe(Effect.provide(layer()))
+      )
+      assert.strictEqual(
+        notRepo.message,
+        `cloning file:///etc into ${home}/repos/etc failed: '/etc' does not appear to be a git repository`
+      )
+      assert.isFalse(yield* fs.exists(`${home}/repos/etc`))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("refuses an existing directory, a dangling symlink or a registered name without running git", () =>

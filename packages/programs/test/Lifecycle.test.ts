@@ -4,6 +4,7 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
+import { BackupTarget } from "@repoman/core/BackupTarget"
 import * as BackupTargetMemory from "@repoman/core/BackupTargetMemory"
 import * as CheckpointsMemory from "@repoman/core/CheckpointsMemory"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
@@ -86,6 +87,18 @@ const world = (
   })
 
 const isurus = ProjectName.make("isurus")
+
+/**
+ * An engine that runs `touch` on the host: uid 1000 as the host user, root
+ * refused; any other command exits with `otherExit`.
+ */
+const touchOnHost = (fs: FileSystem.FileSystem, otherExit: number): RuntimeMemory.ExecHandler => (req) =>
+  req.argv[0] === "touch" && req.options.user === 1000
+    ? fs.writeFileString(req.argv[1] ?? "", "").pipe(
+      Effect.orDie,
+      Effect.as(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
+    )
+    : Effect.succeed(new ExecResult({ exitCode: req.argv[0] === "touch" ? 1 : otherExit, stdout: "", stderr: "" }))
 
 describe("new", () => {
   it.effect("creates and starts one container with the repo at the same path, mapped ids, and registers it", () =>
@@ -193,9 +206,9 @@ describe("new", () => {
       const error = yield* Effect.flip(
         newProject({ name: isurus, profiles: [ProfileName.make("nope")] }).pipe(Effect.provide(layer))
       )
-      // Checked before anything is made: the profile is not installed.
+      // Checked before anything is made: the profile is neither installed nor in the library.
       assert.deepInclude(error._tag === "ProfileInstallError" ? error.reason : {}, {
-        _tag: "NotInstalled",
+        _tag: "UnknownProfile",
         profile: "nope"
       })
       assert.deepStrictEqual(yield* runtime.list(), [])
@@ -417,15 +430,7 @@ describe("list, status, remove, shell", () => {
   it.effect("status probes: uid 1000 lands as the host user; root is refused", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
-      // The memory engine runs `touch` on the host: uid 1000 as the host user, root refused.
-      const exec: RuntimeMemory.ExecHandler = (req) =>
-        req.argv[0] === "touch" && req.options.user === 1000
-          ? fs.writeFileString(req.argv[1] ?? "", "").pipe(
-            Effect.orDie,
-            Effect.as(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
-          )
-          : Effect.succeed(new ExecResult({ exitCode: req.argv[0] === "touch" ? 1 : 0, stdout: "", stderr: "" }))
-      const { layer, home } = yield* world({ runtime: { exec } })
+      const { layer, home } = yield* world({ runtime: { exec: touchOnHost(fs, 0) } })
       yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
       const [s] = yield* projectStatus(isurus).pipe(Effect.provide(layer))
       assert.strictEqual(s?.state, "Running")
@@ -436,6 +441,28 @@ describe("list, status, remove, shell", () => {
       assert.isTrue(s?.healthy)
       // The probes leave nothing behind (the .git is new's: a sealed project needs one).
       assert.deepStrictEqual((yield* fs.readDirectory(`${home}/repos/isurus`)).sort(), [".git", "README", "src"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("status: one truth: a backup FAIL is unhealthy; the mount check runs nothing in the container", () =>
+    Effect.gen(function*() {
+      // The image has `touch` (the probes) and nothing else: `test` would be exit 127.
+      const { layer, runtime } = yield* world({ runtime: { exec: touchOnHost(yield* FileSystem.FileSystem, 127) } })
+      yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+      const [ok] = yield* projectStatus(isurus).pipe(Effect.provide(layer))
+      assert.isTrue(ok?.mountPresent)
+      assert.isTrue(ok?.backup?.ok)
+      assert.isTrue(ok?.healthy)
+      assert.notInclude((yield* runtime.calls).map((c) => c.argv[0]), "test")
+      // The backup target is not reachable: the report says FAIL, so the project is not healthy.
+      const unreachable = Layer.succeed(BackupTarget, yield* BackupTargetMemory.make({ reachable: false }))
+      const [failing] = yield* projectStatus(isurus).pipe(Effect.provide(Layer.merge(layer, unreachable)))
+      assert.isFalse(failing?.backup?.ok)
+      assert.isFalse(failing?.healthy)
+      // Stopped, the same truth.
+      yield* runtime.stop(isurus)
+      const [stopped] = yield* projectStatus(isurus).pipe(Effect.provide(Layer.merge(layer, unreachable)))
+      assert.strictEqual(stopped?.state, "Stopped")
+      assert.isFalse(stopped?.healthy)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("remove deletes the container and the entry, and leaves the repo alone", () =>

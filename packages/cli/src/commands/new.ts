@@ -14,6 +14,7 @@ import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
 import { DiskSize, MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
+import { ORIGIN } from "@repoman/programs/Hermetic"
 import { newProject } from "@repoman/programs/NewProject"
 import { detectForProject, Stack, type StackReport } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
@@ -181,7 +182,10 @@ export const newCommand = Command.make("new", flags).pipe(
     for (const line of stackLines(yield* detectForProject(created.repo.real, f.stack))) yield* Console.log(line)
     yield* Console.log(`created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}`)
     yield* Console.log(
-      `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
+      f.hermetic
+        ? `repo ${created.repo.path} is mounted read-only at ${ORIGIN}; the container works on its own clone at ` +
+          `${created.repo.path}; enter with 'repoman shell ${project.name}'`
+        : `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
     )
     for (const line of sealLines(created.repo.path, project.name, created.seal)) yield* Console.log(line)
     if (Option.isSome(created.agentState)) {

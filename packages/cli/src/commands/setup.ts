@@ -7,7 +7,7 @@
 import { HostInfo } from "@repoman/core/HostInfo"
 import { checkDelegation, delegationCommands, UidMode } from "@repoman/core/IdMapping"
 import { ImageRef } from "@repoman/core/Ids"
-import { IpAddress } from "@repoman/core/RegistryDocument"
+import { emptyDocument, IpAddress } from "@repoman/core/RegistryDocument"
 import { setup as runSetup, type SetupInput } from "@repoman/programs/Setup"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -37,7 +37,13 @@ const flags = {
     "incus-project",
     "The Incus project for the containers (default repoman; with incus-user access, your own user-UID)"
   ),
-  image: Flag.String("image").pipe(Flag.withSchema(ImageRef), Flag.withDescription("Default image"), Flag.optional),
+  image: Flag.String("image").pipe(
+    Flag.withSchema(ImageRef),
+    Flag.withDescription(
+      `The image new containers are made from (default ${emptyDocument.defaults.defaultImage})`
+    ),
+    Flag.optional
+  ),
   storagePool: optionalString("storage-pool", "The storage pool for containers (default: the pool named default)"),
   uidMode: Flag.Literals("uid-mode", UidMode.literals).pipe(
     Flag.withDescription("idmap: map only your ids (default); shift: shift=true mounts"),

@@ -1,12 +1,14 @@
 /**
  * `repoman uninstall [--yes] [--purge-registry]`: remove every Incus object
- * repoman made, and its Incus project once empty. Never a repo; the registry
- * only with --purge-registry. Prints exactly what goes first.
+ * repoman made, and its Incus project once empty, with the registry entries
+ * of the containers it deletes. Never a repo; the registry file only with
+ * --purge-registry. Prints exactly what goes first; with nothing to remove
+ * it says so and succeeds.
  *
  * @since 0.1.0
  * @module
  */
-import { planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/programs/Uninstall"
+import { isEmptyPlan, planUninstall, uninstall as runUninstall, type UninstallPlan } from "@repoman/programs/Uninstall"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"
@@ -29,6 +31,10 @@ const describe = (plan: UninstallPlan): string =>
     `This removes from Incus project ${plan.namespace}:`,
     ...(plan.namespaceExists ? [] : [`  - nothing: the project does not exist`]),
     ...plan.managed.instances.map((i) => `  - container ${i}, stopped and deleted`),
+    ...plan.registryEntries.map((p) => `  - the registry entry of ${p}`),
+    ...plan.sealedGitDirs.map((d) =>
+      `  - the sealed gitdir ${d} (commits not brought over with 'repoman fetch' are lost)`
+    ),
     ...plan.managed.profiles.map((p) => `  - profile ${p}`),
     ...(plan.deleteNamespace ? [`  - the Incus project ${plan.namespace} itself`] : []),
     ...(plan.foreign.length === 0 ? [] : [
@@ -53,6 +59,14 @@ export const uninstall = Command.make("uninstall", flags).pipe(
   Command.withDescription("Remove every Incus object repoman made; never a repo, the registry only if asked"),
   Command.withHandler(Effect.fnUntraced(function*({ yes, purgeRegistry }) {
     const plan = yield* planUninstall({ purgeRegistry })
+    if (isEmptyPlan(plan)) {
+      yield* Console.log(
+        plan.namespaceExists
+          ? `Nothing to remove: repoman has nothing of yours in Incus project ${plan.namespace}.`
+          : `Nothing to remove: Incus project ${plan.namespace} does not exist.`
+      )
+      return
+    }
     yield* Console.log(describe(plan))
     if (!yes) {
       if (!(yield* (yield* Stdio.Stdio).stdinIsTerminal)) {

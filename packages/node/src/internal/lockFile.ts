@@ -1,10 +1,13 @@
 /**
- * A cross-process lock file, `<target>.lock`, holding the owner's pid and
- * host. It is created atomically with its content (a temp file hard-linked
- * into place, which fails if the lock exists). A lock whose owner is a dead
- * process on this host is stale and is broken; breaking is itself guarded by
- * a short-lived `<target>.lock.break` file so that two waiters cannot both
- * break the same lock and then both take it.
+ * A cross-process lock file, `<target>.lock`, holding the owner's pid, host
+ * and process start time (field 22 of `/proc/<pid>/stat`). It is created
+ * atomically with its content (a temp file hard-linked into place, which
+ * fails if the lock exists). A lock is stale, and is taken over, when its
+ * owner on this host no longer runs: the pid is gone, or it runs but started
+ * at another time (the pid was reused). A lock whose content cannot be read
+ * as an owner (truncated, garbled) is stale too, and the takeover is said.
+ * Breaking is itself guarded by a short-lived `<target>.lock.break` file so
+ * that two waiters cannot both break the same lock and then both take it.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -16,12 +19,15 @@ import type { PlatformError } from "effect/PlatformError"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { hostname } from "node:os"
+import * as ProcessTable from "../ProcessTable.ts"
 
 export interface LockOptions {
   /** How long to wait for another holder before giving up. */
   readonly timeout: Duration.Input
   /** A break guard older than this is itself considered stale. */
   readonly breakGuardStaleAfter?: Duration.Input
+  /** Told why a stale lock was taken over (default: a warning in the log). */
+  readonly onTakeover?: (why: string) => Effect.Effect<void>
 }
 
 export class LockBusy extends Schema.TaggedError<LockBusy>("@repoman/node/internal/lockFile/LockBusy")("LockBusy", {
@@ -37,21 +43,39 @@ const isAlive = (pid: number): boolean => {
   }
 }
 
+/** Whether /proc tells start times here (Linux); elsewhere a live pid is all there is to go on. */
+const hasProc = ProcessTable.startTime(process.pid) !== undefined
+
 interface Owner {
   readonly pid: number
   readonly host: string
+  /** Field 22 of /proc/<pid>/stat; `""` in a lock written before start times were recorded. */
+  readonly start: string
 }
 
-const parseOwner = (text: string): Owner | undefined => {
-  const [pid, host] = text.split("\n")
+/** The content of a lock this process holds. */
+const ownerText = (host: string): string => `${process.pid}\n${host}\n${ProcessTable.self().start}\n`
+
+/** The owner a lock names, or `undefined` when its content is not one. */
+export const parseOwner = (text: string): Owner | undefined => {
+  const [pid = "", host = "", start = ""] = text.split("\n")
   const n = Number(pid)
-  return Number.isInteger(n) && n > 0 && host !== undefined && host.length > 0 ? { pid: n, host } : undefined
+  return /^[1-9][0-9]*$/.test(pid) && Number.isSafeInteger(n) && host.length > 0 && /^[0-9]*$/.test(start)
+    ? { pid: n, host, start }
+    : undefined
 }
+
+/** Whether the owner still holds the lock: it runs, and (when recorded) started when the lock says. */
+const runs = (owner: Owner): boolean =>
+  hasProc ? ProcessTable.isRunning({ pid: owner.pid, start: owner.start }) : isAlive(owner.pid)
 
 const describe = (text: string): string => {
   const owner = parseOwner(text)
   return owner === undefined ? "another process" : `process ${owner.pid} on ${owner.host}`
 }
+
+/** Short: what an unreadable lock held, as it is (whoever prints it escapes it, as the CLI does). */
+const excerpt = (text: string): string => `"${text.length > 40 ? `${text.slice(0, 40)}...` : text}"`
 
 let counter = 0
 
@@ -67,8 +91,9 @@ export const acquire = (
     const path = yield* Path.Path
     const lock = `${target}.lock`
     const guard = `${lock}.break`
-    const me = `${process.pid}\n${hostname()}\n`
     const host = hostname()
+    const me = ownerText(host)
+    const onTakeover = options.onTakeover ?? ((why: string) => Effect.logWarning(why))
     const deadline = (yield* Clock.currentTimeMillis) + Duration.toMillis(Duration.fromInputUnsafe(options.timeout))
     const guardStale = Duration.toMillis(Duration.fromInputUnsafe(options.breakGuardStaleAfter ?? "5 seconds"))
 
@@ -90,7 +115,7 @@ export const acquire = (
         Effect.catchReason("PlatformError", "NotFound", () => Effect.succeedNone)
       )
 
-    const tryBreakStale = (seen: string) =>
+    const tryBreakStale = (seen: string, why: string) =>
       Effect.gen(function*() {
         if (!(yield* createExclusive(guard, me))) {
           const info = yield* fs.stat(guard).pipe(Effect.option)
@@ -104,7 +129,10 @@ export const acquire = (
         }
         yield* Effect.gen(function*() {
           const now = yield* readIfExists(lock)
-          if (Option.isSome(now) && now.value === seen) yield* fs.remove(lock)
+          if (Option.isSome(now) && now.value === seen) {
+            yield* fs.remove(lock)
+            yield* onTakeover(`${lock}: ${why}; taken over`)
+          }
         }).pipe(Effect.ensuring(Effect.ignore(fs.remove(guard))))
       })
 
@@ -114,8 +142,17 @@ export const acquire = (
       const seen = yield* readIfExists(lock)
       if (Option.isSome(seen)) {
         const owner = parseOwner(seen.value)
-        if (owner !== undefined && owner.host === host && !isAlive(owner.pid)) {
-          yield* tryBreakStale(seen.value)
+        // The lock file is made whole before it appears (a hard link of a written temp file):
+        // content that is not an owner is damage, not a write in progress.
+        const why = owner === undefined
+          ? `the lock held no owner one can read (${excerpt(seen.value)})`
+          : owner.host === host && !runs(owner)
+          ? (ProcessTable.startTime(owner.pid) === undefined
+            ? `its owner, process ${owner.pid}, no longer runs`
+            : `its owner, process ${owner.pid}, no longer runs (that pid is another process now)`)
+          : undefined
+        if (why !== undefined) {
+          yield* tryBreakStale(seen.value, why)
           continue
         }
       }

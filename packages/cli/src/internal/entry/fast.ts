@@ -28,6 +28,7 @@ import { runFromCwd } from "@repoman/programs/RunFromCwd"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ExitCode } from "../../ExitCode.ts"
+import * as CliLogger from "../../host/logger.ts"
 import { whileStdoutOpen } from "../../host/stdout.ts"
 import { printProjects } from "../../render/projects.ts"
 import { reportFailures } from "../failure.ts"
@@ -153,6 +154,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
     printProjects(args.json).pipe(
       whileStdoutOpen,
       Effect.provide(SessionLive.layer()),
+      Effect.provide(CliLogger.layer),
       reportFailures,
       NodeSignals.runMain
     )
@@ -163,6 +165,7 @@ export const main = (argv: ReadonlyArray<string>): void => {
   session(args).pipe(
     Effect.flatMap((code) => code === 0 ? Effect.void : Effect.fail(new ExitCode({ code }))),
     Effect.provide(SessionLive.layer()),
+    Effect.provide(CliLogger.layer),
     reportFailures,
     NodeSignals.runMain
   )

@@ -14,6 +14,7 @@ import {
   type ContainerRuntime,
   coveredBy,
   Forbidden,
+  Namespace,
   NamespaceCheck,
   type NamespaceSpec,
   type OwnedKind,
@@ -42,6 +43,10 @@ import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./co
 type Shape = ContainerRuntime["Service"]
 
 const asProjectName = Schema.decodeUnknownOption(ProjectName)
+
+/** A namespace with the pool its root disks come from, when that is known. */
+const withPool = (ns: Namespace, pool: string | undefined): Namespace =>
+  pool === undefined ? ns : new Namespace({ ...ns, rootDiskPool: pool })
 const asProfileName = Schema.decodeUnknownOption(ProfileName)
 
 export const make = (ctx: RuntimeContext): Pick<
@@ -68,9 +73,10 @@ export const make = (ctx: RuntimeContext): Pick<
   const ensureRootDisk = (name: string, pool: string) =>
     Effect.gen(function*() {
       const { etag, value } = yield* client.getProfile(name, "default")
-      if (value.project !== "" && value.project !== name) return
-      const hasRoot = Object.values(value.devices).some((d) => d["type"] === "disk" && d["path"] === "/")
-      if (hasRoot) return
+      if (value.project !== "" && value.project !== name) return undefined
+      const root = Object.values(value.devices).find((d) => d["type"] === "disk" && d["path"] === "/")
+      // A root disk already there keeps its pool (instances use it): that is the pool in use.
+      if (root !== undefined) return root["pool"]
       const devices = { ...value.devices, root: { type: "disk", path: "/", pool } }
       yield* client.updateProfile(
         name,
@@ -78,6 +84,7 @@ export const make = (ctx: RuntimeContext): Pick<
         { description: value.description, config: value.config, devices },
         etag
       )
+      return pool
     })
 
   /** Why Incus could not allow a host path: it opens an allowed path as a directory. */
@@ -245,8 +252,8 @@ export const make = (ctx: RuntimeContext): Pick<
             })
           )
         }
-        yield* ensureRootDisk(spec.name, spec.rootDiskPool).pipe(mapped)
-        return toNamespace((yield* client.getProject(spec.name).pipe(mapped)).value)
+        const pool = yield* ensureRootDisk(spec.name, spec.rootDiskPool).pipe(mapped)
+        return withPool(toNamespace((yield* client.getProject(spec.name).pipe(mapped)).value), pool)
       }
       const existing = yield* client.getProject(spec.name).pipe(
         Effect.map(Option.some),
@@ -283,8 +290,8 @@ export const make = (ctx: RuntimeContext): Pick<
         yield* refuseForeign(existing.value.value.config)
         yield* bringInLine.pipe(mapped)
       }
-      yield* ensureRootDisk(spec.name, spec.rootDiskPool).pipe(mapped)
-      return toNamespace((yield* client.getProject(spec.name).pipe(mapped)).value)
+      const pool = yield* ensureRootDisk(spec.name, spec.rootDiskPool).pipe(mapped)
+      return withPool(toNamespace((yield* client.getProject(spec.name).pipe(mapped)).value), pool)
     }),
 
     getNamespace: Effect.fn("IncusContainerRuntime.getNamespace")(function*(name: string) {
