@@ -1,0 +1,266 @@
+/**
+ * `config` (ConfigureProject) against the memory runtime and registry, with
+ * real directories for the repo and the mount sources: what it changes,
+ * what it records, what it refuses (the way an agent steering the user
+ * would try: the seal, sensitive paths), and that a refusal half-way
+ * leaves the container, the registry and the namespace as they were.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigPaths } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import * as HostInfo from "@repoman/core/HostInfo"
+import { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
+import { timestampFromDate } from "@repoman/core/Project"
+import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
+import { Registry } from "@repoman/core/Registry"
+import { emptyDocument } from "@repoman/core/RegistryDocument"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
+import { MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
+import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { configureProject, type ConfigureInput, projectSettings } from "../src/ConfigureProject.ts"
+import { newProject } from "../src/NewProject.ts"
+
+const uid = process.getuid?.() ?? 1000
+const gid = process.getgid?.() ?? 1000
+const isurus = ProjectName.make("isurus")
+
+/** A home with ~/repos/isurus, a project made by `new` in the memory runtime, and the layers. */
+const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const home = yield* fs.realPath(yield* fs.makeTempDirectoryScoped({ prefix: "repoman-config-" }))
+    yield* fs.makeDirectory(`${home}/repos/isurus/src`, { recursive: true })
+    yield* fs.makeDirectory(`${home}/data/cache`, { recursive: true })
+    yield* fs.makeDirectory(`${home}/.ssh`, { recursive: true })
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      owner: uid,
+      restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } },
+      ...runtimeOptions
+    })
+    yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+    const registry = yield* RegistryMemory.make({
+      document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
+    })
+    const layer = Layer.mergeAll(
+      Layer.succeed(Registry, registry),
+      Layer.succeed(ContainerRuntime, runtime),
+      HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+      ProfileStoreMemory.layer(),
+      NodeHostFiles.layer
+    )
+    yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+    const configure = (input: Omit<ConfigureInput, "name">) =>
+      configureProject({ name: isurus, ...input }).pipe(Effect.provide(layer))
+    /** The container, the registry entry and the namespace's allowed paths: what must not move on a refusal. */
+    const snapshot = Effect.gen(function*() {
+      const instance = yield* runtime.get(isurus)
+      const entry = yield* registry.getProject(isurus)
+      const namespace = yield* runtime.getNamespace("repoman")
+      return {
+        profiles: instance.profiles,
+        mounts: instance.mounts,
+        env: instance.env,
+        limits: instance.limits,
+        status: instance.status,
+        entry,
+        allowed: namespace.allowedPaths
+      }
+    })
+    return { home, runtime, registry, layer, configure, snapshot }
+  })
+
+/** The reason tag of a failure (`ConfigureError`, `ProfileInstallError`, ... by reason), or "Success". */
+const outcome = <A, E extends { readonly _tag: string; readonly reason?: { readonly _tag: string } }, R>(
+  effect: Effect.Effect<A, E, R>
+) => Effect.match(effect, { onFailure: (e) => e.reason?._tag ?? e._tag, onSuccess: () => "Success" })
+
+describe("config", () => {
+  it.effect("with nothing to change, changes and writes nothing", () =>
+    Effect.gen(function*() {
+      const { configure, snapshot } = yield* world()
+      const before = yield* snapshot
+      const result = yield* configure({})
+      assert.isFalse(result.changed)
+      // Asking for what is there already is no change either.
+      assert.isFalse((yield* configure({ addProfiles: [ProfileName.make("default")] })).changed)
+      assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("changes env, limits and mounts live, records them in the registry entry, and shows them", () =>
+    Effect.gen(function*() {
+      const { home, layer, configure, runtime, registry } = yield* world()
+      const result = yield* configure({
+        env: { EDITOR: "vi", LANG: "C.UTF-8" },
+        limits: { memory: MemorySize.make("2GiB"), cpu: PositiveInt.make(2) },
+        mounts: [{ source: "~/data/cache", path: "/srv/cache", readOnly: true }]
+      })
+      assert.isTrue(result.changed)
+      assert.isFalse(result.restarted)
+      const instance = yield* runtime.get(isurus)
+      assert.deepStrictEqual(instance.env, { EDITOR: "vi", LANG: "C.UTF-8" })
+      assert.strictEqual(instance.limits.memory, "2GiB")
+      assert.strictEqual(instance.limits.cpu, 2)
+      // The defaults `new` set stay.
+      assert.strictEqual(instance.limits.processes, 2000)
+      const mount = instance.mounts.find((m) => m.path === "/srv/cache")
+      assert.deepStrictEqual([mount?.source, mount?.readOnly], [`${home}/data/cache`, true])
+      // The namespace now lets the container mount the source.
+      assert.include((yield* runtime.getNamespace("repoman")).allowedPaths, `${home}/data/cache`)
+      const entry = yield* registry.getProject(isurus)
+      assert.deepStrictEqual(entry.env, { EDITOR: "vi", LANG: "C.UTF-8" })
+      assert.strictEqual(entry.limits?.memory, "2GiB")
+      assert.isTrue(entry.mounts?.some((m) => m.path === "/srv/cache" && m.readOnly))
+      const shown = yield* projectSettings(isurus).pipe(Effect.provide(layer))
+      assert.deepStrictEqual(shown.settings.env, { EDITOR: "vi", LANG: "C.UTF-8" })
+      assert.strictEqual(shown.settings.limits.memory, "2GiB")
+
+      // Then taken away again.
+      yield* configure({ unsetEnv: ["EDITOR"], unmounts: ["/srv/cache"] })
+      const later = yield* runtime.get(isurus)
+      assert.deepStrictEqual(later.env, { LANG: "C.UTF-8" })
+      assert.isFalse(later.mounts.some((m) => m.path === "/srv/cache"))
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).env, { LANG: "C.UTF-8" })
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("adds and removes an installed profile; a missing one, default and an absent one are refused", () =>
+    Effect.gen(function*() {
+      const { configure, runtime, registry, snapshot } = yield* world()
+      const tools = ProfileName.make("tools")
+      yield* runtime.putProfile(tools, new ProfileSpec({ description: "", config: { "environment.X": "1" }, devices: {} }))
+      yield* configure({ addProfiles: [tools] })
+      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles, ["default", "tools"])
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles, ["default", "tools"])
+      const before = yield* snapshot
+      assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "NotInstalled")
+      assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
+      assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("other")] })), "ProfileRefused")
+      assert.deepStrictEqual(yield* snapshot, before)
+      yield* configure({ removeProfiles: [tools] })
+      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles, ["default"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a change that needs a restart is refused without restart (nothing changed) and restarts with it", () =>
+    Effect.gen(function*() {
+      const { configure, runtime, registry, snapshot } = yield* world()
+      const before = yield* snapshot
+      const change = { limits: { inotifyInstances: PositiveInt.make(64) }, env: { A: "1" } }
+      assert.strictEqual(yield* outcome(configure(change)), "RestartNeeded")
+      assert.deepStrictEqual(yield* snapshot, before)
+      const result = yield* configure({ ...change, restart: true })
+      assert.isTrue(result.restarted)
+      assert.isAbove(result.restartReasons.length, 0)
+      assert.strictEqual((yield* runtime.get(isurus)).limits.inotifyInstances, 64)
+      assert.strictEqual((yield* registry.getProject(isurus)).limits?.inotifyInstances, 64)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("all or nothing: the engine refusing half-way leaves the container, the registry and the namespace", () =>
+    Effect.gen(function*() {
+      const { configure, snapshot } = yield* world({
+        refuseUpdate: (_, change) =>
+          change.mounts?.some((m) => m.path === "/etc/hostname") === true ? "cannot mount a directory on a file" : undefined
+      })
+      const before = yield* snapshot
+      const error = yield* Effect.flip(configure({
+        env: { A: "1" },
+        limits: { memory: MemorySize.make("1GiB") },
+        addProfiles: [],
+        mounts: [{ source: "~/data/cache", path: "/etc/hostname", readOnly: false }]
+      }))
+      assert.include(error.message, "cannot mount a directory on a file")
+      assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("attacker: the repo and its git seal can be neither unmounted, covered nor shared around the seal", () =>
+    Effect.gen(function*() {
+      const { home, configure, runtime, snapshot } = yield* world()
+      const repo = `${home}/repos/isurus`
+      const instance = yield* runtime.get(isurus)
+      assert.isTrue(Option.isSome(instance.gitCover))
+      const before = yield* snapshot
+      const attempts: ReadonlyArray<Omit<ConfigureInput, "name">> = [
+        { unmounts: [repo] },
+        { unmounts: [`${repo}/.git`] },
+        { unmounts: [`${repo}/.git/`] },
+        { mounts: [{ source: "~/data/cache", path: `${repo}/.git`, readOnly: false }] },
+        { mounts: [{ source: "~/data/cache", path: repo, readOnly: false }] },
+        // A parent of the repo would cover it, seal and all.
+        { mounts: [{ source: "~/data/cache", path: home, readOnly: false }] },
+        { mounts: [{ source: "~/data/cache", path: "/var/lib/repoman-git", readOnly: false }] },
+        // The host's own .git, the repo, or what holds it, mounted elsewhere.
+        { mounts: [{ source: `${repo}/.git`, path: "/srv/git", readOnly: false }] },
+        { mounts: [{ source: repo, path: "/srv/repo", readOnly: true }] },
+        { mounts: [{ source: "~/repos", path: "/srv/repos", readOnly: true }] },
+        // The sealed gitdirs of every project.
+        { mounts: [{ source: `${home}/.local/state/repoman/git`, path: "/srv/gitdirs", readOnly: true }] }
+      ]
+      for (const attempt of attempts) {
+        const error = yield* Effect.flip(configure(attempt))
+        assert.strictEqual(error.reason._tag, "MountRefused", JSON.stringify(attempt))
+        // Refused for what it would do to the seal, not for a missing path.
+        assert.match(error.message, /repo and its git seal|repo or its git seal/, error.message)
+      }
+      assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("attacker: a sensitive host path is refused unless named with allowSensitive; bad env is refused", () =>
+    Effect.gen(function*() {
+      const { home, configure, runtime, snapshot } = yield* world()
+      const before = yield* snapshot
+      const ssh = yield* Effect.flip(configure({ mounts: [{ source: "~/.ssh", path: "/srv/ssh", readOnly: true }] }))
+      assert.include(ssh.message, "--allow-sensitive")
+      assert.strictEqual(
+        yield* outcome(configure({ mounts: [{ source: "~/no-such-dir", path: "/srv/x", readOnly: true }] })),
+        "MountRefused"
+      )
+      assert.strictEqual(
+        yield* outcome(configure({ mounts: [{ source: "~/data/cache", path: "relative", readOnly: true }] })),
+        "MountRefused"
+      )
+      assert.strictEqual(yield* outcome(configure({ env: { "BAD-KEY": "x" } })), "EnvRefused")
+      assert.strictEqual(yield* outcome(configure({ env: { A: "x\0y" } })), "EnvRefused")
+      assert.strictEqual(yield* outcome(configure({ unsetEnv: ["NOT_SET"] })), "EnvRefused")
+      assert.strictEqual(yield* outcome(configure({ unmounts: ["/srv/none"] })), "MountRefused")
+      assert.deepStrictEqual(yield* snapshot, before)
+      // Named by the user, it passes.
+      yield* configure({ mounts: [{ source: "~/.ssh", path: "/srv/ssh", readOnly: true }], allowSensitive: [`${home}/.ssh`] })
+      assert.isTrue((yield* runtime.get(isurus)).mounts.some((m) => m.path === "/srv/ssh"))
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a container that is another user's is refused, nothing changed", () =>
+    Effect.gen(function*() {
+      const { home, runtime, registry } = yield* world()
+      const other = ProjectName.make("other")
+      yield* runtime.createForeign(
+        new InstanceSpec({ name: other, image: ImageRef.make("repoman-busybox"), profiles: [ProfileName.make("default")] }),
+        { managed: true, owner: Option.some(uid + 4242) }
+      )
+      yield* registry.addProject({
+        name: other,
+        repo: RepoDir.make("other"),
+        image: ImageRef.make("repoman-busybox"),
+        profiles: [ProfileName.make("default")],
+        created: timestampFromDate(new Date()),
+        backup: true
+      })
+      const error = yield* Effect.flip(configureProject({ name: other, env: { A: "1" } }).pipe(
+        Effect.provide(Layer.mergeAll(
+          Layer.succeed(Registry, registry),
+          Layer.succeed(ContainerRuntime, runtime),
+          HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+          ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+          ProfileStoreMemory.layer(),
+          NodeHostFiles.layer
+        ))
+      ))
+      assert.strictEqual(error.reason._tag, "NotYours")
+      assert.deepStrictEqual((yield* runtime.get(other)).env, {})
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
