@@ -141,15 +141,15 @@ describe("config", () => {
       const tools = ProfileName.make("tools")
       yield* runtime.putProfile(tools, new ProfileSpec({ description: "", config: { "environment.X": "1" }, devices: {} }))
       yield* configure({ addProfiles: [tools] })
-      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles, ["default", "tools"])
-      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles, ["default", "tools"])
+      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default", "tools"])
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles as ReadonlyArray<string>, ["default", "tools"])
       const before = yield* snapshot
       assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "NotInstalled")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("other")] })), "ProfileRefused")
       assert.deepStrictEqual(yield* snapshot, before)
       yield* configure({ removeProfiles: [tools] })
-      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles, ["default"])
+      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default"])
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a change that needs a restart is refused without restart (nothing changed) and restarts with it", () =>
