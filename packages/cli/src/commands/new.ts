@@ -11,7 +11,6 @@
  * @module
  */
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
-import { DiskSize, MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { newProject } from "@repoman/programs/NewProject"
@@ -24,7 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
-import { projectName } from "./args.ts"
+import { limitFlags, limitsFrom, projectName } from "./args.ts"
 
 /** What `new` says about the stack: what was found, what was chosen and why, the matching profiles. */
 const stackLines = (report: StackReport): ReadonlyArray<string> => {
@@ -81,26 +80,7 @@ const flags = {
     Flag.withDescription("A profile to add to the defaults (repeatable)"),
     Flag.atLeast(0)
   ),
-  cpu: Flag.Int("cpu").pipe(
-    Flag.withSchema(PositiveInt),
-    Flag.withDescription("Limit the container to N CPUs (default: no limit)"),
-    Flag.optional
-  ),
-  memory: Flag.String("memory").pipe(
-    Flag.withSchema(MemorySize),
-    Flag.withDescription("Limit the container's memory, e.g. 4GiB (default 50% of the host's)"),
-    Flag.optional
-  ),
-  processes: Flag.Int("processes").pipe(
-    Flag.withSchema(PositiveInt),
-    Flag.withDescription("Limit the number of processes in the container (default 2000)"),
-    Flag.optional
-  ),
-  disk: Flag.String("disk").pipe(
-    Flag.withSchema(DiskSize),
-    Flag.withDescription("Limit the size of the container's root disk, e.g. 40GiB (default 20GiB)"),
-    Flag.optional
-  ),
+  ...limitFlags,
   stack: Flag.Literals("stack", Stack.literals).pipe(
     Flag.withDescription("The project's stack, instead of detecting it"),
     Flag.optional
@@ -169,12 +149,7 @@ export const newCommand = Command.make("new", flags).pipe(
       acceptSubmoduleRisk: f.acceptSubmoduleRisk,
       ...Option.match(f.repo, { onNone: () => ({}), onSome: (repo) => ({ repo }) }),
       ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) }),
-      limits: {
-        ...Option.match(f.cpu, { onNone: () => ({}), onSome: (cpu) => ({ cpu }) }),
-        ...Option.match(f.memory, { onNone: () => ({}), onSome: (memory) => ({ memory }) }),
-        ...Option.match(f.processes, { onNone: () => ({}), onSome: (processes) => ({ processes }) }),
-        ...Option.match(f.disk, { onNone: () => ({}), onSome: (disk) => ({ disk }) })
-      }
+      limits: limitsFrom(f)
     })
     const { project } = created
     // Detected once the repo is known to lie inside the repos root.
