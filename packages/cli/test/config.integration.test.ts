@@ -110,7 +110,7 @@ describe("repoman config against a real Incus", () => {
         assert.include(yield* envInside, "GREETING=hello world")
         assert.strictEqual(yield* memoryLimit, String(300 * 1024 * 1024))
 
-        // All or nothing: a mount Incus cannot make (a directory over a file) fails the whole change
+        // All or nothing: a mount Incus cannot make (its target cannot be made in /proc) fails the whole change
         // half-way; the env, the memory limit, the registry and the namespace's allowed paths stay.
         const settled = yield* fs.readFileString(registry)
         const allowedBefore = yield* diskPaths
@@ -122,7 +122,7 @@ describe("repoman config against a real Incus", () => {
           "--memory",
           "200MiB",
           "--mount",
-          "~/data2:/etc/passwd"
+          "~/data2:/proc/repoman"
         ])
         assert.strictEqual(half.code, 1, half.stderr)
         assert.notInclude(half.stderr, "    at ")
@@ -141,7 +141,9 @@ describe("repoman config against a real Incus", () => {
             ["--mount", `${repo}/.git:/srv/git`],
             ["--mount", "~/.ssh:/srv/ssh"],
             ["--env", "BAD-KEY=1"],
-            ["--mount", "nocolon"]
+            ["--mount", "nocolon"],
+            // A file inside would be replaced by the mount.
+            ["--mount", "~/data2:/etc/passwd"]
           ]
         ) {
           const attempt = yield* repoman(["config", "isurus", ...args])

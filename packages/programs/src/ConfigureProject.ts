@@ -378,6 +378,13 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
         new MountRefused({ path: m.path, detail: `a mount there would cover the repo or its git seal (${shielded})` })
       )
     }
+    // Incus would put the mount in place of a file there (and the file is gone when it is taken away).
+    const there = yield* runtime.fileInfo(input.name, target)
+    if (Option.isSome(there) && there.value.type !== "directory") {
+      return yield* refuse(
+        new MountRefused({ path: m.path, detail: `is a ${there.value.type} in the container, not a directory` })
+      )
+    }
     const source = expandHome(m.source, paths.home)
     if (!source.startsWith("/") || source.includes("\0")) {
       return yield* refuse(new MountRefused({ path: m.source, detail: "the host path must be absolute or start with ~/" }))

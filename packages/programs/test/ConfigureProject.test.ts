@@ -170,16 +170,16 @@ describe("config", () => {
     Effect.gen(function*() {
       const { configure, snapshot } = yield* world({
         refuseUpdate: (_, change) =>
-          change.mounts?.some((m) => m.path === "/etc/hostname") === true ? "cannot mount a directory on a file" : undefined
+          change.mounts?.some((m) => m.path === "/proc/repoman") === true ? "cannot make /proc/repoman" : undefined
       })
       const before = yield* snapshot
       const error = yield* Effect.flip(configure({
         env: { A: "1" },
         limits: { memory: MemorySize.make("1GiB") },
         addProfiles: [],
-        mounts: [{ source: "~/data/cache", path: "/etc/hostname", readOnly: false }]
+        mounts: [{ source: "~/data/cache", path: "/proc/repoman", readOnly: false }]
       }))
-      assert.include(error.message, "cannot mount a directory on a file")
+      assert.include(error.message, "cannot make /proc/repoman")
       assert.deepStrictEqual(yield* snapshot, before)
     }).pipe(Effect.provide(NodeServices.layer)))
 
@@ -233,6 +233,12 @@ describe("config", () => {
       assert.strictEqual(yield* outcome(configure({ env: { A: "x\0y" } })), "EnvRefused")
       assert.strictEqual(yield* outcome(configure({ unsetEnv: ["NOT_SET"] })), "EnvRefused")
       assert.strictEqual(yield* outcome(configure({ unmounts: ["/srv/none"] })), "MountRefused")
+      // A file in the container would be replaced by the mount.
+      yield* runtime.writeFile(isurus, "/etc/hostname", "isurus\n")
+      const onFile = yield* Effect.flip(
+        configure({ mounts: [{ source: "~/data/cache", path: "/etc/hostname", readOnly: true }] })
+      )
+      assert.include(onFile.message, "not a directory")
       assert.deepStrictEqual(yield* snapshot, before)
       // Named by the user, it passes.
       yield* configure({ mounts: [{ source: "~/.ssh", path: "/srv/ssh", readOnly: true }], allowSensitive: [`${home}/.ssh`] })

@@ -14,7 +14,7 @@ import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { newProject } from "@repoman/programs/NewProject"
-import { detectForProject, Stack, type StackReport } from "@repoman/programs/StackDetection"
+import { Stack, type StackReport, suggestForNew } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"
@@ -25,8 +25,11 @@ import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
 import { limitFlags, limitsFrom, projectName } from "./args.ts"
 
-/** What `new` says about the stack: what was found, what was chosen and why, the matching profiles. */
-const stackLines = (report: StackReport): ReadonlyArray<string> => {
+/**
+ * What `new` says about the stack before it creates: what was found, what
+ * was chosen and why, the matching library profiles not already given.
+ */
+const stackLines = (report: StackReport, suggested: ReadonlyArray<string>): ReadonlyArray<string> => {
   if (Option.isNone(report.chosen)) return []
   const stack = report.chosen.value
   const head = report.reason === "flag"
@@ -37,9 +40,9 @@ const stackLines = (report: StackReport): ReadonlyArray<string> => {
       `stacks found: ${report.found.map((s) => `${s.stack} (${s.files} files)`).join(", ")}; ` +
       `using ${stack}, the dominant one by file count (--stack to choose)`
     ]
-  return report.profiles.length === 0
+  return suggested.length === 0
     ? head
-    : [...head, `library profiles for ${stack}: ${report.profiles.join(", ")} (add with --profile NAME)`]
+    : [...head, `library profiles for ${stack}: ${suggested.join(", ")} (add with --profile NAME)`]
 }
 
 /** What `new` says about the git seal it made (see `GitSeal.PreparedSeal`; `None`: hermetic). */
@@ -140,9 +143,25 @@ export const newCommand = Command.make("new", flags).pipe(
       const cloned = yield* cloneForProject(f.name, repoDir, f.git.value)
       yield* Console.log(`cloned ${f.git.value} into ${cloned} (hooks disabled)`)
     }
+    // The stack and its profiles are said before the container exists; at a
+    // terminal, each installed one is offered (default no).
+    const suggestion = yield* suggestForNew({ name: f.name, repo: repoDir, stack: f.stack, profiles: f.profile })
+    const accepted: Array<ProfileName> = []
+    if (Option.isSome(suggestion)) {
+      const { installed, report, suggested } = suggestion.value
+      for (const line of stackLines(report, suggested)) yield* Console.log(line)
+      if (installed.length > 0 && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+        for (const p of installed) {
+          const stack = Option.getOrElse(report.chosen, () => "")
+          if (yield* Prompt.Confirm({ message: `Add profile ${p} (for ${stack})?`, initial: false })) {
+            accepted.push(ProfileName.make(p))
+          }
+        }
+      }
+    }
     const created = yield* newProject({
       name: f.name,
-      profiles: f.profile,
+      profiles: [...f.profile, ...accepted],
       backup: !f.noBackup,
       hermetic: f.hermetic,
       gitMode: f.gitMode,
@@ -152,8 +171,6 @@ export const newCommand = Command.make("new", flags).pipe(
       limits: limitsFrom(f)
     })
     const { project } = created
-    // Detected once the repo is known to lie inside the repos root.
-    for (const line of stackLines(yield* detectForProject(created.repo.real, f.stack))) yield* Console.log(line)
     yield* Console.log(`created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}`)
     yield* Console.log(
       `repo ${created.repo.path} is mounted at the same path; enter with 'repoman shell ${project.name}'`
