@@ -154,8 +154,15 @@ describe("repoman config against a real Incus", () => {
         assert.include(ssh.stderr, "--allow-sensitive")
         assert.strictEqual(yield* fs.readFileString(registry), settled)
 
-        // And taken away again, live.
-        const undone = yield* repoman(["config", "isurus", "--unmount", "/srv/data", "--unset-env", "GREETING"])
+        // And taken away again: the mount live, the variable with a restart (it would stay in sessions).
+        const unmounted = yield* repoman(["config", "isurus", "--unmount", "/srv/data"])
+        assert.strictEqual(unmounted.code, 0, unmounted.stderr)
+        assert.notStrictEqual((yield* exec(["cat", "/srv/data/from-host"])).code, 0)
+        const unset = yield* repoman(["config", "isurus", "--unset-env", "GREETING"])
+        assert.strictEqual(unset.code, 2, unset.stderr)
+        assert.include(unset.stderr, "GREETING would stay set in sessions until a restart")
+        assert.include(yield* envInside, "GREETING=hello world")
+        const undone = yield* repoman(["config", "isurus", "--unset-env", "GREETING", "--restart"])
         assert.strictEqual(undone.code, 0, undone.stderr)
         assert.notInclude(yield* envInside, "GREETING")
         assert.notStrictEqual((yield* exec(["cat", "/srv/data/from-host"])).code, 0)

@@ -1067,7 +1067,8 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /**
    * Why `change` would need a running instance restarted (what cannot be
    * applied live: Incus applies mounts, environment and most limits live,
-   * not the inotify sysctl or a profile's kernel settings), changing
+   * not the inotify sysctl, a profile's kernel settings, or taking away an
+   * environment variable the instance started with), changing
    * nothing. Empty when it applies live, or when the instance is not
    * running (it takes the change at its next start). `NotFound` for a
    * missing instance.

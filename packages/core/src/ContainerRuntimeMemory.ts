@@ -13,7 +13,8 @@
  * fails with `Forbidden` (`inspectProfile` still reports what they would
  * refuse); `update` does refuse a mount source outside a namespace's
  * allowed paths, as Incus would. `update` needs a restart of a running
- * instance for the inotify limit and for a profile (added or removed) that
+ * instance for the inotify limit, for an environment variable taken away
+ * (Incus keeps it in sessions until a restart) and for a profile (added or removed) that
  * sets `linux.sysctl.*`, `security.*` or `raw.*` keys, as Incus does.
  *
  * Profile documents are read the way Incus reads them, for the keys the
@@ -541,6 +542,8 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       if (change.limits !== undefined && change.limits.inotifyInstances !== before) {
         reasons.push("the inotify limit is a kernel setting made when the container starts")
       }
+      const unset = change.env === undefined ? [] : Object.keys(state.spec.env).filter((k) => !(k in (change.env ?? {})))
+      if (unset.length > 0) reasons.push(`${unset.join(", ")} would stay set in sessions until a restart`)
       if (change.profiles !== undefined) {
         const next = change.profiles
         const changed = [

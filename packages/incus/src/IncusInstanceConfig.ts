@@ -589,7 +589,8 @@ export const appliedAtStart = (key: string): boolean => /^(?:linux\.sysctl\.|sec
 
 /**
  * Why `next` needs the running instance `current` restarted: its own
- * start-time keys that change, and those of the profiles added or removed
+ * start-time keys that change, environment variables it takes away, and
+ * the start-time keys of the profiles added or removed
  * (`profileConfig`: their config, by name). Empty for an instance that is
  * not running.
  *
@@ -611,6 +612,14 @@ export const restartReasons = (
       ? "the inotify limit is a kernel setting made when the container starts"
       : `${k} is applied when the container starts`
   )
+  // A variable the container started with stays in its sessions once taken
+  // away, until it restarts (a changed value is live).
+  const unset = Object.keys(current.config).filter((k) => k.startsWith("environment.") && !(k in next.config))
+  if (unset.length > 0) {
+    reasons.push(
+      `${unset.map((k) => k.slice("environment.".length)).join(", ")} would stay set in sessions until a restart`
+    )
+  }
   const changed = [
     ...next.profiles.filter((p) => !current.profiles.includes(p)),
     ...current.profiles.filter((p) => !next.profiles.includes(p))

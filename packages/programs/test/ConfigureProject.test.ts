@@ -127,8 +127,10 @@ describe("config", () => {
       assert.deepStrictEqual(shown.settings.env, { EDITOR: "vi", LANG: "C.UTF-8" })
       assert.strictEqual(shown.settings.limits.memory, "2GiB")
 
-      // Then taken away again.
-      yield* configure({ unsetEnv: ["EDITOR"], unmounts: ["/srv/cache"] })
+      // Then taken away again: a variable taken away needs a restart (it would stay in sessions).
+      assert.strictEqual(yield* outcome(configure({ unsetEnv: ["EDITOR"], unmounts: ["/srv/cache"] })), "RestartNeeded")
+      assert.isTrue((yield* runtime.get(isurus)).mounts.some((m) => m.path === "/srv/cache"))
+      yield* configure({ unsetEnv: ["EDITOR"], unmounts: ["/srv/cache"], restart: true })
       const later = yield* runtime.get(isurus)
       assert.deepStrictEqual(later.env, { LANG: "C.UTF-8" })
       assert.isFalse(later.mounts.some((m) => m.path === "/srv/cache"))

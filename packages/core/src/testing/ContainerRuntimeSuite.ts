@@ -341,10 +341,10 @@ export const ContainerRuntimeSuite = <E>(
 
           // Refused, each leaving the instance as it was.
           const refused = [
-            new InstanceChange({ env: {}, mounts: [new Mount({ ...mount, name: "repo" })] }),
-            new InstanceChange({ env: {}, profiles: [...baseProfiles, uniqueProfile("absent")] }),
+            new InstanceChange({ env: { REPOMAN_SUITE: runId, OTHER: "1" }, mounts: [new Mount({ ...mount, name: "repo" })] }),
+            new InstanceChange({ limits: { ...limits, cpu: 1 }, profiles: [...baseProfiles, uniqueProfile("absent")] }),
             ...(idMapping._tag === "HostUser"
-              ? [new InstanceChange({ env: {}, mounts: [new Mount({ ...mount, source: options.extraPath })] })]
+              ? [new InstanceChange({ limits: { ...limits, cpu: 1 }, mounts: [new Mount({ ...mount, source: options.extraPath })] })]
               : [])
           ]
           const outcomes = yield* Effect.forEach(refused, (change) => outcome(runtime.update(instance, change)))
@@ -354,6 +354,10 @@ export const ContainerRuntimeSuite = <E>(
           )
           const unchanged = yield* runtime.get(instance)
           assert.deepStrictEqual([unchanged.mounts, unchanged.env], [[mount], { REPOMAN_SUITE: runId }])
+          assert.deepStrictEqual(unchanged.limits, limits)
+
+          // A variable taken away would stay in sessions: a restart.
+          assert.isAbove((yield* runtime.planUpdate(instance, new InstanceChange({ env: {} }))).length, 0)
 
           // The inotify limit is set when the instance starts: a restart, only when allowed.
           const atStart = new InstanceChange({ limits: { ...limits, inotifyInstances: 77 } })
