@@ -54,7 +54,9 @@ describe("repoman config against a real Incus", () => {
           const state = yield* box.client.getInstanceState(box.project, "isurus")
           const cgroups = yield* fs.readFileString(`/proc/${state.pid}/cgroup`)
           const v1 = /^\d+:memory:(.*)$/m.exec(cgroups)?.[1]
-          if (v1 !== undefined) return (yield* fs.readFileString(`/sys/fs/cgroup/memory${v1}/memory.limit_in_bytes`)).trim()
+          if (v1 !== undefined) {
+            return (yield* fs.readFileString(`/sys/fs/cgroup/memory${v1}/memory.limit_in_bytes`)).trim()
+          }
           const v2 = /^0::(.*)$/m.exec(cgroups)?.[1] ?? ""
           return (yield* fs.readFileString(`/sys/fs/cgroup${v2}/memory.max`)).trim()
         })

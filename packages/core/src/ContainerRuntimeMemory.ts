@@ -54,8 +54,8 @@ import {
   Forbidden,
   IdRange,
   type Instance,
-  instanceFromSpec,
   type InstanceChange,
+  instanceFromSpec,
   InstanceSpec,
   type InstanceStatus,
   LabelKey,
@@ -542,7 +542,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       if (change.limits !== undefined && change.limits.inotifyInstances !== before) {
         reasons.push("the inotify limit is a kernel setting made when the container starts")
       }
-      const unset = change.env === undefined ? [] : Object.keys(state.spec.env).filter((k) => !(k in (change.env ?? {})))
+      const unset = change.env === undefined
+        ? []
+        : Object.keys(state.spec.env).filter((k) => !(k in (change.env ?? {})))
       if (unset.length > 0) reasons.push(`${unset.join(", ")} would stay set in sessions until a restart`)
       if (change.profiles !== undefined) {
         const next = change.profiles

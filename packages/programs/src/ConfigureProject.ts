@@ -351,7 +351,9 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
     const target = normalize(raw)
     const shielded = guarded.find((g) => overlaps(target, g))
     if (shielded !== undefined) {
-      return yield* refuse(new MountRefused({ path: raw, detail: `the repo and its git seal (${shielded}) stay mounted` }))
+      return yield* refuse(
+        new MountRefused({ path: raw, detail: `the repo and its git seal (${shielded}) stay mounted` })
+      )
     }
     if (!mounts.some((m) => m.path === target)) {
       return yield* refuse(
@@ -387,7 +389,9 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
     }
     const source = expandHome(m.source, paths.home)
     if (!source.startsWith("/") || source.includes("\0")) {
-      return yield* refuse(new MountRefused({ path: m.source, detail: "the host path must be absolute or start with ~/" }))
+      return yield* refuse(
+        new MountRefused({ path: m.source, detail: "the host path must be absolute or start with ~/" })
+      )
     }
     const real = yield* fs.realPath(source).pipe(
       Effect.catch(() => refuse(new MountRefused({ path: m.source, detail: "does not exist on the host" })))
@@ -430,7 +434,9 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
   const env: Record<string, string> = { ...instance.env }
   for (const [key, value] of Object.entries(input.env ?? {})) {
     if (!ENV_KEY.test(key)) {
-      return yield* refuse(new EnvRefused({ key, detail: "a name is letters, digits and _, not starting with a digit" }))
+      return yield* refuse(
+        new EnvRefused({ key, detail: "a name is letters, digits and _, not starting with a digit" })
+      )
     }
     if (value.includes("\0")) return yield* refuse(new EnvRefused({ key, detail: "a value may not hold a NUL byte" }))
     env[key] = value

@@ -27,8 +27,8 @@ export * as AgentInstall from "./AgentInstall.ts"
 export * as AgentState from "./AgentState.ts"
 
 /**
- * `config`: change an existing project's profiles, mounts, environment and limits without
- * re-creating its container, all or nothing.
+ * `config`: change an existing project's profiles, mounts, environment and limits without re-creating
+ * its container, all or nothing.
  *
  * @since 0.1.0
  */

@@ -12,8 +12,8 @@ import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/Conta
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
 import { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
-import { timestampFromDate } from "@repoman/core/Project"
 import * as ProfileStoreMemory from "@repoman/core/ProfileStoreMemory"
+import { timestampFromDate } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
@@ -23,7 +23,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { configureProject, type ConfigureInput, projectSettings } from "../src/ConfigureProject.ts"
+import { type ConfigureInput, configureProject, projectSettings } from "../src/ConfigureProject.ts"
 import { newProject } from "../src/NewProject.ts"
 
 const uid = process.getuid?.() ?? 1000
@@ -44,7 +44,10 @@ const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}) =>
       restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } },
       ...runtimeOptions
     })
-    yield* runtime.putProfile(ProfileName.make("default"), new ProfileSpec({ description: "", config: {}, devices: {} }))
+    yield* runtime.putProfile(
+      ProfileName.make("default"),
+      new ProfileSpec({ description: "", config: {}, devices: {} })
+    )
     const registry = yield* RegistryMemory.make({
       document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
     })
@@ -141,10 +144,16 @@ describe("config", () => {
     Effect.gen(function*() {
       const { configure, runtime, registry, snapshot } = yield* world()
       const tools = ProfileName.make("tools")
-      yield* runtime.putProfile(tools, new ProfileSpec({ description: "", config: { "environment.X": "1" }, devices: {} }))
+      yield* runtime.putProfile(
+        tools,
+        new ProfileSpec({ description: "", config: { "environment.X": "1" }, devices: {} })
+      )
       yield* configure({ addProfiles: [tools] })
       assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default", "tools"])
-      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles as ReadonlyArray<string>, ["default", "tools"])
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles as ReadonlyArray<string>, [
+        "default",
+        "tools"
+      ])
       const before = yield* snapshot
       assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "NotInstalled")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
@@ -243,7 +252,10 @@ describe("config", () => {
       assert.include(onFile.message, "not a directory")
       assert.deepStrictEqual(yield* snapshot, before)
       // Named by the user, it passes.
-      yield* configure({ mounts: [{ source: "~/.ssh", path: "/srv/ssh", readOnly: true }], allowSensitive: [`${home}/.ssh`] })
+      yield* configure({
+        mounts: [{ source: "~/.ssh", path: "/srv/ssh", readOnly: true }],
+        allowSensitive: [`${home}/.ssh`]
+      })
       assert.isTrue((yield* runtime.get(isurus)).mounts.some((m) => m.path === "/srv/ssh"))
     }).pipe(Effect.provide(NodeServices.layer)))
 
@@ -252,7 +264,11 @@ describe("config", () => {
       const { home, runtime, registry } = yield* world()
       const other = ProjectName.make("other")
       yield* runtime.createForeign(
-        new InstanceSpec({ name: other, image: ImageRef.make("repoman-busybox"), profiles: [ProfileName.make("default")] }),
+        new InstanceSpec({
+          name: other,
+          image: ImageRef.make("repoman-busybox"),
+          profiles: [ProfileName.make("default")]
+        }),
         { managed: true, owner: Option.some(uid + 4242) }
       )
       yield* registry.addProject({
@@ -263,16 +279,18 @@ describe("config", () => {
         created: timestampFromDate(new Date()),
         backup: true
       })
-      const error = yield* Effect.flip(configureProject({ name: other, env: { A: "1" } }).pipe(
-        Effect.provide(Layer.mergeAll(
-          Layer.succeed(Registry, registry),
-          Layer.succeed(ContainerRuntime, runtime),
-          HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-          ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-          ProfileStoreMemory.layer(),
-          NodeHostFiles.layer
-        ))
-      ))
+      const error = yield* Effect.flip(
+        configureProject({ name: other, env: { A: "1" } }).pipe(
+          Effect.provide(Layer.mergeAll(
+            Layer.succeed(Registry, registry),
+            Layer.succeed(ContainerRuntime, runtime),
+            HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+            ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+            ProfileStoreMemory.layer(),
+            NodeHostFiles.layer
+          ))
+        )
+      )
       assert.strictEqual(tagOf(error), "NotYours")
       assert.deepStrictEqual((yield* runtime.get(other)).env, {})
     }).pipe(Effect.provide(NodeServices.layer)))

@@ -6,10 +6,10 @@
 import { CheckpointId } from "@repoman/core/Checkpoints"
 import { ProjectName } from "@repoman/core/Ids"
 import { DiskSize, MemorySize, PositiveInt, type ResourceLimits } from "@repoman/core/ResourceLimits"
-import * as Option from "effect/Option"
 import * as Argument from "effect/cli/Argument"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"
+import * as Option from "effect/Option"
 
 /** `NAME`: a project name (Incus instance rules); prompted for on a terminal. */
 export const projectName = Argument.String("name").pipe(

@@ -15,11 +15,11 @@ import { ProfileName } from "@repoman/core/Ids"
 import { formatLimits, PositiveInt } from "@repoman/core/ResourceLimits"
 import { escape } from "@repoman/core/TerminalText"
 import {
-  configureProject,
   type ConfigureInput,
+  configureProject,
   type MountRequest,
-  projectSettings,
-  type ProjectSettings
+  type ProjectSettings,
+  projectSettings
 } from "@repoman/programs/ConfigureProject"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"

@@ -341,10 +341,18 @@ export const ContainerRuntimeSuite = <E>(
 
           // Refused, each leaving the instance as it was.
           const refused = [
-            new InstanceChange({ env: { REPOMAN_SUITE: runId, OTHER: "1" }, mounts: [new Mount({ ...mount, name: "repo" })] }),
+            new InstanceChange({
+              env: { REPOMAN_SUITE: runId, OTHER: "1" },
+              mounts: [new Mount({ ...mount, name: "repo" })]
+            }),
             new InstanceChange({ limits: { ...limits, cpu: 1 }, profiles: [...baseProfiles, uniqueProfile("absent")] }),
             ...(idMapping._tag === "HostUser"
-              ? [new InstanceChange({ limits: { ...limits, cpu: 1 }, mounts: [new Mount({ ...mount, source: options.extraPath })] })]
+              ? [
+                new InstanceChange({
+                  limits: { ...limits, cpu: 1 },
+                  mounts: [new Mount({ ...mount, source: options.extraPath })]
+                })
+              ]
               : [])
           ]
           const outcomes = yield* Effect.forEach(refused, (change) => outcome(runtime.update(instance, change)))

@@ -10,8 +10,8 @@ import {
   AlreadyExists,
   Conflict,
   type ContainerRuntime,
-  instanceFromSpec,
   type InstanceChange,
+  instanceFromSpec,
   type InstanceSpec,
   LabelKey,
   type Labels,
@@ -150,7 +150,9 @@ export const make = (ctx: RuntimeContext): Pick<
       if (problem !== undefined) {
         return yield* runtimeError(new OperationFailed({ kind: "instance", name, operation, detail: problem }))
       }
-      const current = yield* client.getInstance(project, name).pipe(mapErrors(ctx, { kind: "instance", name, operation }))
+      const current = yield* client.getInstance(project, name).pipe(
+        mapErrors(ctx, { kind: "instance", name, operation })
+      )
       const next = changedSettings(current.value, change)
       const changed = [
         ...next.profiles.filter((p) => !current.value.profiles.includes(p)),
