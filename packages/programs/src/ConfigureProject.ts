@@ -29,6 +29,7 @@ import {
   InstanceChange,
   Mount
 } from "@repoman/core/ContainerRuntime"
+import { fileLinks } from "@repoman/core/FileLink"
 import { HostInfo } from "@repoman/core/HostInfo"
 import type { ProfileName, ProjectName } from "@repoman/core/Ids"
 import type { Project } from "@repoman/core/Project"
@@ -38,6 +39,7 @@ import { allowedBy, checkSource, type SensitiveContext } from "@repoman/core/Sen
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { ORIGIN, PATCHES } from "./Hermetic.ts"
 import { ownInstance, requireOwnNamespace } from "./Owners.ts"
@@ -332,12 +334,20 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
   // Installed, the user's, allowed, and as the library has it: as `new` checks.
   const required = yield* requireProfiles(added, document)
   for (const r of required) {
-    if (r.info.labels[AGENT_LABEL] !== undefined) {
+    // What `new` prepares for these inside a fresh container is not made in
+    // a lived-in one (where the agent could have planted anything at a
+    // shared file's place): they take a re-created project.
+    const links = fileLinks(r.info)
+    const needs = r.info.labels[AGENT_LABEL] !== undefined
+      ? "an agent's profile needs the per-project state `new` prepares"
+      : Result.isFailure(links) || links.success.length > 0
+      ? "a profile that shares single files has them linked by `new` in a fresh container"
+      : undefined
+    if (needs !== undefined) {
       return yield* refuse(
         new ProfileRefused({
           profile: r.name,
-          detail: "an agent's profile needs the per-project state `new` prepares; " +
-            `re-create the project with 'repoman new ${input.name} -p ${r.name}'`
+          detail: `${needs}; re-create the project with 'repoman new ${input.name} -p ${r.name}'`
         })
       )
     }

@@ -158,6 +158,26 @@ describe("config", () => {
       assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "NotInstalled")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("other")] })), "ProfileRefused")
+      // What `new` prepares in a fresh container (an agent's state, shared single files) takes a re-created project.
+      const agent = ProfileName.make("agentish")
+      yield* runtime.putProfile(
+        agent,
+        new ProfileSpec({ description: "", config: { "user.repoman.agent": "claude" }, devices: {} })
+      )
+      const linking = ProfileName.make("linking")
+      yield* runtime.putProfile(
+        linking,
+        new ProfileSpec({
+          description: "",
+          config: { "user.repoman.link.gitconfig": "/home/ada/.gitconfig -> /home/ada/.config/git/config" },
+          devices: {}
+        })
+      )
+      for (const p of [agent, linking]) {
+        const error = yield* Effect.flip(configure({ addProfiles: [p] }))
+        assert.strictEqual(tagOf(error), "ProfileRefused")
+        assert.include(error.message, `repoman new isurus -p ${p}`)
+      }
       assert.deepStrictEqual(yield* snapshot, before)
       yield* configure({ removeProfiles: [tools] })
       assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default"])
