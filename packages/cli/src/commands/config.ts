@@ -29,7 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
-import { jsonFlag, limitFlags, limitsFrom, projectName } from "./args.ts"
+import { jsonFlag, limitFlagsWith, limitsFrom, projectName } from "./args.ts"
 
 const repeated = (name: string, description: string) =>
   Flag.String(name).pipe(Flag.withDescription(description), Flag.atLeast(0))
@@ -53,7 +53,7 @@ const flags = {
   unmount: repeated("unmount", "Take away the mount at DST inside (repeatable)"),
   env: repeated("env", "Set an environment variable: K=V (repeatable)"),
   unsetEnv: repeated("unset-env", "Unset an environment variable (repeatable)"),
-  ...limitFlags,
+  ...limitFlagsWith(false),
   inotifyInstances: Flag.Int("inotify-instances").pipe(
     Flag.withSchema(PositiveInt),
     Flag.withDescription("Limit the inotify instances each user inside may hold (a restart applies it)"),
