@@ -30,6 +30,17 @@ const uid = process.getuid?.() ?? 1000
 const gid = process.getgid?.() ?? 1000
 const isurus = ProjectName.make("isurus")
 
+/** The services `config` needs, over a registry and a runtime, for the user `ada` with home `home`. */
+const layerOver = (registry: Registry["Service"], runtime: ContainerRuntime["Service"], home: string) =>
+  Layer.mergeAll(
+    Layer.succeed(Registry, registry),
+    Layer.succeed(ContainerRuntime, runtime),
+    HostInfo.layerTest({ home, uid, gid, user: "ada" }),
+    ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
+    ProfileStoreMemory.layer(),
+    NodeHostFiles.layer
+  )
+
 /** A home with ~/repos/isurus, a project made by `new` in the memory runtime, and the layers. */
 const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}) =>
   Effect.gen(function*() {
@@ -51,14 +62,7 @@ const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}) =>
     const registry = yield* RegistryMemory.make({
       document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
     })
-    const layer = Layer.mergeAll(
-      Layer.succeed(Registry, registry),
-      Layer.succeed(ContainerRuntime, runtime),
-      HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-      ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-      ProfileStoreMemory.layer(),
-      NodeHostFiles.layer
-    )
+    const layer = layerOver(registry, runtime, home)
     yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
     const configure = (input: Omit<ConfigureInput, "name">) =>
       configureProject({ name: isurus, ...input }).pipe(Effect.provide(layer))
@@ -301,14 +305,7 @@ describe("config", () => {
       })
       const error = yield* Effect.flip(
         configureProject({ name: other, env: { A: "1" } }).pipe(
-          Effect.provide(Layer.mergeAll(
-            Layer.succeed(Registry, registry),
-            Layer.succeed(ContainerRuntime, runtime),
-            HostInfo.layerTest({ home, uid, gid, user: "ada" }),
-            ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman` }),
-            ProfileStoreMemory.layer(),
-            NodeHostFiles.layer
-          ))
+          Effect.provide(layerOver(registry, runtime, home))
         )
       )
       assert.strictEqual(tagOf(error), "NotYours")
