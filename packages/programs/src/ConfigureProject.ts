@@ -25,7 +25,7 @@ import {
   ContainerRuntime,
   type ContainerRuntimeError,
   GITFILE_TARGET,
-  type Instance,
+  Instance,
   InstanceChange,
   Mount
 } from "@repoman/core/ContainerRuntime"
@@ -279,6 +279,20 @@ export const projectSettings = Effect.fn("ConfigureProject.projectSettings")(fun
   return { project, instance, settings: settingsOf(instance) }
 })
 
+/** Whether two instances have the same profiles, mounts, environment and limits (order of mounts and keys aside). */
+const sameSettings = (a: Instance, b: Instance): boolean => {
+  const key = (i: Instance) => {
+    const { limits, mounts, profiles } = settingsOf(i)
+    return JSON.stringify({
+      profiles,
+      mounts: [...mounts].sort((x, y) => x.path.localeCompare(y.path)),
+      env: Object.entries(i.env).sort(([x], [y]) => x.localeCompare(y)),
+      limits
+    })
+  }
+  return key(a) === key(b)
+}
+
 /** The container paths that are the repo, its seal or repoman's own, which `--mount`/`--unmount` may not touch. */
 const protectedPaths = (instance: Instance): ReadonlyArray<string> => [
   ...Option.match(instance.repo, { onNone: () => [], onSome: (r) => [r.path] }),
@@ -498,14 +512,25 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
     env,
     limits
   }
+  /** Whether the container has the change (the engine took it, and what failed came after: a restart). */
+  const applied = runtime.get(input.name).pipe(
+    Effect.map((now) => sameSettings(now, new Instance({ ...instance, ...change }))),
+    Effect.orElseSucceed(() => false)
+  )
   const result = yield* registry.updateProject(input.name, () => recorded).pipe(
+    Effect.tapError(() => disallow),
     Effect.andThen(
       runtime.update(input.name, change, { restart: input.restart === true }).pipe(
-        // The engine refused: the entry goes back to what it was.
-        Effect.tapError(() => Effect.ignore(registry.updateProject(input.name, () => project)))
+        // The engine refused: the entry (and the allowed paths) go back to what they were. A change
+        // the engine took before something later failed stays recorded, as the container has it.
+        Effect.tapError(() =>
+          Effect.flatMap(applied, (kept) =>
+            kept
+              ? Effect.void
+              : Effect.andThen(Effect.ignore(registry.updateProject(input.name, () => project)), disallow))
+        )
       )
     ),
-    Effect.tapError(() => disallow),
     Effect.catchReason(
       "ContainerRuntimeError",
       "Conflict",

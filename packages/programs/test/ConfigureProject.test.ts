@@ -8,7 +8,13 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import {
+  ContainerRuntime,
+  ContainerRuntimeError,
+  InstanceSpec,
+  OperationFailed,
+  ProfileSpec
+} from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
 import { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
@@ -216,6 +222,30 @@ describe("config", () => {
       }))
       assert.include(error.message, "cannot make /proc/repoman")
       assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("a change the engine took before a later step failed (a restart) stays recorded as the container has it", () =>
+    Effect.gen(function*() {
+      const { home, registry, runtime } = yield* world()
+      const failingRestart = ContainerRuntime.of({
+        ...runtime,
+        update: (name, change, options) =>
+          runtime.update(name, change, options).pipe(
+            Effect.andThen(Effect.fail(
+              new ContainerRuntimeError({
+                reason: new OperationFailed({ kind: "instance", name, operation: "restart", detail: "did not start" })
+              })
+            ))
+          )
+      })
+      const error = yield* Effect.flip(
+        configureProject({ name: isurus, env: { KEPT: "1" } }).pipe(
+          Effect.provide(layerOver(registry, failingRestart, home))
+        )
+      )
+      assert.include(error.message, "did not start")
+      assert.deepStrictEqual((yield* runtime.get(isurus)).env, { KEPT: "1" })
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).env, { KEPT: "1" })
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("attacker: the repo and its git seal can be neither unmounted, covered nor shared around the seal", () =>
