@@ -327,7 +327,7 @@ export const ContainerRuntimeSuite = <E>(
           const runtime = yield* ContainerRuntime
           const { name: instance } = yield* scopedInstance("update")
           const mount = new Mount({ name: "extra", source: options.allowedPath, path: "/srv/extra", readOnly: true })
-          const limits = { memory: MemorySize.make("256MiB"), processes: 500 }
+          const limits = { memory: MemorySize.make("256MiB"), processes: 500, disk: DiskSize.make("5GiB") }
           const live = new InstanceChange({ mounts: [mount], env: { REPOMAN_SUITE: runId }, limits })
           assert.deepStrictEqual(yield* runtime.planUpdate(instance, live), [])
           const applied = yield* runtime.update(instance, live)
