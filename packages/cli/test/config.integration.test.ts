@@ -134,13 +134,18 @@ describe("repoman config against a real Incus", () => {
         assert.deepStrictEqual(yield* diskPaths, allowedBefore)
         assert.include((yield* exec(["cat", "/etc/passwd"])).stdout, "root:")
 
-        // Attacker view: the seal and sensitive paths stay out of reach (exit 2, nothing changed).
+        // Attacker view: the seal and sensitive paths stay out of reach (exit 2, nothing changed),
+        // also through a symlink the agent plants inside.
+        const planted = yield* exec(["ln", "-s", repo, "/tmp/steer"])
+        assert.strictEqual(planted.code, 0, planted.stderr)
         for (
           const args of [
             ["--unmount", `${repo}/.git`],
             ["--unmount", repo],
             ["--mount", `~/data:${repo}/.git`],
             ["--mount", `${repo}/.git:/srv/git`],
+            ["--mount", "~/data:/tmp/steer/.git"],
+            ["--mount", `~/data:/srv/../${repo}/.git`],
             ["--mount", "~/.ssh:/srv/ssh"],
             ["--env", "BAD-KEY=1"],
             ["--mount", "nocolon"],

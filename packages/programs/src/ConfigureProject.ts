@@ -258,7 +258,16 @@ const within = (path: string, dir: string): boolean =>
 /** Whether two paths overlap: one is the other or lies in it. */
 const overlaps = (a: string, b: string): boolean => within(a, b) || within(b, a)
 
-const normalize = (p: string): string => (p.length > 1 && p.endsWith("/") ? p.replace(/\/+$/, "") || "/" : p)
+/** A path with `.`, `..` and repeated or trailing slashes resolved as text (`/a/../b/` is `/b`). */
+const normalize = (p: string): string => {
+  const parts: Array<string> = []
+  for (const part of p.split("/")) {
+    if (part === "" || part === ".") continue
+    if (part === "..") parts.pop()
+    else parts.push(part)
+  }
+  return p.startsWith("/") ? `/${parts.join("/")}` : parts.join("/")
+}
 
 /** An environment variable name as the override files take it. */
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/
@@ -404,12 +413,21 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
         new MountRefused({ path: m.path, detail: `a mount there would cover the repo or its git seal (${shielded})` })
       )
     }
-    // Incus would put the mount in place of a file there (and the file is gone when it is taken away).
-    const there = yield* runtime.fileInfo(input.name, target)
-    if (Option.isSome(there) && there.value.type !== "directory") {
-      return yield* refuse(
-        new MountRefused({ path: m.path, detail: `is a ${there.value.type} in the container, not a directory` })
-      )
+    // Each step of the path as the container has it: a symlink (planted to
+    // steer the mount onto the seal, say) or a file (Incus would put the
+    // mount in its place, and it is gone once the mount is taken away) is refused.
+    const steps = target.split("/").filter((x) => x.length > 0).map((_, i, all) => `/${all.slice(0, i + 1).join("/")}`)
+    for (const step of steps) {
+      const there = yield* runtime.fileInfo(input.name, step)
+      if (Option.isNone(there)) break
+      if (there.value.type !== "directory") {
+        return yield* refuse(
+          new MountRefused({
+            path: m.path,
+            detail: `${step} is a ${there.value.type} in the container, not a directory`
+          })
+        )
+      }
     }
     const source = expandHome(m.source, paths.home)
     if (!source.startsWith("/") || source.includes("\0")) {

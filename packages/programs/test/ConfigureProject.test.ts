@@ -261,6 +261,9 @@ describe("config", () => {
         { unmounts: [`${repo}/.git/`] },
         { mounts: [{ source: "~/data/cache", path: `${repo}/.git`, readOnly: false }] },
         { mounts: [{ source: "~/data/cache", path: repo, readOnly: false }] },
+        { mounts: [{ source: "~/data/cache", path: `${repo}/src/../.git`, readOnly: false }] },
+        { mounts: [{ source: "~/data/cache", path: `/srv/../${repo}//.git/`, readOnly: false }] },
+        { unmounts: [`${repo}/./.git`] },
         // A parent of the repo would cover it, seal and all.
         { mounts: [{ source: "~/data/cache", path: home, readOnly: false }] },
         { mounts: [{ source: "~/data/cache", path: "/var/lib/repoman-git", readOnly: false }] },
@@ -272,6 +275,15 @@ describe("config", () => {
         { mounts: [{ source: `${home}/.local/state/repoman/git`, path: "/srv/gitdirs", readOnly: true }] }
       ]
       for (const attempt of attempts) {
+        if (attempt === attempts[0]) {
+          // Steered through a symlink the agent planted inside.
+          yield* runtime.makeDirectory(isurus, "/srv", { uid: 0, gid: 0 })
+          yield* runtime.makeSymlink(isurus, "/srv/link", repo)
+          const steered = yield* Effect.flip(
+            configure({ mounts: [{ source: "~/data/cache", path: "/srv/link/.git", readOnly: false }] })
+          )
+          assert.include(steered.message, "/srv/link is a symlink in the container")
+        }
         const error = yield* Effect.flip(configure(attempt))
         assert.strictEqual(tagOf(error), "MountRefused", JSON.stringify(attempt))
         // Refused for what it would do to the seal, not for a missing path.
