@@ -157,6 +157,8 @@ describe("repoman config against a real Incus", () => {
           assert.strictEqual(attempt.code, 2, `${args.join(" ")}: ${attempt.stderr}`)
           assert.notInclude(attempt.stderr, "    at ")
         }
+        const steered = yield* repoman(["config", "isurus", "--mount", "~/data:/tmp/steer/.git"])
+        assert.include(steered.stderr, "/tmp/steer is a symlink in the container")
         const ssh = yield* repoman(["config", "isurus", "--mount", "~/.ssh:/srv/ssh"])
         assert.include(ssh.stderr, "--allow-sensitive")
         assert.strictEqual(yield* fs.readFileString(registry), settled)

@@ -108,6 +108,10 @@ describe("repoman config", () => {
       assert.strictEqual(refused.code, 2)
       assert.include(refused.stderr.join("\n"), "this change restarts isurus")
       assert.include(refused.stderr.join("\n"), "--restart")
+      // With --json the answer cannot be asked for: as without a terminal.
+      const asJson = yield* repoman([...args, "--json"], ["y", "enter"])
+      assert.strictEqual(asJson.code, 2)
+      assert.deepStrictEqual(asJson.stdout.filter((l) => l.length > 0), [])
       const declined = yield* repoman(args, ["enter"])
       assert.strictEqual(declined.code, 0, declined.stderr.join("\n"))
       assert.include(declined.stderr.join("\n"), "nothing was changed")

@@ -5,8 +5,8 @@
  * (see `ConfigureProject`); with no change, show its settings.
  *
  * A change that needs the container restarted is said first; at a
- * terminal the user is asked, otherwise it is refused (exit 2, nothing
- * changed) unless `--restart` allows it.
+ * terminal the user is asked, otherwise (or with `--json`) it is refused
+ * (exit 2, nothing changed) unless `--restart` allows it.
  *
  * @since 0.1.0
  * @module
@@ -152,7 +152,8 @@ export const config = Command.make("config", flags).pipe(
         Effect.gen(function*() {
           yield* Console.error(`repoman: this change restarts ${f.name}: ${escape(reason.reasons.join("; "))}`)
           if (!f.restart) {
-            const terminal = yield* (yield* Stdio.Stdio).stdinIsTerminal
+            // A question would land in the JSON: with --json, as without a terminal.
+            const terminal = !f.json && (yield* (yield* Stdio.Stdio).stdinIsTerminal)
             if (!terminal) return yield* Effect.fail(error)
             if (!(yield* Prompt.Confirm({ message: `Restart ${f.name} now?`, initial: false }))) {
               yield* Console.error("repoman: nothing was changed")

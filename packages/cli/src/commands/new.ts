@@ -7,6 +7,12 @@
  * asks first (`--yes` skips the question; without a terminal the flag is
  * the consent).
  *
+ * Before anything is created, the repo's stack and its library profiles
+ * that the project would not get anyway are said (see
+ * `StackDetection.suggestForNew`); at a terminal each installed one is
+ * offered (default no; `--yes` asks nothing), without one they are only
+ * said.
+ *
  * @since 0.1.0
  * @module
  */
@@ -113,7 +119,7 @@ const flags = {
   ),
   yes: Flag.Boolean("yes").pipe(
     Flag.withAlias("y"),
-    Flag.withDescription("Do not ask (--git-mode shared)"),
+    Flag.withDescription("Do not ask (--git-mode shared; the stack's profiles are then only suggested)"),
     Flag.withDefault(false)
   )
 }
@@ -150,7 +156,7 @@ export const newCommand = Command.make("new", flags).pipe(
     if (Option.isSome(suggestion)) {
       const { installed, report, suggested } = suggestion.value
       for (const line of stackLines(report, suggested)) yield* Console.log(line)
-      if (installed.length > 0 && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+      if (installed.length > 0 && !f.yes && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
         for (const p of installed) {
           const stack = Option.getOrElse(report.chosen, () => "")
           if (yield* Prompt.Confirm({ message: `Add profile ${p} (for ${stack})?`, initial: false })) {
