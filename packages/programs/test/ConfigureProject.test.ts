@@ -48,7 +48,7 @@ const layerOver = (registry: Registry["Service"], runtime: ContainerRuntime["Ser
   )
 
 /** A home with ~/repos/isurus, a project made by `new` in the memory runtime, and the layers. */
-const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}) =>
+const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}, newOptions: { readonly hermetic?: boolean } = {}) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const home = yield* fs.realPath(yield* fs.makeTempDirectoryScoped({ prefix: "repoman-config-" }))
@@ -69,7 +69,7 @@ const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}) =>
       document: { ...emptyDocument, defaults: { ...emptyDocument.defaults, reposRoot: "~/repos" } }
     })
     const layer = layerOver(registry, runtime, home)
-    yield* newProject({ name: isurus }).pipe(Effect.provide(layer))
+    yield* newProject({ name: isurus, ...newOptions }).pipe(Effect.provide(layer))
     const configure = (input: Omit<ConfigureInput, "name">) =>
       configureProject({ name: isurus, ...input }).pipe(Effect.provide(layer))
     /** The container, the registry entry and the namespace's allowed paths: what must not move on a refusal. */
@@ -288,6 +288,26 @@ describe("config", () => {
         assert.strictEqual(tagOf(error), "MountRefused", JSON.stringify(attempt))
         // Refused for what it would do to the seal, not for a missing path.
         assert.match(error.message, /repo and its git seal|repo or its git seal/, error.message)
+      }
+      assert.deepStrictEqual(yield* snapshot, before)
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("attacker: a hermetic project's read-only origin and /patches can be neither unmounted nor shared", () =>
+    Effect.gen(function*() {
+      const { home, configure, runtime, snapshot } = yield* world({}, { hermetic: true })
+      const instance = yield* runtime.get(isurus)
+      assert.isTrue(instance.mounts.some((m) => m.path === "/patches"))
+      const before = yield* snapshot
+      for (
+        const attempt of [
+          { unmounts: ["/patches"] },
+          { unmounts: ["/srv/repoman/origin"] },
+          { mounts: [{ source: "~/data/cache", path: "/patches", readOnly: false }] },
+          // The repo itself, writable, around the read-only origin.
+          { mounts: [{ source: `${home}/repos/isurus`, path: "/srv/rw", readOnly: false }] }
+        ] satisfies ReadonlyArray<Omit<ConfigureInput, "name">>
+      ) {
+        assert.strictEqual(yield* outcome(configure(attempt)), "MountRefused", JSON.stringify(attempt))
       }
       assert.deepStrictEqual(yield* snapshot, before)
     }).pipe(Effect.provide(NodeServices.layer)))
