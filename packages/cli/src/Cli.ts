@@ -11,6 +11,7 @@
  */
 import * as Command from "effect/cli/Command"
 import { checkpoints } from "./commands/checkpoints.ts"
+import { config } from "./commands/config.ts"
 import { diff } from "./commands/diff.ts"
 import { exec } from "./commands/exec.ts"
 import { fetch } from "./commands/fetch.ts"
@@ -45,6 +46,7 @@ export const command = Command.make("repoman").pipe(
   Command.withSubcommands([
     setup,
     newCommand,
+    config,
     list,
     shell,
     exec,

@@ -1,9 +1,15 @@
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import { ProjectName } from "@repoman/core/Ids"
+import { Registry } from "@repoman/core/Registry"
+import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as ProfileLibrary from "@repoman/profiles/ProfileLibrary"
 import { detectStacks, profilesFor } from "@repoman/programs/StackDetection"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
 import { documentFrom, runCli } from "./harness.ts"
 
 const document = documentFrom({ schema: 3, defaults: { profiles: ["default"], default_image: "img" } })
@@ -103,5 +109,42 @@ describe("stack detection", () => {
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
       assert.isFalse(out.stdout.some((l) => l.startsWith("stack")), out.stdout.join("\n"))
       assert.strictEqual(out.stdout[0], "created plain: img, profiles default")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("at a terminal new offers each installed stack profile not given, default no; --yes does not ask", () =>
+    Effect.gen(function*() {
+      const home = yield* repoWith("isurus", { "Cargo.toml": "", "src/main.rs": "" })
+      const runtime = yield* RuntimeMemory.make({ namespace: "repoman" })
+      const layers = {
+        registry: Layer.succeed(Registry, yield* RegistryMemory.make({ document })),
+        runtime: Layer.succeed(ContainerRuntime, runtime),
+        profiles: ProfileLibrary.layerMemory({ "rust": profile("rust"), "rust-extra": profile("x") }),
+        home
+      }
+      const install = yield* runCli(["profile", "install", "rust", "rust-extra"], layers)
+      assert.strictEqual(install.code, 0, install.stderr.join("\n"))
+      const profilesOf = (name: string) =>
+        Effect.map(runtime.get(ProjectName.make(name)), (i) => i.profiles as ReadonlyArray<string>)
+      // (The test terminal types the same keys at every question: mixed answers are the tmux test's.)
+      // Enter: the default, no.
+      const declined = yield* runCli(["new", "isurus"], { ...layers, keys: ["enter"] })
+      assert.strictEqual(declined.code, 0, declined.stderr.join("\n"))
+      assert.include(
+        declined.stdout.join("\n"),
+        "library profiles for rust: rust, rust-extra (add with --profile NAME)"
+      )
+      assert.deepStrictEqual(yield* profilesOf("isurus"), ["default"])
+      // y: each is added.
+      const accepted = yield* runCli(["new", "shrimp", "--repo", "isurus"], { ...layers, keys: ["y"] })
+      assert.strictEqual(accepted.code, 0, accepted.stderr.join("\n"))
+      assert.deepStrictEqual(yield* profilesOf("shrimp"), ["default", "rust", "rust-extra"])
+      // Given with -p: not suggested; --yes asks nothing (a "y" would otherwise add rust-extra).
+      const given = yield* runCli(["new", "crab", "--repo", "isurus", "-p", "rust", "--yes"], {
+        ...layers,
+        keys: ["y"]
+      })
+      assert.strictEqual(given.code, 0, given.stderr.join("\n"))
+      assert.include(given.stdout.join("\n"), "library profiles for rust: rust-extra (add with --profile NAME)")
+      assert.deepStrictEqual(yield* profilesOf("crab"), ["default", "rust"])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 })

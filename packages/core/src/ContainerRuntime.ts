@@ -417,6 +417,54 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
 }) {}
 
 /**
+ * A change to an existing instance's own settings: each field given
+ * replaces that setting whole (`profiles` in order, `mounts`, `env`,
+ * `limits`); the ones left out are kept. The repo, the git seal, the id
+ * mapping, the labels and the image never change: a mount may not take the
+ * name of one of the runtime's own devices.
+ *
+ * @example
+ * ```ts
+ * import { InstanceChange } from "@repoman/core/ContainerRuntime"
+ * const change = new InstanceChange({ env: { EDITOR: "vi" }, limits: { processes: 500 } })
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class InstanceChange extends Schema.Class<InstanceChange>("@repoman/core/ContainerRuntime/InstanceChange")({
+  profiles: Schema.optionalKey(Schema.Array(ProfileName)),
+  mounts: Schema.optionalKey(Schema.Array(Mount)),
+  env: Schema.optionalKey(Env),
+  limits: Schema.optionalKey(ResourceLimits)
+}) {}
+
+/**
+ * Options of `ContainerRuntime.update`: `restart` lets it restart a running
+ * instance when the change cannot be applied live (default `false`: it
+ * then fails with `Conflict` and changes nothing).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UpdateOptions {
+  readonly restart?: boolean
+}
+
+/**
+ * What `ContainerRuntime.update` did: the reasons a restart was needed
+ * (empty: the change was applied live, or the instance was not running and
+ * takes it at its next start) and whether it restarted the instance.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class UpdateResult extends Schema.Class<UpdateResult>("@repoman/core/ContainerRuntime/UpdateResult")({
+  restartReasons: Schema.Array(Schema.String),
+  restarted: Schema.Boolean
+}) {}
+
+/**
  * The state of an instance, with Incus's status names. `Unknown` stands for
  * any status an implementation cannot map.
  *
@@ -1024,6 +1072,34 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * start, it is deleted again before the error is returned.
    */
   create(spec: InstanceSpec): Effect.Effect<Instance, ContainerRuntimeError>
+
+  /**
+   * Why `change` would need a running instance restarted (what cannot be
+   * applied live: Incus applies mounts, environment and most limits live,
+   * not the inotify sysctl, a profile's kernel settings, or taking away an
+   * environment variable the instance started with), changing
+   * nothing. Empty when it applies live, or when the instance is not
+   * running (it takes the change at its next start). `NotFound` for a
+   * missing instance.
+   */
+  planUpdate(name: ProjectName, change: InstanceChange): Effect.Effect<ReadonlyArray<string>, ContainerRuntimeError>
+
+  /**
+   * Changes the instance's own settings as `change` says, in one request,
+   * all or nothing: when the engine refuses any part (a missing profile is
+   * `NotFound`, a path the namespace does not allow `Forbidden`, a mount it
+   * cannot make `OperationFailed`), or the instance changed since it was
+   * read (`Conflict`: a concurrent change is refused, never overwritten),
+   * the instance is left as it was. A change {@link planUpdate} says needs
+   * a restart fails with `Conflict` (nothing changed) unless
+   * `options.restart`; with it, the instance is restarted once the change
+   * is in.
+   */
+  update(
+    name: ProjectName,
+    change: InstanceChange,
+    options?: UpdateOptions
+  ): Effect.Effect<UpdateResult, ContainerRuntimeError>
 
   /** Starts a stopped instance; `Conflict` if it is running. */
   start(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>

@@ -11,7 +11,11 @@
  * table is `None` unless a test sets one (`setMountTable`). It does not
  * enforce a namespace's restrictions on instances either, so `create` never
  * fails with `Forbidden` (`inspectProfile` still reports what they would
- * refuse).
+ * refuse); `update` does refuse a mount source outside a namespace's
+ * allowed paths, as Incus would. `update` needs a restart of a running
+ * instance for the inotify limit, for an environment variable taken away
+ * (Incus keeps it in sessions until a restart) and for a profile (added or removed) that
+ * sets `linux.sysctl.*`, `security.*` or `raw.*` keys, as Incus does.
  *
  * Profile documents are read the way Incus reads them, for the keys the
  * profile library uses: disk devices with a host `source` are mounts
@@ -50,6 +54,7 @@ import {
   Forbidden,
   IdRange,
   type Instance,
+  type InstanceChange,
   instanceFromSpec,
   InstanceSpec,
   type InstanceStatus,
@@ -64,7 +69,8 @@ import {
   Profile,
   ProfileInfo,
   ProfileSpec,
-  StoragePool
+  StoragePool,
+  UpdateResult
 } from "./ContainerRuntime.ts"
 import type { IdMapping } from "./IdMapping.ts"
 import { ProfileName, type ProjectName } from "./Ids.ts"
@@ -144,6 +150,12 @@ export interface MemoryOptions {
    * `namespaces` listed, which it cannot make, change or delete.
    */
   readonly access?: EngineAccess
+  /**
+   * Why the engine refuses an `update` of an instance part way (after its
+   * checks), or `undefined`; the update then fails with `OperationFailed`
+   * and changes nothing. Default: it refuses none.
+   */
+  readonly refuseUpdate?: (name: ProjectName, change: InstanceChange) => string | undefined
   /** The local images instances can be made from (`checkNamespace` notes the others). Default: any. */
   readonly images?: ReadonlyArray<string>
 }
@@ -520,6 +532,56 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
     const failed = (operation: string, name: string, detail: string) =>
       fail(new OperationFailed({ kind: "instance", name, operation, detail }))
 
+    /** Config keys of a profile that only take effect when the instance starts. */
+    const startOnly = (key: string) => /^(?:linux\.sysctl\.|security\.|raw\.)/.test(key)
+
+    const restartReasons = (state: InstanceState, ns: NamespaceState, change: InstanceChange) => {
+      if (state.status !== "Running") return []
+      const reasons: Array<string> = []
+      const before = state.spec.limits.inotifyInstances
+      if (change.limits !== undefined && change.limits.inotifyInstances !== before) {
+        reasons.push("the inotify limit is a kernel setting made when the container starts")
+      }
+      const unset = change.env === undefined
+        ? []
+        : Object.keys(state.spec.env).filter((k) => !(k in (change.env ?? {})))
+      if (unset.length > 0) reasons.push(`${unset.join(", ")} would stay set in sessions until a restart`)
+      if (change.profiles !== undefined) {
+        const next = change.profiles
+        const changed = [
+          ...next.filter((p) => !state.spec.profiles.includes(p)),
+          ...state.spec.profiles.filter((p) => !next.includes(p))
+        ]
+        for (const p of changed) {
+          const keys = Object.keys(ns.profiles.get(p)?.spec.config ?? {}).filter(startOnly)
+          if (keys.length > 0) reasons.push(`profile ${p} sets ${keys.join(", ")}, applied when the container starts`)
+        }
+      }
+      return reasons
+    }
+
+    /** Why the engine refuses `change` before applying anything, if it does. */
+    const updateRefusal = (state: InstanceState, ns: NamespaceState, change: InstanceChange) => {
+      const name = state.spec.name
+      const missing = change.profiles?.find((p) => !ns.profiles.has(p))
+      if (missing !== undefined) return notFound("profile", missing)
+      const names = (change.mounts ?? []).map((m) => m.name)
+      const reserved = names.find((n) => ["repo", "git", "gitfile", "root"].includes(n))
+      if (reserved !== undefined) {
+        return failed("update", name, `a mount may not be named "${reserved}" (the runtime's own device)`)
+      }
+      const twice = names.find((n, i) => names.indexOf(n) !== i)
+      if (twice !== undefined) return failed("update", name, `two mounts are named "${twice}"`)
+      if (Option.isSome(ns.idMapping) && ns.idMapping.value._tag === "HostUser") {
+        const outside = (change.mounts ?? []).find((m) => !coveredBy(m.source, ns.allowedPaths))
+        if (outside !== undefined) {
+          return forbidden("instance", name, `the host path ${outside.source} is not an allowed path`)
+        }
+      }
+      const refused = options.refuseUpdate?.(name, change)
+      return refused === undefined ? undefined : failed("update", name, refused)
+    }
+
     /** Why `existing` may not be taken over for this runtime's owner, if it may not. */
     const takeover = (name: string, existing: NamespaceState): string | undefined => {
       if (!existing.managed) return "was not made by repoman"
@@ -848,6 +910,27 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           return content.length > maxBytes
             ? failed("read file", name, `${path} is larger than ${maxBytes} bytes`)
             : Effect.succeed(Option.some(new TextDecoder().decode(content)))
+        }),
+
+      planUpdate: (name, change) =>
+        withInstance(name, (state, ns) => Effect.succeed(restartReasons(state, ns, change))),
+
+      update: (name, change, updateOptions) =>
+        withInstance(name, (state, ns) => {
+          const refused = updateRefusal(state, ns, change)
+          if (refused !== undefined) return refused
+          const reasons = restartReasons(state, ns, change)
+          if (reasons.length > 0 && updateOptions?.restart !== true) {
+            return conflict("instance", name, `needs a restart to apply: ${reasons.join("; ")}`)
+          }
+          state.spec = new InstanceSpec({
+            ...state.spec,
+            ...(change.profiles === undefined ? {} : { profiles: change.profiles }),
+            ...(change.mounts === undefined ? {} : { mounts: change.mounts }),
+            ...(change.env === undefined ? {} : { env: change.env }),
+            ...(change.limits === undefined ? {} : { limits: change.limits })
+          })
+          return Effect.succeed(new UpdateResult({ restartReasons: reasons, restarted: reasons.length > 0 }))
         }),
 
       setLabels: (name, labels) =>

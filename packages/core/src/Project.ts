@@ -7,6 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ImageRef, ProfileName, ProjectName, RepoDir } from "./Ids.ts"
+import { ResourceLimits } from "./ResourceLimits.ts"
 
 /**
  * An ISO 8601 UTC timestamp as written in the registry, e.g. `2026-04-28T15:00:00Z`.
@@ -63,10 +64,33 @@ export const GitMode = Schema.Literals(["sealed", "shared"])
 export type GitMode = typeof GitMode.Type
 
 /**
- * A managed project. `profiles` is the full list the container was created
- * with; `lastSync` is absent until the first successful backup; `git` is
- * its {@link GitMode}, absent in an entry written before the seal existed
- * (such a project is `shared`: see {@link gitModeOf}).
+ * A host directory mounted into a project's container, as `repoman config`
+ * records it: `source` on the host at `path` inside.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ProjectMount = Schema.Struct({
+  source: Schema.String,
+  path: Schema.String,
+  readOnly: Schema.Boolean
+}).pipe(Schema.encodeKeys({ readOnly: "read_only" }))
+/**
+ * The decoded type of the `ProjectMount` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ProjectMount = typeof ProjectMount.Type
+
+/**
+ * A managed project. `profiles` is the full list the container has (as
+ * created, or as `repoman config` last changed it); `lastSync` is absent
+ * until the first successful backup; `git` is its {@link GitMode}, absent
+ * in an entry written before the seal existed (such a project is `shared`:
+ * see {@link gitModeOf}). `mounts`, `env` and `limits` are the container's
+ * own settings as `repoman config` last set them (absent: never changed
+ * since `new`).
  *
  * In the file the keys are snake_case (`last_sync`); in code they are camelCase.
  *
@@ -81,7 +105,10 @@ export const Project = Schema.Struct({
   created: Timestamp,
   lastSync: Schema.optionalKey(Timestamp),
   backup: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))),
-  git: Schema.optionalKey(GitMode)
+  git: Schema.optionalKey(GitMode),
+  mounts: Schema.optionalKey(Schema.Array(ProjectMount)),
+  env: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  limits: Schema.optionalKey(ResourceLimits)
 }).pipe(Schema.encodeKeys({ lastSync: "last_sync" }))
 /**
  * The decoded type of the `Project` schema.

@@ -47,8 +47,24 @@ const project = fc.record({
   profiles: fc.array(profile, { maxLength: 4 }),
   created: timestamp,
   lastSync: fc.option(timestamp, { nil: undefined }),
-  backup: fc.boolean()
-}).map(({ lastSync, ...p }) => lastSync === undefined ? p : { ...p, lastSync })
+  backup: fc.boolean(),
+  // What `repoman config` records.
+  config: fc.option(
+    fc.record({
+      mounts: fc.array(
+        fc.record({ source: path, path: word(1, 8).map((w) => `/srv/${w}`), readOnly: fc.boolean() }),
+        { maxLength: 3 }
+      ),
+      env: fc.dictionary(word(1, 6).map((w) => `K${w}`), fc.string({ maxLength: 12 }), { maxKeys: 3 }),
+      limits: fc.record({ processes: fc.integer({ min: 1, max: 10_000 }) })
+    }),
+    { nil: undefined }
+  )
+}).map(({ config, lastSync, ...p }) => ({
+  ...p,
+  ...(lastSync === undefined ? {} : { lastSync }),
+  ...(config === undefined ? {} : config)
+}))
 
 const document: fc.Arbitrary<RegistryDocument> = fc.record({
   schema: fc.constant(3 as const),

@@ -16,6 +16,10 @@
  * | gitCover | disk device `git` (the gitdir, at `<repo>/.git` or {@link GITFILE_TARGET}), and for a gitfile a read-only disk device `gitfile` at `<repo>/.git` |
  * | lockMounts | `security.syscalls.deny` = {@link SEAL_SYSCALL_DENY} with `deny_compat`, and a systemd drop-in ({@link SEAL_SYSTEMD_DROPIN}) |
  *
+ * A change ({@link InstanceChange}) is one PUT of the instance's own
+ * settings ({@link changedSettings}); what Incus applies only at start
+ * ({@link restartReasons}) needs a restart.
+ *
  * Reading back keeps only what repoman can express; an instance made by
  * other means loses what does not fit (a CPU range in `limits.cpu`, say).
  *
@@ -28,6 +32,7 @@ import {
   HostPath,
   IdRange,
   Instance,
+  type InstanceChange,
   type InstanceSpec,
   type InstanceStatus,
   Mount,
@@ -518,4 +523,110 @@ export const toInstance = (i: IncusApi.Instance, name: ProjectName): Instance =>
     idRange: idRangeOf(i.config),
     createdAt: Option.getOrElse(DateTime.make(i.created_at), () => DateTime.makeUnsafe(0))
   })
+}
+
+/** The instance config keys {@link limitsConfig} writes. */
+const LIMIT_KEYS: ReadonlyArray<string> = ["limits.cpu", "limits.memory", "limits.processes", INOTIFY_SYSCTL]
+
+/**
+ * The instance's own settings with `change` applied, for a PUT: its
+ * environment and limits keys replaced when given, its host mounts (every
+ * host disk but the runtime's own devices) replaced when given, its
+ * profiles replaced when given; everything else as it was. A root-disk size
+ * goes on the instance's own root disk, made from the one its profiles give
+ * it (`expanded_devices`) when it has none.
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const changedSettings = (current: IncusApi.Instance, change: InstanceChange): IncusApi.InstancePut => {
+  const config: Record<string, string> = { ...current.config }
+  if (change.env !== undefined) {
+    for (const key of Object.keys(config)) if (key.startsWith("environment.")) delete config[key]
+    Object.assign(config, envConfig(change.env))
+  }
+  const devices: Record<string, IncusApi.StringMap> = { ...current.devices }
+  if (change.limits !== undefined) {
+    for (const key of LIMIT_KEYS) delete config[key]
+    Object.assign(config, limitsConfig(change.limits))
+    const own = Object.entries(devices).find(([, d]) => isRootDisk(d))
+    const size = change.limits.disk
+    if (own !== undefined) {
+      const { size: _, ...rest } = own[1]
+      devices[own[0]] = size === undefined ? rest : { ...rest, size }
+    } else if (size !== undefined) {
+      const fromProfiles = Object.entries(current.expanded_devices).find(([, d]) => isRootDisk(d))
+      if (fromProfiles !== undefined) Object.assign(devices, rootDiskDevice(fromProfiles, size))
+    }
+  }
+  if (change.mounts !== undefined) {
+    const shift = Object.values(current.devices).some((d) => isHostDisk(d) && isTrue(d["shift"]))
+    for (const [name, device] of Object.entries(devices)) {
+      if (isHostDisk(device) && !RESERVED_DEVICES.includes(name)) delete devices[name]
+    }
+    for (const m of change.mounts) devices[m.name] = diskDevice(m, shift)
+  }
+  return {
+    description: current.description,
+    profiles: change.profiles ?? current.profiles,
+    config,
+    devices,
+    ...(current.ephemeral === undefined ? {} : { ephemeral: current.ephemeral }),
+    ...(current.stateful === undefined ? {} : { stateful: current.stateful }),
+    ...(current.architecture === "" ? {} : { architecture: current.architecture })
+  }
+}
+
+/**
+ * Whether Incus applies a config key only when an instance starts: kernel
+ * settings (`linux.sysctl.*`), security settings and raw LXC settings. It
+ * takes them on a running instance without complaint and without effect.
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const appliedAtStart = (key: string): boolean => /^(?:linux\.sysctl\.|security\.|raw\.)/.test(key)
+
+/**
+ * Why `next` needs the running instance `current` restarted: its own
+ * start-time keys that change, environment variables it takes away, and
+ * the start-time keys of the profiles added or removed
+ * (`profileConfig`: their config, by name). Empty for an instance that is
+ * not running.
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const restartReasons = (
+  current: IncusApi.Instance,
+  next: IncusApi.InstancePut,
+  profileConfig: ReadonlyMap<string, IncusApi.StringMap>
+): ReadonlyArray<string> => {
+  if (current.status !== "Running") return []
+  const keys = new Set([...Object.keys(current.config), ...Object.keys(next.config)])
+  const own = [...keys].filter((k) =>
+    appliedAtStart(k) && !k.startsWith("volatile.") && current.config[k] !== next.config[k]
+  )
+  const reasons = own.map((k) =>
+    k === INOTIFY_SYSCTL
+      ? "the inotify limit is a kernel setting made when the container starts"
+      : `${k} is applied when the container starts`
+  )
+  // A variable the container started with stays in its sessions once taken
+  // away, until it restarts (a changed value is live).
+  const unset = Object.keys(current.config).filter((k) => k.startsWith("environment.") && !(k in next.config))
+  if (unset.length > 0) {
+    reasons.push(
+      `${unset.map((k) => k.slice("environment.".length)).join(", ")} would stay set in sessions until a restart`
+    )
+  }
+  const changed = [
+    ...next.profiles.filter((p) => !current.profiles.includes(p)),
+    ...current.profiles.filter((p) => !next.profiles.includes(p))
+  ]
+  for (const p of changed) {
+    const atStart = Object.keys(profileConfig.get(p) ?? {}).filter(appliedAtStart)
+    if (atStart.length > 0) reasons.push(`profile ${p} sets ${atStart.join(", ")}, applied when the container starts`)
+  }
+  return reasons
 }

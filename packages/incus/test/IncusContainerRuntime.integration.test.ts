@@ -9,7 +9,14 @@
  * (REPOMAN_CI_POOL), socket as the `incus` client finds it (INCUS_SOCKET).
  */
 import { afterAll, assert, layer } from "@effect/vitest"
-import { ContainerRuntime, HostPath, InstanceSpec, Mount, NamespaceSpec } from "@repoman/core/ContainerRuntime"
+import {
+  ContainerRuntime,
+  HostPath,
+  InstanceChange,
+  InstanceSpec,
+  Mount,
+  NamespaceSpec
+} from "@repoman/core/ContainerRuntime"
 import type { IdMapping } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { ContainerRuntimeSuite } from "@repoman/core/testing/ContainerRuntimeSuite"
@@ -151,6 +158,41 @@ layer(particular.layer, { excludeTestServices: true, timeout })("IncusContainerR
       assert.match(created.message, /not allowed/)
       assert.strictEqual(yield* reasonOf(runtime.get(name)), "NotFound")
     }), timeout)
+
+  it.effect(
+    "update PUTs with the ETag it read: a change made meanwhile is refused (Conflict), never overwritten",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const client = yield* IncusClient.IncusClient
+        const name = uid("etag")
+        yield* Effect.acquireRelease(runtime.create(spec(name)), () => Effect.ignore(runtime.remove(name)))
+        // Someone else changes the instance between update's read and its write.
+        const racing = IncusClient.IncusClient.of({
+          ...client,
+          updateInstance: (project, instance, body, etag) =>
+            client.patchInstance(project, instance, { config: { "user.repoman.meanwhile": "1" } }).pipe(
+              Effect.andThen(client.updateInstance(project, instance, body, etag))
+            )
+        })
+        const raced = yield* ContainerRuntime.pipe(
+          Effect.provide(
+            IncusContainerRuntime.layer({ project: particular.project }).pipe(
+              Layer.provide(Layer.succeed(IncusClient.IncusClient, racing))
+            )
+          )
+        )
+        const change = new InstanceChange({ env: { FROM_UPDATE: "1" } })
+        assert.strictEqual(yield* reasonOf(raced.update(name, change)), "Conflict")
+        const after = yield* runtime.get(name)
+        assert.deepStrictEqual(after.env, {})
+        assert.strictEqual(after.labels["meanwhile"], "1")
+        // Read again, it goes through.
+        yield* runtime.update(name, change)
+        assert.deepStrictEqual((yield* runtime.get(name)).env, { FROM_UPDATE: "1" })
+      }).pipe(Effect.scoped),
+    timeout
+  )
 
   it.effect("an unknown image alias is NotFound (kind image) and leaves no instance", () =>
     Effect.gen(function*() {

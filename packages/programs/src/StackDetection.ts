@@ -9,12 +9,17 @@
  * @since 0.1.0
  * @module
  */
+import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import { ProfileName, type ProjectName, type RepoDir } from "@repoman/core/Ids"
 import { ProfileStore } from "@repoman/core/ProfileStore"
+import { Registry } from "@repoman/core/Registry"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
+import { resolveRepo } from "./RepoPath.ts"
 
 /**
  * The stacks repoman recognises.
@@ -188,3 +193,62 @@ export const detectForProject = Effect.fn("detectForProject")(
     return { found, chosen, reason, profiles: profilesFor(chosen.value, names) } satisfies StackReport
   }
 )
+
+/**
+ * What `new` suggests before it creates a project: the stack report of its
+ * repo, and the stack's library profiles the project would not get anyway
+ * (not given with `-p`, not in the registry's defaults or the project's
+ * override), with those installed (which can be added right away) apart.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StackSuggestion {
+  readonly report: StackReport
+  /** The stack's library profiles the project would not get. */
+  readonly suggested: ReadonlyArray<string>
+  /** Those of `suggested` installed in the namespace. */
+  readonly installed: ReadonlyArray<string>
+}
+
+/**
+ * The suggestion for a new project whose repo is `repo` (under the repos
+ * root) and which is given `profiles`. `None` when there is nothing to say
+ * about the repo yet: no registry, or a repo that `new` will refuse (it
+ * says why itself).
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const suggestForNew = Effect.fn("suggestForNew")(function*(options: {
+  readonly name: ProjectName
+  readonly repo: RepoDir
+  readonly stack: Option.Option<Stack>
+  readonly profiles: ReadonlyArray<string>
+}) {
+  const registry = yield* Registry
+  const runtime = yield* ContainerRuntime
+  const { home } = yield* ConfigPaths
+  const found = yield* Effect.gen(function*() {
+    const document = yield* registry.load
+    const override = yield* registry.getOverride(options.name)
+    const repo = yield* resolveRepo(expandHome(document.defaults.reposRoot, home), options.repo)
+    return { document, override, repo }
+  }).pipe(Effect.option)
+  if (Option.isNone(found)) return Option.none<StackSuggestion>()
+  const { document, override, repo } = found.value
+  const report = yield* detectForProject(repo.real, options.stack)
+  const given = new Set<string>([
+    ...options.profiles,
+    ...document.defaults.profiles,
+    ...Option.match(override, { onNone: () => [], onSome: (o) => o.container.profiles })
+  ])
+  const suggested = report.profiles.filter((p) => !given.has(p))
+  const installed = yield* Effect.filter(suggested, (p) =>
+    Schema.decodeUnknownEffect(ProfileName)(p).pipe(
+      Effect.flatMap((name) => runtime.getProfile(name)),
+      Effect.as(true),
+      Effect.orElseSucceed(() => false)
+    ))
+  return Option.some<StackSuggestion>({ report, suggested, installed })
+})

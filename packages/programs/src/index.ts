@@ -27,6 +27,14 @@ export * as AgentInstall from "./AgentInstall.ts"
 export * as AgentState from "./AgentState.ts"
 
 /**
+ * `config`: change an existing project's profiles, mounts, environment and limits without re-creating
+ * its container, all or nothing.
+ *
+ * @since 0.1.0
+ */
+export * as ConfigureProject from "./ConfigureProject.ts"
+
+/**
  * The container user that stands for the host user (uid/gid 1000), and what a session needs to know
  * about the container.
  *

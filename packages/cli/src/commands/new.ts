@@ -7,16 +7,21 @@
  * asks first (`--yes` skips the question; without a terminal the flag is
  * the consent).
  *
+ * Before anything is created, the repo's stack and its library profiles
+ * that the project would not get anyway are said (see
+ * `StackDetection.suggestForNew`); at a terminal each installed one is
+ * offered (default no; `--yes` asks nothing), without one they are only
+ * said.
+ *
  * @since 0.1.0
  * @module
  */
 import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
-import { DiskSize, MemorySize, PositiveInt } from "@repoman/core/ResourceLimits"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { ORIGIN } from "@repoman/programs/Hermetic"
 import { newProject } from "@repoman/programs/NewProject"
-import { detectForProject, Stack, type StackReport } from "@repoman/programs/StackDetection"
+import { Stack, type StackReport, suggestForNew } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"
@@ -25,10 +30,13 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
-import { projectName } from "./args.ts"
+import { limitFlags, limitsFrom, projectName } from "./args.ts"
 
-/** What `new` says about the stack: what was found, what was chosen and why, the matching profiles. */
-const stackLines = (report: StackReport): ReadonlyArray<string> => {
+/**
+ * What `new` says about the stack before it creates: what was found, what
+ * was chosen and why, the matching library profiles not already given.
+ */
+const stackLines = (report: StackReport, suggested: ReadonlyArray<string>): ReadonlyArray<string> => {
   if (Option.isNone(report.chosen)) return []
   const stack = report.chosen.value
   const head = report.reason === "flag"
@@ -39,9 +47,9 @@ const stackLines = (report: StackReport): ReadonlyArray<string> => {
       `stacks found: ${report.found.map((s) => `${s.stack} (${s.files} files)`).join(", ")}; ` +
       `using ${stack}, the dominant one by file count (--stack to choose)`
     ]
-  return report.profiles.length === 0
+  return suggested.length === 0
     ? head
-    : [...head, `library profiles for ${stack}: ${report.profiles.join(", ")} (add with --profile NAME)`]
+    : [...head, `library profiles for ${stack}: ${suggested.join(", ")} (add with --profile NAME)`]
 }
 
 /** What `new` says about the git seal it made (see `GitSeal.PreparedSeal`; `None`: hermetic). */
@@ -82,26 +90,7 @@ const flags = {
     Flag.withDescription("A profile to add to the defaults (repeatable)"),
     Flag.atLeast(0)
   ),
-  cpu: Flag.Int("cpu").pipe(
-    Flag.withSchema(PositiveInt),
-    Flag.withDescription("Limit the container to N CPUs (default: no limit)"),
-    Flag.optional
-  ),
-  memory: Flag.String("memory").pipe(
-    Flag.withSchema(MemorySize),
-    Flag.withDescription("Limit the container's memory, e.g. 4GiB (default 50% of the host's)"),
-    Flag.optional
-  ),
-  processes: Flag.Int("processes").pipe(
-    Flag.withSchema(PositiveInt),
-    Flag.withDescription("Limit the number of processes in the container (default 2000)"),
-    Flag.optional
-  ),
-  disk: Flag.String("disk").pipe(
-    Flag.withSchema(DiskSize),
-    Flag.withDescription("Limit the size of the container's root disk, e.g. 40GiB (default 20GiB)"),
-    Flag.optional
-  ),
+  ...limitFlags,
   stack: Flag.Literals("stack", Stack.literals).pipe(
     Flag.withDescription("The project's stack, instead of detecting it"),
     Flag.optional
@@ -131,7 +120,7 @@ const flags = {
   ),
   yes: Flag.Boolean("yes").pipe(
     Flag.withAlias("y"),
-    Flag.withDescription("Do not ask (--git-mode shared)"),
+    Flag.withDescription("Do not ask (--git-mode shared; the stack's profiles are then only suggested)"),
     Flag.withDefault(false)
   )
 }
@@ -161,25 +150,34 @@ export const newCommand = Command.make("new", flags).pipe(
       const cloned = yield* cloneForProject(f.name, repoDir, f.git.value)
       yield* Console.log(`cloned ${f.git.value} into ${cloned} (hooks disabled)`)
     }
+    // The stack and its profiles are said before the container exists; at a
+    // terminal, each installed one is offered (default no).
+    const suggestion = yield* suggestForNew({ name: f.name, repo: repoDir, stack: f.stack, profiles: f.profile })
+    const accepted: Array<ProfileName> = []
+    if (Option.isSome(suggestion)) {
+      const { installed, report, suggested } = suggestion.value
+      for (const line of stackLines(report, suggested)) yield* Console.log(line)
+      if (installed.length > 0 && !f.yes && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
+        for (const p of installed) {
+          const stack = Option.getOrElse(report.chosen, () => "")
+          if (yield* Prompt.Confirm({ message: `Add profile ${p} (for ${stack})?`, initial: false })) {
+            accepted.push(ProfileName.make(p))
+          }
+        }
+      }
+    }
     const created = yield* newProject({
       name: f.name,
-      profiles: f.profile,
+      profiles: [...f.profile, ...accepted],
       backup: !f.noBackup,
       hermetic: f.hermetic,
       gitMode: f.gitMode,
       acceptSubmoduleRisk: f.acceptSubmoduleRisk,
       ...Option.match(f.repo, { onNone: () => ({}), onSome: (repo) => ({ repo }) }),
       ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) }),
-      limits: {
-        ...Option.match(f.cpu, { onNone: () => ({}), onSome: (cpu) => ({ cpu }) }),
-        ...Option.match(f.memory, { onNone: () => ({}), onSome: (memory) => ({ memory }) }),
-        ...Option.match(f.processes, { onNone: () => ({}), onSome: (processes) => ({ processes }) }),
-        ...Option.match(f.disk, { onNone: () => ({}), onSome: (disk) => ({ disk }) })
-      }
+      limits: limitsFrom(f)
     })
     const { project } = created
-    // Detected once the repo is known to lie inside the repos root.
-    for (const line of stackLines(yield* detectForProject(created.repo.real, f.stack))) yield* Console.log(line)
     yield* Console.log(`created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}`)
     yield* Console.log(
       f.hermetic

@@ -39,6 +39,7 @@ import {
   ExecResult,
   GitCover,
   HostPath,
+  InstanceChange,
   InstanceSpec,
   Mount,
   NamespaceSpec,
@@ -315,6 +316,74 @@ export const ContainerRuntimeSuite = <E>(
           assert.strictEqual(yield* outcome(runtime.setLabels(instance, { "Bad Key": "x" })), "OperationFailed")
           assert.isTrue((yield* runtime.get(instance)).managed)
           assert.strictEqual(yield* outcome(runtime.setLabels(uniqueName("missing"), { a: "1" })), "NotFound")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "update changes mounts, env and limits live; a start-time limit needs a restart; a refusal changes nothing",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const { name: instance } = yield* scopedInstance("update")
+          const mount = new Mount({ name: "extra", source: options.allowedPath, path: "/srv/extra", readOnly: true })
+          const limits = { memory: MemorySize.make("256MiB"), processes: 500, disk: DiskSize.make("5GiB") }
+          const live = new InstanceChange({ mounts: [mount], env: { REPOMAN_SUITE: runId }, limits })
+          assert.deepStrictEqual(yield* runtime.planUpdate(instance, live), [])
+          const applied = yield* runtime.update(instance, live)
+          assert.deepStrictEqual([applied.restarted, applied.restartReasons], [false, []])
+          const after = yield* runtime.get(instance)
+          assert.deepStrictEqual(after.mounts, [mount])
+          assert.deepStrictEqual(after.env, { REPOMAN_SUITE: runId })
+          assert.deepStrictEqual(after.limits, limits)
+          assert.deepStrictEqual(after.profiles, baseProfiles)
+          assert.strictEqual(after.status, "Running")
+
+          // Refused, each leaving the instance as it was.
+          const refused = [
+            new InstanceChange({
+              env: { REPOMAN_SUITE: runId, OTHER: "1" },
+              mounts: [new Mount({ ...mount, name: "repo" })]
+            }),
+            new InstanceChange({ limits: { ...limits, cpu: 1 }, profiles: [...baseProfiles, uniqueProfile("absent")] }),
+            ...(idMapping._tag === "HostUser"
+              ? [
+                new InstanceChange({
+                  limits: { ...limits, cpu: 1 },
+                  mounts: [new Mount({ ...mount, source: options.extraPath })]
+                })
+              ]
+              : [])
+          ]
+          const outcomes = yield* Effect.forEach(refused, (change) => outcome(runtime.update(instance, change)))
+          assert.deepStrictEqual(
+            outcomes,
+            ["OperationFailed", "NotFound", ...(idMapping._tag === "HostUser" ? ["Forbidden"] : [])]
+          )
+          const unchanged = yield* runtime.get(instance)
+          assert.deepStrictEqual([unchanged.mounts, unchanged.env], [[mount], { REPOMAN_SUITE: runId }])
+          assert.deepStrictEqual(unchanged.limits, limits)
+
+          // A variable taken away would stay in sessions: a restart.
+          assert.isAbove((yield* runtime.planUpdate(instance, new InstanceChange({ env: {} }))).length, 0)
+
+          // The inotify limit is set when the instance starts: a restart, only when allowed.
+          const atStart = new InstanceChange({ limits: { ...limits, inotifyInstances: 77 } })
+          assert.isAbove((yield* runtime.planUpdate(instance, atStart)).length, 0)
+          assert.strictEqual(yield* outcome(runtime.update(instance, atStart)), "Conflict")
+          assert.deepStrictEqual((yield* runtime.get(instance)).limits, limits)
+          const restarted = yield* runtime.update(instance, atStart, { restart: true })
+          assert.isTrue(restarted.restarted)
+          const final = yield* runtime.get(instance)
+          assert.deepStrictEqual([final.status, final.limits.inotifyInstances], ["Running", 77])
+
+          // A stopped instance takes any change at its next start.
+          yield* runtime.stop(instance, { force: true })
+          const later = new InstanceChange({ limits: { ...limits, inotifyInstances: 88 } })
+          assert.deepStrictEqual(yield* runtime.planUpdate(instance, later), [])
+          assert.isFalse((yield* runtime.update(instance, later)).restarted)
+          assert.strictEqual((yield* runtime.get(instance)).status, "Stopped")
+          assert.strictEqual(yield* outcome(runtime.update(uniqueName("missing"), later)), "NotFound")
         }),
       timeout
     )

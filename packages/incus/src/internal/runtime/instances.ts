@@ -10,13 +10,16 @@ import {
   AlreadyExists,
   Conflict,
   type ContainerRuntime,
+  type InstanceChange,
   instanceFromSpec,
   type InstanceSpec,
   LabelKey,
   type Labels,
   NotFound,
   OperationFailed,
-  type StopOptions
+  type StopOptions,
+  type UpdateOptions,
+  UpdateResult
 } from "@repoman/core/ContainerRuntime"
 import { ProjectName } from "@repoman/core/Ids"
 import * as Mountinfo from "@repoman/core/Mountinfo"
@@ -26,9 +29,12 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as IncusApi from "../../IncusApi.ts"
 import {
+  changedSettings,
   imageSource,
   instanceSettings,
   isRootDisk,
+  RESERVED_DEVICES,
+  restartReasons,
   SEAL_SYSTEMD_DROPIN,
   specProblem,
   toInstance
@@ -73,6 +79,8 @@ export const make = (ctx: RuntimeContext): Pick<
   | "remove"
   | "mountTable"
   | "setLabels"
+  | "planUpdate"
+  | "update"
 > => {
   const { client, project } = ctx
   const stateSubject = (name: string, operation: string): Subject => ({
@@ -124,6 +132,40 @@ export const make = (ctx: RuntimeContext): Pick<
         )
       }
       yield* client.deleteInstance(project, name).pipe(mapErrors(ctx, stateSubject(name, "remove")))
+    })
+
+  /**
+   * The instance (with its ETag), the settings `change` makes of it, and
+   * why they need a restart. A change that names a mount like one of the
+   * runtime's own devices is refused here.
+   */
+  const planned = (name: ProjectName, change: InstanceChange, operation: string) =>
+    Effect.gen(function*() {
+      const names = (change.mounts ?? []).map((m) => m.name)
+      const problem = names.find((n) => RESERVED_DEVICES.includes(n)) !== undefined
+        ? "a mount may not be named like one of the runtime's own devices"
+        : names.find((n, i) => names.indexOf(n) !== i) !== undefined
+        ? "two mounts have the same name"
+        : undefined
+      if (problem !== undefined) {
+        return yield* runtimeError(new OperationFailed({ kind: "instance", name, operation, detail: problem }))
+      }
+      const current = yield* client.getInstance(project, name).pipe(
+        mapErrors(ctx, { kind: "instance", name, operation })
+      )
+      const next = changedSettings(current.value, change)
+      const changed = [
+        ...next.profiles.filter((p) => !current.value.profiles.includes(p)),
+        ...current.value.profiles.filter((p) => !next.profiles.includes(p))
+      ]
+      const profileConfig = new Map(
+        yield* Effect.forEach(changed, (p) =>
+          client.getProfile(project, p).pipe(
+            Effect.map((v) => [p, v.value.config] as const),
+            mapErrors(ctx, { kind: "profile", name: p, operation })
+          ))
+      )
+      return { current, next, reasons: restartReasons(current.value, next, profileConfig) }
     })
 
   return {
@@ -242,6 +284,28 @@ export const make = (ctx: RuntimeContext): Pick<
         mapErrors(ctx, { kind: "instance", name, operation: "set labels" })
       )
     }),
+
+    planUpdate: Effect.fn("IncusContainerRuntime.planUpdate")(function*(name: ProjectName, change: InstanceChange) {
+      return (yield* planned(name, change, "plan update")).reasons
+    }),
+
+    update: Effect.fn("IncusContainerRuntime.update")(
+      function*(name: ProjectName, change: InstanceChange, updateOptions?: UpdateOptions) {
+        const { current, next, reasons } = yield* planned(name, change, "update")
+        if (reasons.length > 0 && updateOptions?.restart !== true) {
+          return yield* runtimeError(
+            new Conflict({ kind: "instance", name, detail: `needs a restart to apply: ${reasons.join("; ")}` })
+          )
+        }
+        // One PUT with the ETag read above: Incus applies it whole or reverts
+        // it, and refuses it (412) if the instance changed since.
+        yield* client.updateInstance(project, name, next, current.etag).pipe(
+          mapErrors(ctx, { kind: "instance", name, operation: "update" })
+        )
+        if (reasons.length > 0) yield* changeState(name, { action: "restart", timeout: ctx.stopTimeout })
+        return new UpdateResult({ restartReasons: reasons, restarted: reasons.length > 0 })
+      }
+    ),
 
     freeze: Effect.fn("IncusContainerRuntime.freeze")(function*(name: ProjectName) {
       yield* requireRunning(ctx, name, "freeze")
