@@ -165,7 +165,7 @@ describe("config", () => {
         "tools"
       ])
       const before = yield* snapshot
-      assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "NotInstalled")
+      assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "UnknownProfile")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("other")] })), "ProfileRefused")
       // What `new` prepares in a fresh container (an agent's state, shared single files) takes a re-created project.
