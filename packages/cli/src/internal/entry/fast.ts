@@ -9,6 +9,7 @@
  *   run [--env K=V | -e K=V]... -- CMD ARGS...
  *   shell NAME [--cwd PATH] [-- CMD ARGS...]
  *   list [--json]
+ *   ssh-proxy NAME        (ssh's ProxyCommand, see `ssh-config`; not in the help)
  *
  * with the flags anywhere before `--`, each value checked by the same
  * schemas as the commands' flags, and then exactly what the commands'
@@ -25,6 +26,7 @@ import * as NodeSignals from "@repoman/node/NodeSignals"
 import { ContainerPath, EnvAssignment, envFromAssignments, execInProject } from "@repoman/programs/ExecInProject"
 import { openShell } from "@repoman/programs/OpenShell"
 import { runFromCwd } from "@repoman/programs/RunFromCwd"
+import { sshProxy } from "@repoman/programs/SshAccess"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ExitCode } from "../../ExitCode.ts"
@@ -56,6 +58,7 @@ export type SessionArgs =
     readonly argv: ReadonlyArray<string> | undefined
     readonly checkpoint: boolean | undefined
   }
+  | { readonly _tag: "ssh-proxy"; readonly name: ProjectName }
 
 /** A command of the fast path read from argv. */
 export type FastArgs = SessionArgs | { readonly _tag: "list"; readonly json: boolean }
@@ -73,6 +76,10 @@ export const parse = (argv: ReadonlyArray<string>): FastArgs | undefined => {
   if (command === "list") {
     if (rest.length === 0) return { _tag: "list", json: false }
     return rest.length === 1 && rest[0] === "--json" ? { _tag: "list", json: true } : undefined
+  }
+  if (command === "ssh-proxy") {
+    const [name, ...more] = rest
+    return more.length === 0 && name !== undefined && isName(name) ? { _tag: "ssh-proxy", name } : undefined
   }
   if (command !== "exec" && command !== "run" && command !== "shell") return undefined
   const dashes = rest.indexOf("--")
@@ -140,6 +147,8 @@ const session = (args: SessionArgs) => {
         ...(args.argv === undefined ? {} : { argv: args.argv }),
         ...(args.checkpoint === undefined ? {} : { checkpoint: args.checkpoint })
       })
+    case "ssh-proxy":
+      return sshProxy(args.name)
   }
 }
 
