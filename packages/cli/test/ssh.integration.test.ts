@@ -13,6 +13,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as ChildProcess from "effect/process/ChildProcess"
+import * as Stream from "effect/Stream"
 import { statSync } from "node:fs"
 import { debian, IntegrationLayer, outcome, sandbox } from "./integration.ts"
 
@@ -100,11 +101,17 @@ describe("issue 18: ssh and the home's directories against a real Incus", () => 
         assert.include(config, "ssh-proxy sshp")
 
         const ssh = (script: string) =>
-          outcome(ChildProcess.make("ssh", ["-F", `${home}/.ssh/config`, "-o", "BatchMode=yes", "repoman-sshp", "--", script], {
-            env: { HOME: home },
-            extendEnv: true,
-            stdin: "ignore"
-          })).pipe(Effect.orDie)
+          outcome(
+            ChildProcess.make(
+              "ssh",
+              ["-F", `${home}/.ssh/config`, "-o", "BatchMode=yes", "repoman-sshp", "--", script],
+              {
+                env: { HOME: home },
+                extendEnv: true,
+                stdin: "ignore"
+              }
+            )
+          ).pipe(Effect.orDie)
         const probe = "pwd; echo \"$HOME\"; echo \"$PATH\"; echo \"$CLAUDE_CONFIG_DIR\"; echo \"$CODEX_HOME\"; id -u"
         const session = yield* ssh(probe)
         ok(session, "ssh")
@@ -127,6 +134,18 @@ describe("issue 18: ssh and the home's directories against a real Incus", () => 
         const woke = yield* ssh("echo awake")
         ok(woke, "ssh to a stopped container")
         assert.strictEqual(woke.stdout, "awake\n")
+
+        // An interactive session (a terminal, a login shell) starts in the repo too, with the profiles' variables.
+        const interactive = yield* outcome(
+          ChildProcess.make("ssh", ["-tt", "-F", `${home}/.ssh/config`, "-o", "BatchMode=yes", "repoman-sshp"], {
+            env: { HOME: home },
+            extendEnv: true,
+            stdin: Stream.make(new TextEncoder().encode("pwd; echo \"$CLAUDE_CONFIG_DIR\"; exit\n"))
+          })
+        ).pipe(Effect.orDie)
+        ok(interactive, "ssh -tt")
+        assert.include(interactive.stdout, `${repo}\r\n`)
+        assert.include(interactive.stdout, `${home}/.claude\r\n`)
 
         // Attack: the user's config leads into a repo, where the container put a symlink to ~/.bashrc.
         const exec = (script: string) => repoman(["exec", "sshp", "--", "sh", "-c", script])

@@ -47,23 +47,27 @@ const block = hostBlock({
 
 const uid = process.getuid?.() ?? 1000
 
-/** Real files under a temporary home; the memory registry, runtime and host. */
+/** The memory registry, runtime and host, with real files under `home`. */
+const layersFor = (home: string, runtime: Layer.Layer<ContainerRuntime>) =>
+  Layer.mergeAll(
+    ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman`, stateDir: `${home}/state/repoman` }),
+    HostInfo.layerTest({ home, uid, user: "ada" }),
+    RegistryMemory.layer({ document: emptyDocument }),
+    runtime,
+    NodeHostFiles.layer
+  )
+
+/** Runs `f` with a temporary home (see {@link layersFor}). */
 const withHome = <A, E>(
-  f: (home: string) => Effect.Effect<A, E, any>,
+  f: (
+    home: string
+  ) => Effect.Effect<A, E, Layer.Success<ReturnType<typeof layersFor>> | NodeServices.NodeServices>,
   runtime: Layer.Layer<ContainerRuntime> = runtimeMemory({ namespace: "repoman" })
 ) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-ssh-" })
-    return yield* (f(home) as Effect.Effect<A, E>).pipe(
-      Effect.provide(Layer.mergeAll(
-        ConfigPaths.layerFrom({ home, configDir: `${home}/.config/repoman`, stateDir: `${home}/state/repoman` }),
-        HostInfo.layerTest({ home, uid, user: "ada" }),
-        RegistryMemory.layer({ document: emptyDocument }),
-        runtime,
-        NodeHostFiles.layer
-      ))
-    )
+    return yield* f(home).pipe(Effect.provide(layersFor(home, runtime)))
   }).pipe(Effect.scoped, Effect.provide(NodeServices.layer))
 
 describe("ssh-config", () => {
@@ -243,7 +247,11 @@ describe("ssh-config", () => {
         )
         yield* runtime.putProfile(
           ProfileName.make("b"),
-          new ProfileSpec({ description: "", config: { "environment.PATH": "/b:/a", "environment.HOME": "/x" }, devices: {} })
+          new ProfileSpec({
+            description: "",
+            config: { "environment.PATH": "/b:/a", "environment.HOME": "/x" },
+            devices: {}
+          })
         )
         const instance = yield* runtime.create(
           new InstanceSpec({

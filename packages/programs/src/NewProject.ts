@@ -152,7 +152,10 @@ const prepareMountParents = (name: ProjectName, home: string, mountPaths: Readon
     Effect.catchTag("ContainerRuntimeError", (e) =>
       Effect.fail(
         new LifecycleError({
-          reason: new InvalidPath({ path: home, detail: `cannot give the container user its home's dirs: ${e.message}` })
+          reason: new InvalidPath({
+            path: home,
+            detail: `cannot give the container user its home's dirs: ${e.message}`
+          })
         })
       ))
   )

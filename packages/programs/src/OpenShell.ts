@@ -133,7 +133,12 @@ export const shellIn = Effect.fn("shellIn")(
     const host = yield* HostInfo
     const { home } = yield* ConfigPaths
     const label = input.argv === undefined ? "shell" : input.argv.join(" ")
-    const { instance, repoPath } = yield* readySession(document, project, { checkpoint: input.checkpoint, label }, known)
+    const { instance, repoPath } = yield* readySession(
+      document,
+      project,
+      { checkpoint: input.checkpoint, label },
+      known
+    )
     const argv = input.argv ?? Option.getOrUndefined(Option.map(loginShellOf(instance.labels), (s) => [s, "-l"]))
     return yield* runtime.shell(project.name, {
       user: CONTAINER_ID,

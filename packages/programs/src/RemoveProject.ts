@@ -28,7 +28,7 @@ import * as Result from "effect/Result"
 import { removeProjectState } from "./AgentState.ts"
 import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { requireOwnInstance } from "./Owners.ts"
-import { removeSshAccess, type SshAccessState, sshAccessOf } from "./SshAccess.ts"
+import { removeSshAccess, sshAccessOf, type SshAccessState } from "./SshAccess.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.

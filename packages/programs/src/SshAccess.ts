@@ -202,7 +202,7 @@ export const namesHost = (config: string, name: ProjectName): boolean =>
 
 /** A variable name sshd and shells take. */
 const varName = /^[A-Za-z_][A-Za-z0-9_]*$/
-// eslint-disable-next-line no-control-regex
+// oxlint-disable-next-line no-control-regex
 const controlChar = /[\u0000-\u001f\u007f]/
 
 /**
@@ -220,6 +220,7 @@ export const setEnvValue = (env: Env): string =>
     .join(" ")
 
 /** A directory the ForceCommand can hold in single quotes (sshd's config splitter must see balanced quotes). */
+// oxlint-disable-next-line no-control-regex
 const quotablePath = /^\/[^'"\\\u0000-\u001f\u007f]*$/
 
 /**
@@ -413,7 +414,9 @@ interface ConfigTarget {
   readonly file: string
   /** The file written: `file`, or where its symlink leads. */
   readonly target: string
-  readonly current: Option.Option<{ readonly text: string; readonly mode: number; readonly uid: number; readonly gid: number }>
+  readonly current: Option.Option<
+    { readonly text: string; readonly mode: number; readonly uid: number; readonly gid: number }
+  >
 }
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024

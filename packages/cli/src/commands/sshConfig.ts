@@ -11,8 +11,8 @@ import type { ProjectName } from "@repoman/core/Ids"
 import {
   hostAlias,
   installSshConfig,
-  sshConfig as makeSshConfig,
-  type SshAccessState
+  type SshAccessState,
+  sshConfig as makeSshConfig
 } from "@repoman/programs/SshAccess"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
