@@ -2,9 +2,12 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigPaths } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, InstanceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import * as ContainerRuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { layer as runtimeMemory } from "@repoman/core/ContainerRuntimeMemory"
 import * as HostInfo from "@repoman/core/HostInfo"
-import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
+import { timestampFromDate } from "@repoman/core/Project"
+import { Registry } from "@repoman/core/Registry"
 import { emptyDocument } from "@repoman/core/RegistryDocument"
 import * as RegistryMemory from "@repoman/core/RegistryMemory"
 import * as NodeHostFiles from "@repoman/node/NodeHostFiles"
@@ -19,6 +22,7 @@ import {
   removeSshAccess,
   setEnvValue,
   sshAccessOf,
+  sshConfig,
   sshdArgv,
   sshSessionEnv,
   withBlock,
@@ -236,6 +240,37 @@ describe("ssh-config", () => {
         assert.isFalse(yield* fs.exists(`${home}/.ssh/config`))
       })
     ))
+
+  it.effect("attack: a uid-1000 user name the container made up never reaches the ssh config", () =>
+    Effect.gen(function*() {
+      const memory = yield* ContainerRuntimeMemory.make({ namespace: "repoman" })
+      const layer = Layer.succeed(ContainerRuntime, memory)
+      yield* withHome(
+        (home) =>
+          Effect.gen(function*() {
+            const registry = yield* Registry
+            yield* registry.addProject({
+              name,
+              repo: RepoDir.make("isurus"),
+              image: ImageRef.make("img"),
+              profiles: [],
+              created: timestampFromDate(new Date(0)),
+              backup: true,
+              git: "sealed"
+            })
+            yield* memory.create(new InstanceSpec({ name, image: ImageRef.make("img"), profiles: [] }))
+            yield* memory.writeFile(
+              name,
+              "/etc/passwd",
+              "root:x:0:0::/root:/bin/sh\nx ProxyCommand sh -c evil:x:1000:1000::/home/x:/bin/sh\n"
+            )
+            const refused = yield* Effect.flip(sshConfig(name, ["/opt/node/bin/node", "/opt/repoman.js"]))
+            assert.include(refused.message, "odd name")
+            assert.isFalse(yield* (yield* FileSystem.FileSystem).exists(`${home}/.ssh/config`))
+          }),
+        layer
+      )
+    }))
 
   it.effect("a session's environment: the profiles' in order, the instance's, then HOME, USER and LOGNAME", () =>
     withHome((home) =>

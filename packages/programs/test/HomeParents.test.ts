@@ -77,4 +77,26 @@ describe("HomeParents", () => {
       assert.deepStrictEqual(yield* run, [`${home}/.config`])
       assert.deepStrictEqual(calls, [["chown", "-h", "1000:1000", "--", `${home}/.config`]])
     }))
+
+  it.effect("attack: a symlink where a parent would be is left alone (never followed into a mount)", () =>
+    Effect.gen(function*() {
+      const calls: Array<ReadonlyArray<string>> = []
+      const runtime = yield* ContainerRuntimeMemory.make({
+        exec: (request) => {
+          calls.push(request.argv)
+          return Effect.succeed(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
+        }
+      })
+      const name = ProjectName.make("isurus")
+      yield* runtime.create(new InstanceSpec({ name, image: ImageRef.make("img"), profiles: [] }))
+      yield* runtime.makeDirectory(name, `${home}/.claude`, { uid: 0, gid: 0 })
+      // The container made ~/.config a symlink to the ~/.claude mount before repoman looked.
+      yield* runtime.makeSymlink(name, `${home}/.config`, `${home}/.claude`)
+      yield* runtime.setMountTable(name, [entry("/", 1), entry(`${home}/.claude`, 2)])
+      const changed = yield* ownMountParents(name, home, [`${home}/.config/git`, `${home}/.claude`]).pipe(
+        Effect.provideService(ContainerRuntime, runtime)
+      )
+      assert.deepStrictEqual(changed, [])
+      assert.deepStrictEqual(calls, [])
+    }))
 })
