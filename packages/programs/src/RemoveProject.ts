@@ -146,5 +146,5 @@ export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalP
   }
   if (!plan.keepIncus) yield* discardSeal(plan.name)
   if (Option.isSome(plan.project)) yield* registry.removeProject(plan.name)
-  if (Option.isSome(plan.ssh.block) || Option.isSome(plan.ssh.keyDir)) yield* removeSshAccess(plan.name)
+  yield* removeSshAccess(plan.name, plan.ssh)
 })

@@ -41,6 +41,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { containerUser, localesOf } from "./ContainerUser.ts"
 import { readySession } from "./OpenShell.ts"
@@ -538,11 +539,14 @@ export const installSshConfig = Effect.fn("installSshConfig")(function*(name: Pr
 export interface SshAccessState {
   readonly block: Option.Option<string>
   readonly keyDir: Option.Option<string>
+  /** Why `~/.ssh/config` was not looked at (it leads where a container can write, say), if so. */
+  readonly unchecked?: string | undefined
 }
 
 /**
  * Finds what {@link removeSshAccess} would delete, changing nothing. A
- * `~/.ssh/config` repoman may not edit reads as having no block.
+ * `~/.ssh/config` repoman may not edit reads as having no block (and
+ * `unchecked` says why).
  *
  * @since 0.1.0
  * @category programs
@@ -554,38 +558,43 @@ export const sshAccessOf = Effect.fn("sshAccessOf")(function*(name: ProjectName)
   const hasKeys = Option.isSome(yield* files.lstat(keyDir).pipe(Effect.orElseSucceed(() => Option.none())))
   const there = yield* files.lstat(`${home}/.ssh/config`).pipe(Effect.orElseSucceed(() => Option.none()))
   const at = Option.isNone(there)
-    ? Option.none<ConfigTarget>()
-    : yield* sshConfigTarget(name, { create: false }).pipe(Effect.option)
+    ? Result.succeed(Option.none<ConfigTarget>())
+    : yield* sshConfigTarget(name, { create: false }).pipe(Effect.map(Option.some), Effect.result)
   const block = Option.flatMap(
-    at,
+    Result.getOrElse(at, () => Option.none<ConfigTarget>()),
     (a) => Option.isSome(a.current) && hasMarkedBlock(a.current.value.text, name) ? Option.some(a.file) : Option.none()
   )
-  return { block, keyDir: hasKeys ? Option.some(keyDir) : Option.none() } satisfies SshAccessState
+  return {
+    block,
+    keyDir: hasKeys ? Option.some(keyDir) : Option.none(),
+    unchecked: Result.isFailure(at) ? at.failure.detail : undefined
+  } satisfies SshAccessState
 })
 
 /**
- * Deletes the project's marked block from `~/.ssh/config` (a block the user
- * wrote by hand stays) and its key directory (key pair and known_hosts: the
- * next container has other host keys). Returns what it deleted.
+ * Deletes what {@link sshAccessOf} found: the project's marked block from
+ * `~/.ssh/config` (a block the user wrote by hand stays) and its key
+ * directory (key pair and known_hosts: the next container has other host
+ * keys). Returns what it deleted.
  *
  * @since 0.1.0
  * @category programs
  */
-export const removeSshAccess = Effect.fn("removeSshAccess")(function*(name: ProjectName) {
+export const removeSshAccess = Effect.fn("removeSshAccess")(function*(name: ProjectName, found: SshAccessState) {
   const fs = yield* FileSystem.FileSystem
-  const files = yield* HostFiles
-  const { stateDir } = yield* ConfigPaths
   const fail = (detail: string) => new SshAccessError({ name, detail })
-  const keyDir = keyDirOf(stateDir, name)
   let block = Option.none<string>()
-  const at = yield* sshConfigTarget(name, { create: false })
-  if (Option.isSome(at.current) && hasMarkedBlock(at.current.value.text, name)) {
-    yield* replaceConfig(name, at, withoutBlock(at.current.value.text, name))
-    block = Option.some(at.file)
+  if (Option.isSome(found.block)) {
+    const at = yield* sshConfigTarget(name, { create: false })
+    if (Option.isSome(at.current) && hasMarkedBlock(at.current.value.text, name)) {
+      yield* replaceConfig(name, at, withoutBlock(at.current.value.text, name))
+      block = Option.some(at.file)
+    }
   }
-  const keys = yield* files.lstat(keyDir).pipe(Effect.mapError((e) => fail(e.message)))
-  if (Option.isSome(keys)) yield* fs.remove(keyDir, { recursive: true }).pipe(Effect.mapError((e) => fail(e.message)))
-  return { block, keyDir: Option.as(keys, keyDir) } satisfies SshAccessState
+  if (Option.isSome(found.keyDir)) {
+    yield* fs.remove(found.keyDir.value, { recursive: true }).pipe(Effect.mapError((e) => fail(e.message)))
+  }
+  return { block, keyDir: found.keyDir, unchecked: found.unchecked } satisfies SshAccessState
 })
 
 /**

@@ -38,7 +38,8 @@ const flags = {
  */
 export const sshLines = (name: ProjectName, ssh: SshAccessState): ReadonlyArray<string> => [
   ...Option.toArray(ssh.block).map((file) => `  - the ssh Host ${hostAlias(name)} in ${file} (repoman's block only)`),
-  ...Option.toArray(ssh.keyDir).map((dir) => `  - the ssh key pair and known_hosts of ${name} in ${dir}`)
+  ...Option.toArray(ssh.keyDir).map((dir) => `  - the ssh key pair and known_hosts of ${name} in ${dir}`),
+  ...(ssh.unchecked === undefined ? [] : [`  (its Host block, if any, stays: ${ssh.unchecked})`])
 ]
 
 /**
