@@ -272,7 +272,7 @@ export const sshSessionEnv = Effect.fn("sshSessionEnv")(function*(instance: Inst
     runtime.getProfile(p).pipe(
       Effect.map((profile) => runtime.inspectProfile(profile, idMapping).env),
       Effect.orElseSucceed((): Env => ({}))
-    ))
+    ), { concurrency: "unbounded" })
   const { COLORTERM: _c, TERM: _t, ...terminal } = terminalEnv(host.environment, localesOf(instance.labels))
   return Object.assign(
     {},

@@ -20,6 +20,21 @@ const entry = (mountPoint: string, id: number): MountEntry => ({
   sharedGroup: Option.none()
 })
 
+const name = ProjectName.make("isurus")
+
+/** A memory runtime with an instance `isurus`, recording the commands run in it. */
+const recording = Effect.gen(function*() {
+  const calls: Array<ReadonlyArray<string>> = []
+  const runtime = yield* ContainerRuntimeMemory.make({
+    exec: (request) => {
+      calls.push(request.argv)
+      return Effect.succeed(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
+    }
+  })
+  yield* runtime.create(new InstanceSpec({ name, image: ImageRef.make("img"), profiles: [] }))
+  return { calls, runtime }
+})
+
 describe("HomeParents", () => {
   it("the parents between the home and each mount under it, shallowest first, never a mount or under one", () => {
     assert.deepStrictEqual(
@@ -48,15 +63,7 @@ describe("HomeParents", () => {
 
   it.effect("chowns (-h) only root-owned directories of the root filesystem; nothing when the table is unknown", () =>
     Effect.gen(function*() {
-      const calls: Array<ReadonlyArray<string>> = []
-      const runtime = yield* ContainerRuntimeMemory.make({
-        exec: (request) => {
-          calls.push(request.argv)
-          return Effect.succeed(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
-        }
-      })
-      const name = ProjectName.make("isurus")
-      yield* runtime.create(new InstanceSpec({ name, image: ImageRef.make("img"), profiles: [] }))
+      const { calls, runtime } = yield* recording
       yield* runtime.makeDirectory(name, `${home}/.config/git`, { uid: 0, gid: 0 })
       yield* runtime.makeDirectory(name, `${home}/.local/share/keys`, { uid: 0, gid: 0 })
       yield* runtime.makeDirectory(name, `${home}/.local/share`, { uid: 1000, gid: 1000 })
@@ -80,15 +87,7 @@ describe("HomeParents", () => {
 
   it.effect("attack: a symlink where a parent would be is left alone (never followed into a mount)", () =>
     Effect.gen(function*() {
-      const calls: Array<ReadonlyArray<string>> = []
-      const runtime = yield* ContainerRuntimeMemory.make({
-        exec: (request) => {
-          calls.push(request.argv)
-          return Effect.succeed(new ExecResult({ exitCode: 0, stdout: "", stderr: "" }))
-        }
-      })
-      const name = ProjectName.make("isurus")
-      yield* runtime.create(new InstanceSpec({ name, image: ImageRef.make("img"), profiles: [] }))
+      const { calls, runtime } = yield* recording
       yield* runtime.makeDirectory(name, `${home}/.claude`, { uid: 0, gid: 0 })
       // The container made ~/.config a symlink to the ~/.claude mount before repoman looked.
       yield* runtime.makeSymlink(name, `${home}/.config`, `${home}/.claude`)
