@@ -26,7 +26,6 @@ import * as NodeSignals from "@repoman/node/NodeSignals"
 import { ContainerPath, EnvAssignment, envFromAssignments, execInProject } from "@repoman/programs/ExecInProject"
 import { openShell } from "@repoman/programs/OpenShell"
 import { runFromCwd } from "@repoman/programs/RunFromCwd"
-import { sshProxy } from "@repoman/programs/SshAccess"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { ExitCode } from "../../ExitCode.ts"
@@ -148,7 +147,10 @@ const session = (args: SessionArgs) => {
         ...(args.checkpoint === undefined ? {} : { checkpoint: args.checkpoint })
       })
     case "ssh-proxy":
-      return sshProxy(args.name)
+      // Loaded only for it: exec, run and shell start without it.
+      return Effect.promise(() => import("@repoman/programs/SshAccess")).pipe(
+        Effect.flatMap((ssh) => ssh.sshProxy(args.name))
+      )
   }
 }
 
