@@ -28,7 +28,7 @@ import { removeProjectState } from "./AgentState.ts"
 import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { namespaceOwnership } from "./Owners.ts"
-import { removeSshAccess, type SshAccessState, sshAccessOf } from "./SshAccess.ts"
+import { removeSshAccess, sshAccessOf, type SshAccessState } from "./SshAccess.ts"
 
 /**
  * What {@link uninstall} will remove.
