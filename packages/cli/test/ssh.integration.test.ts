@@ -87,6 +87,21 @@ describe("issue 18: ssh and the home's directories against a real Incus", () => 
         assert.deepStrictEqual(owners.stdout.trim().split("\n"), ["1000", "1000", "1000", "made"])
         // The mounts (and the host's ~/.config) were not touched on the host: not even their change time moved.
         assert.deepStrictEqual(hostCtimes(), before)
+        // A mount added later by `config` gets the same: its new parents are the container user's.
+        yield* fs.makeDirectory(`${home}/data`)
+        ok(yield* repoman(["config", "sshp", "--mount", `~/data:${home}/.cache/tools/data:ro`]), "config --mount")
+        const later = yield* repoman([
+          "exec",
+          "sshp",
+          "--",
+          "stat",
+          "-c",
+          "%u",
+          `${home}/.cache`,
+          `${home}/.cache/tools`
+        ])
+        ok(later, "owners after config")
+        assert.deepStrictEqual(later.stdout.trim().split("\n"), ["1000", "1000"])
 
         // --install into a ~/.ssh/config that is a symlink into the user's dotfiles: it stays one.
         yield* fs.makeDirectory(`${home}/.ssh`, { mode: 0o700 })

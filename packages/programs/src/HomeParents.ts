@@ -19,6 +19,7 @@
  * @module
  */
 import { ContainerRuntime, ContainerRuntimeError, OperationFailed } from "@repoman/core/ContainerRuntime"
+import type { Instance } from "@repoman/core/ContainerRuntime"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import type { MountEntry } from "@repoman/core/Mountinfo"
@@ -96,5 +97,31 @@ export const ownMountParents = Effect.fn("ownMountParents")(
       })
     }
     return paths
+  }
+)
+
+/**
+ * {@link ownMountParents} for every mount an instance has now: its repo,
+ * its own mounts and its profiles' (for `config`, after it changed them;
+ * nothing happens unless the instance runs).
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const ownInstanceMountParents = Effect.fn("ownInstanceMountParents")(
+  function*(instance: Instance, home: string) {
+    const runtime = yield* ContainerRuntime
+    if (instance.status !== "Running") return []
+    const idMapping = Option.getOrElse(instance.idMapping, () => ({ _tag: "Shift" } as const))
+    const profileMounts = yield* Effect.forEach(instance.profiles, (p) =>
+      runtime.getProfile(p).pipe(
+        Effect.map((profile) => runtime.inspectProfile(profile, idMapping).mounts.map((m) => m.path)),
+        Effect.orElseSucceed((): ReadonlyArray<string> => [])
+      ), { concurrency: "unbounded" })
+    return yield* ownMountParents(instance.name, home, [
+      ...Option.toArray(instance.repo).map((r) => r.path),
+      ...instance.mounts.map((m) => m.path),
+      ...profileMounts.flat()
+    ])
   }
 )

@@ -284,6 +284,32 @@ export const sshSessionEnv = Effect.fn("sshSessionEnv")(function*(instance: Inst
 })
 
 /**
+ * While a container boots, systemd keeps every user but root out
+ * (`/run/nologin`, read by sshd's pam_nologin: "System is booting up"),
+ * where `exec` (no PAM) gets in at once. A container just started waits
+ * for it to go (its presence only is looked at, through the file API),
+ * at most {@link NOLOGIN_WAIT_MS}; then sshd says why it refuses.
+ */
+const untilLoginsAllowed = (name: ProjectName) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    for (let waited = 0; waited < NOLOGIN_WAIT_MS; waited += NOLOGIN_POLL_MS) {
+      const there = yield* runtime.fileInfo(name, "/run/nologin").pipe(Effect.orElseSucceed(() => Option.none()))
+      if (Option.isNone(there)) return
+      yield* Effect.sleep(NOLOGIN_POLL_MS)
+    }
+  })
+
+/**
+ * How long {@link sshProxy} waits for a booting container to let users in.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const NOLOGIN_WAIT_MS = 30_000
+const NOLOGIN_POLL_MS = 200
+
+/**
  * `repoman ssh-proxy NAME` (ssh's ProxyCommand): readies the project as
  * `shell` does (a stopped container is started, a checkpoint taken) and
  * runs sshd inside with its stdio bridged to this process's. Returns sshd's
@@ -300,6 +326,7 @@ export const sshProxy = Effect.fn("sshProxy")(function*(name: ProjectName) {
   if (project === undefined) return yield* new RegistryError({ reason: new ProjectNotFound({ name }) })
   const { instance, repoPath } = yield* readySession(document, project, { label: "ssh" })
   const env = yield* sshSessionEnv(instance)
+  yield* untilLoginsAllowed(name)
   return yield* runtime.shell(name, { user: 0, group: 0, argv: sshdArgv(env, repoPath) })
 })
 
