@@ -56,6 +56,11 @@ describe("fast path", () => {
     })
     assert.deepStrictEqual(parse(["list"]), { _tag: "list", json: false })
     assert.deepStrictEqual(parse(["list", "--json"]), { _tag: "list", json: true })
+    // ssh's ProxyCommand (see ssh-config): exactly a name.
+    assert.deepStrictEqual(parse(["ssh-proxy", "box"]), { _tag: "ssh-proxy", name: box })
+    for (const argv of [["ssh-proxy"], ["ssh-proxy", "box", "x"], ["ssh-proxy", "-bad-"], ["ssh-proxy", "--help"]]) {
+      assert.isUndefined(parse(argv), argv.join(" "))
+    }
   })
 
   it("leaves everything else to the whole CLI", () => {

@@ -42,6 +42,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import { ORIGIN, PATCHES } from "./Hermetic.ts"
+import { ownInstanceMountParents } from "./HomeParents.ts"
 import { ownInstance, requireOwnNamespace } from "./Owners.ts"
 import { requireProfiles } from "./ProfileStatuses.ts"
 
@@ -560,6 +561,8 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
     )
   )
   const after = yield* runtime.get(input.name)
+  // Directories Incus made above a new mount under the home: the container user's (see `HomeParents`).
+  if (!sameMounts || !same(profiles, instance.profiles)) yield* ownInstanceMountParents(after, host.home)
   return {
     changed: true,
     before,

@@ -40,6 +40,7 @@ import { makeProjectState } from "./AgentState.ts"
 import { recordContainerUser } from "./ContainerUser.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
+import { ownMountParents } from "./HomeParents.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
 import { requireOwnNamespace } from "./Owners.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
@@ -144,6 +145,20 @@ const prepareHome = (name: ProjectName, home: string) =>
         ))
     )
   })
+
+/** Gives the container user the directories Incus made above the mounts under the home (see `HomeParents`). */
+const prepareMountParents = (name: ProjectName, home: string, mountPaths: ReadonlyArray<string>) =>
+  ownMountParents(name, home, mountPaths).pipe(
+    Effect.catchTag("ContainerRuntimeError", (e) =>
+      Effect.fail(
+        new LifecycleError({
+          reason: new InvalidPath({
+            path: home,
+            detail: `cannot give the container user its home's dirs: ${e.message}`
+          })
+        })
+      ))
+  )
 
 /**
  * Gives the container user the directory above a shared credential store
@@ -327,6 +342,11 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
     yield* Effect.all([
       Effect.gen(function*() {
         yield* prepareHome(input.name, host.home)
+        yield* prepareMountParents(input.name, host.home, [
+          ...Option.toArray(Option.fromUndefinedOr(spec.repo)).map((r) => r.path),
+          ...spec.mounts.map((m) => m.path),
+          ...required.flatMap((p) => p.info.mounts.map((m) => m.path))
+        ])
         yield* prepareStoreParents(input.name, tools)
         yield* linkSharedFiles(input.name, required)
         if (input.hermetic === true) yield* makeWorkingCopy(input.name, repo.path)

@@ -71,24 +71,31 @@ export class NoCheckpoint extends Schema.TaggedError<NoCheckpoint>("@repoman/pro
 }
 
 /**
- * The shell in `project`, read from `document` by the caller (and its
- * instance, if the caller has read it already); returns its exit code.
+ * Everything before a session in `project` (read from `document` by the
+ * caller, with its instance if the caller has read it already): the owner
+ * check, the checkpoint (labelled `label`), the start of a stopped container
+ * (clearing planted symlinks first), the refresh of copied logins. Returns
+ * the instance (as read before a start) and the repo path inside.
  *
  * @since 0.1.0
  * @category programs
  */
-export const shellIn = Effect.fn("shellIn")(
-  function*(document: RegistryDocument, project: Project, input: ShellInput = {}, known?: Instance) {
+export const readySession = Effect.fn("readySession")(
+  function*(
+    document: RegistryDocument,
+    project: Project,
+    options: { readonly checkpoint?: boolean | undefined; readonly label: string },
+    known?: Instance
+  ) {
     const runtime = yield* ContainerRuntime
     const host = yield* HostInfo
     const { home } = yield* ConfigPaths
     const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
     // Never into a container another user's repoman (or no repoman) made.
     const instance = yield* requireOwnInstance(known ?? (yield* runtime.get(project.name)))
-    if (input.checkpoint ?? document.checkpoints.enabled) {
+    if (options.checkpoint ?? document.checkpoints.enabled) {
       const checkpoints = yield* Checkpoints
-      const label = input.argv === undefined ? "shell" : input.argv.join(" ")
-      yield* checkpoints.take({ project: project.name, path: repoPath }, "session", label).pipe(
+      yield* checkpoints.take({ project: project.name, path: repoPath }, "session", options.label).pipe(
         Effect.mapError((cause) => new NoCheckpoint({ project: project.name, cause }))
       )
     }
@@ -109,6 +116,29 @@ export const shellIn = Effect.fn("shellIn")(
     }
     yield* refreshCopies(instance, host)
     yield* clearStores(instance)
+    return { instance, repoPath }
+  }
+)
+
+/**
+ * The shell in `project`, read from `document` by the caller (and its
+ * instance, if the caller has read it already); returns its exit code.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const shellIn = Effect.fn("shellIn")(
+  function*(document: RegistryDocument, project: Project, input: ShellInput = {}, known?: Instance) {
+    const runtime = yield* ContainerRuntime
+    const host = yield* HostInfo
+    const { home } = yield* ConfigPaths
+    const label = input.argv === undefined ? "shell" : input.argv.join(" ")
+    const { instance, repoPath } = yield* readySession(
+      document,
+      project,
+      { checkpoint: input.checkpoint, label },
+      known
+    )
     const argv = input.argv ?? Option.getOrUndefined(Option.map(loginShellOf(instance.labels), (s) => [s, "-l"]))
     return yield* runtime.shell(project.name, {
       user: CONTAINER_ID,

@@ -28,6 +28,7 @@ import * as Result from "effect/Result"
 import { removeProjectState } from "./AgentState.ts"
 import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { requireOwnInstance } from "./Owners.ts"
+import { removeSshAccess, sshAccessOf, type SshAccessState } from "./SshAccess.ts"
 
 /**
  * Exactly what a removal does, for the user to confirm.
@@ -46,6 +47,8 @@ export interface RemovalPlan {
   readonly container: Option.Option<RemovedContainer>
   /** The sealed gitdir that goes with the container (`None` without one, or when the container is kept). */
   readonly gitDir: Option.Option<string>
+  /** The ssh access that goes: the marked block in `~/.ssh/config` and the key directory, where there are. */
+  readonly ssh: SshAccessState
 }
 
 /**
@@ -81,6 +84,7 @@ export const planRemoval = Effect.fn("planRemoval")(
       Effect.orElseSucceed(() => Option.none<string>())
     )
     const reposRoot = expandHome(document.defaults.reposRoot, home)
+    const ssh = yield* sshAccessOf(name)
     const registered = yield* registry.getProject(name).pipe(Effect.result)
     if (Result.isFailure(registered)) {
       // Not registered: only a container repoman made (and not --keep-incus, which would do nothing).
@@ -98,7 +102,8 @@ export const planRemoval = Effect.fn("planRemoval")(
         repoPath: instance.labels["repo"] ?? `${reposRoot}/${name}`,
         keepIncus: false,
         container: Option.some(removed(instance)),
-        gitDir: sealedGitDir
+        gitDir: sealedGitDir,
+        ssh
       } satisfies RemovalPlan
     }
     const project = registered.success
@@ -116,14 +121,15 @@ export const planRemoval = Effect.fn("planRemoval")(
       repoPath: `${reposRoot}/${project.repo}`,
       keepIncus: options.keepIncus,
       container,
-      gitDir: sealedGitDir
+      gitDir: sealedGitDir,
+      ssh
     } satisfies RemovalPlan
   }
 )
 
 /**
  * Carries out a plan: stops and deletes the container, then drops the
- * registry entry (if there is one).
+ * registry entry (if there is one), then the ssh access.
  *
  * @since 0.1.0
  * @category programs
@@ -140,4 +146,5 @@ export const removeProject = Effect.fn("removeProject")(function*(plan: RemovalP
   }
   if (!plan.keepIncus) yield* discardSeal(plan.name)
   if (Option.isSome(plan.project)) yield* registry.removeProject(plan.name)
+  yield* removeSshAccess(plan.name, plan.ssh)
 })

@@ -7,8 +7,10 @@
  * user's repoman made is refused as a whole. Repos are never touched (containers only
  * mount them). The registry entries of the containers it deletes go with
  * them (so `setup` then `new NAME` works again); the registry file itself
- * stays unless `purgeRegistry` asks for it. {@link planUninstall} says
- * exactly what will go, before anything does.
+ * stays unless `purgeRegistry` asks for it. The ssh access of each
+ * container that goes (its marked block in `~/.ssh/config`, its key pair)
+ * goes with it. {@link planUninstall} says exactly what will go, before
+ * anything does.
  *
  * @since 0.1.0
  * @module
@@ -26,6 +28,7 @@ import { removeProjectState } from "./AgentState.ts"
 import { discardSeal, gitDirOf } from "./GitSeal.ts"
 import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { namespaceOwnership } from "./Owners.ts"
+import { removeSshAccess, sshAccessOf, type SshAccessState } from "./SshAccess.ts"
 
 /**
  * What {@link uninstall} will remove.
@@ -57,6 +60,8 @@ export interface UninstallPlan {
    * a later `new` of the same name needs the place free).
    */
   readonly sealedGitDirs: ReadonlyArray<string>
+  /** The ssh access of the containers that go, where they have some (see `SshAccess`). */
+  readonly ssh: ReadonlyArray<{ readonly name: ProjectName; readonly access: SshAccessState }>
 }
 
 /**
@@ -68,7 +73,8 @@ export interface UninstallPlan {
  */
 export const isEmptyPlan = (plan: UninstallPlan): boolean =>
   plan.managed.instances.length === 0 && plan.managed.profiles.length === 0 && !plan.deleteNamespace &&
-  Option.isNone(plan.registryFile) && plan.registryEntries.length === 0 && plan.sealedGitDirs.length === 0
+  Option.isNone(plan.registryFile) && plan.registryEntries.length === 0 && plan.sealedGitDirs.length === 0 &&
+  plan.ssh.length === 0
 
 /**
  * Works out what goes, changing nothing.
@@ -121,6 +127,10 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
       namespaceKept = Option.some("repoman did not make it")
     }
   }
+  const ssh = (yield* Effect.forEach(managed.instances, (name) =>
+    Effect.map(sshAccessOf(name), (access) => ({ name, access })))).filter(({ access }) =>
+      Option.isSome(access.block) || Option.isSome(access.keyDir)
+    )
   const purge = options.purgeRegistry === true &&
     (yield* fs.exists(registryFile).pipe(Effect.orElseSucceed(() => false)))
   // No registry yet (or one that cannot be read): no entries to drop; a
@@ -146,14 +156,16 @@ export const planUninstall = Effect.fn("planUninstall")(function*(options: { rea
     namespaceKept,
     registryFile: purge ? Option.some(registryFile) : Option.none(),
     registryEntries,
-    sealedGitDirs
+    sealedGitDirs,
+    ssh
   } satisfies UninstallPlan
 })
 
 /**
  * Carries out a plan: instances first (profiles in use cannot go), each
  * with its registry entry, then profiles, then the namespace if it is
- * empty, then the registry file if asked. Returns whether the namespace was
+ * empty, then the registry file if asked. The ssh access of the removed
+ * containers goes before the namespace. Returns whether the namespace was
  * deleted.
  *
  * @since 0.1.0
@@ -180,6 +192,8 @@ export const uninstall = Effect.fn("uninstall")(function*(plan: UninstallPlan) {
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.void)
     )
   }
+  // While the registry and the namespace still say what containers can write (see `SshAccess`).
+  for (const { access, name } of plan.ssh) yield* removeSshAccess(name, access)
   if (plan.deleteNamespace) yield* runtime.deleteNamespace(plan.namespace)
   if (Option.isSome(plan.registryFile)) yield* fs.remove(plan.registryFile.value)
   return plan.deleteNamespace

@@ -85,6 +85,15 @@ export * as GitSeal from "./GitSeal.ts"
 export * as Hermetic from "./Hermetic.ts"
 
 /**
+ * The directories Incus makes for a mount under the home (`~/.config` for a mount at `~/.config/git`,
+ * `~/.local` and `~/.local/share` for one at `~/.local/share/x`) belong to root inside, so tools run
+ * as the container user cannot make `~/.config/gh` or `~/.local/bin` next to them.
+ *
+ * @since 0.1.0
+ */
+export * as HomeParents from "./HomeParents.ts"
+
+/**
  * The error of the project-lifecycle programs (setup, new, status, remove, shell): what the user asked
  * for cannot be done as asked, and nothing was changed.
  *
@@ -253,8 +262,7 @@ export * as SharedFiles from "./SharedFiles.ts"
 
 /**
  * Editor access over SSH without ports or network: `ssh-config NAME` prints an OpenSSH `Host` block
- * whose `ProxyCommand` runs `sshd -i` (inetd mode) inside the container through the runtime's attach
- * command (Incus: `incus exec`), so the SSH session travels over that command's stdio.
+ * whose `ProxyCommand` is `repoman ssh-proxy NAME`.
  *
  * @since 0.1.0
  */

@@ -16,11 +16,12 @@
  * @since 0.1.0
  * @module
  */
-import { ImageRef, ProfileName, RepoDir } from "@repoman/core/Ids"
+import { ImageRef, ProfileName, type ProjectName, RepoDir } from "@repoman/core/Ids"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { ORIGIN } from "@repoman/programs/Hermetic"
 import { newProject } from "@repoman/programs/NewProject"
+import { hostAlias, renewSshAccess } from "@repoman/programs/SshAccess"
 import { Stack, type StackReport, suggestForNew } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
@@ -30,6 +31,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
+import { selfArgv } from "../host/self.ts"
 import { limitFlags, limitsFrom, projectName } from "./args.ts"
 
 /**
@@ -126,6 +128,20 @@ const flags = {
 }
 
 /**
+ * When ~/.ssh/config names the project's ssh Host (a block left from an
+ * earlier project of that name), the new container gets the key: the
+ * project exists either way, so a failure is a warning.
+ */
+const renewSsh = (name: ProjectName) =>
+  renewSshAccess(name, selfArgv()).pipe(
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.void,
+      onSome: (file) => Console.log(`ssh: installed the key for Host ${hostAlias(name)} (named in ${file})`)
+    })),
+    Effect.catch((e) => Console.error(`repoman: warning: ${e.message}; run 'repoman ssh-config ${name}'`))
+  )
+
+/**
  * The `repoman new` command.
  *
  * @since 0.1.0
@@ -194,5 +210,6 @@ export const newCommand = Command.make("new", flags).pipe(
       )
       for (const note of state.notes) yield* Console.log(`note: ${note}`)
     }
+    yield* renewSsh(project.name)
   }))
 )

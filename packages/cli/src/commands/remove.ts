@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
 import { projectName } from "./args.ts"
+import { sshLines } from "./sshConfig.ts"
 
 const flags = {
   name: projectName,
@@ -47,6 +48,7 @@ const describe = (plan: RemovalPlan): string =>
       onNone: () => [],
       onSome: (dir) => [`  - its sealed gitdir ${dir} (commits not brought over with 'repoman fetch' are lost)`]
     }),
+    ...sshLines(plan.name, plan.ssh),
     `The repo at ${plan.repoPath} is not touched.`
   ].join("\n")
 

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
+import { sshLines } from "./sshConfig.ts"
 
 const flags = {
   yes: Flag.Boolean("yes").pipe(Flag.withAlias("y"), Flag.withDescription("Do not ask"), Flag.withDefault(false)),
@@ -37,6 +38,7 @@ const describe = (plan: UninstallPlan): string =>
     ),
     ...plan.managed.profiles.map((p) => `  - profile ${p}`),
     ...(plan.deleteNamespace ? [`  - the Incus project ${plan.namespace} itself`] : []),
+    ...plan.ssh.flatMap(({ access, name }) => sshLines(name, access)),
     ...(plan.foreign.length === 0 ? [] : [
       `These stay, and so does the Incus project: ${plan.foreign.join(", ")}.`
     ]),

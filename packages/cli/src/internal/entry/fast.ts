@@ -9,6 +9,7 @@
  *   run [--env K=V | -e K=V]... -- CMD ARGS...
  *   shell NAME [--cwd PATH] [-- CMD ARGS...]
  *   list [--json]
+ *   ssh-proxy NAME        (ssh's ProxyCommand, see `ssh-config`; not in the help)
  *
  * with the flags anywhere before `--`, each value checked by the same
  * schemas as the commands' flags, and then exactly what the commands'
@@ -56,6 +57,7 @@ export type SessionArgs =
     readonly argv: ReadonlyArray<string> | undefined
     readonly checkpoint: boolean | undefined
   }
+  | { readonly _tag: "ssh-proxy"; readonly name: ProjectName }
 
 /** A command of the fast path read from argv. */
 export type FastArgs = SessionArgs | { readonly _tag: "list"; readonly json: boolean }
@@ -73,6 +75,10 @@ export const parse = (argv: ReadonlyArray<string>): FastArgs | undefined => {
   if (command === "list") {
     if (rest.length === 0) return { _tag: "list", json: false }
     return rest.length === 1 && rest[0] === "--json" ? { _tag: "list", json: true } : undefined
+  }
+  if (command === "ssh-proxy") {
+    const [name, ...more] = rest
+    return more.length === 0 && name !== undefined && isName(name) ? { _tag: "ssh-proxy", name } : undefined
   }
   if (command !== "exec" && command !== "run" && command !== "shell") return undefined
   const dashes = rest.indexOf("--")
@@ -140,6 +146,11 @@ const session = (args: SessionArgs) => {
         ...(args.argv === undefined ? {} : { argv: args.argv }),
         ...(args.checkpoint === undefined ? {} : { checkpoint: args.checkpoint })
       })
+    case "ssh-proxy":
+      // Loaded only for it: exec, run and shell start without it.
+      return Effect.promise(() => import("@repoman/programs/SshAccess")).pipe(
+        Effect.flatMap((ssh) => ssh.sshProxy(args.name))
+      )
   }
 }
 
