@@ -176,6 +176,7 @@ describe("config", () => {
       assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "UnknownProfile")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("other")] })), "ProfileRefused")
+      assert.deepStrictEqual(yield* snapshot, before)
       yield* configure({ removeProfiles: [tools] })
       assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default"])
     }).pipe(Effect.provide(NodeServices.layer)))
