@@ -16,6 +16,15 @@
  * restart of a running container: without `restart` it fails with
  * {@link RestartNeeded}, changing nothing.
  *
+ * An added agent's profile or one sharing single files gets what `new`
+ * prepares (`AgentState.makeProjectState`, `NewProject.prepareStoreParents`,
+ * `NewProject.linkSharedFiles`), in a running container only, and only
+ * after every path it mounts or links at has been looked at step by step in
+ * the container (which a hostile agent may have used): a symlink or file
+ * on the way refuses it. The seeded state directory is made before the
+ * change and deleted if it fails; a removed agent's state mount goes, and
+ * its directory once nothing mounts it (`AgentState.removeToolState`).
+ *
  * @since 0.1.0
  * @module
  */
