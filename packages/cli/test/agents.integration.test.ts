@@ -302,7 +302,9 @@ describe("agents inside a real container", () => {
         assert.deepStrictEqual(yield* stateDirs, [])
         assert.strictEqual((yield* runtime.exec(name, ["rm", `${home}/.claude`])).exitCode, 0)
 
-        ok(yield* repoman(["config", "gulo", "--add-profile", "claude"]), "config --add-profile claude")
+        const added = yield* repoman(["config", "gulo", "--add-profile", "claude"])
+        ok(added, "config --add-profile claude")
+        assert.include(added.stdout, `note: agent state of this project: ${projects}/gulo-`)
         const version = yield* repoman(["exec", "gulo", "--", "claude", "--version"])
         ok(version, "claude --version")
         assert.include(`${version.stdout}${version.stderr}`, "2.1.332")

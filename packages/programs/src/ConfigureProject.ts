@@ -244,6 +244,8 @@ export interface ConfigureResult {
   readonly after: ProjectSettings
   readonly restartReasons: ReadonlyArray<string>
   readonly restarted: boolean
+  /** What was prepared or taken away for agents (their state directories) and what seeding left out. */
+  readonly notes: ReadonlyArray<string>
 }
 
 /**
@@ -592,7 +594,8 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
         before,
         after: before,
         restartReasons: [],
-        restarted: false
+        restarted: false,
+        notes: []
       } satisfies ConfigureResult
     }
 
@@ -669,13 +672,24 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
       )
     )
     // The state of agents taken away, now that nothing mounts it.
-    if (dropped.length > 0) yield* removeToolState(dropped)
+    const removedState = dropped.length === 0 ? [] : yield* removeToolState(dropped)
     return {
       changed: true,
       before,
       after: settingsOf(after),
       restartReasons: result.restartReasons,
-      restarted: result.restarted
+      restarted: result.restarted,
+      notes: [
+        ...Option.match(state, {
+          onNone: () => [],
+          onSome: (st) => [
+            `agent state of this project: ${st.root} (${st.mounts.map((m) => m.path).join(", ")} inside; ` +
+            `removed with the project or the profile)`,
+            ...st.notes
+          ]
+        }),
+        ...removedState.map((dir) => `agent state deleted: ${dir}`)
+      ]
     } satisfies ConfigureResult
   }).pipe(Effect.onError(() => discardState))
 })

@@ -205,7 +205,7 @@ describe("config", () => {
           }
         })
       )
-      yield* configure({ addProfiles: [agent, linking] })
+      const added = yield* configure({ addProfiles: [agent, linking] })
       const instance = yield* runtime.get(isurus)
       assert.deepStrictEqual(instance.profiles as ReadonlyArray<string>, ["default", "agentish", "linking"])
       assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles as ReadonlyArray<string>, [
@@ -217,6 +217,7 @@ describe("config", () => {
       assert.isDefined(state)
       assert.strictEqual(state?.path, `${home}/.claude`)
       assert.isTrue(state?.source.startsWith(`${stateDir}/projects/isurus-`))
+      assert.include(added.notes[0], `agent state of this project: ${stateDir}/projects/isurus-`)
       // Seeded from the host's state, as `new` seeds it.
       assert.strictEqual(yield* fs.readFileString(`${state?.source}/CLAUDE.md`), "be brief\n")
       // The directory above the shared credential store is the container user's; the shared file is linked.
@@ -226,7 +227,8 @@ describe("config", () => {
       assert.strictEqual(Option.getOrUndefined(link)?.target, `${home}/repos/gitcfg/config`)
 
       // Removing them: the state mount goes and its directory with it; the link stays (and adding again keeps it).
-      yield* configure({ removeProfiles: [agent, linking] })
+      const removed = yield* configure({ removeProfiles: [agent, linking] })
+      assert.deepStrictEqual(removed.notes, [`agent state deleted: ${state?.source}`])
       const after = yield* runtime.get(isurus)
       assert.deepStrictEqual(after.profiles as ReadonlyArray<string>, ["default"])
       assert.isFalse(after.mounts.some((m) => m.name === "agent-claude"))
