@@ -271,6 +271,73 @@ describe("agents inside a real container", () => {
   )
 
   it.live(
+    "config --add-profile claude on a project made without it: refused while ~/.claude is a planted symlink, then claude runs inside; --remove-profile takes its state away",
+    () =>
+      Effect.gen(function*() {
+        const { fs, home, repoman, state, newProject, runtime, stateDirOf } = yield* world
+        ok(yield* repoman(["profile", "install", "claude"]), "install")
+        yield* newProject("gulo", [])
+        const name = ProjectName.make("gulo")
+        const projects = `${state}/projects`
+        const stateDirs = fs.readDirectory(projects).pipe(
+          Effect.map((all) => all.filter((d) => d.startsWith("gulo-"))),
+          Effect.orElseSucceed((): ReadonlyArray<string> => [])
+        )
+        // The boot's tmpfiles clean-up of /tmp (where the sandbox's home is) is over; the home is there.
+        const booted = yield* runtime.exec(name, [
+          "sh",
+          "-c",
+          "for i in $(seq 150); do case $(systemctl is-system-running 2>/dev/null) in running|degraded) exit 0;; esac; sleep 0.2; done; exit 1"
+        ])
+        assert.strictEqual(booted.exitCode, 0, "the container did not finish booting")
+        const made = yield* runtime.exec(name, ["install", "-d", "-o", "1000", "-g", "1000", home])
+        assert.strictEqual(made.exitCode, 0, made.stderr)
+        // The agent that used the container before plants its state path as a symlink to the root.
+        const planted = yield* runtime.exec(name, ["ln", "-s", "/", `${home}/.claude`], { user: 1000, group: 1000 })
+        assert.strictEqual(planted.exitCode, 0, planted.stderr)
+        const refused = yield* repoman(["config", "gulo", "--add-profile", "claude"])
+        assert.strictEqual(refused.code, 2, `${refused.stderr}${refused.stdout}`)
+        assert.include(refused.stderr, `${home}/.claude is a symlink in the container`)
+        assert.deepStrictEqual((yield* runtime.get(name)).profiles as ReadonlyArray<string>, ["default"])
+        assert.deepStrictEqual(yield* stateDirs, [])
+        assert.strictEqual((yield* runtime.exec(name, ["rm", `${home}/.claude`])).exitCode, 0)
+
+        const added = yield* repoman(["config", "gulo", "--add-profile", "claude"])
+        ok(added, "config --add-profile claude")
+        assert.include(added.stdout, `note: agent state of this project: ${projects}/gulo-`)
+        const version = yield* repoman(["exec", "gulo", "--", "claude", "--version"])
+        ok(version, "claude --version")
+        assert.include(`${version.stdout}${version.stderr}`, "2.1.332")
+        // Its state is the project's own, made as `new` makes it, and the container user's inside.
+        const agentState = yield* stateDirOf("gulo", "claude")
+        assert.isTrue(agentState.startsWith(`${projects}/gulo-`), agentState)
+        const where = yield* repoman([
+          "exec",
+          "gulo",
+          "--",
+          "sh",
+          "-c",
+          `echo $CLAUDE_CONFIG_DIR; touch ${home}/.claude/x && echo writable; stat -c %u ${state}/agents`
+        ])
+        ok(where, "where")
+        assert.deepStrictEqual(where.stdout.trim().split("\n"), [`${home}/.claude`, "writable", "1000"])
+        assert.isTrue(yield* fs.exists(`${agentState}/x`))
+
+        // Taking it away (its variables go, so the container restarts): the mount and the state go too.
+        ok(yield* repoman(["config", "gulo", "--remove-profile", "claude", "--restart"]), "config --remove-profile")
+        const after = yield* runtime.get(name)
+        assert.deepStrictEqual(after.profiles as ReadonlyArray<string>, ["default"])
+        assert.isFalse(after.mounts.some((m) => m.name === "agent-claude"))
+        assert.isFalse(yield* fs.exists(agentState))
+        assert.deepStrictEqual(yield* stateDirs, [])
+        const gone = yield* repoman(["exec", "gulo", "--", "sh", "-c", "command -v claude || echo none"])
+        ok(gone, "after removal")
+        assert.strictEqual(gone.stdout.trim(), "none")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    600_000
+  )
+
+  it.live(
     "a symlink container root planted where a mount nests in its agent state is removed before the next start",
     () =>
       Effect.gen(function*() {

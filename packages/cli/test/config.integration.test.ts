@@ -178,4 +178,57 @@ describe("repoman config against a real Incus", () => {
       }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
     300_000
   )
+
+  it.live(
+    "gitconfig-ro added to a used project: refused while ~/.gitconfig is a planted symlink, then the container reads the shared file and cannot write it",
+    () =>
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const box = yield* sandbox
+        const home = `${box.dir}/home`
+        yield* fs.makeDirectory(home, { recursive: true })
+        yield* fs.writeFileString(`${home}/.gitconfig`, "[user]\n\tname = Ada\n")
+        const repoman = box.repomanIn({ HOME: home })
+        assert.strictEqual((yield* repoman(box.setupArgs)).code, 0)
+        const installed = yield* repoman(["profile", "install", "gitconfig-ro", "--link-files"])
+        assert.strictEqual(installed.code, 0, installed.stderr)
+        yield* fs.makeDirectory(`${box.reposRoot}/isurus`)
+        const created = yield* repoman(["new", "isurus", "--image", busybox])
+        assert.strictEqual(created.code, 0, created.stderr)
+        const exec = (argv: ReadonlyArray<string>) => repoman(["exec", "isurus", "--no-checkpoint", "--", ...argv])
+        const profiles = Effect.map(
+          box.client.getInstance(box.project, "isurus"),
+          (i) => i.value.profiles as ReadonlyArray<string>
+        )
+        // The agent plants the shared file's place as a symlink to a file of its choosing.
+        assert.strictEqual((yield* exec(["ln", "-s", "/etc/passwd", `${home}/.gitconfig`])).code, 0)
+        const refused = yield* repoman(["config", "isurus", "--add-profile", "gitconfig-ro"])
+        assert.strictEqual(refused.code, 2, `${refused.stderr}${refused.stdout}`)
+        assert.include(refused.stderr, `${home}/.gitconfig is a symlink in the container`)
+        assert.deepStrictEqual(yield* profiles, ["default"])
+        assert.strictEqual((yield* exec(["rm", `${home}/.gitconfig`])).code, 0)
+
+        const added = yield* repoman(["config", "isurus", "--add-profile", "gitconfig-ro"])
+        assert.strictEqual(added.code, 0, `${added.stderr}${added.stdout}`)
+        assert.deepStrictEqual(yield* profiles, ["default", "gitconfig-ro"])
+        const read = yield* exec([
+          "sh",
+          "-c",
+          `cat ${home}/.gitconfig; echo evil >> ${home}/.gitconfig && echo wrote || echo refused`
+        ])
+        assert.deepStrictEqual(read.stdout.trim().split("\n"), ["[user]", "\tname = Ada", "refused"])
+        assert.strictEqual(yield* fs.readFileString(`${home}/.gitconfig`), "[user]\n\tname = Ada\n")
+
+        // Taken away: the shared directory is no longer mounted; the link stays, pointing nowhere.
+        const removed = yield* repoman(["config", "isurus", "--remove-profile", "gitconfig-ro"])
+        assert.strictEqual(removed.code, 0, `${removed.stderr}${removed.stdout}`)
+        const after = yield* exec(["sh", "-c", `cat ${home}/.gitconfig 2>/dev/null || echo gone`])
+        assert.strictEqual(after.stdout.trim(), "gone")
+        // Adding it again keeps the link that is there.
+        const again = yield* repoman(["config", "isurus", "--add-profile", "gitconfig-ro"])
+        assert.strictEqual(again.code, 0, `${again.stderr}${again.stdout}`)
+        assert.include((yield* exec(["cat", `${home}/.gitconfig`])).stdout, "name = Ada")
+      }).pipe(Effect.scoped, Effect.provide(IntegrationLayer)),
+    300_000
+  )
 })

@@ -26,11 +26,12 @@
  * @module
  */
 import {
+  AGENT_LABEL,
   projectsDir,
   type SeedItem,
   stateMountName,
   storeDir,
-  type ToolId,
+  ToolId,
   toolOfStateMount,
   TOOLS
 } from "@repoman/core/Agents"
@@ -42,6 +43,7 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import { hostStateDir, readRegular, replaceFile, seedSource } from "./AgentInstall.ts"
 
 const MAX_FILES = 2000
@@ -96,6 +98,22 @@ const seedItem = (from: string, item: SeedItem, stateDir: string, budget: { file
     if (info.value.type === "Directory") yield* copyDir(from, to, 0).pipe(Effect.ignore)
     return Option.none<string>()
   })
+
+/**
+ * The tools of the agent profiles among `profiles` (those with the agent
+ * label), each once.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const agentTools = (
+  profiles: ReadonlyArray<{ readonly info: { readonly labels: Readonly<Record<string, string>> } }>
+): ReadonlyArray<ToolId> => [
+  ...new Set(profiles.flatMap((p) => {
+    const label = p.info.labels[AGENT_LABEL]
+    return label !== undefined && Schema.is(ToolId)(label) ? [label] : []
+  }))
+]
 
 /**
  * A project's agent state: the directory made for it, and the mounts of
@@ -289,4 +307,33 @@ export const removeProjectState = Effect.fn("AgentState.removeProjectState")(fun
   )
   for (const root of roots) yield* fs.remove(root, { recursive: true }).pipe(Effect.ignore)
   return [...roots] as ReadonlyArray<string>
+})
+
+/**
+ * Deletes the agent state directories of `mounts` that an instance no
+ * longer mounts (`config` took their agents away), never following a
+ * symlink inside; the per-project directory holding them goes too once it
+ * is empty. Returns the directories deleted.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const removeToolState = Effect.fn("AgentState.removeToolState")(function*(mounts: ReadonlyArray<Mount>) {
+  const fs = yield* FileSystem.FileSystem
+  const { stateDir } = yield* ConfigPaths
+  const base = `${projectsDir(stateDir)}/`
+  const removed: Array<string> = []
+  for (const m of mounts) {
+    const rest = m.source.slice(base.length).split("/")
+    // Only <projects>/<root>/<tool>, as `makeProjectState` makes them.
+    const tool = toolOfStateMount(m.name)
+    if (tool === undefined || !m.source.startsWith(base) || rest.length !== 2 || rest[1] !== tool) continue
+    if (rest[0] === "" || rest[0] === "." || rest[0] === "..") continue
+    yield* fs.remove(m.source, { recursive: true }).pipe(Effect.ignore)
+    removed.push(m.source)
+    const root = `${base}${rest[0]}`
+    const left = yield* fs.readDirectory(root).pipe(Effect.orElseSucceed(() => ["?"]))
+    if (left.length === 0) yield* fs.remove(root, { recursive: true }).pipe(Effect.ignore)
+  }
+  return removed as ReadonlyArray<string>
 })

@@ -16,10 +16,19 @@
  * restart of a running container: without `restart` it fails with
  * {@link RestartNeeded}, changing nothing.
  *
+ * An added agent's profile or one sharing single files gets what `new`
+ * prepares (`AgentState.makeProjectState`, `NewProject.prepareStoreParents`,
+ * `NewProject.linkSharedFiles`), in a running container only, and only
+ * after every path it mounts or links at has been looked at step by step in
+ * the container (which a hostile agent may have used): a symlink or file
+ * on the way refuses it. The seeded state directory is made before the
+ * change and deleted if it fails; a removed agent's state mount goes, and
+ * its directory once nothing mounts it (`AgentState.removeToolState`).
+ *
  * @since 0.1.0
  * @module
  */
-import { AGENT_LABEL } from "@repoman/core/Agents"
+import { projectsDir, stateMountName, toolOfStateMount, TOOLS } from "@repoman/core/Agents"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import {
   ContainerRuntime,
@@ -27,9 +36,10 @@ import {
   GITFILE_TARGET,
   Instance,
   InstanceChange,
-  Mount
+  Mount,
+  type ProfileInfo
 } from "@repoman/core/ContainerRuntime"
-import { fileLinks } from "@repoman/core/FileLink"
+import { type FileLink, fileLinks } from "@repoman/core/FileLink"
 import { HostInfo } from "@repoman/core/HostInfo"
 import type { ProfileName, ProjectName } from "@repoman/core/Ids"
 import type { Project } from "@repoman/core/Project"
@@ -41,8 +51,10 @@ import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { agentTools, makeProjectState, removeToolState } from "./AgentState.ts"
 import { ORIGIN, PATCHES } from "./Hermetic.ts"
 import { ownInstanceMountParents } from "./HomeParents.ts"
+import { linkSharedFiles, prepareStoreParents } from "./NewProject.ts"
 import { ownInstance, requireOwnNamespace } from "./Owners.ts"
 import { requireProfiles } from "./ProfileStatuses.ts"
 
@@ -232,6 +244,8 @@ export interface ConfigureResult {
   readonly after: ProjectSettings
   readonly restartReasons: ReadonlyArray<string>
   readonly restarted: boolean
+  /** What was prepared or taken away for agents (their state directories) and what seeding left out. */
+  readonly notes: ReadonlyArray<string>
 }
 
 /**
@@ -268,6 +282,32 @@ const normalize = (p: string): string => {
     else parts.push(part)
   }
   return p.startsWith("/") ? `/${parts.join("/")}` : parts.join("/")
+}
+
+/**
+ * Why a mount at `target` (absolute) could be steered: the first step of
+ * the path the container has as something other than a directory (a
+ * symlink planted to steer the mount onto the seal, say, or a file Incus
+ * would put the mount in place of, gone once the mount is taken away).
+ */
+const blockedStep = (name: ProjectName, target: string) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    const steps = target.split("/").filter((x) => x.length > 0).map((_, i, all) => `/${all.slice(0, i + 1).join("/")}`)
+    for (const step of steps) {
+      const there = yield* runtime.fileInfo(name, step)
+      if (Option.isNone(there)) break
+      if (there.value.type !== "directory") {
+        return Option.some(`${step} is a ${there.value.type} in the container, not a directory`)
+      }
+    }
+    return Option.none<string>()
+  })
+
+/** The shared files a profile declares (none when its declaration is malformed). */
+const linksOf = (info: ProfileInfo): ReadonlyArray<FileLink> => {
+  const links = fileLinks(info)
+  return Result.isSuccess(links) ? links.success : []
 }
 
 /** An environment variable name as the override files take it. */
@@ -358,29 +398,73 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
   // Installed, the user's, allowed, and as the library has it: as `new` checks.
   const required = yield* requireProfiles(added, document)
   for (const r of required) {
-    // What `new` prepares for these inside a fresh container is not made in
-    // a lived-in one (where the agent could have planted anything at a
-    // shared file's place): they take a re-created project.
-    const links = fileLinks(r.info)
-    const needs = r.info.labels[AGENT_LABEL] !== undefined
-      ? "an agent's profile needs the per-project state `new` prepares"
-      : Result.isFailure(links) || links.success.length > 0
-      ? "a profile that shares single files has them linked by `new` in a fresh container"
-      : undefined
-    if (needs !== undefined) {
+    if (Result.isFailure(fileLinks(r.info))) {
+      return yield* refuse(new ProfileRefused({ profile: r.name, detail: "its shared-file declaration is malformed" }))
+    }
+  }
+  // What `new` prepares for agents and shared files, prepared here in a
+  // lived-in container: everything at those paths inside is the agent's.
+  const addedTools = agentTools(required)
+  const addedLinks = required.flatMap((r) => linksOf(r.info))
+  const preparing = required.find((r) => agentTools([r]).length > 0 || linksOf(r.info).length > 0)
+  if (preparing !== undefined && instance.status !== "Running") {
+    return yield* refuse(
+      new ProfileRefused({
+        profile: preparing.name,
+        detail: `${input.name} is ${instance.status.toLowerCase()}: an agent's state and shared files are ` +
+          `prepared in the running container (start it with 'repoman start ${input.name}' first)`
+      })
+    )
+  }
+  const stateTools = addedTools.filter((t) =>
+    TOOLS[t].stateDir !== undefined && !instance.mounts.some((m) => m.name === stateMountName(t))
+  )
+  const targets = [
+    ...stateTools.map((t) => `${host.home}/${TOOLS[t].stateDir}`),
+    ...required.flatMap((r) => r.info.mounts.map((m) => m.path)),
+    ...addedLinks.map((l) => l.file.replace(/\/[^/]+$/, ""))
+  ]
+  for (const target of targets) {
+    const blocked = yield* blockedStep(input.name, target)
+    if (Option.isSome(blocked)) {
+      const by = required.find((r) => r.info.mounts.some((m) => m.path === target)) ?? preparing ?? required[0]
+      return yield* refuse(new ProfileRefused({ profile: by?.name ?? "", detail: blocked.value }))
+    }
+  }
+  for (const link of addedLinks) {
+    const there = yield* runtime.fileInfo(input.name, link.file)
+    if (Option.isSome(there) && !(there.value.type === "symlink" && there.value.target === link.target)) {
+      const by = required.find((r) => linksOf(r.info).includes(link))
       return yield* refuse(
         new ProfileRefused({
-          profile: r.name,
-          detail: `${needs}; re-create the project with 'repoman new ${input.name} -p ${r.name}'`
+          profile: by?.name ?? "",
+          detail: `${link.file} is a ${there.value.type} in the container, where the shared file's link goes ` +
+            `(move it away inside, then add the profile again)`
         })
       )
     }
   }
+  // Agents whose last profile goes: their state mount goes too, and its directory once the change is made.
+  const idMapping = Option.getOrElse(instance.idMapping, () => ({ _tag: "Shift" } as const))
+  const infoOf = (p: ProfileName) =>
+    runtime.getProfile(p).pipe(
+      Effect.map((profile) => [{ info: runtime.inspectProfile(profile, idMapping) }]),
+      Effect.orElseSucceed(() => [])
+    )
+  const removedTools = agentTools((yield* Effect.forEach(input.removeProfiles ?? [], infoOf)).flat())
+  const keptTools = removedTools.length === 0
+    ? []
+    : [...agentTools((yield* Effect.forEach(profiles, infoOf)).flat()), ...addedTools]
+  const dropped = instance.mounts.filter((m) => {
+    const tool = toolOfStateMount(m.name)
+    return tool !== undefined && removedTools.includes(tool) && !keptTools.includes(tool) &&
+      m.source.startsWith(`${projectsDir(paths.stateDir)}/`)
+  })
   profiles = [...profiles, ...added]
 
   // Mounts.
   const guarded = protectedPaths(instance)
-  let mounts: ReadonlyArray<Mount> = instance.mounts
+  let mounts: ReadonlyArray<Mount> = instance.mounts.filter((m) => !dropped.includes(m))
   for (const raw of input.unmounts ?? []) {
     const target = normalize(raw)
     const shielded = guarded.find((g) => overlaps(target, g))
@@ -417,19 +501,8 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
     // Each step of the path as the container has it: a symlink (planted to
     // steer the mount onto the seal, say) or a file (Incus would put the
     // mount in its place, and it is gone once the mount is taken away) is refused.
-    const steps = target.split("/").filter((x) => x.length > 0).map((_, i, all) => `/${all.slice(0, i + 1).join("/")}`)
-    for (const step of steps) {
-      const there = yield* runtime.fileInfo(input.name, step)
-      if (Option.isNone(there)) break
-      if (there.value.type !== "directory") {
-        return yield* refuse(
-          new MountRefused({
-            path: m.path,
-            detail: `${step} is a ${there.value.type} in the container, not a directory`
-          })
-        )
-      }
-    }
+    const blocked = yield* blockedStep(input.name, target)
+    if (Option.isSome(blocked)) return yield* refuse(new MountRefused({ path: m.path, detail: blocked.value }))
     const source = expandHome(m.source, paths.home)
     if (!source.startsWith("/") || source.includes("\0")) {
       return yield* refuse(
@@ -489,85 +562,134 @@ export const configureProject = Effect.fn("ConfigureProject.configureProject")(f
     delete env[key]
   }
 
-  const limits = mergeLimits(instance.limits, input.limits)
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
-  const sameMounts = same(
-    mounts.map((m) => [m.name, m.source, m.path, m.readOnly]),
-    instance.mounts.map((m) => [m.name, m.source, m.path, m.readOnly])
-  )
-  const change = new InstanceChange({
-    ...(same(profiles, instance.profiles) ? {} : { profiles }),
-    ...(sameMounts ? {} : { mounts }),
-    ...(same(Object.entries(env).sort(), Object.entries(instance.env).sort()) ? {} : { env }),
-    ...(same(limitsView(limits), limitsView(instance.limits)) ? {} : { limits })
-  })
-  if (Object.keys(change).length === 0) {
-    return {
-      changed: false,
-      before,
-      after: before,
-      restartReasons: [],
-      restarted: false
-    } satisfies ConfigureResult
-  }
-
-  const reasons = yield* runtime.planUpdate(input.name, change)
-  if (reasons.length > 0 && input.restart !== true) {
-    return yield* refuse(new RestartNeeded({ name: input.name, reasons }))
-  }
-
-  // The namespace lets the container mount the new sources (as `profile install` does); taken back on failure.
-  const allowed = newSources.length === 0 ? { added: [], refused: [] } : yield* runtime.allowPaths(newSources)
-  const [refusedPath] = allowed.refused
-  if (refusedPath !== undefined) {
-    return yield* refuse(new MountRefused({ path: refusedPath.path, detail: refusedPath.reason }))
-  }
-  const disallow = allowed.added.length === 0 ? Effect.void : Effect.ignore(runtime.disallowPaths(allowed.added))
-
-  const recorded: Project = {
-    ...project,
-    profiles,
-    mounts: mounts.map((m) => ({ source: m.source, path: m.path, readOnly: m.readOnly })),
-    env,
-    limits
-  }
-  /** Whether the container has the change (the engine took it, and what failed came after: a restart). */
-  const applied = runtime.get(input.name).pipe(
-    Effect.map((now) => sameSettings(now, new Instance({ ...instance, ...change }))),
-    Effect.orElseSucceed(() => false)
-  )
-  const result = yield* registry.updateProject(input.name, () => recorded).pipe(
-    Effect.tapError(() => disallow),
-    Effect.andThen(
-      runtime.update(input.name, change, { restart: input.restart === true }).pipe(
-        // The engine refused: the entry (and the allowed paths) go back to what they were. A change
-        // the engine took before something later failed stays recorded, as the container has it.
-        Effect.tapError(() =>
-          Effect.flatMap(applied, (kept) =>
-            kept
-              ? Effect.void
-              : Effect.andThen(Effect.ignore(registry.updateProject(input.name, () => project)), disallow))
-        )
+  // The added agents' state: fresh, seeded on the host before the container mounts it; deleted again on failure.
+  const state = yield* makeProjectState(input.name, stateTools)
+  mounts = [...mounts, ...Option.match(state, { onNone: () => [], onSome: (st) => st.mounts })]
+  // Unless the container kept the change after all (a restart that failed after the engine took it).
+  const discardState = Option.match(state, {
+    onNone: () => Effect.void,
+    onSome: (st) =>
+      runtime.get(input.name).pipe(
+        Effect.map((now) => now.mounts.some((m) => m.source.startsWith(`${st.root}/`))),
+        Effect.orElseSucceed(() => true),
+        Effect.flatMap((mounted) => mounted ? Effect.void : Effect.ignore(fs.remove(st.root, { recursive: true })))
       )
-    ),
-    Effect.catchReason(
-      "ContainerRuntimeError",
-      "Conflict",
-      (reason, error): Effect.Effect<never, ConfigureError | ContainerRuntimeError> =>
-        // Planned live, but the engine now wants a restart: as if planned so.
-        reason.detail.startsWith("needs a restart") && input.restart !== true
-          ? refuse(new RestartNeeded({ name: input.name, reasons: [reason.detail] }))
-          : Effect.fail(error)
+  })
+  return yield* Effect.gen(function*() {
+    const limits = mergeLimits(instance.limits, input.limits)
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
+    const sameMounts = same(
+      mounts.map((m) => [m.name, m.source, m.path, m.readOnly]),
+      instance.mounts.map((m) => [m.name, m.source, m.path, m.readOnly])
     )
-  )
-  const after = yield* runtime.get(input.name)
-  // Directories Incus made above a new mount under the home: the container user's (see `HomeParents`).
-  if (!sameMounts || !same(profiles, instance.profiles)) yield* ownInstanceMountParents(after, host.home)
-  return {
-    changed: true,
-    before,
-    after: settingsOf(after),
-    restartReasons: result.restartReasons,
-    restarted: result.restarted
-  } satisfies ConfigureResult
+    const change = new InstanceChange({
+      ...(same(profiles, instance.profiles) ? {} : { profiles }),
+      ...(sameMounts ? {} : { mounts }),
+      ...(same(Object.entries(env).sort(), Object.entries(instance.env).sort()) ? {} : { env }),
+      ...(same(limitsView(limits), limitsView(instance.limits)) ? {} : { limits })
+    })
+    if (Object.keys(change).length === 0) {
+      return {
+        changed: false,
+        before,
+        after: before,
+        restartReasons: [],
+        restarted: false,
+        notes: []
+      } satisfies ConfigureResult
+    }
+
+    const reasons = yield* runtime.planUpdate(input.name, change)
+    if (reasons.length > 0 && input.restart !== true) {
+      return yield* refuse(new RestartNeeded({ name: input.name, reasons }))
+    }
+
+    // The namespace lets the container mount the new sources (as `profile install` does); taken back on failure.
+    const allowed = newSources.length === 0 ? { added: [], refused: [] } : yield* runtime.allowPaths(newSources)
+    const [refusedPath] = allowed.refused
+    if (refusedPath !== undefined) {
+      return yield* refuse(new MountRefused({ path: refusedPath.path, detail: refusedPath.reason }))
+    }
+    const disallow = allowed.added.length === 0 ? Effect.void : Effect.ignore(runtime.disallowPaths(allowed.added))
+
+    const recorded: Project = {
+      ...project,
+      profiles,
+      mounts: mounts.map((m) => ({ source: m.source, path: m.path, readOnly: m.readOnly })),
+      env,
+      limits
+    }
+    /** Whether the container has the change (the engine took it, and what failed came after: a restart). */
+    const applied = runtime.get(input.name).pipe(
+      Effect.map((now) => sameSettings(now, new Instance({ ...instance, ...change }))),
+      Effect.orElseSucceed(() => false)
+    )
+    const result = yield* registry.updateProject(input.name, () => recorded).pipe(
+      Effect.tapError(() => disallow),
+      Effect.andThen(
+        runtime.update(input.name, change, { restart: input.restart === true }).pipe(
+          // The engine refused: the entry (and the allowed paths) go back to what they were. A change
+          // the engine took before something later failed stays recorded, as the container has it.
+          Effect.tapError(() =>
+            Effect.flatMap(applied, (kept) =>
+              kept
+                ? Effect.void
+                : Effect.andThen(Effect.ignore(registry.updateProject(input.name, () => project)), disallow))
+          )
+        )
+      ),
+      Effect.catchReason(
+        "ContainerRuntimeError",
+        "Conflict",
+        (reason, error): Effect.Effect<never, ConfigureError | ContainerRuntimeError> =>
+          // Planned live, but the engine now wants a restart: as if planned so.
+          reason.detail.startsWith("needs a restart") && input.restart !== true
+            ? refuse(new RestartNeeded({ name: input.name, reasons: [reason.detail] }))
+            : Effect.fail(error)
+      )
+    )
+    const after = yield* runtime.get(input.name)
+    // Directories Incus made above a new mount under the home: the container user's (see `HomeParents`);
+    // then what `new` prepares for the added agents and shared files. Should that fail, the change goes back.
+    yield* Effect.gen(function*() {
+      if (!sameMounts || !same(profiles, instance.profiles)) yield* ownInstanceMountParents(after, host.home)
+      yield* prepareStoreParents(input.name, addedTools)
+      yield* linkSharedFiles(input.name, required)
+    }).pipe(
+      Effect.tapError(() =>
+        result.restarted || (addedTools.length === 0 && addedLinks.length === 0)
+          ? Effect.void
+          : Effect.andThen(
+            Effect.ignore(
+              runtime.update(
+                input.name,
+                new InstanceChange({ profiles: instance.profiles, mounts: instance.mounts }),
+                { restart: false }
+              )
+            ),
+            Effect.ignore(registry.updateProject(input.name, () => project))
+          )
+      )
+    )
+    // The state of agents taken away, now that nothing mounts it.
+    const removedState = dropped.length === 0 ? [] : yield* removeToolState(dropped)
+    return {
+      changed: true,
+      before,
+      after: settingsOf(after),
+      restartReasons: result.restartReasons,
+      restarted: result.restarted,
+      notes: [
+        ...Option.match(state, {
+          onNone: () => [],
+          onSome: (st) => [
+            `agent state of this project: ${st.root} (${st.mounts.map((m) => m.path).join(", ")} inside; ` +
+            `removed with the project or the profile)`,
+            ...st.notes
+          ]
+        }),
+        ...removedState.map((dir) => `agent state deleted: ${dir}`)
+      ]
+    } satisfies ConfigureResult
+  }).pipe(Effect.onError(() => discardState))
 })

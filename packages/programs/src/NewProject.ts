@@ -16,7 +16,7 @@
  * @since 0.1.0
  * @module
  */
-import { AGENT_LABEL, storeDir, ToolId, TOOLS } from "@repoman/core/Agents"
+import { storeDir, type ToolId, TOOLS } from "@repoman/core/Agents"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime, type GitCover, HostPath, InstanceSpec, Mount } from "@repoman/core/ContainerRuntime"
 import { fileLinks } from "@repoman/core/FileLink"
@@ -35,8 +35,7 @@ import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
-import * as Schema from "effect/Schema"
-import { makeProjectState } from "./AgentState.ts"
+import { agentTools, makeProjectState } from "./AgentState.ts"
 import { recordContainerUser } from "./ContainerUser.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
@@ -165,8 +164,11 @@ const prepareMountParents = (name: ProjectName, home: string, mountPaths: Readon
  * (inside the container only): Claude Code takes a legacy lock file next to
  * its store directory. Incus made that directory for the mount, owned by
  * root.
+ *
+ * @since 0.1.0
+ * @category programs
  */
-const prepareStoreParents = (name: ProjectName, tools: ReadonlyArray<ToolId>) =>
+export const prepareStoreParents = (name: ProjectName, tools: ReadonlyArray<ToolId>) =>
   Effect.gen(function*() {
     const runtime = yield* ContainerRuntime
     const { stateDir } = yield* ConfigPaths
@@ -192,8 +194,11 @@ const prepareStoreParents = (name: ProjectName, tools: ReadonlyArray<ToolId>) =>
  * `@repoman/core/FileLink`) symlinks into their shared directories. Profiles
  * whose declaration is malformed were refused by `profile install`; one put
  * there by other means shares nothing.
+ *
+ * @since 0.1.0
+ * @category programs
  */
-const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<RequiredProfile>) =>
+export const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<RequiredProfile>) =>
   Effect.gen(function*() {
     for (const profile of profiles) {
       const links = fileLinks(profile.info)
@@ -279,10 +284,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       mode: gitMode,
       acceptSubmoduleRisk: input.acceptSubmoduleRisk ?? false
     })
-  const tools = unique(required.flatMap((p) => {
-    const label = p.info.labels[AGENT_LABEL]
-    return label !== undefined && Schema.is(ToolId)(label) ? [label] : []
-  }))
+  const tools = agentTools(required)
   const patches = input.hermetic === true ? { hermetic: { patches: yield* preparePatchesDir(input.name) } } : {}
   const specWith = (agentMounts: ReadonlyArray<Mount>) =>
     instanceSpec({

@@ -16,6 +16,7 @@ import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 
@@ -125,7 +126,9 @@ export const linkOnHost = Effect.fn("SharedFiles.linkOnHost")(function*(link: Fi
 
 /**
  * Makes each `file` a symlink to its `target` in a running container (with
- * the file's directory, owned by the container user, if it is missing).
+ * the file's directory, owned by the container user, if it is missing); a
+ * `file` that is that symlink already is left as it is (`config` adding a
+ * profile again).
  *
  * @since 0.1.0
  * @category programs
@@ -137,6 +140,8 @@ export const linkInContainer = Effect.fn("SharedFiles.linkInContainer")(function
   const runtime = yield* ContainerRuntime
   const path = yield* Path.Path
   for (const link of links) {
+    const there = yield* runtime.fileInfo(name, link.file)
+    if (Option.isSome(there) && there.value.type === "symlink" && there.value.target === link.target) continue
     yield* runtime.makeDirectory(name, path.dirname(link.file), { uid: CONTAINER_ID, gid: CONTAINER_ID })
     yield* runtime.makeSymlink(name, link.file, link.target)
   }

@@ -48,7 +48,12 @@ const layerOver = (registry: Registry["Service"], runtime: ContainerRuntime["Ser
   )
 
 /** A home with ~/repos/isurus, a project made by `new` in the memory runtime, and the layers. */
-const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}, newOptions: { readonly hermetic?: boolean } = {}) =>
+const world = (
+  runtimeOptions: RuntimeMemory.MemoryOptions = {},
+  newOptions: { readonly hermetic?: boolean } = {},
+  /** The namespace allows the agents' per-project state (as `profile install` of an agent's profile makes it). */
+  agents = false
+) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const home = yield* fs.realPath(yield* fs.makeTempDirectoryScoped({ prefix: "repoman-config-" }))
@@ -58,7 +63,10 @@ const world = (runtimeOptions: RuntimeMemory.MemoryOptions = {}, newOptions: { r
     const runtime = yield* RuntimeMemory.make({
       namespace: "repoman",
       owner: uid,
-      restrictions: { allowedPaths: [`${home}/repos`], idMapping: { _tag: "HostUser", uid, gid } },
+      restrictions: {
+        allowedPaths: [`${home}/repos`, ...(agents ? [`${home}/.local/state/repoman/projects`] : [])],
+        idMapping: { _tag: "HostUser", uid, gid }
+      },
       ...runtimeOptions
     })
     yield* runtime.putProfile(
@@ -168,29 +176,135 @@ describe("config", () => {
       assert.strictEqual(yield* outcome(configure({ addProfiles: [ProfileName.make("nosuch")] })), "UnknownProfile")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("default")] })), "ProfileRefused")
       assert.strictEqual(yield* outcome(configure({ removeProfiles: [ProfileName.make("other")] })), "ProfileRefused")
-      // What `new` prepares in a fresh container (an agent's state, shared single files) takes a re-created project.
+      assert.deepStrictEqual(yield* snapshot, before)
+      yield* configure({ removeProfiles: [tools] })
+      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("adds an agent's profile as `new` would (seeded state mounted, store parent); removing it takes them away", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { configure, home, registry, runtime } = yield* world({}, {}, true)
+      const stateDir = `${home}/.local/state/repoman`
+      yield* fs.makeDirectory(`${home}/.claude`, { recursive: true })
+      yield* fs.writeFileString(`${home}/.claude/CLAUDE.md`, "be brief\n")
       const agent = ProfileName.make("agentish")
       yield* runtime.putProfile(
         agent,
         new ProfileSpec({ description: "", config: { "user.repoman.agent": "claude" }, devices: {} })
       )
       const linking = ProfileName.make("linking")
+      yield* fs.makeDirectory(`${home}/repos/gitcfg`)
       yield* runtime.putProfile(
         linking,
         new ProfileSpec({
           description: "",
-          config: { "user.repoman.link.gitconfig": "/home/ada/.gitconfig -> /home/ada/.config/git/config" },
-          devices: {}
+          config: { "user.repoman.link.gitconfig": `${home}/.gitconfig -> ${home}/repos/gitcfg/config` },
+          devices: {
+            gitcfg: { type: "disk", source: `${home}/repos/gitcfg`, path: `${home}/repos/gitcfg`, readonly: "true" }
+          }
         })
       )
-      for (const p of [agent, linking]) {
-        const error = yield* Effect.flip(configure({ addProfiles: [p] }))
-        assert.strictEqual(tagOf(error), "ProfileRefused")
-        assert.include(error.message, `repoman new isurus -p ${p}`)
-      }
-      assert.deepStrictEqual(yield* snapshot, before)
-      yield* configure({ removeProfiles: [tools] })
-      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default"])
+      const added = yield* configure({ addProfiles: [agent, linking] })
+      const instance = yield* runtime.get(isurus)
+      assert.deepStrictEqual(instance.profiles as ReadonlyArray<string>, ["default", "agentish", "linking"])
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles as ReadonlyArray<string>, [
+        "default",
+        "agentish",
+        "linking"
+      ])
+      const state = instance.mounts.find((m) => m.name === "agent-claude")
+      assert.isDefined(state)
+      assert.strictEqual(state?.path, `${home}/.claude`)
+      assert.isTrue(state?.source.startsWith(`${stateDir}/projects/isurus-`))
+      assert.include(added.notes[0], `agent state of this project: ${stateDir}/projects/isurus-`)
+      // Seeded from the host's state, as `new` seeds it.
+      assert.strictEqual(yield* fs.readFileString(`${state?.source}/CLAUDE.md`), "be brief\n")
+      // The directory above the shared credential store is the container user's; the shared file is linked.
+      const store = yield* runtime.fileInfo(isurus, `${stateDir}/agents`)
+      assert.strictEqual(Option.getOrUndefined(store)?.uid, 1000)
+      const link = yield* runtime.fileInfo(isurus, `${home}/.gitconfig`)
+      assert.strictEqual(Option.getOrUndefined(link)?.target, `${home}/repos/gitcfg/config`)
+
+      // Removing them: the state mount goes and its directory with it; the link stays (and adding again keeps it).
+      const removed = yield* configure({ removeProfiles: [agent, linking] })
+      assert.deepStrictEqual(removed.notes, [`agent state deleted: ${state?.source}`])
+      const after = yield* runtime.get(isurus)
+      assert.deepStrictEqual(after.profiles as ReadonlyArray<string>, ["default"])
+      assert.isFalse(after.mounts.some((m) => m.name === "agent-claude"))
+      assert.isFalse(yield* fs.exists(state?.source ?? "/nonexistent"))
+      assert.deepStrictEqual(yield* fs.readDirectory(`${stateDir}/projects`), [])
+      assert.deepStrictEqual((yield* registry.getProject(isurus)).profiles as ReadonlyArray<string>, ["default"])
+      yield* configure({ addProfiles: [linking] })
+      assert.deepStrictEqual((yield* runtime.get(isurus)).profiles as ReadonlyArray<string>, ["default", "linking"])
+    }).pipe(Effect.provide(NodeServices.layer)))
+
+  it.effect("attacker: a symlink or file planted where an agent's profile mounts or links is refused, nothing changed", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { configure, home, runtime, snapshot } = yield* world({}, {}, true)
+      const stateDir = `${home}/.local/state/repoman`
+      yield* fs.makeDirectory(`${home}/repos/gitcfg`)
+      const agent = ProfileName.make("agentish")
+      yield* runtime.putProfile(
+        agent,
+        new ProfileSpec({ description: "", config: { "user.repoman.agent": "claude" }, devices: {} })
+      )
+      // An agent's profile mounting its commands under the home, as the vendor profiles do.
+      const binned = ProfileName.make("binned")
+      yield* runtime.putProfile(
+        binned,
+        new ProfileSpec({
+          description: "",
+          config: { "user.repoman.agent": "codex" },
+          devices: {
+            bin: {
+              type: "disk",
+              source: `${home}/repos/gitcfg`,
+              path: `${stateDir}/agents/bin/codex`,
+              readonly: "true"
+            }
+          }
+        })
+      )
+      const before = yield* snapshot
+      const refused = (p: ProfileName, what: string) =>
+        Effect.gen(function*() {
+          const error = yield* Effect.flip(configure({ addProfiles: [p] }))
+          assert.strictEqual(tagOf(error), "ProfileRefused")
+          assert.include(error.message, what)
+          assert.deepStrictEqual(yield* snapshot, before)
+          // No agent state was left on the host.
+          const left = yield* fs.readDirectory(`${stateDir}/projects`).pipe(Effect.orElseSucceed(() => []))
+          assert.deepStrictEqual(left, [])
+        })
+      // The agent's state path, a symlink to steer the mount (onto the seal, the root, ...).
+      yield* runtime.makeSymlink(isurus, `${home}/.claude`, "/etc")
+      yield* refused(agent, `${home}/.claude is a symlink`)
+      // A parent of a profile's mount target.
+      yield* runtime.makeSymlink(isurus, `${home}/.local`, "/")
+      yield* refused(binned, `${home}/.local is a symlink`)
+      // The shared file's own place: a symlink elsewhere (or a file) is neither followed nor replaced.
+      const linkOnly = ProfileName.make("linkonly")
+      yield* runtime.putProfile(
+        linkOnly,
+        new ProfileSpec({
+          description: "",
+          config: { "user.repoman.link.npmrc": `${home}/.npmrc -> ${home}/repos/gitcfg/npmrc` },
+          devices: {
+            gitcfg: { type: "disk", source: `${home}/repos/gitcfg`, path: `${home}/repos/gitcfg`, readonly: "true" }
+          }
+        })
+      )
+      yield* runtime.makeSymlink(isurus, `${home}/.npmrc`, "/etc/shadow")
+      yield* refused(linkOnly, `${home}/.npmrc is a symlink in the container`)
+      // A stopped container: nothing is prepared there.
+      yield* runtime.stop(isurus)
+      const stopped = yield* snapshot
+      const error = yield* Effect.flip(configure({ addProfiles: [ProfileName.make("agentish")] }))
+      assert.strictEqual(tagOf(error), "ProfileRefused")
+      assert.include(error.message, "repoman start isurus")
+      assert.deepStrictEqual(yield* snapshot, stopped)
     }).pipe(Effect.provide(NodeServices.layer)))
 
   it.effect("a change that needs a restart is refused without restart (nothing changed) and restarts with it", () =>

@@ -171,6 +171,7 @@ export const config = Command.make("config", flags).pipe(
           changed: result.changed,
           restarted: result.restarted,
           restartReasons: result.restartReasons,
+          notes: result.notes,
           settings: result.after
         },
         null,
@@ -184,5 +185,6 @@ export const config = Command.make("config", flags).pipe(
         : `changed ${f.name} live${result.after.status === "Running" ? "" : " (applied at its next start)"}`
     )
     for (const line of settingsLines(result.after)) yield* Console.log(line)
+    for (const note of result.notes) yield* Console.log(`note: ${escape(note)}`)
   }))
 )
