@@ -44,6 +44,8 @@ export interface FakeExecOptions {
   readonly statusFirstMs?: number
   /** Other routes (the instance, the file API). */
   readonly route?: Route
+  /** Ping each channel as it connects, as incusd's keepalive does. */
+  readonly pingAtConnect?: boolean
 }
 
 /** A running fake, with what the client sent. */
@@ -208,6 +210,7 @@ export const fakeExec = (options: FakeExecOptions): Effect.Effect<FakeExec, neve
         `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`
       )
       const channel = new ServerChannel(socket)
+      if (options.pingAtConnect === true) channel.send(0x9, Buffer.from("keepalive"))
       if (head.length > 0) socket.emit("data", head)
       channels.set(fd, channel)
       if (!ran && required().every((f) => channels.has(f))) void run()

@@ -157,6 +157,30 @@ describe("exec session", () => {
       assert.strictEqual(requests.filter((r) => r === "UPGRADE /1.0/operations/op-x/websocket").length, 4)
     }).pipe(Effect.scoped))
 
+  it.live("a quick command's output survives incusd's keepalive ping and the dropped connection", () =>
+    Effect.gen(function*() {
+      // incusd pings each channel as it connects and drops the connection
+      // right after the barrier: a pong written after the drop fails with
+      // EPIPE, and the output not yet read went with the socket.
+      const lost: Array<string> = []
+      for (let i = 0; i < 40; i++) {
+        const h = yield* harness({
+          script: async (command) => {
+            command.stdout(`hidden ${i}\n`)
+            command.stderr(`err ${i}\n`)
+            return { exit: 0 }
+          },
+          pingAtConnect: true
+        })
+        h.stdin.end()
+        assert.strictEqual(yield* h.run({ argv: ["sh", "-c", "echo hidden"] }), 0)
+        if (h.stdout.text() !== `hidden ${i}\n` || h.stderr.text() !== `err ${i}\n`) {
+          lost.push(`${i}: ${JSON.stringify(h.stdout.text())} ${JSON.stringify(h.stderr.text())}`)
+        }
+      }
+      assert.deepStrictEqual(lost, [])
+    }).pipe(Effect.scoped))
+
   it.live("the status may come before the output: every byte is still written", () =>
     Effect.gen(function*() {
       const big = "x".repeat(300_000)

@@ -12,7 +12,10 @@
  *    and nothing ran.
  * 2. Output arrives as binary messages; an empty *text* message (the
  *    barrier) ends a stream. incusd then drops the connection without a
- *    close frame.
+ *    close frame. It pings every channel as it connects (and every 10 s)
+ *    and never waits for the pong: the output channels answer none, since
+ *    a pong that races the drop fails with EPIPE and Node's socket goes
+ *    with the output still unread.
  * 3. Input goes as binary messages; an empty text message is its end (with
  *    a terminal it only ends the input: Ctrl-D is the in-band end).
  * 4. The exit status is the operation's `return` (128 + N when signal N
@@ -339,6 +342,10 @@ export const runSession = (ctx: RuntimeContext, name: ProjectName, request: Sess
       detach.push(pumpInput(stdinChannel, input()))
     } else {
       const [, stdoutChannel, stderrChannel] = data as readonly [WebSocket, WebSocket, WebSocket]
+      // Read-only channels that incusd drops right after their barrier: a
+      // pong racing the drop would cost the output still unread.
+      stdoutChannel.answerPings = false
+      stderrChannel.answerPings = false
       const out = Deferred.makeUnsafe<void>()
       const err = Deferred.makeUnsafe<void>()
       outputs.push(out, err)

@@ -52,6 +52,15 @@ export class WebSocket {
   onDrain: () => void = () => {}
   /** The channel ended (once). */
   onEnd: (info: EndInfo) => void = () => {}
+  /**
+   * Whether a ping gets its pong (default: yes). A channel the client only
+   * reads, and whose server drops the connection as soon as its stream
+   * ended, turns this off: a pong written after the drop fails with EPIPE,
+   * and Node then destroys the socket with the stream's last messages still
+   * unread. incusd's exec keepalive only checks that its own ping was
+   * written; it never waits for the pong.
+   */
+  answerPings = true
 
   private readonly socket: Socket
   /** Bytes that came with the 101 answer, decoded at `start()`. */
@@ -73,7 +82,9 @@ export class WebSocket {
     socket.setNoDelay(true)
     this.decoder = new FrameDecoder({
       message: (opcode, payload) => this.onMessage(payload, opcode === Opcode.Text),
-      ping: (payload) => this.write(Opcode.Pong, payload),
+      ping: (payload) => {
+        if (this.answerPings) this.write(Opcode.Pong, payload)
+      },
       pong: () => {},
       close: (code) => {
         this.closeReceived = { code }
