@@ -52,6 +52,11 @@ export interface IncusClientShape
 {
   /** The socket the client talks to. */
   readonly socketPath: string
+  /**
+   * Whether incusd runs on this host and can mount its paths: true for the
+   * unix socket, false for a remote reached over HTTPS.
+   */
+  readonly local: boolean
   /** Opens a connection to incusd (for the websockets of an exec session). */
   readonly dial: IncusTransport.Dial
   /** `GET /1.0`: API extensions and the server environment (kernel features, driver, ...). */
@@ -101,6 +106,8 @@ export interface Options {
   readonly socketPath?: string
   /** How to open a connection (default: the unix socket). */
   readonly dial?: IncusTransport.Dial
+  /** Whether incusd runs on this host and can mount its paths (default true: the unix socket). */
+  readonly local?: boolean
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
 }
@@ -115,6 +122,7 @@ export const make = (options: MakeOptions): IncusClientShape => {
   const transport = IncusTransport.make(options)
   return {
     socketPath: transport.socketPath,
+    local: transport.local,
     dial: transport.dial,
     getServer: Effect.fn("IncusClient.getServer")(function*() {
       return (yield* transport.getSync({ method: "GET", path: "/1.0" }, Server)).value
@@ -158,6 +166,7 @@ export const layer = (options: Options = {}): Layer.Layer<IncusClient> =>
         make({
           socketPath,
           ...(options.dial === undefined ? {} : { dial: options.dial }),
+          ...(options.local === undefined ? {} : { local: options.local }),
           ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout })
         })
     )

@@ -107,6 +107,11 @@ export interface Reply {
 export interface Transport {
   /** The socket incusd is reached on (for error messages). */
   readonly socketPath: string
+  /**
+   * Whether incusd runs on this host and can mount its paths: true for the
+   * unix socket, false for a remote reached over HTTPS.
+   */
+  readonly local: boolean
   /** Opens a connection to incusd (for websockets). */
   readonly dial: Dial
   /** Sends the call; the raw answer (any status). */
@@ -165,6 +170,8 @@ export interface Options {
   readonly socketPath: string
   /** How to open a connection (default: the unix socket at `socketPath`). */
   readonly dial?: Dial
+  /** Whether incusd runs on this host and can mount its paths (default true: the unix socket). */
+  readonly local?: boolean
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
 }
@@ -379,6 +386,7 @@ export const make = (options: Options): Transport => {
 
   return {
     socketPath,
+    local: options.local ?? true,
     dial,
     send,
     submit,
