@@ -24,7 +24,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Operation, Server } from "./IncusApi.ts"
-import type { IncusError } from "./IncusError.ts"
+import { type IncusError, RemoteFailed } from "./IncusError.ts"
 import * as IncusImages from "./IncusImages.ts"
 import * as IncusInstanceFiles from "./IncusInstanceFiles.ts"
 import * as IncusInstances from "./IncusInstances.ts"
@@ -110,6 +110,15 @@ export interface Options {
   readonly local?: boolean
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
+  /**
+   * An Incus remote of the `incus` client's config (`$INCUS_CONF`, else
+   * `~/.config/incus`) to talk to instead of the unix socket: HTTPS with
+   * its client certificate and pinned server certificate
+   * ({@link IncusRemotes}, {@link IncusTls}). `local` (or none) is the unix
+   * socket. A remote that cannot be used fails every request with a
+   * `RemoteFailed` reason that says why.
+   */
+  readonly remote?: string | undefined
 }
 
 /**
@@ -160,14 +169,58 @@ export const make = (options: MakeOptions): IncusClientShape => {
 export const layer = (options: Options = {}): Layer.Layer<IncusClient> =>
   Layer.effect(
     IncusClient,
-    Effect.map(
-      options.socketPath === undefined ? IncusSocket.fromEnvironment : Effect.succeed(options.socketPath),
-      (socketPath) =>
-        make({
-          socketPath,
-          ...(options.dial === undefined ? {} : { dial: options.dial }),
-          ...(options.local === undefined ? {} : { local: options.local }),
-          ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout })
-        })
-    )
+    options.remote === undefined || options.remote === "local" ? onSocket(options) : onRemote(options, options.remote)
   )
+
+const onSocket = (options: Options, socketPath = options.socketPath) =>
+  Effect.map(
+    socketPath === undefined ? IncusSocket.fromEnvironment : Effect.succeed(socketPath),
+    (socketPath) =>
+      make({
+        socketPath,
+        ...(options.dial === undefined ? {} : { dial: options.dial }),
+        ...(options.local === undefined ? {} : { local: options.local }),
+        ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout })
+      })
+  )
+
+/** The client of remote `name`; its modules (YAML, TLS) are loaded only for a remote. */
+const onRemote = (options: Options, name: string) =>
+  Effect.gen(function*() {
+    const [IncusRemotes, IncusTls] = yield* Effect.promise(() =>
+      Promise.all([import("./IncusRemotes.ts"), import("./IncusTls.ts")])
+    )
+    const timeout = options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout }
+    const resolved = yield* Effect.result(IncusRemotes.load(name))
+    if (resolved._tag === "Failure") {
+      const p = resolved.failure
+      return make({
+        socketPath: `remote ${name}`,
+        local: false,
+        refused: new RemoteFailed({ remote: name, address: "", problem: p.problem, detail: p.explanation, code: "" }),
+        ...timeout
+      })
+    }
+    const remote = resolved.success
+    if (remote._tag === "Unix") return yield* onSocket(options, options.socketPath ?? remote.socketPath)
+    const { credentials } = remote
+    return make({
+      socketPath: remote.address,
+      local: false,
+      remote: {
+        name,
+        address: remote.address,
+        pinned: credentials.serverCert === undefined ? undefined : credentials.serverCertPath
+      },
+      dial: IncusTls.dial({
+        host: remote.host,
+        port: remote.port,
+        cert: credentials.cert,
+        key: credentials.key,
+        serverCert: credentials.serverCert,
+        ca: credentials.ca,
+        allowTls12: (process.env["INCUS_INSECURE_TLS"] ?? "") !== "" && process.env["INCUS_INSECURE_TLS"] !== "false"
+      }),
+      ...timeout
+    })
+  })
