@@ -172,9 +172,9 @@ export const layer = (options: Options = {}): Layer.Layer<IncusClient> =>
     options.remote === undefined || options.remote === "local" ? onSocket(options) : onRemote(options, options.remote)
   )
 
-const onSocket = (options: Options, socketPath = options.socketPath) =>
+const onSocket = (options: Options, given = options.socketPath) =>
   Effect.map(
-    socketPath === undefined ? IncusSocket.fromEnvironment : Effect.succeed(socketPath),
+    given === undefined ? IncusSocket.fromEnvironment : Effect.succeed(given),
     (socketPath) =>
       make({
         socketPath,

@@ -166,8 +166,8 @@ describe("IncusTls.dial", () => {
       const port = yield* Effect.promise(() =>
         new Promise<number>((resolve) => {
           const srv = net.createServer().listen(0, "127.0.0.1", () => {
-            const { port } = srv.address() as net.AddressInfo
-            srv.close(() => resolve(port))
+            const free = (srv.address() as net.AddressInfo).port
+            srv.close(() => resolve(free))
           })
         })
       )
