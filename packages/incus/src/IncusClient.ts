@@ -59,6 +59,8 @@ export interface IncusClientShape
   readonly local: boolean
   /** Opens a connection to incusd (for the websockets of an exec session). */
   readonly dial: IncusTransport.Dial
+  /** The Incus remote reached over HTTPS, if any (`undefined`: the unix socket). */
+  readonly remote: IncusTransport.RemoteLabel | undefined
   /** `GET /1.0`: API extensions and the server environment (kernel features, driver, ...). */
   readonly getServer: () => Effect.Effect<Server, IncusError>
   /** `GET /1.0/operations/ID`: one operation, without waiting. */
@@ -119,6 +121,8 @@ export interface Options {
    * `RemoteFailed` reason that says why.
    */
   readonly remote?: string | undefined
+  /** The `incus` client's config dir the remote is read from (default `$INCUS_CONF`, else `~/.config/incus`). */
+  readonly incusConfigDir?: string | undefined
 }
 
 /**
@@ -133,6 +137,7 @@ export const make = (options: MakeOptions): IncusClientShape => {
     socketPath: transport.socketPath,
     local: transport.local,
     dial: transport.dial,
+    remote: transport.remote,
     getServer: Effect.fn("IncusClient.getServer")(function*() {
       return (yield* transport.getSync({ method: "GET", path: "/1.0" }, Server)).value
     }),
@@ -191,7 +196,12 @@ const onRemote = (options: Options, name: string) =>
       Promise.all([import("./IncusRemotes.ts"), import("./IncusTls.ts")])
     )
     const timeout = options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout }
-    const resolved = yield* Effect.result(IncusRemotes.load(name))
+    const resolved = yield* Effect.result(
+      IncusRemotes.load(
+        name,
+        options.incusConfigDir === undefined ? process.env : { INCUS_CONF: options.incusConfigDir }
+      )
+    )
     if (resolved._tag === "Failure") {
       const p = resolved.failure
       return make({
@@ -210,7 +220,8 @@ const onRemote = (options: Options, name: string) =>
       remote: {
         name,
         address: remote.address,
-        pinned: credentials.serverCert === undefined ? undefined : credentials.serverCertPath
+        pinned: credentials.serverCert === undefined ? undefined : credentials.serverCertPath,
+        configDir: credentials.configDir
       },
       dial: IncusTls.dial({
         host: remote.host,

@@ -272,6 +272,8 @@ export interface Credentials {
   readonly serverCert: string | undefined
   /** `client.ca` (PEM), if any. */
   readonly ca: string | undefined
+  /** The config dir they were read from. */
+  readonly configDir: string
   /** The paths, for error messages. */
   readonly serverCertPath: string
   readonly certPath: string
@@ -306,6 +308,7 @@ export const credentials = (dir: string, remote: HttpsRemote): Effect.Effect<Cre
       key: yield* read(`${base}.key`),
       serverCert: yield* optional(serverCertPath),
       ca: yield* optional(`${dir}/client.ca`),
+      configDir: dir,
       serverCertPath,
       certPath: `${base}.crt`
     }

@@ -122,6 +122,8 @@ export interface Transport {
   readonly local: boolean
   /** Opens a connection to incusd (for websockets). */
   readonly dial: Dial
+  /** The HTTPS remote reached, if any. */
+  readonly remote: RemoteLabel | undefined
   /** Sends the call; the raw answer (any status). */
   readonly send: (call: Call) => Effect.Effect<Answer, IncusError>
   /** Sends the call; the envelope (sync or async, not waited on), or the failure it reports. */
@@ -203,6 +205,8 @@ export interface RemoteLabel {
   readonly address: string
   /** The pinned server certificate's path, when there is one. */
   readonly pinned?: string | undefined
+  /** The `incus` client's config dir the remote is defined in (for `incus exec NAME:...`). */
+  readonly configDir?: string | undefined
 }
 
 /**
@@ -424,6 +428,7 @@ export const make = (options: Options): Transport => {
     socketPath,
     local: options.local ?? true,
     dial,
+    remote: options.remote,
     send,
     submit,
     envelopeOf,
