@@ -214,24 +214,41 @@ const onRemote = (options: Options, name: string) =>
     const remote = resolved.success
     if (remote._tag === "Unix") return yield* onSocket(options, options.socketPath ?? remote.socketPath)
     const { credentials } = remote
-    return make({
-      socketPath: remote.address,
-      local: false,
-      remote: {
-        name,
-        address: remote.address,
-        pinned: credentials.serverCert === undefined ? undefined : credentials.serverCertPath,
-        configDir: credentials.configDir
-      },
-      dial: IncusTls.dial({
-        host: remote.host,
-        port: remote.port,
-        cert: credentials.cert,
-        key: credentials.key,
-        serverCert: credentials.serverCert,
-        ca: credentials.ca,
-        allowTls12: (process.env["INCUS_INSECURE_TLS"] ?? "") !== "" && process.env["INCUS_INSECURE_TLS"] !== "false"
-      }),
-      ...timeout
+    const label = {
+      name,
+      address: remote.address,
+      pinned: credentials.serverCert === undefined ? undefined : credentials.serverCertPath,
+      configDir: credentials.configDir
+    }
+    const dial = Effect.try({
+      try: () =>
+        IncusTls.dial({
+          host: remote.host,
+          port: remote.port,
+          cert: credentials.cert,
+          key: credentials.key,
+          serverCert: credentials.serverCert,
+          ca: credentials.ca,
+          allowTls12: (process.env["INCUS_INSECURE_TLS"] ?? "") !== "" &&
+            process.env["INCUS_INSECURE_TLS"] !== "false"
+        }),
+      catch: (cause) =>
+        new RemoteFailed({
+          remote: name,
+          address: remote.address,
+          problem: cause instanceof IncusTls.TlsSetupError && cause.which === "server"
+            ? "certificate"
+            : "client-certificate",
+          detail: `${cause instanceof Error ? cause.message : String(cause)}: ${
+            cause instanceof IncusTls.TlsSetupError && cause.which === "server"
+              ? credentials.serverCertPath
+              : credentials.certPath
+          }`,
+          code: ""
+        })
+    })
+    return yield* Effect.match(dial, {
+      onSuccess: (d) => make({ socketPath: remote.address, local: false, remote: label, dial: d, ...timeout }),
+      onFailure: (refused) => make({ socketPath: remote.address, local: false, remote: label, refused, ...timeout })
     })
   })

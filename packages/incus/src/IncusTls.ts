@@ -71,6 +71,22 @@ export class ConnectTimeout extends Error {
 }
 
 /**
+ * The certificates of {@link Options} cannot be used: `which` says whose
+ * (`server`: the pinned certificate is not one; `client`: the client
+ * certificate, its key (a password-protected key included) or `ca`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TlsSetupError extends Error {
+  readonly which: "server" | "client"
+  constructor(which: "server" | "client", message: string) {
+    super(message)
+    this.which = which
+  }
+}
+
+/**
  * The SHA-256 fingerprint of a PEM certificate, as Node writes it
  * (`AB:CD:...`).
  *
@@ -85,7 +101,8 @@ const systemCas = (): ReadonlyArray<string> => {
 }
 
 /**
- * The dial: one verified TLS connection per call.
+ * The dial: one verified TLS connection per call. Throws a
+ * {@link TlsSetupError} when a certificate or key cannot be used.
  *
  * @example
  * ```ts
@@ -103,27 +120,32 @@ const systemCas = (): ReadonlyArray<string> => {
  * @category constructors
  */
 export const dial = (options: Options): Dial => {
-  const pinned = options.serverCert === undefined ? undefined : fingerprint(options.serverCert)
+  const pinned = options.serverCert === undefined ? undefined : pinOf(options.serverCert)
   const timeout = options.connectTimeoutMs ?? 10_000
+  const minVersion = options.allowTls12 === true ? "TLSv1.2" : "TLSv1.3"
+  // Built once: a certificate or key that cannot be used fails here, not at each connection.
+  const secureContext = contextOf({
+    cert: options.cert,
+    key: options.key,
+    minVersion,
+    ...(pinned === undefined
+      ? { ca: options.ca === undefined ? [...systemCas()] : [options.ca] }
+      : { ca: [options.serverCert ?? ""] })
+  })
   const base: tls.ConnectionOptions = {
     host: options.host,
     port: options.port,
-    cert: options.cert,
-    key: options.key,
-    minVersion: options.allowTls12 === true ? "TLSv1.2" : "TLSv1.3",
+    secureContext,
     rejectUnauthorized: true,
     // SNI takes a host name, never an IP address.
     ...(/^[\d.]+$|:/.test(options.host) ? {} : { servername: options.host })
   }
-  const verify: tls.ConnectionOptions = pinned === undefined
-    ? { ca: options.ca === undefined ? [...systemCas()] : [options.ca] }
-    : {
-      ca: [options.serverCert ?? ""],
-      checkServerIdentity: (_host, cert) =>
-        cert.fingerprint256 === pinned
-          ? undefined
-          : new PinMismatch(`the server presented ${cert.fingerprint256}, not the pinned ${pinned}`)
-    }
+  const verify: tls.ConnectionOptions = pinned === undefined ? {} : {
+    checkServerIdentity: (_host, cert) =>
+      cert.fingerprint256 === pinned
+        ? undefined
+        : new PinMismatch(`the server presented ${cert.fingerprint256}, not the pinned ${pinned}`)
+  }
   return (): Socket => {
     const socket = tls.connect({ ...base, ...verify })
     socket.cork()
@@ -138,5 +160,23 @@ export const dial = (options: Options): Dial => {
     })
     socket.once("close", settle)
     return socket
+  }
+}
+
+const messageOf = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
+
+const pinOf = (pem: string): string => {
+  try {
+    return fingerprint(pem)
+  } catch (cause) {
+    throw new TlsSetupError("server", `the pinned certificate is not a certificate (${messageOf(cause)})`)
+  }
+}
+
+const contextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
+  try {
+    return tls.createSecureContext(options)
+  } catch (cause) {
+    throw new TlsSetupError("client", `the client certificate or its key cannot be used (${messageOf(cause)})`)
   }
 }

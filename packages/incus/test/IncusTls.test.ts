@@ -4,10 +4,11 @@
  * another certificate, and each failure is a RemoteFailed naming the remote.
  * The same against the real incusd: test/IncusRemote.integration.test.ts.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as net from "node:net"
+import * as os from "node:os"
 import * as tls from "node:tls"
 import * as IncusClient from "../src/IncusClient.ts"
 import * as IncusTls from "../src/IncusTls.ts"
@@ -194,4 +195,49 @@ describe("IncusTls.dial", () => {
       for (const socket of held) socket.destroy()
       yield* Effect.promise(() => new Promise<void>((done) => silent.close(() => done())))
     }))
+})
+
+describe("IncusClient.layer with unusable certificate files", () => {
+  const made: Array<string> = []
+  afterAll(() => made.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })))
+  const confWith = (files: Record<string, string>) => {
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/repoman-tls-conf-`)
+    made.push(dir)
+    fs.mkdirSync(`${dir}/servercerts`)
+    fs.writeFileSync(`${dir}/config.yml`, "remotes:\n  lab:\n    addr: https://127.0.0.1:1\n    protocol: incus\n")
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(`${dir}/${name}`, text)
+    return dir
+  }
+  const failure = (dir: string) =>
+    Effect.flip(Effect.flatMap(IncusClient.IncusClient, (c) => c.getServer())).pipe(
+      Effect.provide(IncusClient.layer({ remote: "lab", incusConfigDir: dir }))
+    )
+
+  it.effect("attacker: a planted servercerts file that is not a certificate: a certificate problem, no defect", () =>
+    Effect.gen(function*() {
+      const dir = confWith({ ...fileNames(client), "servercerts/lab.crt": "-----BEGIN CERTIFICATE-----\nAAAA\n" })
+      const reason = remoteReason(yield* failure(dir))
+      assert.strictEqual(reason.problem, "certificate")
+      assert.include(reason.detail, `${dir}/servercerts/lab.crt`)
+    }))
+
+  it.effect("a password-protected or broken client key: a client-certificate problem naming the file", () =>
+    Effect.gen(function*() {
+      const dir = confWith({
+        "client.crt": client.cert,
+        "client.key": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        "servercerts/lab.crt": server.cert
+      })
+      const reason = remoteReason(yield* failure(dir))
+      assert.strictEqual(reason.problem, "client-certificate")
+      assert.include(
+        reason.message,
+        `Incus remote "lab" (https://127.0.0.1:1): the client certificate or its key cannot be used`
+      )
+    }))
+})
+
+const fileNames = (identity: { cert: string; key: string }) => ({
+  "client.crt": identity.cert,
+  "client.key": identity.key
 })
