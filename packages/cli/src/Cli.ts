@@ -31,7 +31,7 @@ import { sync } from "./commands/sync.ts"
 import { undo } from "./commands/undo.ts"
 import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
-import { RemoteFlag } from "./internal/remoteFlag.ts"
+import { RemoteFlag } from "./internal/remoteGlobalFlag.ts"
 import { runCommand } from "./internal/runner.ts"
 
 export { ExitCode }

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import { version } from "@repoman/core/Version"
-import { splitRemote } from "./internal/remoteFlag.ts"
+import { splitRemote } from "./internal/remoteArgs.ts"
 
 const given = process.argv.slice(2)
 const split = splitRemote(given)

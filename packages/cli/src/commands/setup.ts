@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { appendAsRoot } from "../host/sudo.ts"
-import { RemoteFlag } from "../internal/remoteFlag.ts"
+import { RemoteFlag } from "../internal/remoteGlobalFlag.ts"
 
 const optionalString = (name: string, description: string) =>
   Flag.String(name).pipe(Flag.withDescription(description), Flag.optional)
