@@ -1,4 +1,4 @@
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -106,8 +106,11 @@ describe("IncusRemotes.select", () => {
 })
 
 describe("IncusRemotes.load", () => {
+  const made: Array<string> = []
+  afterAll(() => made.forEach((root) => fs.rmSync(root, { recursive: true, force: true })))
   const dir = (files: Record<string, string>) => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "repoman-remotes-"))
+    made.push(root)
     for (const [name, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(root, name)), { recursive: true })
       fs.writeFileSync(path.join(root, name), text)
