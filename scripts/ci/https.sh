@@ -45,7 +45,7 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 [ "$listening" = yes ] || die "nothing listens on $REPOMAN_CI_HTTPS_ADDRESS"
-say "incusd listens on $REPOMAN_CI_HTTPS_ADDRESS (no client is trusted there until a test adds one)"
+say "incusd answers on https://$REPOMAN_CI_HTTPS_ADDRESS (to the certificates in its trust store only)"
 
 mkdir -p "$REPOMAN_CI_STATE/env.d"
 cat >"$REPOMAN_CI_STATE/env.d/https.env" <<EOT
