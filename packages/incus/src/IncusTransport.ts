@@ -281,10 +281,11 @@ export const make = (options: Options): Transport => {
 
   const answerOf = (label: string, result: Parameters<Parameters<typeof httpRequest>[1]>[0]) => {
     if (result instanceof Error) {
-      const reason = options.remote !== undefined
-        ? remoteFailure(options.remote, label, result)
-        : errnoCode(result) === ""
+      // No errno: the peer broke the protocol (a malformed or oversized answer), whichever the transport.
+      const reason = errnoCode(result) === ""
         ? new OperationFailed({ request: label, status: 0, detail: result.message })
+        : options.remote !== undefined
+        ? remoteFailure(options.remote, label, result)
         : unavailable(socketPath, result)
       return Effect.fail(new IncusError({ reason, cause: result }))
     }
@@ -505,10 +506,10 @@ export const remoteFailure = (
     return new RemoteFailed({
       ...base,
       problem: "certificate",
-      detail: remote.pinned === undefined
-        ? `the server's certificate was refused: no certificate is pinned for it and no trusted CA signed it (${code})`
-        : code === "ERR_TLS_CERT_ALTNAME_INVALID"
+      detail: code === "ERR_TLS_CERT_ALTNAME_INVALID" || !/CERT|SIGNATURE|ISSUER|PINNED/.test(code)
         ? `the server's certificate was refused (${code}: ${cause.message})`
+        : remote.pinned === undefined
+        ? `the server's certificate was refused: no certificate is pinned for it and no trusted CA signed it (${code})`
         : `the server's certificate is not the one pinned in ${remote.pinned} (${code})`
     })
   }

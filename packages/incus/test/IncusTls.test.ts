@@ -241,3 +241,21 @@ const fileNames = (identity: { cert: string; key: string }) => ({
   "client.crt": identity.cert,
   "client.key": identity.key
 })
+
+describe("a verified server that breaks the protocol", () => {
+  it.effect("a malformed answer is OperationFailed, not 'unreachable'", () =>
+    Effect.gen(function*() {
+      const srv = tls.createServer(server, (socket) => {
+        socket.on("error", () => {})
+        socket.once("data", () => socket.end("HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\n"))
+      })
+      const port = yield* Effect.promise(() =>
+        new Promise<number>((resolve) =>
+          srv.listen(0, "127.0.0.1", () => resolve((srv.address() as net.AddressInfo).port))
+        )
+      )
+      const error = yield* Effect.flip(clientOf(port, server.cert).getServer())
+      assert.strictEqual(error.reason._tag, "OperationFailed")
+      yield* Effect.promise(() => new Promise<void>((done) => srv.close(() => done())))
+    }))
+})
