@@ -158,14 +158,15 @@ export const make = (options: MakeOptions): IncusClientShape => {
 }
 
 /**
- * The live client: the socket from `options` or the environment, one
- * connection per request on it.
+ * The live client: the socket from `options` or the environment, or the
+ * Incus remote `options.remote` over HTTPS; one connection per request.
  *
  * @example
  * ```ts
  * import * as IncusClient from "@repoman/incus/IncusClient"
  * const live = IncusClient.layer()                                           // $INCUS_SOCKET, ... as `incus` does
  * const other = IncusClient.layer({ socketPath: "/run/incus/unix.socket" })
+ * const lab = IncusClient.layer({ remote: "lab" })                          // over HTTPS, as `incus remote add` set it up
  * ```
  *
  * @since 0.1.0
@@ -196,12 +197,9 @@ const onRemote = (options: Options, name: string) =>
       Promise.all([import("./IncusRemotes.ts"), import("./IncusTls.ts")])
     )
     const timeout = options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout }
-    const resolved = yield* Effect.result(
-      IncusRemotes.load(
-        name,
-        options.incusConfigDir === undefined ? process.env : { INCUS_CONF: options.incusConfigDir }
-      )
-    )
+    const INCUS_CONF = options.incusConfigDir ?? (yield* IncusSocket.optionalString("INCUS_CONF").pipe(Effect.orDie))
+    const insecure = yield* IncusSocket.optionalString("INCUS_INSECURE_TLS").pipe(Effect.orDie)
+    const resolved = yield* Effect.result(IncusRemotes.load(name, { INCUS_CONF }))
     if (resolved._tag === "Failure") {
       const p = resolved.failure
       return make({
@@ -229,8 +227,7 @@ const onRemote = (options: Options, name: string) =>
           key: credentials.key,
           serverCert: credentials.serverCert,
           ca: credentials.ca,
-          allowTls12: (process.env["INCUS_INSECURE_TLS"] ?? "") !== "" &&
-            process.env["INCUS_INSECURE_TLS"] !== "false"
+          allowTls12: insecure !== undefined && insecure !== "" && insecure !== "false"
         }),
       catch: (cause) =>
         new RemoteFailed({
