@@ -31,6 +31,7 @@ import { sync } from "./commands/sync.ts"
 import { undo } from "./commands/undo.ts"
 import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
+import { RemoteFlag } from "./internal/remoteGlobalFlag.ts"
 import { runCommand } from "./internal/runner.ts"
 
 export { ExitCode }
@@ -64,7 +65,8 @@ export const command = Command.make("repoman").pipe(
     uninstall,
     patches,
     sshConfig
-  ])
+  ]),
+  Command.withGlobalFlags([RemoteFlag])
 )
 
 /**

@@ -9,7 +9,7 @@
  * @module
  */
 import type { HostInfoError } from "@repoman/core/HostInfo"
-import { RepomanLive, type Services } from "@repoman/live/RepomanLive"
+import { layer, RepomanLive, type Services } from "@repoman/live/RepomanLive"
 import type * as Layer from "effect/Layer"
 
 /**
@@ -19,3 +19,13 @@ import type * as Layer from "effect/Layer"
  * @category layers
  */
 export const MainLayer: Layer.Layer<Services, HostInfoError> = RepomanLive
+
+/**
+ * The CLI's stack talking to Incus remote `remote` (`--remote`), or
+ * {@link MainLayer} when none is given.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const mainLayer = (remote: string | undefined): Layer.Layer<Services, HostInfoError> =>
+  remote === undefined ? MainLayer : layer({ remote })

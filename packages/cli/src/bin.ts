@@ -9,13 +9,22 @@
  * @since 0.1.0
  */
 import { version } from "@repoman/core/Version"
+import { splitRemote } from "./internal/remoteArgs.ts"
 
-const argv = process.argv.slice(2)
-const first = argv[0]
-if (argv.length === 1 && (first === "--version" || first === "-v")) {
-  process.stdout.write(`repoman v${version}\n`)
-} else if (first === "exec" || first === "run" || first === "shell" || first === "list" || first === "ssh-proxy") {
-  ;(await import("./internal/entry/fast.ts")).main(argv)
+const given = process.argv.slice(2)
+const split = splitRemote(given)
+if (split._tag === "Malformed") {
+  process.stderr.write(`repoman: ${split.message}\n`)
+  process.exitCode = 2
 } else {
-  ;(await import("./internal/entry/full.ts")).main(argv)
+  const argv = split.argv
+  const first = argv[0]
+  if (given.length === 1 && (first === "--version" || first === "-v")) {
+    process.stdout.write(`repoman v${version}\n`)
+  } else if (first === "exec" || first === "run" || first === "shell" || first === "list" || first === "ssh-proxy") {
+    ;(await import("./internal/entry/fast.ts")).main(argv, split.remote)
+  } else {
+    // The whole CLI declares --remote itself (help, `setup --remote`): it gets the arguments as given.
+    ;(await import("./internal/entry/full.ts")).main(given, split.remote)
+  }
 }

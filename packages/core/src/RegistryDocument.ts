@@ -160,6 +160,42 @@ export const BackupSettings = Schema.Struct({
 export type BackupSettings = typeof BackupSettings.Type
 
 /**
+ * The name of an Incus remote of the `incus` client (`incus remote list`):
+ * no colon, slash, blank or control character.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RemoteName = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      (s.length > 0 && s.length <= 255 && !/[\s:/\\\p{Cc}]/u.test(s))
+      || "a remote name (as in 'incus remote list'): no colon, slash, blank or control character"
+    )
+  )
+)
+
+/**
+ * `[incus]`: which Incus repoman talks to. `remote` names a remote of the
+ * `incus` client (`~/.config/incus/config.yml`, `incus remote add`); none,
+ * or `"local"`, is the unix socket. `--remote NAME` and `REPOMAN_REMOTE`
+ * override it for one run.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const IncusSettings = Schema.Struct({
+  remote: Schema.optionalKey(RemoteName)
+})
+/**
+ * The decoded type of the `IncusSettings` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type IncusSettings = typeof IncusSettings.Type
+
+/**
  * The registry document, schema 3. Keys repoman does not know are not part
  * of this type; the file-backed Registry keeps them on disk across writes.
  *
@@ -183,6 +219,7 @@ export const RegistryDocument = Schema.Struct({
     lanIp: Schema.optionalKey(IpAddress)
   }).pipe(Schema.encodeKeys({ lanIp: "lan_ip" }), withDefault({})),
   defaults: Defaults.pipe(withDefault({})),
+  incus: IncusSettings.pipe(withDefault({})),
   backup: BackupSettings.pipe(withDefault({})),
   /**
    * `[agents]`: where the agents and the Node runtime shared with containers

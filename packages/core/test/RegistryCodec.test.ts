@@ -79,6 +79,9 @@ const document: fc.Arbitrary<RegistryDocument> = fc.record({
     profiles: fc.array(profile, { maxLength: 3 }),
     uidMode: fc.constantFrom("idmap" as const, "shift" as const)
   }),
+  incus: fc.option(fc.constantFrom("lab", "local", "home-lab.v2", "café"), { nil: undefined }).map((r) =>
+    r === undefined ? {} : { remote: r }
+  ),
   agents: fc.option(path, { nil: undefined }).map((p) => p === undefined ? {} : { claude: p }),
   backup: fc.record({
     target: fc.constantFrom("rsync", "@acme/repoman-restic", "./plugin.js"),
@@ -183,5 +186,37 @@ describe("duplicate project names", () => {
       assert.include(error.message, "/cfg/repoman.toml:11")
       assert.include(error.message, "project[1].name")
       assert.include(error.message, "used twice (first at line 4)")
+    }))
+})
+
+describe("[incus] remote", () => {
+  it.effect("is read, written back, and keeps the keys repoman does not know in its table", () =>
+    Effect.gen(function*() {
+      const text = "schema = 3\n\n[incus]\nremote = \"lab\"\nfuture_key = 7\n"
+      const decoded = yield* decodeRegistryText("/r/repoman.toml", text)
+      assert.deepStrictEqual(decoded.document.incus, { remote: "lab" })
+      const again = parse(encodeRegistryText(decoded.document, decoded.unknown)) as Record<string, unknown>
+      assert.deepStrictEqual(again["incus"], { remote: "lab", future_key: 7 })
+    }))
+
+  it.effect("absent: no remote (the unix socket), and nothing written for it", () =>
+    Effect.gen(function*() {
+      const decoded = yield* decodeRegistryText("/r/repoman.toml", "schema = 3\n")
+      assert.deepStrictEqual(decoded.document.incus, {})
+      const again = parse(encodeRegistryText(decoded.document)) as Record<string, Record<string, unknown>>
+      assert.strictEqual(again["incus"]?.["remote"], undefined)
+    }))
+
+  it.effect("a name with a colon, a slash, a blank or a control character is an InvalidDocument at its line", () =>
+    Effect.gen(function*() {
+      for (const bad of ["lab:", "a/b", "my lab", "", "x\\u001b[2J"]) {
+        const text = `schema = 3\n\n[incus]\nremote = "${bad}"\n`
+        const error = yield* Effect.flip(decodeRegistryText("/r/repoman.toml", text))
+        assert.strictEqual(error.reason._tag, "InvalidDocument", bad)
+        if (error.reason._tag === "InvalidDocument") {
+          assert.strictEqual(error.reason.key, "incus.remote")
+          assert.strictEqual(error.reason.line, 4)
+        }
+      }
     }))
 })

@@ -24,7 +24,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Operation, Server } from "./IncusApi.ts"
-import type { IncusError } from "./IncusError.ts"
+import { type IncusError, RemoteFailed } from "./IncusError.ts"
 import * as IncusImages from "./IncusImages.ts"
 import * as IncusInstanceFiles from "./IncusInstanceFiles.ts"
 import * as IncusInstances from "./IncusInstances.ts"
@@ -59,6 +59,8 @@ export interface IncusClientShape
   readonly local: boolean
   /** Opens a connection to incusd (for the websockets of an exec session). */
   readonly dial: IncusTransport.Dial
+  /** The Incus remote reached over HTTPS, if any (`undefined`: the unix socket). */
+  readonly remote: IncusTransport.RemoteLabel | undefined
   /** `GET /1.0`: API extensions and the server environment (kernel features, driver, ...). */
   readonly getServer: () => Effect.Effect<Server, IncusError>
   /** `GET /1.0/operations/ID`: one operation, without waiting. */
@@ -110,6 +112,17 @@ export interface Options {
   readonly local?: boolean
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
+  /**
+   * An Incus remote of the `incus` client's config (`$INCUS_CONF`, else
+   * `~/.config/incus`) to talk to instead of the unix socket: HTTPS with
+   * its client certificate and pinned server certificate
+   * ({@link IncusRemotes}, {@link IncusTls}). `local` (or none) is the unix
+   * socket. A remote that cannot be used fails every request with a
+   * `RemoteFailed` reason that says why.
+   */
+  readonly remote?: string | undefined
+  /** The `incus` client's config dir the remote is read from (default `$INCUS_CONF`, else `~/.config/incus`). */
+  readonly incusConfigDir?: string | undefined
 }
 
 /**
@@ -124,6 +137,7 @@ export const make = (options: MakeOptions): IncusClientShape => {
     socketPath: transport.socketPath,
     local: transport.local,
     dial: transport.dial,
+    remote: transport.remote,
     getServer: Effect.fn("IncusClient.getServer")(function*() {
       return (yield* transport.getSync({ method: "GET", path: "/1.0" }, Server)).value
     }),
@@ -144,14 +158,15 @@ export const make = (options: MakeOptions): IncusClientShape => {
 }
 
 /**
- * The live client: the socket from `options` or the environment, one
- * connection per request on it.
+ * The live client: the socket from `options` or the environment, or the
+ * Incus remote `options.remote` over HTTPS; one connection per request.
  *
  * @example
  * ```ts
  * import * as IncusClient from "@repoman/incus/IncusClient"
  * const live = IncusClient.layer()                                           // $INCUS_SOCKET, ... as `incus` does
  * const other = IncusClient.layer({ socketPath: "/run/incus/unix.socket" })
+ * const lab = IncusClient.layer({ remote: "lab" })                          // over HTTPS, as `incus remote add` set it up
  * ```
  *
  * @since 0.1.0
@@ -160,14 +175,77 @@ export const make = (options: MakeOptions): IncusClientShape => {
 export const layer = (options: Options = {}): Layer.Layer<IncusClient> =>
   Layer.effect(
     IncusClient,
-    Effect.map(
-      options.socketPath === undefined ? IncusSocket.fromEnvironment : Effect.succeed(options.socketPath),
-      (socketPath) =>
-        make({
-          socketPath,
-          ...(options.dial === undefined ? {} : { dial: options.dial }),
-          ...(options.local === undefined ? {} : { local: options.local }),
-          ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout })
-        })
-    )
+    options.remote === undefined || options.remote === "local" ? onSocket(options) : onRemote(options, options.remote)
   )
+
+const onSocket = (options: Options, given = options.socketPath) =>
+  Effect.map(
+    given === undefined ? IncusSocket.fromEnvironment : Effect.succeed(given),
+    (socketPath) =>
+      make({
+        socketPath,
+        ...(options.dial === undefined ? {} : { dial: options.dial }),
+        ...(options.local === undefined ? {} : { local: options.local }),
+        ...(options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout })
+      })
+  )
+
+/** The client of remote `name`; its modules (YAML, TLS) are loaded only for a remote. */
+const onRemote = (options: Options, name: string) =>
+  Effect.gen(function*() {
+    const [IncusRemotes, IncusTls] = yield* Effect.promise(() =>
+      Promise.all([import("./IncusRemotes.ts"), import("./IncusTls.ts")])
+    )
+    const timeout = options.operationTimeout === undefined ? {} : { operationTimeout: options.operationTimeout }
+    const INCUS_CONF = options.incusConfigDir ?? (yield* IncusSocket.optionalString("INCUS_CONF").pipe(Effect.orDie))
+    const insecure = yield* IncusSocket.optionalString("INCUS_INSECURE_TLS").pipe(Effect.orDie)
+    const resolved = yield* Effect.result(IncusRemotes.load(name, { INCUS_CONF }))
+    if (resolved._tag === "Failure") {
+      const p = resolved.failure
+      return make({
+        socketPath: `remote ${name}`,
+        local: false,
+        refused: new RemoteFailed({ remote: name, address: "", problem: p.problem, detail: p.explanation, code: "" }),
+        ...timeout
+      })
+    }
+    const remote = resolved.success
+    if (remote._tag === "Unix") return yield* onSocket(options, options.socketPath ?? remote.socketPath)
+    const { credentials } = remote
+    const label = {
+      name,
+      address: remote.address,
+      pinned: credentials.serverCert === undefined ? undefined : credentials.serverCertPath,
+      configDir: credentials.configDir
+    }
+    const dial = Effect.try({
+      try: () =>
+        IncusTls.dial({
+          host: remote.host,
+          port: remote.port,
+          cert: credentials.cert,
+          key: credentials.key,
+          serverCert: credentials.serverCert,
+          ca: credentials.ca,
+          allowTls12: insecure !== undefined && insecure !== "" && insecure !== "false"
+        }),
+      catch: (cause) =>
+        new RemoteFailed({
+          remote: name,
+          address: remote.address,
+          problem: cause instanceof IncusTls.TlsSetupError && cause.which === "server"
+            ? "certificate"
+            : "client-certificate",
+          detail: `${cause instanceof Error ? cause.message : String(cause)}: ${
+            cause instanceof IncusTls.TlsSetupError && cause.which === "server"
+              ? credentials.serverCertPath
+              : credentials.certPath
+          }`,
+          code: ""
+        })
+    })
+    return yield* Effect.match(dial, {
+      onSuccess: (d) => make({ socketPath: remote.address, local: false, remote: label, dial: d, ...timeout }),
+      onFailure: (refused) => make({ socketPath: remote.address, local: false, remote: label, refused, ...timeout })
+    })
+  })

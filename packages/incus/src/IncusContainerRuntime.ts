@@ -157,11 +157,12 @@ export const layer = (options: Options): Layer.Layer<ContainerRuntime, never, In
  * @category layers
  */
 export const layerClient = (options: Options & IncusClient.Options): Layer.Layer<ContainerRuntime> => {
-  const { operationTimeout, socketPath } = options
+  const { operationTimeout, remote, socketPath } = options
   return layer(options).pipe(
     Layer.provide(IncusClient.layer({
       ...(socketPath === undefined ? {} : { socketPath }),
-      ...(operationTimeout === undefined ? {} : { operationTimeout })
+      ...(operationTimeout === undefined ? {} : { operationTimeout }),
+      ...(remote === undefined ? {} : { remote })
     }))
   )
 }

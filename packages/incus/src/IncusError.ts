@@ -176,6 +176,80 @@ export class OperationFailed extends Schema.TaggedClass<OperationFailed>(
 }
 
 /**
+ * An Incus remote reached over HTTPS (or chosen by name) cannot be used,
+ * and why:
+ *
+ * - `unreachable`: the connection failed (refused, timed out, no such host);
+ * - `certificate`: the server's certificate is not the one pinned for the
+ *   remote (`servercerts/NAME.crt`), or there is no pin and no CA vouches
+ *   for it: nothing was sent to that server;
+ * - `not-trusted`: the server does not trust our client certificate;
+ * - `project-not-allowed`: the client certificate is restricted to other
+ *   projects than the one asked for;
+ * - `unknown`, `unsupported`, `client-certificate`, `config`: the remote
+ *   cannot be used as the `incus` client's config describes it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RemoteFailed extends Schema.TaggedClass<RemoteFailed>("@repoman/incus/IncusError/RemoteFailed")(
+  "RemoteFailed",
+  {
+    remote: Schema.String,
+    /** `https://host:port`, or `""` when the remote could not be resolved. */
+    address: Schema.String,
+    problem: Schema.Literals([
+      "unreachable",
+      "certificate",
+      "not-trusted",
+      "project-not-allowed",
+      "unknown",
+      "unsupported",
+      "client-certificate",
+      "config"
+    ]),
+    detail: Schema.String,
+    /** The errno or TLS code of a connection failure, else `""`. */
+    code: Schema.String,
+    /** The background operation the refusal came from, if any (see `OperationFailed`). */
+    operation: Schema.optionalKey(Schema.String)
+  }
+) {
+  /** Whether the user named something that does not exist (exit 2). */
+  get usage(): boolean {
+    return this.problem === "unknown"
+  }
+
+  /** What the user should do about it. */
+  get hint(): string {
+    switch (this.problem) {
+      case "unreachable":
+        return "check the address in the incus client's config.yml, that the server listens there " +
+          "(core.https_address) and that the network lets you through"
+      case "certificate":
+        return "nothing was sent; if the server's certificate changed on purpose, check its fingerprint " +
+          "and add the remote again ('incus remote remove NAME', 'incus remote add NAME TOKEN')"
+      case "not-trusted":
+        return "on the server, issue a trust token ('incus config trust add NAME --restricted --projects " +
+          "PROJECT') and add the remote with it ('incus remote add NAME TOKEN'); see docs/remote.md"
+      case "project-not-allowed":
+        return "use the project the certificate is restricted to ([defaults] incus_project), or allow it " +
+          "on the server ('incus config trust edit FINGERPRINT'); see docs/remote.md"
+      case "client-certificate":
+        return "add the remote with 'incus remote add NAME TOKEN', which makes client.crt and client.key"
+      default:
+        return "see 'incus remote list' and docs/remote.md"
+    }
+  }
+
+  /** One line for the user. */
+  get message(): string {
+    const where = this.address.length > 0 ? ` (${this.address})` : ""
+    return `Incus remote "${this.remote}"${where}: ${this.detail}`
+  }
+}
+
+/**
  * Why an {@link IncusError} happened.
  *
  * @since 0.1.0
@@ -188,7 +262,8 @@ export const IncusErrorReason = Schema.Union([
   Forbidden,
   Conflict,
   Invalid,
-  OperationFailed
+  OperationFailed,
+  RemoteFailed
 ])
 /**
  * The decoded type of the `IncusErrorReason` schema.

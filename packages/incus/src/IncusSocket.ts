@@ -97,7 +97,14 @@ export const isWritable = (path: string): boolean => {
   }
 }
 
-const optionalString = (name: string) =>
+/**
+ * An environment variable as the current `ConfigProvider` gives it;
+ * `undefined` when it is not set or malformed.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const optionalString = (name: string) =>
   Config.String(name).pipe(
     Config.option,
     Config.map(Option.getOrUndefined),

@@ -29,7 +29,15 @@ import * as Stream from "effect/Stream"
 import { connect, type Socket } from "node:net"
 import { PassThrough } from "node:stream"
 import { Operation, Response, type Versioned } from "./IncusApi.ts"
-import { classify, errnoCode, IncusError, type IncusErrorReason, OperationFailed, unavailable } from "./IncusError.ts"
+import {
+  classify,
+  errnoCode,
+  IncusError,
+  type IncusErrorReason,
+  OperationFailed,
+  RemoteFailed,
+  unavailable
+} from "./IncusError.ts"
 import { request as httpRequest } from "./internal/wire/http1.ts"
 
 /**
@@ -114,6 +122,8 @@ export interface Transport {
   readonly local: boolean
   /** Opens a connection to incusd (for websockets). */
   readonly dial: Dial
+  /** The HTTPS remote reached, if any. */
+  readonly remote: RemoteLabel | undefined
   /** Sends the call; the raw answer (any status). */
   readonly send: (call: Call) => Effect.Effect<Answer, IncusError>
   /** Sends the call; the envelope (sync or async, not waited on), or the failure it reports. */
@@ -174,6 +184,29 @@ export interface Options {
   readonly local?: boolean
   /** How long to wait for one operation before failing it. Default 10 minutes. */
   readonly operationTimeout?: Duration.Input
+  /**
+   * The Incus remote the dial reaches (HTTPS): connection failures, refused
+   * certificates and refusals of our certificate become
+   * {@link RemoteFailed} reasons naming it.
+   */
+  readonly remote?: RemoteLabel | undefined
+  /** Why the remote cannot be used at all: every request fails with it, and nothing is dialled. */
+  readonly refused?: RemoteFailed | undefined
+}
+
+/**
+ * The HTTPS remote a transport reaches, as errors name it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RemoteLabel {
+  readonly name: string
+  readonly address: string
+  /** The pinned server certificate's path, when there is one. */
+  readonly pinned?: string | undefined
+  /** The `incus` client's config dir the remote is defined in (for `incus exec NAME:...`). */
+  readonly configDir?: string | undefined
 }
 
 /**
@@ -248,8 +281,11 @@ export const make = (options: Options): Transport => {
 
   const answerOf = (label: string, result: Parameters<Parameters<typeof httpRequest>[1]>[0]) => {
     if (result instanceof Error) {
+      // No errno: the peer broke the protocol (a malformed or oversized answer), whichever the transport.
       const reason = errnoCode(result) === ""
         ? new OperationFailed({ request: label, status: 0, detail: result.message })
+        : options.remote !== undefined
+        ? remoteFailure(options.remote, label, result)
         : unavailable(socketPath, result)
       return Effect.fail(new IncusError({ reason, cause: result }))
     }
@@ -264,8 +300,9 @@ export const make = (options: Options): Transport => {
     })
   }
 
+  const refused = options.refused
   const send = (call: Call): Effect.Effect<Answer, IncusError> =>
-    Effect.callback<Answer, IncusError>((resume) => {
+    refused !== undefined ? fail(refused) : Effect.callback<Answer, IncusError>((resume) => {
       const cancel = httpRequest(requestOf(call), (result) => resume(answerOf(labelOf(call), result)))
       return Effect.sync(cancel)
     })
@@ -277,7 +314,7 @@ export const make = (options: Options): Transport => {
    * here: the consumer caps what it reads.
    */
   const stream = (call: Call): Stream.Stream<Uint8Array, IncusError> =>
-    Stream.unwrap(Effect.sync(() => {
+    refused !== undefined ? Stream.fail(new IncusError({ reason: refused })) : Stream.unwrap(Effect.sync(() => {
       const label = labelOf(call)
       const out = new PassThrough({ highWaterMark: 1 << 20 })
       let ended: Effect.Effect<void, IncusError> = failed(label, 0, "the answer did not end")
@@ -318,8 +355,12 @@ export const make = (options: Options): Transport => {
     )
 
   /** The failure an error envelope reports: its `error_code` (else the HTTP status) and text. */
-  const reported = (label: string, envelope: Response, status: number, operation?: string) =>
-    fail(classify(label, envelope.error_code || status, envelope.error || `HTTP ${status}`, operation))
+  const reported = (label: string, envelope: Response, status: number, operation?: string) => {
+    const code = envelope.error_code || status
+    const detail = envelope.error || `HTTP ${status}`
+    const refusal = options.remote === undefined ? undefined : remoteRefusal(options.remote, code, detail, operation)
+    return fail(refusal ?? classify(label, code, detail, operation))
+  }
 
   const envelopeOf = (label: string, response: Answer) =>
     Effect.gen(function*() {
@@ -388,6 +429,7 @@ export const make = (options: Options): Transport => {
     socketPath,
     local: options.local ?? true,
     dial,
+    remote: options.remote,
     send,
     submit,
     envelopeOf,
@@ -441,4 +483,77 @@ export const make = (options: Options): Transport => {
       }),
     readStream: stream
   }
+}
+
+/** Node's codes for a server certificate that does not verify, and for a failed TLS handshake. */
+const certificateCode = /CERT|SIGNATURE|ISSUER|ALTNAME|PINNED|^ERR_SSL_|^ERR_TLS_/
+
+/**
+ * The reason for a failed connection to an HTTPS remote: a certificate
+ * that does not verify, else the server being unreachable.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const remoteFailure = (
+  remote: RemoteLabel,
+  label: string,
+  cause: Error
+): RemoteFailed => {
+  const code = errnoCode(cause)
+  const base = { remote: remote.name, address: remote.address, code }
+  if (certificateCode.test(code)) {
+    return new RemoteFailed({
+      ...base,
+      problem: "certificate",
+      detail: code === "ERR_TLS_CERT_ALTNAME_INVALID" || !/CERT|SIGNATURE|ISSUER|PINNED/.test(code)
+        ? `the server's certificate was refused (${code}: ${cause.message})`
+        : remote.pinned === undefined
+        ? `the server's certificate was refused: no certificate is pinned for it and no trusted CA signed it (${code})`
+        : `the server's certificate is not the one pinned in ${remote.pinned} (${code})`
+    })
+  }
+  return new RemoteFailed({
+    ...base,
+    problem: "unreachable",
+    detail: `cannot reach the server (${code || cause.message}) for ${label}`
+  })
+}
+
+/**
+ * The reason for an answer of an HTTPS remote that refuses our certificate
+ * ("not authorized": it is not in the trust store) or the project (a
+ * restricted certificate); `undefined` for any other answer.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const remoteRefusal = (
+  remote: RemoteLabel,
+  status: number,
+  detail: string,
+  operation?: string
+): RemoteFailed | undefined => {
+  const base = {
+    remote: remote.name,
+    address: remote.address,
+    code: "",
+    ...(operation === undefined ? {} : { operation })
+  }
+  if (status === 403 && /^not authorized$/i.test(detail.trim())) {
+    return new RemoteFailed({
+      ...base,
+      problem: "not-trusted",
+      detail: "the server does not trust this client's certificate (not authorized)"
+    })
+  }
+  const project = /User does not have permissions? for project "([^"]*)"/.exec(detail)
+  if (project !== null && (status === 403 || status === 500)) {
+    return new RemoteFailed({
+      ...base,
+      problem: "project-not-allowed",
+      detail: `the client certificate is restricted and may not use project "${project[1]}" (${detail})`
+    })
+  }
+  return undefined
 }

@@ -109,6 +109,14 @@ export * as IncusProjectConfig from "./IncusProjectConfig.ts"
 export * as IncusProjects from "./IncusProjects.ts"
 
 /**
+ * The Incus servers the `incus` client knows ("remotes"), read the way it reads them, so that repoman
+ * talks to whatever `incus remote add` set up:
+ *
+ * @since 0.1.0
+ */
+export * as IncusRemotes from "./IncusRemotes.ts"
+
+/**
  * Where the Incus unix socket is, found the way the `incus` client finds it.
  *
  * @since 0.1.0
@@ -121,6 +129,14 @@ export * as IncusSocket from "./IncusSocket.ts"
  * @since 0.1.0
  */
 export * as IncusStoragePools from "./IncusStoragePools.ts"
+
+/**
+ * The TLS {@link IncusTransport.Dial} of an HTTPS remote: our client certificate, and the server's
+ * certificate checked the way the `incus` client checks it, only stricter about pins.
+ *
+ * @since 0.1.0
+ */
+export * as IncusTls from "./IncusTls.ts"
 
 /**
  * The REST transport under {@link IncusClient}: one request/response round trip to incusd, the

@@ -375,6 +375,33 @@ describe("IncusContainerRuntime: state, exec, shell", () => {
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 })
 
+describe("IncusContainerRuntime over an Incus remote", () => {
+  it.live("attachCommand is incus exec on that remote, with the incus client's config where its certificates are", () =>
+    Effect.gen(function*() {
+      const runtime = yield* IncusContainerRuntime.make({ project: "p", owner, clientConfigDir: "/unused" }).pipe(
+        Effect.provideService(
+          IncusClient.IncusClient,
+          IncusClient.make({
+            socketPath: "https://lab.example:8443",
+            local: false,
+            remote: { name: "lab", address: "https://lab.example:8443", configDir: "/home/ada/.config/incus" }
+          })
+        ),
+        Effect.provide(NodeFileSystem.layer)
+      )
+      assert.deepStrictEqual(yield* runtime.attachCommand(name), [
+        "env",
+        "INCUS_CONF=/home/ada/.config/incus",
+        "incus",
+        "exec",
+        "lab:web",
+        "--project",
+        "p",
+        "--"
+      ])
+    }))
+})
+
 describe("IncusContainerRuntime: namespace and profiles", () => {
   it.live("ensureNamespace of an existing project: GET, PUT with If-Match of the restrictions; other keys kept; root disk added", () => {
     let config: Record<string, string> = {

@@ -12,7 +12,8 @@
  * import * as NodeSignals from "@repoman/node/NodeSignals"
  * import { ProjectName } from "@repoman/core/Ids"
  * import { openShell } from "@repoman/programs/OpenShell"
- * import * as Effect from "effect/Effect"
+ * import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
  *
  * openShell(ProjectName.make("isurus"), { argv: ["make", "test"] }).pipe(
  *   Effect.provide(SessionLive.layer()),
@@ -37,9 +38,11 @@ import * as NodeConfigPaths from "@repoman/node/NodeConfigPaths"
 import * as NodeHostInfo from "@repoman/node/NodeHostInfo"
 import * as NodeSignals from "@repoman/node/NodeSignals"
 import * as RegistryFile from "@repoman/node/RegistryFile"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import type * as FileSystem from "effect/FileSystem"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Path from "effect/Path"
 
 /**
@@ -70,7 +73,33 @@ export interface Options {
   readonly incusSocket?: string
   /** The Incus project (default: the registry's `[defaults].incus_project`, `repoman` before setup). */
   readonly incusProject?: string
+  /**
+   * The Incus remote of the `incus` client to talk to over HTTPS (default:
+   * `$REPOMAN_REMOTE`, else the registry's `[incus] remote`, else none: the
+   * unix socket); `"local"` is the unix socket.
+   */
+  readonly remote?: string
 }
+
+/**
+ * The Incus remote a run uses: `option` (`--remote`), else
+ * `$REPOMAN_REMOTE`, else `[incus] remote` of the registry; `undefined`
+ * (the unix socket) when none names one.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const chooseRemote = (
+  option: string | undefined,
+  env: string | undefined,
+  registry: string | undefined
+): string | undefined => [option, env, registry].find((r) => r !== undefined && r.length > 0)
+
+const envRemote = Config.String("REPOMAN_REMOTE").pipe(
+  Config.option,
+  Config.map(Option.getOrUndefined),
+  Config.orElse(() => Config.succeed(undefined))
+)
 
 const configPaths = (configDir: string | undefined): Layer.Layer<ConfigPaths> =>
   configDir === undefined ? NodeConfigPaths.layer : Layer.effect(
@@ -108,14 +137,19 @@ export const runtimeLayer = (options: Options): Layer.Layer<ContainerRuntime, ne
     Effect.gen(function*() {
       const registry = yield* Registry
       const { stateDir } = yield* ConfigPaths
-      const project = options.incusProject ?? (yield* registry.load.pipe(
-        Effect.map((d) => d.defaults.incusProject),
-        Effect.orElseSucceed(() => "repoman")
-      ))
+      const document = yield* registry.load.pipe(Effect.option)
+      const project = options.incusProject ??
+        Option.match(document, { onNone: () => "repoman", onSome: (d) => d.defaults.incusProject })
+      const remote = chooseRemote(
+        options.remote,
+        yield* envRemote.pipe(Effect.orElseSucceed(() => undefined)),
+        Option.getOrUndefined(document)?.incus.remote
+      )
       return IncusContainerRuntime.layerClient({
         project,
         clientConfigDir: `${stateDir}/incus-client`,
-        ...(options.incusSocket === undefined ? {} : { socketPath: options.incusSocket })
+        ...(options.incusSocket === undefined ? {} : { socketPath: options.incusSocket }),
+        ...(remote === undefined ? {} : { remote })
       }).pipe(Layer.provide(NodeSignals.layer))
     })
   )

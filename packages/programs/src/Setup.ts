@@ -56,6 +56,11 @@ export interface SetupInput {
   readonly storagePool?: string
   readonly uidMode?: UidMode
   readonly lanIp?: string
+  /**
+   * The Incus remote to record as `[incus] remote` (the one this run talks
+   * to: `--remote`); `"local"` records none (the unix socket).
+   */
+  readonly remote?: string
 }
 
 /**
@@ -259,15 +264,21 @@ export const setup = Effect.fn("setup")(function*(
     : []
 
   // 3. The registry and the user's profile directory.
+  const incus = input.remote === undefined
+    ? current.incus
+    : input.remote === "local"
+    ? {}
+    : { ...current.incus, remote: input.remote }
   const next: RegistryDocument = {
     ...current,
     host: Option.match(lanIp, { onNone: () => current.host, onSome: (ip) => ({ ...current.host, lanIp: ip }) }),
-    defaults
+    defaults,
+    incus
   }
   const action = Option.isNone(existing)
     ? (yield* registry.initialize(next)) ? "created" as const : "unchanged" as const
     : yield* registry.modify((d) => {
-      const updated = { ...d, host: next.host, defaults: next.defaults }
+      const updated = { ...d, host: next.host, defaults: next.defaults, incus: next.incus }
       return Effect.succeed(
         [JSON.stringify(updated) === JSON.stringify(d) ? "unchanged" as const : "updated" as const, updated] as const
       )

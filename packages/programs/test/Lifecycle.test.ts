@@ -286,6 +286,28 @@ describe("setup", () => {
       assert.deepStrictEqual(yield* runtime.getNamespace("repoman"), ns)
     }).pipe(Effect.provide(NodeServices.layer)))
 
+  it.effect("setup with a remote records it as [incus] remote; \"local\" takes it out; none keeps it", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* world({
+        runtime: { namespaceExists: false, storagePools: [new StoragePool({ name: "default", driver: "btrfs" })] }
+      })
+      const registry = yield* RegistryMemory.make()
+      const provided = Layer.merge(layer, Layer.succeed(Registry, registry))
+      const options = { uidMode: "shift", incusProject: "repoman" } as const
+      assert.strictEqual(
+        (yield* setup({ ...options, remote: "lab" }).pipe(Effect.provide(provided))).registry,
+        "created"
+      )
+      assert.deepStrictEqual((yield* registry.load).incus, { remote: "lab" })
+      assert.strictEqual((yield* setup(options).pipe(Effect.provide(provided))).registry, "unchanged")
+      assert.deepStrictEqual((yield* registry.load).incus, { remote: "lab" })
+      assert.strictEqual(
+        (yield* setup({ ...options, remote: "local" }).pipe(Effect.provide(provided))).registry,
+        "updated"
+      )
+      assert.deepStrictEqual((yield* registry.load).incus, {})
+    }).pipe(Effect.provide(NodeServices.layer)))
+
   it.effect("idmap mode: disk paths limited to the repos root, idmap to the host ids; paths others added are kept", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem

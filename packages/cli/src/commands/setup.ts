@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stdio from "effect/Stdio"
 import { appendAsRoot } from "../host/sudo.ts"
+import { RemoteFlag } from "../internal/remoteGlobalFlag.ts"
 
 const optionalString = (name: string, description: string) =>
   Flag.String(name).pipe(Flag.withDescription(description), Flag.optional)
@@ -85,10 +86,13 @@ export const setup = Command.make("setup", flags).pipe(
         Option.isOption(v) && Option.isSome(v) ? [[k, v.value]] : []
       )
     )
-    const report = yield* runSetup(input)
+    // The global --remote chose the Incus this run talks to; setup records it.
+    const remote = yield* RemoteFlag
+    const report = yield* runSetup(Option.isSome(remote) ? { ...input, remote: remote.value } : input)
     yield* Console.log(
       [
         `registry    ${report.registryFile} (${report.registry})`,
+        ...(Option.isSome(remote) ? [`remote      ${remote.value} (recorded as [incus] remote)`] : []),
         `incus       ${report.access.via}${
           report.access.restricted ? " (restricted: an admin set the project up)" : ""
         }`,

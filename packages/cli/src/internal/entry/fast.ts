@@ -33,6 +33,7 @@ import * as CliLogger from "../../host/logger.ts"
 import { whileStdoutOpen } from "../../host/stdout.ts"
 import { printProjects } from "../../render/projects.ts"
 import { reportFailures } from "../failure.ts"
+import { checkRemote, envRemote } from "../remoteFlag.ts"
 
 /** A session command read from argv. */
 export type SessionArgs =
@@ -155,16 +156,17 @@ const session = (args: SessionArgs) => {
 }
 
 /** Runs `repoman ARGV` and ends the process: as the command ended, for a session. */
-export const main = (argv: ReadonlyArray<string>): void => {
+export const main = (argv: ReadonlyArray<string>, remote?: string): void => {
   const args = parse(argv)
   if (args === undefined) {
-    void import("./full.ts").then((cli) => cli.main(argv))
+    void import("./full.ts").then((cli) => cli.main(argv, remote))
     return
   }
   if (args._tag === "list") {
-    printProjects(args.json).pipe(
+    checkRemote(remote ?? envRemote()).pipe(
+      Effect.andThen(printProjects(args.json)),
       whileStdoutOpen,
-      Effect.provide(SessionLive.layer()),
+      Effect.provide(SessionLive.layer(remote === undefined ? {} : { remote })),
       Effect.provide(CliLogger.layer),
       reportFailures,
       NodeSignals.runMain
@@ -173,9 +175,10 @@ export const main = (argv: ReadonlyArray<string>): void => {
   }
   // The session reports a closed stdout to the command itself.
   process.stdout.on("error", () => {})
-  session(args).pipe(
+  checkRemote(remote ?? envRemote()).pipe(
+    Effect.andThen(session(args)),
     Effect.flatMap((code) => code === 0 ? Effect.void : Effect.fail(new ExitCode({ code }))),
-    Effect.provide(SessionLive.layer()),
+    Effect.provide(SessionLive.layer(remote === undefined ? {} : { remote })),
     Effect.provide(CliLogger.layer),
     reportFailures,
     NodeSignals.runMain

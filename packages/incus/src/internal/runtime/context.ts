@@ -100,6 +100,14 @@ export const toRuntimeError = (project: string, subject: Subject) => (error: Inc
       )
     case "OperationFailed":
       return runtimeError(new OperationFailed({ kind, name, operation: subject.operation, detail: r.detail }), error)
+    case "RemoteFailed":
+      // The daemon refused the project: a restriction, as the unix socket's are.
+      return runtimeError(
+        r.problem === "project-not-allowed"
+          ? new Forbidden({ kind, name, namespace: project, detail: r.message })
+          : new Unavailable({ kind, name, detail: r.message, hint: r.hint }),
+        error
+      )
   }
 }
 

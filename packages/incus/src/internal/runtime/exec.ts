@@ -51,15 +51,17 @@ export const make = (ctx: RuntimeContext): Pick<Shape, "exec" | "shell" | "attac
     attachCommand: Effect.fn("IncusContainerRuntime.attachCommand")(function*(name: ProjectName) {
       const failed = (detail: string, cause?: unknown) =>
         runtimeError(new OperationFailed({ kind: "instance", name, operation: "attach", detail }), cause)
-      const dir = yield* clientConfig.pipe(Effect.mapError((e) => failed(e.message, e)))
+      const remote = client.remote
+      // A remote: the user's client config, where `incus remote add` put its certificates.
+      const dir = remote?.configDir ?? (yield* clientConfig.pipe(Effect.mapError((e) => failed(e.message, e))))
       const command = [
         "env",
         `INCUS_CONF=${dir}`,
-        `INCUS_SOCKET=${client.socketPath}`,
+        ...(remote === undefined ? [`INCUS_SOCKET=${client.socketPath}`] : []),
         ctx.incusCommand,
         "exec",
-        // `local:` so that a remote in the client's config cannot send it elsewhere.
-        `local:${name}`,
+        // The remote named, `local:` for the socket: a default-remote in the client's config cannot send it elsewhere.
+        `${remote?.name ?? "local"}:${name}`,
         "--project",
         project,
         "--"
