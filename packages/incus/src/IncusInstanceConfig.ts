@@ -391,7 +391,8 @@ const remotes: Readonly<Record<string, string>> = {
  * @category instances
  */
 export const specProblem = (spec: InstanceSpec): string | undefined => {
-  if (spec.gitCover !== undefined && spec.repo === undefined) return "a git cover needs a repo"
+  if (spec.gitCover !== undefined && spec.repo?._tag !== "HostPath") return "a git cover needs a host path repo"
+  if (spec.repo?._tag === "Volume") return "a repo volume is not supported by this runtime yet"
   const names = spec.mounts.map((m) => m.name)
   const reserved = names.find((n) => RESERVED_DEVICES.includes(n))
   if (reserved !== undefined) return `a mount may not be named "${reserved}" (the runtime's own device)`
@@ -416,8 +417,8 @@ export const instanceSettings = (
   const devices: Record<string, IncusApi.StringMap> = Object.fromEntries(
     spec.mounts.map((m) => [m.name, diskDevice(m, shift)])
   )
-  if (spec.repo !== undefined) devices[REPO_DEVICE] = diskDevice(spec.repo, shift)
-  if (spec.repo !== undefined && spec.gitCover !== undefined) {
+  if (spec.repo?._tag === "HostPath") devices[REPO_DEVICE] = diskDevice(spec.repo, shift)
+  if (spec.repo?._tag === "HostPath" && spec.gitCover !== undefined) {
     const dotGit = `${spec.repo.path}/.git`
     const { gitDir, gitFile } = spec.gitCover
     devices[GIT_DEVICE] = diskDevice(
