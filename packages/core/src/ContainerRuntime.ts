@@ -432,6 +432,23 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
 }) {}
 
 /**
+ * Why an engine that cannot mount this host's paths (`hostPaths: false`)
+ * cannot make an instance from `spec`, or why no engine can (a git cover
+ * needs a host path repo); `undefined` when it can.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const hostPathProblem = (spec: InstanceSpec, hostPaths: boolean): string | undefined => {
+  if (spec.gitCover !== undefined && spec.repo?._tag !== "HostPath") return "a git cover needs a host path repo"
+  if (hostPaths) return undefined
+  if (spec.repo?._tag === "HostPath") return "the engine cannot mount this host's paths: the repo must be a volume"
+  if (spec.mounts.length > 0) return "the engine cannot mount this host's paths"
+  if (spec.idMapping?._tag === "HostUser") return "the engine cannot map this host's user"
+  return undefined
+}
+
+/**
  * A change to an existing instance's own settings: each field given
  * replaces that setting whole (`profiles` in order, `mounts`, `env`,
  * `limits`); the ones left out are kept. The repo, the git seal, the id

@@ -52,6 +52,7 @@ import {
   ExecResult,
   FileInfo,
   Forbidden,
+  hostPathProblem,
   IdRange,
   type Instance,
   type InstanceChange,
@@ -595,7 +596,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
           const missing = spec.profiles.find((p) => !ns.profiles.has(p))
           if (missing !== undefined) return notFound("profile", missing)
-          const problem = hostPathProblem(spec)
+          const problem = hostPathProblem(spec, hostPaths)
           if (problem !== undefined) return failed("create", spec.name, problem)
           const repo = spec.repo
           let volume = ns.volumes.get(spec.name)
@@ -638,16 +639,6 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
     const failed = (operation: string, name: string, detail: string) =>
       fail(new OperationFailed({ kind: "instance", name, operation, detail }))
-
-    /** Why `spec` needs the host's paths when the engine cannot mount them (or a cover without a host repo). */
-    const hostPathProblem = (spec: InstanceSpec): string | undefined => {
-      if (spec.gitCover !== undefined && spec.repo?._tag !== "HostPath") return "a git cover needs a host path repo"
-      if (hostPaths) return undefined
-      if (spec.repo?._tag === "HostPath") return "the engine cannot mount this host's paths: the repo must be a volume"
-      if (spec.mounts.length > 0) return "the engine cannot mount this host's paths"
-      if (spec.idMapping?._tag === "HostUser") return "the engine cannot map this host's user"
-      return undefined
-    }
 
     /** Why a volume may not be taken up for this runtime's owner, if it may not. */
     const volumeRefusal = (volume: VolumeState): string | undefined =>

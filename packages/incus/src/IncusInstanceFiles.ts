@@ -21,9 +21,10 @@ import {
   InstanceFileHeaders,
   Operation
 } from "./IncusApi.ts"
-import { classify, IncusError } from "./IncusError.ts"
+import { classify, errnoCode, IncusError, OperationFailed, unavailable } from "./IncusError.ts"
 import { instancePath } from "./IncusInstances.ts"
-import { type Call, labelOf, seg, type Transport } from "./IncusTransport.ts"
+import { type Call, labelOf, seg, target as callTarget, type Transport } from "./IncusTransport.ts"
+import { readlink, SftpRefused, SftpStatus } from "./internal/wire/sftp.ts"
 
 /**
  * An exec session Incus has set up: its operation and the secret of each
@@ -146,7 +147,46 @@ export interface InstanceFilesClient {
     owner: InstanceDirectoryPost
   ) => Effect.Effect<void, IncusError>
 
-  /** `GET /1.0/instances/NAME/files?path=PATH` of a symlink: its target (the body). */
+  /**
+   * `POST /1.0/instances/NAME/files?path=PATH` with `X-Incus-Type: file`:
+   * writes a file (replacing one that is there) with `content`, sent as it
+   * is read, owner and mode. Incus follows a symlink at `path` (inside the
+   * instance): the caller removes one first.
+   */
+  readonly writeInstanceFile: (
+    project: string,
+    name: string,
+    path: string,
+    content: AsyncIterable<Uint8Array>,
+    owner: InstanceDirectoryPost
+  ) => Effect.Effect<void, IncusError>
+
+  /**
+   * `DELETE /1.0/instances/NAME/files?path=PATH`: deletes a file, a symlink
+   * (not what it points to) or an empty directory; `NotFound` when nothing
+   * is there.
+   */
+  readonly deleteInstanceFile: (project: string, name: string, path: string) => Effect.Effect<void, IncusError>
+
+  /**
+   * `GET /1.0/instances/NAME/files?path=PATH` of a directory: the names in
+   * it as Incus lists them (at most `maxBytes` of listing); `None` when
+   * nothing is there; `Some(undefined)` when it is not a directory.
+   */
+  readonly listInstanceDirectory: (
+    project: string,
+    name: string,
+    path: string,
+    maxBytes: number
+  ) => Effect.Effect<Option.Option<ReadonlyArray<string> | undefined>, IncusError>
+
+  /**
+   * The target of the symlink at `path`, as it is written (a relative one
+   * stays relative), read over the instance's SFTP endpoint
+   * (`/1.0/instances/NAME/sftp`): the file API answers with the target made
+   * absolute. `NotFound` when nothing is there; `OperationFailed` when it is
+   * not a symlink or its target is not UTF-8.
+   */
   readonly readInstanceSymlink: (project: string, name: string, path: string) => Effect.Effect<string, IncusError>
 
   /**
@@ -295,9 +335,69 @@ export const make = (transport: Transport): InstanceFilesClient => {
       })
     }),
 
-    readInstanceSymlink: Effect.fn("IncusClient.readInstanceSymlink")(function*(project, name, path) {
-      return yield* transport.readText(filesCall(project, name, path, "GET"))
+    writeInstanceFile: Effect.fn("IncusClient.writeInstanceFile")(function*(project, name, path, content, owner) {
+      yield* transport.asVoid({
+        ...filesCall(project, name, path, "POST"),
+        headers: {
+          "X-Incus-Type": "file",
+          "X-Incus-Write": "overwrite",
+          "X-Incus-Uid": String(owner.uid),
+          "X-Incus-Gid": String(owner.gid),
+          "X-Incus-Mode": owner.mode.toString(8).padStart(4, "0")
+        },
+        upload: content
+      })
     }),
+
+    deleteInstanceFile: Effect.fn("IncusClient.deleteInstanceFile")(function*(project, name, path) {
+      yield* transport.asVoid(filesCall(project, name, path, "DELETE"))
+    }),
+
+    listInstanceDirectory: Effect.fn("IncusClient.listInstanceDirectory")(function*(project, name, path, maxBytes) {
+      const call: Call = { ...filesCall(project, name, path, "GET"), maxBody: maxBytes }
+      const label = labelOf(call)
+      const answer = yield* transport.send(call)
+      if (answer.status === 404) return Option.none()
+      if (answer.status >= 400) return yield* transport.envelopeOf(label, answer).pipe(Effect.as(Option.none()))
+      // A file answers with its bytes, which are not read as a listing.
+      if (answer.headers["x-incus-type"] !== "directory") return Option.some(undefined)
+      const envelope = yield* transport.envelopeOf(label, answer)
+      return Option.some(yield* transport.decode(label, Schema.Array(Schema.String), envelope.metadata))
+    }),
+
+    readInstanceSymlink: (project, name, path) =>
+      Effect.callback<string, IncusError>((resume) => {
+        const call: Call = { method: "GET", path: `${instancePath(name)}/sftp`, project }
+        const label = `${labelOf(call)} (readlink ${path})`
+        const failWith = (status: number, detail: string) =>
+          resume(Effect.fail(new IncusError({ reason: classify(label, status, detail) })))
+        const cancel = readlink({ dial: transport.dial, path: callTarget(call), linkPath: path }, (result) => {
+          if (Buffer.isBuffer(result)) {
+            // Bytes that are not UTF-8 would not decode back to themselves.
+            const text = result.toString("utf8")
+            return Buffer.from(text, "utf8").equals(result)
+              ? resume(Effect.succeed(text))
+              : failWith(500, `the target of ${path} is not UTF-8`)
+          }
+          if (result instanceof SftpRefused) {
+            const answer = { status: result.status, headers: {}, body: Buffer.from(result.body) }
+            return resume(Effect.flatMap(
+              transport.envelopeOf(label, answer),
+              () => Effect.fail(new IncusError({ reason: classify(label, result.status, `HTTP ${result.status}`) }))
+            ))
+          }
+          if (result instanceof SftpStatus) return failWith(result.code === 2 ? 404 : 500, result.message)
+          return resume(Effect.fail(
+            new IncusError({
+              reason: errnoCode(result) === ""
+                ? new OperationFailed({ request: label, status: 0, detail: result.message })
+                : unavailable(transport.socketPath, result),
+              cause: result
+            })
+          ))
+        })
+        return Effect.sync(cancel)
+      }),
 
     startExecSession: Effect.fn("IncusClient.startExecSession")(function*(project, name, body) {
       const call: Call = {

@@ -123,9 +123,26 @@ export * as IncusSocket from "./IncusSocket.ts"
 export * as IncusStoragePools from "./IncusStoragePools.ts"
 
 /**
+ * The custom storage volumes of a project (`/1.0/storage-pools/POOL/volumes/custom`): create, read,
+ * change, delete, snapshots (take, list, restore, delete) and backups as tarballs (export as a stream,
+ * import from one).
+ *
+ * @since 0.1.0
+ */
+export * as IncusStorageVolumes from "./IncusStorageVolumes.ts"
+
+/**
  * The REST transport under {@link IncusClient}: one request/response round trip to incusd, the
  * response envelope, and background operations.
  *
  * @since 0.1.0
  */
 export * as IncusTransport from "./IncusTransport.ts"
+
+/**
+ * How a repo volume ({@link Volume}) is an Incus custom storage volume: the Incus policy of repoman's
+ * repo volumes.
+ *
+ * @since 0.1.0
+ */
+export * as IncusVolumeConfig from "./IncusVolumeConfig.ts"

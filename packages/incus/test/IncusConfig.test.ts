@@ -131,6 +131,8 @@ describe("IncusProjectConfig", () => {
       "restricted.containers.nesting": "block",
       "restricted.containers.lowlevel": "block",
       "restricted.devices.disk": "allow",
+      "restricted.snapshots": "allow",
+      "restricted.backups": "allow",
       "restricted.devices.disk.paths": "/r",
       "restricted.idmap.uid": "1500",
       "restricted.idmap.gid": "1501",

@@ -200,6 +200,8 @@ export const ContainerRuntimeSuite = <E>(
     new ProfileSpec({ description: "repoman conformance suite", config, devices })
 
   layer(runtimeLayer, { excludeTestServices: true, timeout })(`ContainerRuntime conformance: ${name}`, (it) => {
+    repoVolumeTests(it, { image: options.image, baseProfiles: options.baseProfiles ?? ["default"], timeout })
+
     it.effect(
       "the runtime's own namespace exists; an unknown one is NotFound (Forbidden with restricted access)",
       () =>

@@ -7,9 +7,12 @@
 import {
   Conflict,
   type ContainerRuntime,
+  type ContainerRuntimeError,
   type DirectoryOptions,
   FileInfo,
-  OperationFailed
+  isEntryName,
+  OperationFailed,
+  type WriteFileOptions
 } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
@@ -20,6 +23,9 @@ import { getIncusInstance } from "./instances.ts"
 
 type Shape = ContainerRuntime["Service"]
 
+/** The largest directory listing read (16 MiB: some hundred thousand names). */
+const MAX_LISTING = 16 * 1024 * 1024
+
 /** `path` without `.` segments or a trailing `/`, or `None` when it is not absolute or climbs with `..`. */
 const normalize = (path: string): Option.Option<string> => {
   if (!path.startsWith("/") || path.split("/").includes("..")) return Option.none()
@@ -29,7 +35,10 @@ const normalize = (path: string): Option.Option<string> => {
 
 export const make = (
   ctx: RuntimeContext
-): Pick<Shape, "fileInfo" | "readFile" | "readTextFile" | "makeDirectory" | "makeSymlink"> => {
+): Pick<
+  Shape,
+  "fileInfo" | "readFile" | "readTextFile" | "makeDirectory" | "makeSymlink" | "writeFile" | "listDirectory"
+> => {
   const { client, project } = ctx
   const subject = (name: string, operation: string) => ({ kind: "instance" as const, name, operation })
   const conflict = (name: string, detail: string) =>
@@ -110,7 +119,86 @@ export const make = (
   const readFailed = (name: string, detail: string) =>
     runtimeError(new OperationFailed({ kind: "instance", name, operation: "read file", detail }))
 
+  const failedTo = (name: string, operation: string, detail: string) =>
+    Effect.fail(runtimeError(new OperationFailed({ kind: "instance", name, operation, detail })))
+
+  /** What is at `path`; `NotFound` (the instance) when nothing is, and the instance is missing. */
+  const statIn = (name: ProjectName, path: string, operation: string) =>
+    Effect.tap(
+      statFile(name, path),
+      (info): Effect.Effect<unknown, ContainerRuntimeError> =>
+        Option.isNone(info) ? getIncusInstance(ctx, name, operation) : Effect.void
+    )
+
   return {
+    writeFile: <E = never>(
+      name: ProjectName,
+      path: string,
+      content: Uint8Array | Stream.Stream<Uint8Array, E>,
+      options: WriteFileOptions
+    ): Effect.Effect<void, ContainerRuntimeError | E> =>
+      Effect.gen(function*() {
+        const normal = yield* absolute(name, "write file", path)
+        const parent = normal.slice(0, normal.lastIndexOf("/")) || "/"
+        const dir = yield* statIn(name, parent, "write file")
+        if (Option.isNone(dir) || dir.value.type !== "directory") {
+          return yield* failedTo(name, "write file", `${parent} is not a directory`)
+        }
+        const existing = yield* statFile(name, normal)
+        if (Option.isSome(existing) && existing.value.type === "directory") {
+          return yield* conflict(name, `${normal} is a directory`)
+        }
+        // Incus would write through a symlink: the link goes first (only the link).
+        if (Option.isSome(existing) && existing.value.type === "symlink") {
+          yield* client.deleteInstanceFile(project, name, normal).pipe(mapErrors(ctx, subject(name, "write file")))
+        }
+        let stopped: { readonly error: E } | undefined
+        const body = content instanceof Uint8Array
+          ? Stream.make(content)
+          : content.pipe(Stream.tapError((error) =>
+            Effect.sync(() => {
+              stopped = { error }
+            })
+          ))
+        const { gid, mode, uid } = options
+        yield* client.writeInstanceFile(project, name, normal, Stream.toAsyncIterable(body), { uid, gid, mode }).pipe(
+          Effect.catch((e): Effect.Effect<never, ContainerRuntimeError | E> =>
+            stopped !== undefined
+              ? Effect.fail(stopped.error)
+              : Effect.fail(toRuntimeError(project, subject(name, "write file"))(e))
+          )
+        )
+        // A link planted while the file was sent was followed (inside the instance): say so.
+        const written = yield* statFile(name, normal)
+        if (Option.isNone(written) || written.value.type !== "file") {
+          return yield* conflict(name, `${normal} was replaced in the instance while it was written`)
+        }
+      }),
+
+    listDirectory: Effect.fn("IncusContainerRuntime.listDirectory")(function*(name: ProjectName, path: string) {
+      const normal = yield* absolute(name, "list directory", path)
+      const info = yield* statIn(name, normal, "list directory")
+      if (Option.isNone(info)) return yield* failedTo(name, "list directory", `nothing at ${normal}`)
+      // A symlink is not followed: only a directory is listed.
+      if (info.value.type !== "directory") return yield* conflict(name, `${normal} is not a directory`)
+      const listed = yield* client.listInstanceDirectory(project, name, normal, MAX_LISTING).pipe(
+        mapErrors(ctx, subject(name, "list directory"))
+      )
+      const names = Option.getOrUndefined(listed)
+      if (names === undefined) return yield* conflict(name, `${normal} is not a directory`)
+      // Names are attacker input. Incus lists a name that is not UTF-8 with U+FFFD in place of
+      // its bytes: such a name, or two names the same, cannot be told apart, so it is refused.
+      const bad = names.find((n, i) => !isEntryName(n) || n.includes("\uFFFD") || names.indexOf(n) !== i)
+      if (bad !== undefined) {
+        return yield* failedTo(
+          name,
+          "list directory",
+          `${normal} holds an entry whose name cannot be used: ${JSON.stringify(bad)}`
+        )
+      }
+      return [...names].sort()
+    }),
+
     readFile: (name, path, { maxBytes }) =>
       Stream.unwrap(Effect.gen(function*() {
         const normal = yield* absolute(name, "read file", path)
