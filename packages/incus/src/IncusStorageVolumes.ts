@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import {
+  nameFromUrl,
   StorageVolume,
   type StorageVolumeBackupsPost,
   type StorageVolumePut,
@@ -107,6 +108,12 @@ export interface StorageVolumesClient {
     name: string,
     backup: string
   ) => Stream.Stream<Uint8Array, IncusError>
+  /** `GET .../volumes/custom/NAME/backups`: the names of the volume's backups. */
+  readonly listStorageVolumeBackups: (
+    project: string,
+    pool: string,
+    name: string
+  ) => Effect.Effect<ReadonlyArray<string>, IncusError>
   /** `DELETE .../volumes/custom/NAME/backups/BACKUP`, waiting for it. */
   readonly deleteStorageVolumeBackup: (
     project: string,
@@ -206,6 +213,11 @@ export const make = (transport: Transport): StorageVolumesClient => {
         path: `${volume(pool, name)}/backups/${seg(backup)}/export`,
         project
       }),
+
+    listStorageVolumeBackups: Effect.fn("IncusClient.listStorageVolumeBackups")(function*(project, pool, name) {
+      const call = { method: "GET", path: `${volume(pool, name)}/backups`, project } as const
+      return (yield* transport.getSync(call, Schema.Array(Schema.String))).value.map(nameFromUrl)
+    }),
 
     deleteStorageVolumeBackup: Effect.fn("IncusClient.deleteStorageVolumeBackup")(
       function*(project, pool, name, backup) {

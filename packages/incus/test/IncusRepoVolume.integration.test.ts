@@ -276,6 +276,26 @@ layer(particular.layer, { excludeTestServices: true, timeout })("repo volumes on
     }), timeout)
 
   it.effect(
+    "restoring the volume of a stopped instance leaves it stopped, with the old content",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const name = yield* scoped("stopped")
+        yield* runtime.create(spec(name))
+        const owner = { uid: 1000, gid: 1000, mode: 0o644 }
+        yield* runtime.writeFile(name, `${repoPath}/f`, bytes("old"), owner)
+        yield* runtime.snapshotRepoVolume(name, "before")
+        yield* runtime.writeFile(name, `${repoPath}/f`, bytes("new"), owner)
+        yield* runtime.stop(name, { force: true })
+        yield* runtime.restoreRepoVolume(name, "before")
+        assert.strictEqual((yield* runtime.get(name)).status, "Stopped")
+        yield* runtime.start(name)
+        assert.strictEqual(yield* sh(name, `cat ${repoPath}/f`), "old")
+      }),
+    timeout
+  )
+
+  it.effect(
     "an export is a gzip tarball; importing it into another name gives the same tree in a container",
     () =>
       Effect.gen(function*() {
@@ -301,6 +321,11 @@ layer(particular.layer, { excludeTestServices: true, timeout })("repo volumes on
         )
         yield* runtime.importRepoVolume(copy, archive, { maxBytes: 64 << 20 })
         assert.deepStrictEqual([first?.[0], first?.[1]], [0x1f, 0x8b])
+        // The backup an export makes is gone once it ended, and once a reader stopped early.
+        const client = yield* IncusClient.IncusClient
+        assert.deepStrictEqual(yield* client.listStorageVolumeBackups(particular.project, pool, source), [])
+        yield* runtime.exportRepoVolume(source, { maxBytes: 64 << 20 }).pipe(Stream.take(1), Stream.runDrain)
+        assert.deepStrictEqual(yield* client.listStorageVolumeBackups(particular.project, pool, source), [])
         yield* runtime.create(spec(copy))
         assert.strictEqual(yield* sh(copy, tree), before)
         assert.strictEqual(yield* sh(copy, `cat ${repoPath}/l`), "one\n")
