@@ -282,10 +282,10 @@ layer(particular.layer, { excludeTestServices: true, timeout })("repo volumes on
         const runtime = yield* ContainerRuntime
         const name = yield* scoped("stopped")
         yield* runtime.create(spec(name))
-        const owner = { uid: 1000, gid: 1000, mode: 0o644 }
-        yield* runtime.writeFile(name, `${repoPath}/f`, bytes("old"), owner)
+        const as1000 = { uid: 1000, gid: 1000, mode: 0o644 }
+        yield* runtime.writeFile(name, `${repoPath}/f`, bytes("old"), as1000)
         yield* runtime.snapshotRepoVolume(name, "before")
-        yield* runtime.writeFile(name, `${repoPath}/f`, bytes("new"), owner)
+        yield* runtime.writeFile(name, `${repoPath}/f`, bytes("new"), as1000)
         yield* runtime.stop(name, { force: true })
         yield* runtime.restoreRepoVolume(name, "before")
         assert.strictEqual((yield* runtime.get(name)).status, "Stopped")
