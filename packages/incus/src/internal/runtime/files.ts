@@ -140,11 +140,14 @@ export const make = (
       Effect.gen(function*() {
         const normal = yield* absolute(name, "write file", path)
         const parent = normal.slice(0, normal.lastIndexOf("/")) || "/"
-        const dir = yield* statIn(name, parent, "write file")
-        if (Option.isNone(dir) || dir.value.type !== "directory") {
-          return yield* failedTo(name, "write file", `${parent} is not a directory`)
-        }
-        const existing = yield* statFile(name, normal)
+        // Only when the write fails is the parent looked at (one request less per file).
+        const noParent = Effect.gen(function*() {
+          const dir = yield* statIn(name, parent, "write file")
+          if (Option.isNone(dir) || dir.value.type !== "directory") {
+            return yield* failedTo(name, "write file", `${parent} is not a directory`)
+          }
+        })
+        const existing = yield* statIn(name, normal, "write file")
         if (Option.isSome(existing) && existing.value.type === "directory") {
           return yield* conflict(name, `${normal} is a directory`)
         }
@@ -165,7 +168,7 @@ export const make = (
           Effect.catch((e): Effect.Effect<never, ContainerRuntimeError | E> =>
             stopped !== undefined
               ? Effect.fail(stopped.error)
-              : Effect.fail(toRuntimeError(project, subject(name, "write file"))(e))
+              : Effect.andThen(noParent, Effect.fail(toRuntimeError(project, subject(name, "write file"))(e)))
           )
         )
         // A link planted while the file was sent was followed (inside the instance): say so.
