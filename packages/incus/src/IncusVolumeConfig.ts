@@ -1,5 +1,5 @@
 /**
- * How a repo volume ({@link Volume}) is an Incus custom storage volume: the
+ * How a repo volume (`Volume` of `@repoman/core/ContainerRuntime`) is an Incus custom storage volume: the
  * Incus policy of repoman's repo volumes.
  *
  * | intent | Incus |

@@ -140,8 +140,8 @@ export * as IncusStorageVolumes from "./IncusStorageVolumes.ts"
 export * as IncusTransport from "./IncusTransport.ts"
 
 /**
- * How a repo volume ({@link Volume}) is an Incus custom storage volume: the Incus policy of repoman's
- * repo volumes.
+ * How a repo volume (`Volume` of `@repoman/core/ContainerRuntime`) is an Incus custom storage volume:
+ * the Incus policy of repoman's repo volumes.
  *
  * @since 0.1.0
  */
