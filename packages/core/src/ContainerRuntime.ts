@@ -806,7 +806,10 @@ export class VolumeSnapshot extends Schema.Class<VolumeSnapshot>("@repoman/core/
 export interface WriteFileOptions {
   readonly uid: number
   readonly gid: number
-  /** Permission bits, e.g. `0o644` (setuid, setgid and sticky bits included). */
+  /**
+   * Permission bits, e.g. `0o644`: at most `0o777` (setuid, setgid and the
+   * sticky bit cannot be set this way: Incus's file server drops them).
+   */
   readonly mode: number
 }
 
@@ -1419,7 +1422,9 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * or a stream sent as it is read) and the owner and mode of `options`.
    * What is at `path` is replaced: a file, or a symlink, which is never
    * followed (the link goes, the file takes its place); a directory there is
-   * `Conflict`.
+   * `Conflict`. A path on a repo volume needs the instance running (the
+   * volume is mounted only then: `Conflict`); a mode beyond `0o777` is
+   * `OperationFailed`.
    */
   writeFile<E = never>(
     name: ProjectName,

@@ -660,6 +660,10 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       snapshots: new Map()
     })
 
+    /** Whether `path` lies on the instance's repo volume. */
+    const onVolume = (state: InstanceState, path: string) =>
+      state.spec.repo?._tag === "Volume" && coveredBy(path, [state.spec.repo.path])
+
     const mounted = <V>(repo: InstanceSpec["repo"], map: Map<string, V> | undefined) =>
       repo?._tag === "Volume" && map !== undefined ? { path: repo.path, map } : undefined
 
@@ -1056,6 +1060,16 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
               }
               // A symlink at `path` is replaced, never followed.
               const { gid = 0, mode = 0o644, uid = 0 } = writeOptions ?? {}
+              if ((mode & ~0o777) !== 0) {
+                return failed(
+                  "write file",
+                  name,
+                  `mode ${mode.toString(8)}: only the permission bits (0777) can be set`
+                )
+              }
+              if (state.status !== "Running" && onVolume(state, target)) {
+                return conflict("instance", name, `is not running: ${path} is on a volume, mounted only while it runs`)
+              }
               state.files.set(target, new FileInfo({ type: "file", uid, gid, mode }))
               state.contents.set(target, bytes)
               return Effect.void
@@ -1066,6 +1080,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           const target = Option.getOrUndefined(prefixes(path))?.at(-1) ?? (path === "/" ? "/" : undefined)
           if (target === undefined) {
             return failed("list directory", name, `${path} is not absolute`)
+          }
+          if (state.status !== "Running" && onVolume(state, target)) {
+            return conflict("instance", name, `is not running: ${path} is on a volume, mounted only while it runs`)
           }
           const info = state.files.get(target)
           if (info === undefined) {

@@ -24,7 +24,7 @@ import {
 import { classify, errnoCode, IncusError, OperationFailed, unavailable } from "./IncusError.ts"
 import { instancePath } from "./IncusInstances.ts"
 import { type Call, labelOf, seg, target as callTarget, type Transport } from "./IncusTransport.ts"
-import { readlink, SftpRefused, SftpStatus } from "./internal/wire/sftp.ts"
+import { FX_NO_SUCH_FILE, readlink, SftpRefused, SftpSession, SftpStatus } from "./internal/wire/sftp.ts"
 
 /**
  * An exec session Incus has set up: its operation and the secret of each
@@ -52,6 +52,20 @@ export interface ExecStatus {
   readonly code: number
   readonly failure?: string
 }
+
+/**
+ * What {@link InstanceFilesClient.createInstanceFile} did: wrote the file,
+ * found a directory at the path (nothing written), or had the creation
+ * refused (the parent is missing or not a directory, or something was put
+ * at the path meanwhile: `detail` is the server's word).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CreateFileOutcome =
+  | { readonly _tag: "Written" }
+  | { readonly _tag: "Directory" }
+  | { readonly _tag: "Refused"; readonly missing: boolean; readonly detail: string }
 
 /** The statuses Incus reports as failed operations, by its message. */
 const failureStatus: Readonly<Record<string, number>> = {
@@ -160,6 +174,22 @@ export interface InstanceFilesClient {
     content: AsyncIterable<Uint8Array>,
     owner: InstanceDirectoryPost
   ) => Effect.Effect<void, IncusError>
+
+  /**
+   * Writes the regular file at `path` over the instance's SFTP endpoint,
+   * never through a symlink: what is at `path` (a file, a symlink: not a
+   * directory) is removed, the file is created anew with `O_EXCL` (so a
+   * link planted meanwhile fails it), `content` is written as it is read,
+   * then owner and mode are set on the open file. A failed write removes
+   * what it made. A failure of `content` is passed on as it was thrown.
+   */
+  readonly createInstanceFile: (
+    project: string,
+    name: string,
+    path: string,
+    content: AsyncIterable<Uint8Array>,
+    owner: InstanceDirectoryPost
+  ) => Effect.Effect<CreateFileOutcome, IncusError>
 
   /**
    * `DELETE /1.0/instances/NAME/files?path=PATH`: deletes a file, a symlink
@@ -348,6 +378,47 @@ export const make = (transport: Transport): InstanceFilesClient => {
         upload: content
       })
     }),
+
+    createInstanceFile: (project, name, path, content, owner) => {
+      const call: Call = { method: "GET", path: `${instancePath(name)}/sftp`, project }
+      const label = `${labelOf(call)} (write ${path})`
+      const run = async (signal: AbortSignal): Promise<CreateFileOutcome> => {
+        const session = await SftpSession.open({ dial: transport.dial, path: callTarget(call) })
+        const abort = () => session.close()
+        signal.addEventListener("abort", abort)
+        try {
+          const there = await session.lstat(path)
+          if (there?.type === "directory") return { _tag: "Directory" }
+          if (there !== undefined) await session.remove(path)
+          await session.createFile(path, content, owner)
+          return { _tag: "Written" }
+        } catch (cause) {
+          if (cause instanceof SftpStatus) {
+            return { _tag: "Refused", missing: cause.code === FX_NO_SUCH_FILE, detail: cause.message }
+          }
+          throw cause
+        } finally {
+          signal.removeEventListener("abort", abort)
+          session.close()
+        }
+      }
+      return Effect.tryPromise({
+        try: run,
+        catch: (cause) =>
+          new IncusError({
+            reason: cause instanceof SftpRefused
+              ? classify(label, cause.status, cause.body.trim() || `HTTP ${cause.status}`)
+              : errnoCode(cause) !== ""
+              ? unavailable(transport.socketPath, cause)
+              : new OperationFailed({
+                request: label,
+                status: 0,
+                detail: cause instanceof Error ? cause.message : String(cause)
+              }),
+            cause
+          })
+      })
+    },
 
     deleteInstanceFile: Effect.fn("IncusClient.deleteInstanceFile")(function*(project, name, path) {
       yield* transport.asVoid(filesCall(project, name, path, "DELETE"))

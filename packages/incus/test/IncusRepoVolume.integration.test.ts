@@ -276,6 +276,38 @@ layer(particular.layer, { excludeTestServices: true, timeout })("repo volumes on
     }), timeout)
 
   it.effect(
+    "writeFile: on a stopped instance the volume is refused (not mounted then), special mode bits are refused, a missing instance is NotFound",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const name = yield* scoped("stopw")
+        yield* runtime.create(spec(name))
+        yield* runtime.stop(name, { force: true })
+        const tool = { uid: 1000, gid: 1000, mode: 0o755 }
+        assert.strictEqual(yield* reasonOf(runtime.writeFile(name, `${repoPath}/tool`, bytes("x"), tool)), "Conflict")
+        assert.strictEqual(yield* reasonOf(runtime.listDirectory(name, repoPath)), "Conflict")
+        // Off the volume, a stopped instance's files can be written.
+        yield* runtime.writeFile(name, "/tmp/off-volume", bytes("x"), tool)
+        yield* runtime.start(name)
+        yield* runtime.writeFile(name, `${repoPath}/tool`, bytes("#!/bin/sh\n"), tool)
+        assert.strictEqual(
+          yield* sh(name, `ls -ln ${repoPath}/tool | awk '{print $1, $3, $4}'`),
+          "-rwxr-xr-x 1000 1000\n"
+        )
+        const setuid = { ...tool, mode: 0o4755 }
+        assert.strictEqual(
+          yield* reasonOf(runtime.writeFile(name, `${repoPath}/s`, bytes("x"), setuid)),
+          "OperationFailed"
+        )
+        assert.strictEqual(
+          yield* reasonOf(runtime.writeFile(unique("none"), "/tmp/x", bytes("x"), { uid: 0, gid: 0, mode: 0o644 })),
+          "NotFound"
+        )
+      }),
+    timeout
+  )
+
+  it.effect(
     "restoring the volume of a stopped instance leaves it stopped, with the old content",
     () =>
       Effect.gen(function*() {

@@ -1055,6 +1055,10 @@ const repoVolumeTests = (
           yield* outcome(runtime.writeFile(instance, "relative", bytes("x"), owner)),
           "OperationFailed"
         )
+        assert.strictEqual(
+          yield* outcome(runtime.writeFile(instance, `${repoPath}/suid`, bytes("x"), { ...owner, mode: 0o4755 })),
+          "OperationFailed"
+        )
         // listDirectory: the names, sorted; a file is not a directory; nothing there fails.
         assert.deepStrictEqual(yield* runtime.listDirectory(instance, repoPath), [
           "a",
@@ -1067,6 +1071,10 @@ const repoVolumeTests = (
         assert.strictEqual(yield* outcome(runtime.listDirectory(instance, `${repoPath}/a`)), "Conflict")
         assert.strictEqual(yield* outcome(runtime.listDirectory(instance, `${repoPath}/none`)), "OperationFailed")
         assert.strictEqual(yield* outcome(runtime.listDirectory(uniqueName("missing"), "/")), "NotFound")
+        // The volume is mounted only while the instance runs: its paths are refused while it is stopped.
+        yield* runtime.stop(instance, { force: true })
+        assert.strictEqual(yield* outcome(runtime.writeFile(instance, `${repoPath}/a`, bytes("x"), owner)), "Conflict")
+        assert.strictEqual(yield* outcome(runtime.listDirectory(instance, repoPath)), "Conflict")
       }),
     timeout
   )

@@ -8,6 +8,7 @@ import {
   Conflict,
   type ContainerRuntime,
   type ContainerRuntimeError,
+  coveredBy,
   type DirectoryOptions,
   FileInfo,
   isEntryName,
@@ -130,6 +131,25 @@ export const make = (
         Option.isNone(info) ? getIncusInstance(ctx, name, operation) : Effect.void
     )
 
+  /**
+   * Fails with `Conflict` when `path` lies on a storage volume of the
+   * instance (its repo volume) and the instance does not run: Incus mounts
+   * volumes only in a running instance, so what the file API sees there
+   * then is the root disk under the mount point.
+   */
+  const requireMounted = (name: ProjectName, path: string, operation: string) =>
+    Effect.gen(function*() {
+      const instance = yield* getIncusInstance(ctx, name, operation)
+      if (instance.status === "Running") return
+      const onVolume = Object.values(instance.devices).some((d) =>
+        d["type"] === "disk" && d["pool"] !== undefined && d["path"] !== undefined && d["path"] !== "/" &&
+        coveredBy(path, [d["path"]])
+      )
+      if (onVolume) {
+        return yield* conflict(name, `is not running: ${path} is on a volume, mounted only while it runs`)
+      }
+    })
+
   return {
     writeFile: <E = never>(
       name: ProjectName,
@@ -139,6 +159,14 @@ export const make = (
     ): Effect.Effect<void, ContainerRuntimeError | E> =>
       Effect.gen(function*() {
         const normal = yield* absolute(name, "write file", path)
+        if ((options.mode & ~0o777) !== 0) {
+          return yield* failedTo(
+            name,
+            "write file",
+            `mode ${options.mode.toString(8)}: only the permission bits (0777) can be set`
+          )
+        }
+        yield* requireMounted(name, normal, "write file")
         const parent = normal.slice(0, normal.lastIndexOf("/")) || "/"
         // Only when the write fails is the parent looked at (one request less per file).
         const noParent = Effect.gen(function*() {
@@ -147,14 +175,7 @@ export const make = (
             return yield* failedTo(name, "write file", `${parent} is not a directory`)
           }
         })
-        const existing = yield* statIn(name, normal, "write file")
-        if (Option.isSome(existing) && existing.value.type === "directory") {
-          return yield* conflict(name, `${normal} is a directory`)
-        }
-        // Incus would write through a symlink: the link goes first (only the link).
-        if (Option.isSome(existing) && existing.value.type === "symlink") {
-          yield* client.deleteInstanceFile(project, name, normal).pipe(mapErrors(ctx, subject(name, "write file")))
-        }
+        // Made anew over SFTP (never through a symlink at the path: see createInstanceFile).
         let stopped: { readonly error: E } | undefined
         const body = content instanceof Uint8Array
           ? Stream.make(content)
@@ -164,22 +185,30 @@ export const make = (
             })
           ))
         const { gid, mode, uid } = options
-        yield* client.writeInstanceFile(project, name, normal, Stream.toAsyncIterable(body), { uid, gid, mode }).pipe(
+        const outcome = yield* client.createInstanceFile(project, name, normal, Stream.toAsyncIterable(body), {
+          uid,
+          gid,
+          mode
+        }).pipe(
           Effect.catch((e): Effect.Effect<never, ContainerRuntimeError | E> =>
             stopped !== undefined
               ? Effect.fail(stopped.error)
-              : Effect.andThen(noParent, Effect.fail(toRuntimeError(project, subject(name, "write file"))(e)))
+              : Effect.fail(toRuntimeError(project, subject(name, "write file"))(e))
           )
         )
-        // A link planted while the file was sent was followed (inside the instance): say so.
-        const written = yield* statFile(name, normal)
-        if (Option.isNone(written) || written.value.type !== "file") {
-          return yield* conflict(name, `${normal} was replaced in the instance while it was written`)
+        if (outcome._tag === "Directory") return yield* conflict(name, `${normal} is a directory`)
+        if (outcome._tag === "Refused") {
+          yield* noParent
+          return yield* conflict(
+            name,
+            `${normal} could not be made (${outcome.detail}): the instance put something there`
+          )
         }
       }),
 
     listDirectory: Effect.fn("IncusContainerRuntime.listDirectory")(function*(name: ProjectName, path: string) {
       const normal = yield* absolute(name, "list directory", path)
+      yield* requireMounted(name, normal, "list directory")
       const info = yield* statIn(name, normal, "list directory")
       if (Option.isNone(info)) return yield* failedTo(name, "list directory", `nothing at ${normal}`)
       // A symlink is not followed: only a directory is listed.
