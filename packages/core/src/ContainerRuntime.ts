@@ -1390,7 +1390,8 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * stream, failing with `OperationFailed` when nothing (or not a regular
    * file) is there or once more than `options.maxBytes` bytes came. What a
    * container wrote is attacker input: the cap is what keeps it from
-   * filling the host.
+   * filling the host. A path on a repo volume needs the instance running
+   * (`Conflict`: the volume is mounted only then).
    */
   readFile(
     name: ProjectName,
@@ -1436,7 +1437,8 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /**
    * The names in the directory at `path` (absolute) of the instance, sorted;
    * `Conflict` when it is not a directory, `OperationFailed` when nothing is
-   * there. A name from the container is attacker input: one that is not a
+   * there, `Conflict` too for a path on a repo volume while the instance
+   * is not running. A name from the container is attacker input: one that is not a
    * plain entry name ({@link isEntryName}: `/`, `.`, `..`, NUL) fails the
    * listing with `OperationFailed`.
    */

@@ -35,6 +35,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import { Base64 } from "effect/encoding"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -303,7 +304,18 @@ class Tree<V> {
   }
 }
 
-/** The wire form of a memory volume archive. */
+/** The bytes of `chunks`, one after the other. */
+const concatBytes = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
+/** The wire form of a memory volume archive (file content in base64). */
 const MemoryArchive = Schema.fromJsonString(Schema.Struct({
   format: Schema.Literal("repoman-memory-volume/1"),
   entries: Schema.Array(Schema.Struct({
@@ -1038,6 +1050,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       readFile: (name, path, { maxBytes }) =>
         Stream.unwrap(withInstance(name, (state) => {
           const normal = Option.getOrUndefined(Option.map(prefixes(path), (ps) => ps.at(-1) ?? "/"))
+          if (normal !== undefined && state.status !== "Running" && onVolume(state, normal)) {
+            return conflict("instance", name, `is not running: ${path} is on a volume, mounted only while it runs`)
+          }
           const content = normal === undefined ? undefined : state.contents.get(normal)
           if (content === undefined || state.files.get(normal ?? "")?.type !== "file") {
             return failed("read file", name, `no regular file at ${path}`)
@@ -1186,7 +1201,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
               gid: info.gid,
               mode: info.mode,
               ...(info.target === undefined ? {} : { target: info.target }),
-              ...(content === undefined ? {} : { content: Buffer.from(content).toString("base64") })
+              ...(content === undefined ? {} : { content: Base64.encode(content) })
             }
           })
           const bytes = new TextEncoder().encode(JSON.stringify({ format: "repoman-memory-volume/1", entries }))
@@ -1217,7 +1232,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             Effect.flatMap(({ chunks, size }) =>
               size > maxBytes
                 ? failed("import", name, `the archive is larger than ${maxBytes} bytes`)
-                : Schema.decodeUnknownEffect(MemoryArchive)(Buffer.concat(chunks).toString("utf8")).pipe(
+                : Schema.decodeUnknownEffect(MemoryArchive)(new TextDecoder().decode(concatBytes(chunks))).pipe(
                   Effect.mapError(() =>
                     new ContainerRuntimeError({
                       reason: new OperationFailed({
@@ -1234,6 +1249,10 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
               DateTime.now.pipe(Effect.flatMap((createdAt) =>
                 inNamespace((ns) => {
                   if (ns.volumes.has(name)) return fail(new AlreadyExists({ kind: "volume", name }))
+                  const broken = decoded.entries.find((e) =>
+                    e.content !== undefined && Base64.decode(e.content)._tag !== "Success"
+                  )
+                  if (broken !== undefined) return failed("import", name, `${broken.path}: content is not base64`)
                   const volume = newVolume(createdAt, ours)
                   volume.files.clear()
                   for (const e of decoded.entries) {
@@ -1247,7 +1266,10 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
                         ...(e.target === undefined ? {} : { target: e.target })
                       })
                     )
-                    if (e.content !== undefined) volume.contents.set(e.path, Buffer.from(e.content, "base64"))
+                    if (e.content !== undefined) {
+                      const bytes = Base64.decode(e.content)
+                      if (bytes._tag === "Success") volume.contents.set(e.path, bytes.success)
+                    }
                   }
                   ns.volumes.set(name, volume)
                   return Effect.succeed(toRepoVolume(ns, name, volume))

@@ -1075,6 +1075,10 @@ const repoVolumeTests = (
         yield* runtime.stop(instance, { force: true })
         assert.strictEqual(yield* outcome(runtime.writeFile(instance, `${repoPath}/a`, bytes("x"), owner)), "Conflict")
         assert.strictEqual(yield* outcome(runtime.listDirectory(instance, repoPath)), "Conflict")
+        assert.strictEqual(
+          yield* outcome(runtime.readFile(instance, `${repoPath}/a`, { maxBytes: 1024 }).pipe(Stream.runDrain)),
+          "Conflict"
+        )
       }),
     timeout
   )

@@ -234,6 +234,7 @@ export const make = (
     readFile: (name, path, { maxBytes }) =>
       Stream.unwrap(Effect.gen(function*() {
         const normal = yield* absolute(name, "read file", path)
+        yield* requireMounted(name, normal, "read file")
         // Only a regular file: Incus answers a directory with a listing.
         const info = yield* statFile(name, normal)
         if (Option.isNone(info) || info.value.type !== "file") {
