@@ -24,7 +24,7 @@ import {
 import { classify, errnoCode, IncusError, OperationFailed, unavailable } from "./IncusError.ts"
 import { instancePath } from "./IncusInstances.ts"
 import { type Call, labelOf, seg, target as callTarget, type Transport } from "./IncusTransport.ts"
-import { FX_NO_SUCH_FILE, readlink, SftpRefused, SftpSession, SftpStatus } from "./internal/wire/sftp.ts"
+import { FX_NO_SUCH_FILE, SftpRefused, SftpSession, SftpStatus } from "./internal/wire/sftp.ts"
 
 /**
  * An exec session Incus has set up: its operation and the secret of each
@@ -162,20 +162,6 @@ export interface InstanceFilesClient {
   ) => Effect.Effect<void, IncusError>
 
   /**
-   * `POST /1.0/instances/NAME/files?path=PATH` with `X-Incus-Type: file`:
-   * writes a file (replacing one that is there) with `content`, sent as it
-   * is read, owner and mode. Incus follows a symlink at `path` (inside the
-   * instance): the caller removes one first.
-   */
-  readonly writeInstanceFile: (
-    project: string,
-    name: string,
-    path: string,
-    content: AsyncIterable<Uint8Array>,
-    owner: InstanceDirectoryPost
-  ) => Effect.Effect<void, IncusError>
-
-  /**
    * Writes the regular file at `path` over the instance's SFTP endpoint,
    * never through a symlink: what is at `path` (a file, a symlink: not a
    * directory) is removed, the file is created anew with `O_EXCL` (so a
@@ -286,6 +272,45 @@ export const make = (transport: Transport): InstanceFilesClient => {
     params: { path }
   })
 
+  /**
+   * Runs `use` on an SFTP session to the instance (closed when it ends or
+   * the effect is interrupted). A status the server answers fails with
+   * `NotFound` (no such file) or `OperationFailed`; a refused upgrade with
+   * what its answer says (a missing instance is `NotFound`).
+   */
+  const withSftp = <A>(project: string, name: string, what: string, use: (session: SftpSession) => Promise<A>) => {
+    const call: Call = { method: "GET", path: `${instancePath(name)}/sftp`, project }
+    const label = `${labelOf(call)} (${what})`
+    return Effect.tryPromise({
+      try: async (signal) => {
+        const session = await SftpSession.open({ dial: transport.dial, path: callTarget(call) })
+        const abort = () => session.close()
+        signal.addEventListener("abort", abort)
+        try {
+          return await use(session)
+        } finally {
+          signal.removeEventListener("abort", abort)
+          session.close()
+        }
+      },
+      catch: (cause) =>
+        new IncusError({
+          reason: cause instanceof SftpRefused
+            ? classify(label, cause.status, cause.body.trim() || `HTTP ${cause.status}`)
+            : cause instanceof SftpStatus
+            ? classify(label, cause.code === FX_NO_SUCH_FILE ? 404 : 500, cause.message)
+            : errnoCode(cause) !== ""
+            ? unavailable(transport.socketPath, cause)
+            : new OperationFailed({
+              request: label,
+              status: 0,
+              detail: cause instanceof Error ? cause.message : String(cause)
+            }),
+          cause
+        })
+    })
+  }
+
   return {
     execInstance: Effect.fn("IncusClient.execInstance")(function*(project, name, body) {
       const call: Call = {
@@ -365,27 +390,8 @@ export const make = (transport: Transport): InstanceFilesClient => {
       })
     }),
 
-    writeInstanceFile: Effect.fn("IncusClient.writeInstanceFile")(function*(project, name, path, content, owner) {
-      yield* transport.asVoid({
-        ...filesCall(project, name, path, "POST"),
-        headers: {
-          "X-Incus-Type": "file",
-          "X-Incus-Write": "overwrite",
-          "X-Incus-Uid": String(owner.uid),
-          "X-Incus-Gid": String(owner.gid),
-          "X-Incus-Mode": owner.mode.toString(8).padStart(4, "0")
-        },
-        upload: content
-      })
-    }),
-
-    createInstanceFile: (project, name, path, content, owner) => {
-      const call: Call = { method: "GET", path: `${instancePath(name)}/sftp`, project }
-      const label = `${labelOf(call)} (write ${path})`
-      const run = async (signal: AbortSignal): Promise<CreateFileOutcome> => {
-        const session = await SftpSession.open({ dial: transport.dial, path: callTarget(call) })
-        const abort = () => session.close()
-        signal.addEventListener("abort", abort)
+    createInstanceFile: (project, name, path, content, owner) =>
+      withSftp(project, name, `write ${path}`, async (session): Promise<CreateFileOutcome> => {
         try {
           const there = await session.lstat(path)
           if (there?.type === "directory") return { _tag: "Directory" }
@@ -397,28 +403,8 @@ export const make = (transport: Transport): InstanceFilesClient => {
             return { _tag: "Refused", missing: cause.code === FX_NO_SUCH_FILE, detail: cause.message }
           }
           throw cause
-        } finally {
-          signal.removeEventListener("abort", abort)
-          session.close()
         }
-      }
-      return Effect.tryPromise({
-        try: run,
-        catch: (cause) =>
-          new IncusError({
-            reason: cause instanceof SftpRefused
-              ? classify(label, cause.status, cause.body.trim() || `HTTP ${cause.status}`)
-              : errnoCode(cause) !== ""
-              ? unavailable(transport.socketPath, cause)
-              : new OperationFailed({
-                request: label,
-                status: 0,
-                detail: cause instanceof Error ? cause.message : String(cause)
-              }),
-            cause
-          })
-      })
-    },
+      }),
 
     deleteInstanceFile: Effect.fn("IncusClient.deleteInstanceFile")(function*(project, name, path) {
       yield* transport.asVoid(filesCall(project, name, path, "DELETE"))
@@ -437,38 +423,20 @@ export const make = (transport: Transport): InstanceFilesClient => {
     }),
 
     readInstanceSymlink: (project, name, path) =>
-      Effect.callback<string, IncusError>((resume) => {
-        const call: Call = { method: "GET", path: `${instancePath(name)}/sftp`, project }
-        const label = `${labelOf(call)} (readlink ${path})`
-        const failWith = (status: number, detail: string) =>
-          resume(Effect.fail(new IncusError({ reason: classify(label, status, detail) })))
-        const cancel = readlink({ dial: transport.dial, path: callTarget(call), linkPath: path }, (result) => {
-          if (Buffer.isBuffer(result)) {
-            // Bytes that are not UTF-8 would not decode back to themselves.
-            const text = result.toString("utf8")
-            return Buffer.from(text, "utf8").equals(result)
-              ? resume(Effect.succeed(text))
-              : failWith(500, `the target of ${path} is not UTF-8`)
-          }
-          if (result instanceof SftpRefused) {
-            const answer = { status: result.status, headers: {}, body: Buffer.from(result.body) }
-            return resume(Effect.flatMap(
-              transport.envelopeOf(label, answer),
-              () => Effect.fail(new IncusError({ reason: classify(label, result.status, `HTTP ${result.status}`) }))
-            ))
-          }
-          if (result instanceof SftpStatus) return failWith(result.code === 2 ? 404 : 500, result.message)
-          return resume(Effect.fail(
-            new IncusError({
-              reason: errnoCode(result) === ""
-                ? new OperationFailed({ request: label, status: 0, detail: result.message })
-                : unavailable(transport.socketPath, result),
-              cause: result
-            })
-          ))
-        })
-        return Effect.sync(cancel)
-      }),
+      Effect.flatMap(
+        withSftp(project, name, `readlink ${path}`, (session) => session.readlink(path)),
+        (bytes) => {
+          // Bytes that are not UTF-8 would not decode back to themselves.
+          const text = bytes.toString("utf8")
+          return Buffer.from(text, "utf8").equals(bytes)
+            ? Effect.succeed(text)
+            : Effect.fail(
+              new IncusError({
+                reason: classify(`readlink ${path}`, 500, `the target of ${path} is not UTF-8`)
+              })
+            )
+        }
+      ),
 
     startExecSession: Effect.fn("IncusClient.startExecSession")(function*(project, name, body) {
       const call: Call = {

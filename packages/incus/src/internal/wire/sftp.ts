@@ -1,14 +1,15 @@
 /**
- * Just enough SFTP (version 3, draft-ietf-secsh-filexfer-02) to read a
- * symlink's target as it is written: Incus's file API answers a symlink
- * with the target made absolute, which loses a relative link. The session
- * is Incus's `/1.0/instances/NAME/sftp` endpoint (an HTTP upgrade to the
- * SFTP protocol, served inside the instance), one per call.
+ * Just enough SFTP (version 3, draft-ietf-secsh-filexfer-02) for what
+ * Incus's file API cannot do safely: read a symlink's target as it is
+ * written (the file API makes it absolute, which loses a relative link),
+ * and create a file that is never written through a symlink (`O_EXCL`).
+ * The session is Incus's `/1.0/instances/NAME/sftp` endpoint (an HTTP
+ * upgrade to the SFTP protocol, served inside the instance), one per call.
  *
  * Answers are bounded (64 KiB a packet): what the instance's SFTP server
  * relays is attacker input.
  */
-import { type Dial, type Failure, ProtocolError, request } from "./http1.ts"
+import { type Dial, ProtocolError, request } from "./http1.ts"
 
 const SSH_FXP_INIT = 1
 const SSH_FXP_VERSION = 2
@@ -49,91 +50,6 @@ const sshString = (value: Buffer) => {
   const length = Buffer.alloc(4)
   length.writeUInt32BE(value.length, 0)
   return Buffer.concat([length, value])
-}
-
-/**
- * Reads the target of the symlink at `linkPath` in the instance whose SFTP
- * endpoint is `path` (path and query); `done` gets its bytes, or the
- * failure. Returns a function that cancels it.
- */
-export const readlink = (
-  options: { readonly dial: Dial; readonly path: string; readonly linkPath: string; readonly timeoutMs?: number },
-  done: (result: Buffer | Failure | SftpStatus | SftpRefused) => void
-): () => void => {
-  let finished = false
-  let destroy = () => {}
-  const finish = (result: Buffer | Failure | SftpStatus | SftpRefused) => {
-    if (finished) return
-    finished = true
-    destroy()
-    done(result)
-  }
-  const cancel = request({
-    dial: options.dial,
-    method: "GET",
-    path: options.path,
-    headers: { Connection: "Upgrade", Upgrade: "sftp" },
-    maxBody: 64 * 1024,
-    timeoutMs: options.timeoutMs ?? 30_000
-  }, (result) => {
-    if (result instanceof Error) return finish(result)
-    if (result._tag === "Response") return finish(new SftpRefused(result.status, result.body.toString("utf8")))
-    const { socket } = result
-    destroy = () => socket.destroy()
-    socket.setTimeout(options.timeoutMs ?? 30_000, () => finish(new ProtocolError("SFTP: timed out")))
-    let pending: Buffer = result.head
-    let initialized = false
-    const onPacket = (type: number, body: Buffer): void => {
-      if (!initialized) {
-        if (type !== SSH_FXP_VERSION) return finish(new ProtocolError(`SFTP: expected VERSION, got ${type}`))
-        initialized = true
-        const id = Buffer.alloc(4)
-        id.writeUInt32BE(1, 0)
-        socket.write(packet(SSH_FXP_READLINK, Buffer.concat([id, sshString(Buffer.from(options.linkPath, "utf8"))])))
-        return
-      }
-      if (body.length < 4 || body.readUInt32BE(0) !== 1) {
-        return finish(new ProtocolError("SFTP: answer to another request"))
-      }
-      if (type === SSH_FXP_STATUS) {
-        const code = body.length >= 8 ? body.readUInt32BE(4) : -1
-        const length = body.length >= 12 ? body.readUInt32BE(8) : 0
-        return finish(new SftpStatus(code, body.subarray(12, 12 + length).toString("utf8")))
-      }
-      if (type !== SSH_FXP_NAME || body.length < 12 || body.readUInt32BE(4) < 1) {
-        return finish(new ProtocolError(`SFTP: unexpected answer ${type}`))
-      }
-      const length = body.readUInt32BE(8)
-      if (12 + length > body.length) return finish(new ProtocolError("SFTP: truncated name"))
-      return finish(Buffer.from(body.subarray(12, 12 + length)))
-    }
-    const onData = (chunk: Buffer) => {
-      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
-      for (;;) {
-        if (finished || pending.length < 4) return
-        const length = pending.readUInt32BE(0)
-        if (length < 1 || length > MAX_PACKET) return finish(new ProtocolError(`SFTP: packet of ${length} bytes`))
-        if (pending.length < 4 + length) return
-        const type = pending.readUInt8(4)
-        const body = pending.subarray(5, 4 + length)
-        pending = pending.subarray(4 + length)
-        onPacket(type, body)
-      }
-    }
-    socket.on("data", onData)
-    socket.on("error", (error) => finish(error))
-    socket.on("end", () => finish(new ProtocolError("SFTP: the connection closed")))
-    const version = Buffer.alloc(4)
-    version.writeUInt32BE(3, 0)
-    socket.write(packet(SSH_FXP_INIT, version))
-    if (pending.length > 0) onData(Buffer.alloc(0))
-  })
-  return () => {
-    if (finished) return
-    finished = true
-    cancel()
-    destroy()
-  }
 }
 
 // --- A session: requests by id over one connection -----------------------------
@@ -304,6 +220,17 @@ export class SftpSession {
   private async ok(type: number, payload: Buffer): Promise<void> {
     const status = SftpSession.status(await this.call(type, payload))
     if (status.code !== FX_OK) throw status
+  }
+
+  /** The target of the symlink at `path`, as it is written (its bytes). */
+  async readlink(path: string): Promise<Buffer> {
+    const answer = await this.call(SSH_FXP_READLINK, sshString(Buffer.from(path, "utf8")))
+    if (answer.type !== SSH_FXP_NAME) throw SftpSession.status(answer)
+    const body = answer.body
+    if (body.length < 8 || body.readUInt32BE(0) < 1) throw new ProtocolError("SFTP: no name in the answer")
+    const length = body.readUInt32BE(4)
+    if (8 + length > body.length) throw new ProtocolError("SFTP: truncated name")
+    return Buffer.from(body.subarray(8, 8 + length))
   }
 
   /** What is at `path`, not following a symlink; `undefined` when nothing is. */
