@@ -106,14 +106,29 @@ export class HostPath extends Schema.TaggedClass<HostPath>("@repoman/core/Contai
 }) {}
 
 /**
- * Where an instance's repo lives. Today always a host directory
- * ({@link HostPath}); an engine that cannot reach the host's files (a remote
- * one) will keep it in a storage volume instead.
+ * The repo is a storage volume of the engine, one per project, mounted at
+ * `path` inside (owned by the container user 1000:1000). The runtime names
+ * the volume after the instance and keeps it when the instance is removed
+ * (remove never deletes a repo): a new instance of the same name takes it
+ * up again. It is how a repo lives where the engine cannot mount the host's
+ * files (a remote engine, see `ContainerRuntime.hostPaths`).
  *
  * @since 0.1.0
  * @category models
  */
-export const RepoStorage = Schema.Union([HostPath])
+export class Volume extends Schema.TaggedClass<Volume>("@repoman/core/ContainerRuntime/Volume")("Volume", {
+  path: AbsolutePath
+}) {}
+
+/**
+ * Where an instance's repo lives: a host directory ({@link HostPath}), or,
+ * when the engine cannot reach the host's files (a remote one), a storage
+ * volume of the engine ({@link Volume}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RepoStorage = Schema.Union([HostPath, Volume])
 /**
  * The decoded type of the `RepoStorage` schema.
  *
@@ -417,6 +432,23 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
 }) {}
 
 /**
+ * Why an engine that cannot mount this host's paths (`hostPaths: false`)
+ * cannot make an instance from `spec`, or why no engine can (a git cover
+ * needs a host path repo); `undefined` when it can.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const hostPathProblem = (spec: InstanceSpec, hostPaths: boolean): string | undefined => {
+  if (spec.gitCover !== undefined && spec.repo?._tag !== "HostPath") return "a git cover needs a host path repo"
+  if (hostPaths) return undefined
+  if (spec.repo?._tag === "HostPath") return "the engine cannot mount this host's paths: the repo must be a volume"
+  if (spec.mounts.length > 0) return "the engine cannot mount this host's paths"
+  if (spec.idMapping?._tag === "HostUser") return "the engine cannot map this host's user"
+  return undefined
+}
+
+/**
  * A change to an existing instance's own settings: each field given
  * replaces that setting whole (`profiles` in order, `mounts`, `env`,
  * `limits`); the ones left out are kept. The repo, the git seal, the id
@@ -692,6 +724,128 @@ export class FileInfo extends Schema.Class<FileInfo>("@repoman/core/ContainerRun
 }) {}
 
 /**
+ * A repo volume (see {@link Volume}) as the engine reports it: the
+ * instance it was made for (its name), the instances that use it now,
+ * whether repoman made it and for which host uid, when it was made, and its
+ * automatic snapshots (`snapshotSchedule`: a cron expression or `@hourly`,
+ * `@daily`, ...; `snapshotExpiry`: how long one is kept, `1d`, `2w`, ...;
+ * `None` when not set).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RepoVolume extends Schema.Class<RepoVolume>("@repoman/core/ContainerRuntime/RepoVolume")({
+  name: ProjectName,
+  usedBy: Schema.Array(ProjectName),
+  managed: Schema.Boolean,
+  owner: Schema.Option(Schema.Int),
+  createdAt: Schema.DateTimeUtc,
+  snapshotSchedule: Schema.Option(Schema.String),
+  snapshotExpiry: Schema.Option(Schema.String)
+}) {}
+
+/**
+ * The automatic snapshots of a repo volume: `schedule` (a cron expression,
+ * or `@hourly`, `@daily`, `@weekly`, `@monthly`, `@startup`) and `expiry`
+ * (how long each is kept: a number and a unit, `30M`, `1H`, `1d`, `2w`,
+ * `1m`, `1y`; absent: kept until deleted).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class SnapshotPolicy extends Schema.Class<SnapshotPolicy>("@repoman/core/ContainerRuntime/SnapshotPolicy")({
+  schedule: Schema.NonEmptyString.pipe(
+    Schema.check(Schema.makeFilter((s: string) => !/[\0\n\r]/.test(s) || "a schedule holds no line break or NUL"))
+  ),
+  expiry: Schema.optionalKey(
+    Schema.String.pipe(
+      Schema.check(
+        Schema.makeFilter((s: string) =>
+          /^(?:\d+[MHdwmy])(?: \d+[MHdwmy])*$/.test(s) || "an expiry is a number and a unit (M, H, d, w, m, y), e.g. 2w"
+        )
+      )
+    )
+  )
+}) {}
+
+/**
+ * The name of a snapshot of a repo volume: letters, digits, `.`, `_` and
+ * `-`, starting with a letter or digit, at most 63 characters (no `/`:
+ * Incus separates volume and snapshot with it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SnapshotName = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(s)
+      || "a snapshot name is letters, digits, '.', '_' and '-' (at most 63, starting with a letter or digit)"
+    )
+  )
+)
+
+/**
+ * A snapshot of a repo volume: its name and when it was taken.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class VolumeSnapshot extends Schema.Class<VolumeSnapshot>("@repoman/core/ContainerRuntime/VolumeSnapshot")({
+  name: Schema.String,
+  createdAt: Schema.DateTimeUtc
+}) {}
+
+/**
+ * The owner and permission bits of a file written by
+ * `ContainerRuntime.writeFile`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface WriteFileOptions {
+  readonly uid: number
+  readonly gid: number
+  /**
+   * Permission bits, e.g. `0o644`: at most `0o777` (setuid, setgid and the
+   * sticky bit cannot be set this way: Incus's file server drops them).
+   */
+  readonly mode: number
+}
+
+/**
+ * How a repo volume is exported or imported as an archive: at most
+ * `maxBytes` bytes go through (a larger archive fails the transfer; what a
+ * container wrote is attacker input).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ArchiveOptions {
+  readonly maxBytes: number
+}
+
+/**
+ * Whether `name` is one entry of a directory, safe to join to its
+ * directory's path: not empty, not `.` or `..`, no `/` and no NUL byte.
+ * Names read from an instance are attacker input; `listDirectory` keeps only
+ * these.
+ *
+ * @example
+ * ```ts
+ * import { isEntryName } from "@repoman/core/ContainerRuntime"
+ * isEntryName("src")   // true
+ * isEntryName("..")    // false
+ * isEntryName("a/b")   // false
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const isEntryName = (name: string): boolean =>
+  name.length > 0 && name !== "." && name !== ".." && !name.includes("/") && !name.includes("\0")
+
+/**
  * The owner and permission bits of a directory made by
  * `ContainerRuntime.makeDirectory`. `mode` defaults to `0o755`.
  *
@@ -779,7 +933,16 @@ export interface ManagedObjects {
  * @since 0.1.0
  * @category errors
  */
-export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image", "storage pool", "directory"])
+export const ObjectKind = Schema.Literals([
+  "namespace",
+  "instance",
+  "profile",
+  "image",
+  "storage pool",
+  "directory",
+  "volume",
+  "snapshot"
+])
 /**
  * The decoded type of the `ObjectKind` schema.
  *
@@ -992,6 +1155,14 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** The host uid the runtime acts for: the owner recorded on everything it makes. */
   readonly owner: number
 
+  /**
+   * Whether instances can mount this host's paths (Incus: the daemon is
+   * local, reached on its unix socket). When not, `create` refuses a
+   * {@link HostPath} repo, host mounts, a git cover and a host id mapping:
+   * the repo lives in a {@link Volume}.
+   */
+  readonly hostPaths: boolean
+
   /** What the runtime may do with the engine (see {@link EngineAccess}). */
   access(): Effect.Effect<EngineAccess, ContainerRuntimeError>
 
@@ -1120,8 +1291,83 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** Lets a frozen instance run again; `Conflict` if it is not frozen. */
   unfreeze(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
 
-  /** Deletes an instance, stopping it first if it runs. */
+  /**
+   * Deletes an instance, stopping it first if it runs. Its repo volume, if
+   * it has one, is kept (a repo is never deleted with its instance): see
+   * {@link deleteRepoVolume}.
+   */
   remove(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Reads the repo volume made for instance `name` (see {@link Volume});
+   * `NotFound` (kind `volume`) when there is none.
+   */
+  getRepoVolume(name: ProjectName): Effect.Effect<RepoVolume, ContainerRuntimeError>
+
+  /** Lists the repo volumes of the namespace (those named like an instance can be). */
+  listRepoVolumes(): Effect.Effect<ReadonlyArray<RepoVolume>, ContainerRuntimeError>
+
+  /**
+   * Deletes the repo volume of `name`, with its snapshots: the explicit way
+   * to lose a repo. `NotFound` when there is none; `Conflict` while an
+   * instance uses it, or when repoman did not make it or made it for
+   * another owner.
+   */
+  deleteRepoVolume(name: ProjectName): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Sets (or, with `undefined`, takes away) the automatic snapshots of the
+   * repo volume of `name`. `NotFound` when there is none, `Conflict` when it
+   * is not the runtime owner's.
+   */
+  setRepoVolumeSnapshots(
+    name: ProjectName,
+    policy: SnapshotPolicy | undefined
+  ): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Takes a snapshot named `snapshot` (a {@link SnapshotName}) of the repo
+   * volume of `name`, while its instance runs or not. `AlreadyExists` when
+   * the name is taken, `NotFound` when there is no volume, `OperationFailed`
+   * for a malformed name.
+   */
+  snapshotRepoVolume(name: ProjectName, snapshot: string): Effect.Effect<VolumeSnapshot, ContainerRuntimeError>
+
+  /** The snapshots of the repo volume of `name`, oldest first; `NotFound` when there is no volume. */
+  listRepoVolumeSnapshots(name: ProjectName): Effect.Effect<ReadonlyArray<VolumeSnapshot>, ContainerRuntimeError>
+
+  /**
+   * Puts the repo volume of `name` back as it was in `snapshot` (what was
+   * written since is lost; the snapshot and later ones are kept). An
+   * instance using the volume that runs is stopped for it and started
+   * again. `NotFound` (kind `snapshot`) for a missing snapshot.
+   */
+  restoreRepoVolume(name: ProjectName, snapshot: string): Effect.Effect<void, ContainerRuntimeError>
+
+  /** Deletes one snapshot of the repo volume of `name`; `NotFound` (kind `snapshot`) when missing. */
+  deleteRepoVolumeSnapshot(name: ProjectName, snapshot: string): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * The repo volume of `name` as an archive (Incus: a backup tarball of the
+   * volume, without its snapshots), streamed as it is made: nothing is held
+   * whole. It fails with `OperationFailed` once more than
+   * `options.maxBytes` bytes came. The engine's temporary backup is deleted
+   * when the stream ends, fails or is interrupted.
+   */
+  exportRepoVolume(name: ProjectName, options: ArchiveOptions): Stream.Stream<Uint8Array, ContainerRuntimeError>
+
+  /**
+   * Makes the repo volume of `name` from an archive made by
+   * {@link exportRepoVolume} (of any name), streamed to the engine as it is
+   * read, and records the runtime's owner on it. `AlreadyExists` when `name`
+   * has a volume; `OperationFailed` when the archive is not one, or passes
+   * `options.maxBytes` bytes (no volume is left then).
+   */
+  importRepoVolume<E>(
+    name: ProjectName,
+    archive: Stream.Stream<Uint8Array, E>,
+    options: ArchiveOptions
+  ): Effect.Effect<RepoVolume, ContainerRuntimeError | E>
 
   /**
    * Runs `argv` (no shell involved) in a running instance and captures its
@@ -1144,7 +1390,8 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * stream, failing with `OperationFailed` when nothing (or not a regular
    * file) is there or once more than `options.maxBytes` bytes came. What a
    * container wrote is attacker input: the cap is what keeps it from
-   * filling the host.
+   * filling the host. A path on a repo volume needs the instance running
+   * (`Conflict`: the volume is mounted only then).
    */
   readFile(
     name: ProjectName,
@@ -1169,6 +1416,33 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * must change owner and the instance is not running.
    */
   makeDirectory(name: ProjectName, path: string, options: DirectoryOptions): Effect.Effect<void, ContainerRuntimeError>
+
+  /**
+   * Writes the regular file at `path` (absolute; its parent must be a
+   * directory) in the instance, running or stopped, with `content` (bytes,
+   * or a stream sent as it is read) and the owner and mode of `options`.
+   * What is at `path` is replaced: a file, or a symlink, which is never
+   * followed (the link goes, the file takes its place); a directory there is
+   * `Conflict`. A path on a repo volume needs the instance running (the
+   * volume is mounted only then: `Conflict`); a mode beyond `0o777` is
+   * `OperationFailed`.
+   */
+  writeFile<E = never>(
+    name: ProjectName,
+    path: string,
+    content: Uint8Array | Stream.Stream<Uint8Array, E>,
+    options: WriteFileOptions
+  ): Effect.Effect<void, ContainerRuntimeError | E>
+
+  /**
+   * The names in the directory at `path` (absolute) of the instance, sorted;
+   * `Conflict` when it is not a directory, `OperationFailed` when nothing is
+   * there, `Conflict` too for a path on a repo volume while the instance
+   * is not running. A name from the container is attacker input: one that is not a
+   * plain entry name ({@link isEntryName}: `/`, `.`, `..`, NUL) fails the
+   * listing with `OperationFailed`.
+   */
+  listDirectory(name: ProjectName, path: string): Effect.Effect<ReadonlyArray<string>, ContainerRuntimeError>
 
   /**
    * Makes `path` (absolute; its parent must exist) a symbolic link to

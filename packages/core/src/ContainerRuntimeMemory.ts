@@ -35,6 +35,7 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import { Base64 } from "effect/encoding"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -52,12 +53,14 @@ import {
   ExecResult,
   FileInfo,
   Forbidden,
+  hostPathProblem,
   IdRange,
   type Instance,
   type InstanceChange,
   instanceFromSpec,
   InstanceSpec,
   type InstanceStatus,
+  isEntryName,
   LabelKey,
   Mount,
   Namespace,
@@ -69,8 +72,13 @@ import {
   Profile,
   ProfileInfo,
   ProfileSpec,
+  RepoVolume,
+  SnapshotName,
+  type SnapshotPolicy,
   StoragePool,
-  UpdateResult
+  UpdateResult,
+  VolumeSnapshot,
+  type WriteFileOptions
 } from "./ContainerRuntime.ts"
 import type { IdMapping } from "./IdMapping.ts"
 import { ProfileName, type ProjectName } from "./Ids.ts"
@@ -158,6 +166,11 @@ export interface MemoryOptions {
   readonly refuseUpdate?: (name: ProjectName, change: InstanceChange) => string | undefined
   /** The local images instances can be made from (`checkNamespace` notes the others). Default: any. */
   readonly images?: ReadonlyArray<string>
+  /**
+   * Whether instances can mount the host's paths (`hostPaths`). Default
+   * `true`; `false` behaves as a remote engine: repos live in volumes.
+   */
+  readonly hostPaths?: boolean
 }
 
 /**
@@ -199,15 +212,18 @@ export interface MemoryContainerRuntime extends ContainerRuntimeShape {
   /** Makes (or replaces) a namespace made by other means: `origin` says by whom, `spec` how it restricts. */
   readonly putForeignNamespace: (spec: NamespaceSpec, origin: Origin) => Effect.Effect<void>
   /**
-   * Puts a regular file with `content` at `path` (absolute, its parent a
-   * directory) in an instance, as an image or a command inside would: what
-   * `readFile` and `readTextFile` then read.
+   * `writeFile` of the service, which also takes text, and without
+   * `options` makes the file root's with mode 0644, as an image or a
+   * command inside would: what `readFile` and `readTextFile` then read.
    */
-  readonly writeFile: (
+  readonly writeFile: <E = never>(
     name: ProjectName,
     path: string,
-    content: Uint8Array | string
-  ) => Effect.Effect<void, ContainerRuntimeError>
+    content: Uint8Array | string | Stream.Stream<Uint8Array, E>,
+    options?: WriteFileOptions
+  ) => Effect.Effect<void, ContainerRuntimeError | E>
+  /** Makes a repo volume for `name` by other means than this runtime: by default not managed. */
+  readonly putForeignVolume: (name: ProjectName, origin?: Origin) => Effect.Effect<void, ContainerRuntimeError>
   /** Sets what `mountTable` reports for an instance (`undefined`: `None` again). */
   readonly setMountTable: (
     name: ProjectName,
@@ -225,13 +241,93 @@ interface InstanceState {
   owner: Option.Option<number>
   readonly idRange: Option.Option<IdRange>
   status: InstanceStatus
-  /** What `fileInfo` and `makeDirectory` see, by absolute path. */
-  readonly files: Map<string, FileInfo>
+  /** What `fileInfo` and `makeDirectory` see, by absolute path (the repo volume's under its mount point). */
+  readonly files: Tree<FileInfo>
   /** The content of the regular files `writeFile` made, by absolute path. */
-  readonly contents: Map<string, Uint8Array>
+  readonly contents: Tree<Uint8Array>
   /** What `mountTable` reports (set by `setMountTable`). */
   mountTable: ReadonlyArray<MountEntry> | undefined
 }
+
+/** A repo volume: its entries by path relative to its root (`""` is the root, `/src` an entry). */
+interface VolumeState {
+  readonly files: Map<string, FileInfo>
+  readonly contents: Map<string, Uint8Array>
+  readonly createdAt: DateTime.Utc
+  managed: boolean
+  owner: Option.Option<number>
+  policy: SnapshotPolicy | undefined
+  readonly snapshots: Map<string, {
+    readonly createdAt: DateTime.Utc
+    readonly files: Map<string, FileInfo>
+    readonly contents: Map<string, Uint8Array>
+  }>
+}
+
+/**
+ * A map by absolute path of an instance, where the paths at and under a
+ * volume's mount point are the volume's own (by path relative to it).
+ */
+class Tree<V> {
+  readonly own: Map<string, V>
+  readonly mount: () => { readonly path: string; readonly map: Map<string, V> } | undefined
+  constructor(own: Map<string, V>, mount: () => { readonly path: string; readonly map: Map<string, V> } | undefined) {
+    this.own = own
+    this.mount = mount
+  }
+  private route(path: string): readonly [Map<string, V>, string] {
+    const m = this.mount()
+    return m !== undefined && (path === m.path || path.startsWith(`${m.path}/`))
+      ? [m.map, path.slice(m.path.length)]
+      : [this.own, path]
+  }
+  get(path: string): V | undefined {
+    const [map, key] = this.route(path)
+    return map.get(key)
+  }
+  has(path: string): boolean {
+    const [map, key] = this.route(path)
+    return map.has(key)
+  }
+  set(path: string, value: V): void {
+    const [map, key] = this.route(path)
+    map.set(key, value)
+  }
+  delete(path: string): void {
+    const [map, key] = this.route(path)
+    map.delete(key)
+  }
+  keys(): ReadonlyArray<string> {
+    const m = this.mount()
+    const own = Array.from(this.own.keys()).filter((k) => m === undefined || !coveredBy(k, [m.path]))
+    return m === undefined ? own : [...own, ...Array.from(m.map.keys(), (k) => `${m.path}${k}`)]
+  }
+}
+
+/** The bytes of `chunks`, one after the other. */
+const concatBytes = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
+/** The wire form of a memory volume archive (file content in base64). */
+const MemoryArchive = Schema.fromJsonString(Schema.Struct({
+  format: Schema.Literal("repoman-memory-volume/1"),
+  entries: Schema.Array(Schema.Struct({
+    path: Schema.String,
+    type: Schema.Literals(["file", "directory", "symlink"]),
+    uid: Schema.Int,
+    gid: Schema.Int,
+    mode: Schema.Int,
+    target: Schema.optionalKey(Schema.String),
+    content: Schema.optionalKey(Schema.String)
+  }))
+}))
 
 const rootDirectory = (mode: number) => new FileInfo({ type: "directory", uid: 0, gid: 0, mode })
 
@@ -278,6 +374,7 @@ const isDirectory = (state: InstanceState, path: string): boolean => {
 }
 
 interface NamespaceState {
+  readonly volumes: Map<ProjectName, VolumeState>
   description: string
   allowedPaths: ReadonlyArray<string>
   idMapping: Option.Option<IdMapping>
@@ -294,6 +391,7 @@ const fail = (reason: ContainerRuntimeErrorReason) => Effect.fail(new ContainerR
 const emptyResult = new ExecResult({ exitCode: 0, stdout: "", stderr: "" })
 
 const newNamespace = (root: ProfileSpec): NamespaceState => ({
+  volumes: new Map(),
   description: "",
   allowedPaths: [],
   idMapping: Option.none(),
@@ -399,6 +497,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
   Effect.sync(() => {
     const current = options.namespace ?? "default"
     const owner = options.owner ?? 1000
+    const hostPaths = options.hostPaths ?? true
     const handler: ExecHandler = options.exec ?? (() => Effect.succeed(emptyResult))
     const access = options.access ?? new EngineAccess({
       identity: "memory",
@@ -509,6 +608,18 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
           const missing = spec.profiles.find((p) => !ns.profiles.has(p))
           if (missing !== undefined) return notFound("profile", missing)
+          const problem = hostPathProblem(spec, hostPaths)
+          if (problem !== undefined) return failed("create", spec.name, problem)
+          const repo = spec.repo
+          let volume = ns.volumes.get(spec.name)
+          if (repo?._tag === "Volume" && volume !== undefined) {
+            const refused = volumeRefusal(volume)
+            if (refused !== undefined) return conflict("volume", spec.name, refused)
+          }
+          if (repo?._tag === "Volume" && volume === undefined) {
+            volume = newVolume(createdAt, ours)
+            ns.volumes.set(spec.name, volume)
+          }
           // What this runtime makes gets a host id range of its own.
           const idRange = origin === ours
             ? Option.some(new IdRange({ base: 1_000_000 + 65_536 * ++ranges, size: 65_536 }))
@@ -520,9 +631,18 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             owner: origin.owner,
             idRange,
             status: "Running",
-            files: initialFiles(),
-            contents: new Map([["/etc/passwd", new TextEncoder().encode(initialPasswd)]]),
+            files: new Tree(initialFiles(), () => mounted(repo, volume?.files)),
+            contents: new Tree(
+              new Map([["/etc/passwd", new TextEncoder().encode(initialPasswd)]]),
+              () => mounted(repo, volume?.contents)
+            ),
             mountTable: undefined
+          }
+          // The volume's mount point is made by the engine, its parents root's.
+          if (repo?._tag === "Volume") {
+            for (const p of (Option.getOrUndefined(prefixes(repo.path)) ?? []).slice(0, -1)) {
+              if (!state.files.has(p)) state.files.set(p, rootDirectory(0o755))
+            }
           }
           ns.instances.set(spec.name, state)
           return Effect.succeed(toInstance(state))
@@ -531,6 +651,85 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
 
     const failed = (operation: string, name: string, detail: string) =>
       fail(new OperationFailed({ kind: "instance", name, operation, detail }))
+
+    /** Why a volume may not be taken up for this runtime's owner, if it may not. */
+    const volumeRefusal = (volume: VolumeState): string | undefined =>
+      !volume.managed
+        ? "was not made by repoman"
+        : Option.isSome(volume.owner) && volume.owner.value !== owner
+        ? `belongs to host uid ${volume.owner.value}`
+        : Option.isNone(volume.owner)
+        ? "records no owner"
+        : undefined
+
+    const newVolume = (createdAt: DateTime.Utc, origin: Origin): VolumeState => ({
+      files: new Map([["", new FileInfo({ type: "directory", uid: 1000, gid: 1000, mode: 0o755 })]]),
+      contents: new Map(),
+      createdAt,
+      managed: origin.managed,
+      owner: origin.owner,
+      policy: undefined,
+      snapshots: new Map()
+    })
+
+    /** Whether `path` lies on the instance's repo volume. */
+    const onVolume = (state: InstanceState, path: string) =>
+      state.spec.repo?._tag === "Volume" && coveredBy(path, [state.spec.repo.path])
+
+    const mounted = <V>(repo: InstanceSpec["repo"], map: Map<string, V> | undefined) =>
+      repo?._tag === "Volume" && map !== undefined ? { path: repo.path, map } : undefined
+
+    const usersOfVolume = (ns: NamespaceState, name: ProjectName): ReadonlyArray<ProjectName> => {
+      const user = ns.instances.get(name)
+      return user?.spec.repo?._tag === "Volume" ? [name] : []
+    }
+
+    const toRepoVolume = (ns: NamespaceState, name: ProjectName, volume: VolumeState) =>
+      new RepoVolume({
+        name,
+        usedBy: usersOfVolume(ns, name),
+        managed: volume.managed,
+        owner: volume.owner,
+        createdAt: volume.createdAt,
+        snapshotSchedule: Option.fromUndefinedOr(volume.policy?.schedule),
+        snapshotExpiry: Option.fromUndefinedOr(volume.policy?.expiry)
+      })
+
+    const withVolume = <A>(
+      name: ProjectName,
+      f: (volume: VolumeState, ns: NamespaceState) => Effect.Effect<A, ContainerRuntimeError>
+    ) =>
+      inNamespace((ns) => {
+        const volume = ns.volumes.get(name)
+        return volume === undefined ? notFound("volume", name) : f(volume, ns)
+      })
+
+    const ownVolume = <A>(
+      name: ProjectName,
+      f: (volume: VolumeState, ns: NamespaceState) => Effect.Effect<A, ContainerRuntimeError>
+    ) =>
+      withVolume(name, (volume, ns) => {
+        const refused = volumeRefusal(volume)
+        return refused === undefined ? f(volume, ns) : conflict("volume", name, refused)
+      })
+
+    const replaceAll = <V>(target: Map<string, V>, from: Map<string, V>) => {
+      target.clear()
+      for (const [k, v] of from) target.set(k, v)
+    }
+
+    /** The bytes of `content`, read whole (memory keeps files whole anyway). */
+    const bytesOf = <E>(content: Uint8Array | string | Stream.Stream<Uint8Array, E>) =>
+      typeof content === "string"
+        ? Effect.succeed(new TextEncoder().encode(content))
+        : content instanceof Uint8Array
+        ? Effect.succeed(content)
+        : Stream.runFold(content, () => new Uint8Array(), (acc, chunk) => {
+          const next = new Uint8Array(acc.length + chunk.length)
+          next.set(acc)
+          next.set(chunk, acc.length)
+          return next
+        })
 
     /** Config keys of a profile that only take effect when the instance starts. */
     const startOnly = (key: string) => /^(?:linux\.sysctl\.|security\.|raw\.)/.test(key)
@@ -652,6 +851,8 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       namespace: current,
 
       owner,
+
+      hostPaths,
 
       access: () => Effect.succeed(access),
 
@@ -849,6 +1050,9 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
       readFile: (name, path, { maxBytes }) =>
         Stream.unwrap(withInstance(name, (state) => {
           const normal = Option.getOrUndefined(Option.map(prefixes(path), (ps) => ps.at(-1) ?? "/"))
+          if (normal !== undefined && state.status !== "Running" && onVolume(state, normal)) {
+            return conflict("instance", name, `is not running: ${path} is on a volume, mounted only while it runs`)
+          }
           const content = normal === undefined ? undefined : state.contents.get(normal)
           if (content === undefined || state.files.get(normal ?? "")?.type !== "file") {
             return failed("read file", name, `no regular file at ${path}`)
@@ -857,13 +1061,222 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           return Effect.succeed(Stream.make(content))
         })),
 
-      writeFile: (name, path, content) =>
-        withInstance(name, (state) =>
-          Effect.flatMap(entryUnder(state, name, "write file", path), (target) =>
-            Effect.sync(() => {
-              state.files.set(target, new FileInfo({ type: "file", uid: 0, gid: 0, mode: 0o644 }))
-              state.contents.set(target, typeof content === "string" ? new TextEncoder().encode(content) : content)
+      writeFile: <E = never>(
+        name: ProjectName,
+        path: string,
+        content: Uint8Array | string | Stream.Stream<Uint8Array, E>,
+        writeOptions?: WriteFileOptions
+      ) =>
+        Effect.flatMap(bytesOf(content), (bytes) =>
+          withInstance(name, (state) =>
+            Effect.flatMap(entryUnder(state, name, "write file", path), (target) => {
+              if (state.files.get(target)?.type === "directory") {
+                return conflict("instance", name, `${path} is a directory`)
+              }
+              // A symlink at `path` is replaced, never followed.
+              const { gid = 0, mode = 0o644, uid = 0 } = writeOptions ?? {}
+              if ((mode & ~0o777) !== 0) {
+                return failed(
+                  "write file",
+                  name,
+                  `mode ${mode.toString(8)}: only the permission bits (0777) can be set`
+                )
+              }
+              if (state.status !== "Running" && onVolume(state, target)) {
+                return conflict("instance", name, `is not running: ${path} is on a volume, mounted only while it runs`)
+              }
+              state.files.set(target, new FileInfo({ type: "file", uid, gid, mode }))
+              state.contents.set(target, bytes)
+              return Effect.void
             }))),
+
+      listDirectory: (name, path) =>
+        withInstance(name, (state) => {
+          const target = Option.getOrUndefined(prefixes(path))?.at(-1) ?? (path === "/" ? "/" : undefined)
+          if (target === undefined) {
+            return failed("list directory", name, `${path} is not absolute`)
+          }
+          if (state.status !== "Running" && onVolume(state, target)) {
+            return conflict("instance", name, `is not running: ${path} is on a volume, mounted only while it runs`)
+          }
+          const info = state.files.get(target)
+          if (info === undefined) {
+            return failed("list directory", name, `nothing at ${path}`)
+          }
+          if (info.type !== "directory") {
+            return conflict("instance", name, `${path} is not a directory`)
+          }
+          const under = target === "/" ? "/" : `${target}/`
+          const names = state.files.keys().filter((k) =>
+            k.startsWith(under) && k !== under
+          ).map((k) =>
+            k.slice(under.length)
+          ).filter((k) => !k.includes("/"))
+          const bad = names.find((n) => !isEntryName(n))
+          if (bad !== undefined) {
+            return failed("list directory", name, `${path} holds an entry named ${JSON.stringify(bad)}`)
+          }
+          return Effect.succeed(names.sort())
+        }),
+
+      getRepoVolume: (name) => withVolume(name, (volume, ns) => Effect.succeed(toRepoVolume(ns, name, volume))),
+
+      listRepoVolumes: () =>
+        inNamespace((ns) => Effect.succeed(Array.from(ns.volumes, ([name, v]) => toRepoVolume(ns, name, v)))),
+
+      deleteRepoVolume: (name) =>
+        ownVolume(name, (_, ns) => {
+          if (usersOfVolume(ns, name).length > 0) return conflict("volume", name, `is used by instance ${name}`)
+          ns.volumes.delete(name)
+          return Effect.void
+        }),
+
+      putForeignVolume: (name, origin = foreign) =>
+        DateTime.now.pipe(Effect.flatMap((createdAt) =>
+          inNamespace((ns) =>
+            Effect.sync(() => {
+              ns.volumes.set(name, newVolume(createdAt, origin))
+            })
+          )
+        )),
+
+      setRepoVolumeSnapshots: (name, policy) =>
+        ownVolume(name, (volume) =>
+          Effect.sync(() => {
+            volume.policy = policy
+          })),
+
+      snapshotRepoVolume: (name, snapshot) =>
+        DateTime.now.pipe(Effect.flatMap((createdAt) =>
+          ownVolume(name, (volume) => {
+            if (!Schema.is(SnapshotName)(snapshot)) {
+              return failed("snapshot", name, `${JSON.stringify(snapshot)} is not a snapshot name`)
+            }
+            if (volume.snapshots.has(snapshot)) {
+              return fail(new AlreadyExists({ kind: "snapshot", name: `${name}/${snapshot}` }))
+            }
+            volume.snapshots.set(snapshot, {
+              createdAt,
+              files: new Map(volume.files),
+              contents: new Map(volume.contents)
+            })
+            return Effect.succeed(new VolumeSnapshot({ name: snapshot, createdAt }))
+          })
+        )),
+
+      listRepoVolumeSnapshots: (name) =>
+        withVolume(name, (volume) =>
+          Effect.succeed(
+            Array.from(volume.snapshots, ([snapshot, s]) =>
+              new VolumeSnapshot({ name: snapshot, createdAt: s.createdAt }))
+          )),
+
+      restoreRepoVolume: (name, snapshot) =>
+        ownVolume(name, (volume) => {
+          const taken = volume.snapshots.get(snapshot)
+          if (taken === undefined) {
+            return notFound("snapshot", `${name}/${snapshot}`)
+          }
+          replaceAll(volume.files, taken.files)
+          replaceAll(volume.contents, taken.contents)
+          return Effect.void
+        }),
+
+      deleteRepoVolumeSnapshot: (name, snapshot) =>
+        ownVolume(name, (volume) => {
+          if (!volume.snapshots.delete(snapshot)) {
+            return notFound("snapshot", `${name}/${snapshot}`)
+          }
+          return Effect.void
+        }),
+
+      exportRepoVolume: (name, { maxBytes }) =>
+        Stream.unwrap(withVolume(name, (volume) => {
+          const entries = Array.from(volume.files, ([path, info]) => {
+            const content = volume.contents.get(path)
+            return {
+              path,
+              type: info.type,
+              uid: info.uid,
+              gid: info.gid,
+              mode: info.mode,
+              ...(info.target === undefined ? {} : { target: info.target }),
+              ...(content === undefined ? {} : { content: Base64.encode(content) })
+            }
+          })
+          const bytes = new TextEncoder().encode(JSON.stringify({ format: "repoman-memory-volume/1", entries }))
+          if (bytes.length > maxBytes) {
+            return failed("export", name, `the archive is larger than ${maxBytes} bytes`)
+          }
+          const chunks = Array.from({ length: Math.ceil(bytes.length / 65536) }, (_, i) =>
+            bytes.subarray(i * 65536, (i + 1) * 65536))
+          return Effect.succeed(Stream.fromIterable(chunks))
+        })),
+
+      importRepoVolume: <E>(
+        name: ProjectName,
+        archive: Stream.Stream<Uint8Array, E>,
+        { maxBytes }: { readonly maxBytes: number }
+      ) =>
+        inNamespace((ns) =>
+          ns.volumes.has(name) ? fail(new AlreadyExists({ kind: "volume", name })) : Effect.void
+        )
+          .pipe(
+            Effect.andThen(
+              Stream.runFold(archive, () => ({ size: 0, chunks: [] as Array<Uint8Array> }), (acc, chunk) => {
+                acc.size += chunk.length
+                if (acc.size <= maxBytes) acc.chunks.push(chunk)
+                return acc
+              })
+            ),
+            Effect.flatMap(({ chunks, size }) =>
+              size > maxBytes
+                ? failed("import", name, `the archive is larger than ${maxBytes} bytes`)
+                : Schema.decodeUnknownEffect(MemoryArchive)(new TextDecoder().decode(concatBytes(chunks))).pipe(
+                  Effect.mapError(() =>
+                    new ContainerRuntimeError({
+                      reason: new OperationFailed({
+                        kind: "volume",
+                        name,
+                        operation: "import",
+                        detail: "not a volume archive"
+                      })
+                    })
+                  )
+                )
+            ),
+            Effect.flatMap((decoded) =>
+              DateTime.now.pipe(Effect.flatMap((createdAt) =>
+                inNamespace((ns) => {
+                  if (ns.volumes.has(name)) return fail(new AlreadyExists({ kind: "volume", name }))
+                  const broken = decoded.entries.find((e) =>
+                    e.content !== undefined && Base64.decode(e.content)._tag !== "Success"
+                  )
+                  if (broken !== undefined) return failed("import", name, `${broken.path}: content is not base64`)
+                  const volume = newVolume(createdAt, ours)
+                  volume.files.clear()
+                  for (const e of decoded.entries) {
+                    volume.files.set(
+                      e.path,
+                      new FileInfo({
+                        type: e.type,
+                        uid: e.uid,
+                        gid: e.gid,
+                        mode: e.mode,
+                        ...(e.target === undefined ? {} : { target: e.target })
+                      })
+                    )
+                    if (e.content !== undefined) {
+                      const bytes = Base64.decode(e.content)
+                      if (bytes._tag === "Success") volume.contents.set(e.path, bytes.success)
+                    }
+                  }
+                  ns.volumes.set(name, volume)
+                  return Effect.succeed(toRepoVolume(ns, name, volume))
+                })
+              ))
+            )
+          ),
 
       mountTable: (name) =>
         withInstance(
@@ -888,8 +1301,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             return Effect.void
           })),
 
-      exec: (name, argv, execOptions = {}) =>
-        run({ name, argv, options: execOptions, interactive: false }),
+      exec: (name, argv, execOptions = {}) => run({ name, argv, options: execOptions, interactive: false }),
 
       shell: (name, shellOptions = {}) => {
         const { argv = defaultShell, ...execOptions } = shellOptions

@@ -2,10 +2,10 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/testing/TestClock"
-import { ExecResult, InstanceSpec, NamespaceSpec } from "../src/ContainerRuntime.ts"
+import { ExecResult, HostPath, InstanceSpec, Mount, NamespaceSpec, Volume } from "../src/ContainerRuntime.ts"
 import * as ContainerRuntimeMemory from "../src/ContainerRuntimeMemory.ts"
 import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
-import { ContainerRuntimeSuite, emulateSuiteCommands } from "../src/testing/ContainerRuntimeSuite.ts"
+import { ContainerRuntimeSuite, emulateSuiteCommands, RepoVolumeSuite } from "../src/testing/ContainerRuntimeSuite.ts"
 
 ContainerRuntimeSuite(
   "memory",
@@ -21,6 +21,10 @@ ContainerRuntimeSuite(
   }
 )
 
+RepoVolumeSuite("memory without host paths", ContainerRuntimeMemory.layer({ hostPaths: false }), {
+  image: "images:debian/12"
+})
+
 const spec = (name: string, profiles: ReadonlyArray<string> = ["default"]) =>
   new InstanceSpec({
     name: ProjectName.make(name),
@@ -32,6 +36,43 @@ const reasonOf = <A, E extends { readonly reason: { readonly _tag: string } }>(e
   Effect.match(effect, { onFailure: (e) => e.reason._tag, onSuccess: () => "Success" })
 
 describe("ContainerRuntimeMemory", () => {
+  it.effect("without host paths, create refuses a host repo, host mounts, a git cover and a host id mapping", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make({ hostPaths: false })
+      assert.isFalse(runtime.hostPaths)
+      const base = spec("remote")
+      const refused = [
+        new InstanceSpec({ ...base, repo: new HostPath({ source: "/srv/r", path: "/srv/r", readOnly: false }) }),
+        new InstanceSpec({
+          ...base,
+          mounts: [new Mount({ name: "m", source: "/srv/m", path: "/srv/m", readOnly: true })]
+        }),
+        new InstanceSpec({ ...base, repo: new Volume({ path: "/srv/r" }), gitCover: { gitDir: "/srv/g" } }),
+        new InstanceSpec({ ...base, idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } })
+      ]
+      for (const s of refused) assert.strictEqual(yield* reasonOf(runtime.create(s)), "OperationFailed")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+      assert.deepStrictEqual(yield* runtime.listRepoVolumes(), [])
+    }))
+
+  it.effect("a volume another owner's repoman (or no repoman) made is not taken up, written or deleted", () =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntimeMemory.make()
+      const theirs = ProjectName.make("theirs")
+      const foreign = ProjectName.make("foreign")
+      yield* runtime.putForeignVolume(theirs, { managed: true, owner: Option.some(1001) })
+      yield* runtime.putForeignVolume(foreign)
+      for (const name of [theirs, foreign]) {
+        const s = new InstanceSpec({ ...spec(name), repo: new Volume({ path: "/srv/r" }) })
+        assert.strictEqual(yield* reasonOf(runtime.create(s)), "Conflict")
+        assert.strictEqual(yield* reasonOf(runtime.deleteRepoVolume(name)), "Conflict")
+        assert.strictEqual(yield* reasonOf(runtime.snapshotRepoVolume(name, "s")), "Conflict")
+        assert.strictEqual(yield* reasonOf(runtime.restoreRepoVolume(name, "s")), "Conflict")
+      }
+      assert.strictEqual(yield* reasonOf(runtime.get(theirs)), "NotFound")
+      assert.deepStrictEqual((yield* runtime.getRepoVolume(theirs)).owner, Option.some(1001))
+    }))
+
   it.effect("records exec and shell calls and answers them with the handler", () =>
     Effect.gen(function*() {
       const runtime = yield* ContainerRuntimeMemory.make({

@@ -656,6 +656,101 @@ export const StoragePoolPut = Schema.Struct({
  */
 export type StoragePoolPut = typeof StoragePoolPut.Type
 
+/**
+ * `GET /1.0/storage-pools/<pool>/volumes/custom/<name>`: a custom storage
+ * volume of a project.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class StorageVolume extends Schema.Class<StorageVolume>("@repoman/incus/IncusApi/StorageVolume")({
+  name: Schema.String,
+  type: text(),
+  description: text(),
+  config: map(),
+  used_by: strings(),
+  content_type: text(),
+  created_at: text(),
+  location: text()
+}) {}
+
+/**
+ * `POST /1.0/storage-pools/<pool>/volumes/custom`: a new, empty custom volume.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const StorageVolumesPost = Schema.Struct({
+  name: Schema.String,
+  description: Schema.String,
+  config: StringMap,
+  content_type: Schema.Literal("filesystem")
+})
+/**
+ * The decoded type of the `StorageVolumesPost` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StorageVolumesPost = typeof StorageVolumesPost.Type
+
+/**
+ * `PUT /1.0/storage-pools/<pool>/volumes/custom/<name>`: a volume's
+ * settings (replaced whole).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const StorageVolumePut = Schema.Struct({
+  description: Schema.String,
+  config: StringMap
+})
+/**
+ * The decoded type of the `StorageVolumePut` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StorageVolumePut = typeof StorageVolumePut.Type
+
+/**
+ * A snapshot of a custom volume (`name` as Incus lists it: `<volume>/<snapshot>`
+ * with recursion, or the snapshot's own name).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class StorageVolumeSnapshot extends Schema.Class<StorageVolumeSnapshot>(
+  "@repoman/incus/IncusApi/StorageVolumeSnapshot"
+)({
+  name: Schema.String,
+  description: text(),
+  config: map(),
+  created_at: text()
+}) {}
+
+/**
+ * `POST /1.0/storage-pools/<pool>/volumes/custom/<name>/backups`: a backup of
+ * the volume (a tarball Incus keeps until it is deleted or expires).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const StorageVolumeBackupsPost = Schema.Struct({
+  name: Schema.String,
+  expires_at: Schema.String,
+  volume_only: Schema.Boolean,
+  optimized_storage: Schema.Boolean,
+  compression_algorithm: Schema.String
+})
+/**
+ * The decoded type of the `StorageVolumeBackupsPost` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StorageVolumeBackupsPost = typeof StorageVolumeBackupsPost.Type
+
 // ---------------------------------------------------------------------------
 // URLs
 // ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import * as IncusProfiles from "./IncusProfiles.ts"
 import * as IncusProjects from "./IncusProjects.ts"
 import * as IncusSocket from "./IncusSocket.ts"
 import * as IncusStoragePools from "./IncusStoragePools.ts"
+import * as IncusStorageVolumes from "./IncusStorageVolumes.ts"
 import * as IncusTransport from "./IncusTransport.ts"
 
 /**
@@ -48,6 +49,7 @@ export interface IncusClientShape
     IncusProjects.ProjectsClient,
     IncusProfiles.ProfilesClient,
     IncusStoragePools.StoragePoolsClient,
+    IncusStorageVolumes.StorageVolumesClient,
     IncusImages.ImagesClient
 {
   /** The socket the client talks to. */
@@ -153,6 +155,7 @@ export const make = (options: MakeOptions): IncusClientShape => {
     ...IncusProjects.make(transport),
     ...IncusProfiles.make(transport),
     ...IncusStoragePools.make(transport),
+    ...IncusStorageVolumes.make(transport),
     ...IncusImages.make(transport)
   }
 }

@@ -53,6 +53,7 @@ import * as Instances from "./internal/runtime/instances.ts"
 import * as Namespace from "./internal/runtime/namespace.ts"
 import * as Profiles from "./internal/runtime/profiles.ts"
 import { processIo } from "./internal/runtime/session.ts"
+import * as Volumes from "./internal/runtime/volumes.ts"
 
 /**
  * Options of {@link layer}.
@@ -110,11 +111,13 @@ export const make = (
     return ContainerRuntime.of({
       namespace: options.project,
       owner,
+      hostPaths: client.local,
       ...Namespace.make(ctx),
       ...Instances.make(ctx),
       ...Files.make(ctx),
       ...Exec.make(ctx),
-      ...Profiles.make(ctx)
+      ...Profiles.make(ctx),
+      ...Volumes.make(ctx)
     })
   })
 

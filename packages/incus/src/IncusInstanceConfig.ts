@@ -6,6 +6,7 @@
  * | intent | Incus |
  * | --- | --- |
  * | repo ({@link HostPath}) | disk device `repo` (`readonly`; `shift` when ids are shifted) |
+ * | repo ({@link Volume}) | disk device `repo` of custom volume `<instance>` in `pool` (see `IncusVolumeConfig`) |
  * | mounts | a disk device per mount, named as the mount |
  * | env | `environment.<NAME>` |
  * | limits | `limits.cpu`, `limits.memory`, `limits.processes`; `disk`: `size` on the root disk (a copy of the default profile's root disk device); `inotifyInstances`: `linux.sysctl.user.max_inotify_instances` |
@@ -36,7 +37,8 @@ import {
   type InstanceSpec,
   type InstanceStatus,
   Mount,
-  type RepoStorage
+  type RepoStorage,
+  Volume
 } from "@repoman/core/ContainerRuntime"
 import { CONTAINER_ID, type IdMapping } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, type ProjectName } from "@repoman/core/Ids"
@@ -391,7 +393,7 @@ const remotes: Readonly<Record<string, string>> = {
  * @category instances
  */
 export const specProblem = (spec: InstanceSpec): string | undefined => {
-  if (spec.gitCover !== undefined && spec.repo === undefined) return "a git cover needs a repo"
+  if (spec.gitCover !== undefined && spec.repo?._tag !== "HostPath") return "a git cover needs a host path repo"
   const names = spec.mounts.map((m) => m.name)
   const reserved = names.find((n) => RESERVED_DEVICES.includes(n))
   if (reserved !== undefined) return `a mount may not be named "${reserved}" (the runtime's own device)`
@@ -402,7 +404,8 @@ export const specProblem = (spec: InstanceSpec): string | undefined => {
 /**
  * The `config` and `devices` of an instance made from `spec` for host uid
  * `owner`. `rootDisk` is the root disk device its profiles give it, which
- * the instance overrides to set a size limit (none: no size is set).
+ * the instance overrides to set a size limit (none: no size is set);
+ * `volumePool` the pool of its repo volume (a {@link Volume} repo).
  *
  * @since 0.1.0
  * @category instances
@@ -410,14 +413,18 @@ export const specProblem = (spec: InstanceSpec): string | undefined => {
 export const instanceSettings = (
   spec: InstanceSpec,
   owner: number,
-  rootDisk?: readonly [name: string, device: IncusApi.StringMap]
+  rootDisk?: readonly [name: string, device: IncusApi.StringMap],
+  volumePool?: string
 ): { readonly config: IncusApi.StringMap; readonly devices: IncusApi.Devices } => {
   const shift = spec.idMapping?._tag === "Shift"
   const devices: Record<string, IncusApi.StringMap> = Object.fromEntries(
     spec.mounts.map((m) => [m.name, diskDevice(m, shift)])
   )
-  if (spec.repo !== undefined) devices[REPO_DEVICE] = diskDevice(spec.repo, shift)
-  if (spec.repo !== undefined && spec.gitCover !== undefined) {
+  if (spec.repo?._tag === "HostPath") devices[REPO_DEVICE] = diskDevice(spec.repo, shift)
+  if (spec.repo?._tag === "Volume" && volumePool !== undefined) {
+    devices[REPO_DEVICE] = volumeDevice(volumePool, spec.name, spec.repo.path)
+  }
+  if (spec.repo?._tag === "HostPath" && spec.gitCover !== undefined) {
     const dotGit = `${spec.repo.path}/.git`
     const { gitDir, gitFile } = spec.gitCover
     devices[GIT_DEVICE] = diskDevice(
@@ -450,12 +457,30 @@ const statusOf = (status: string): InstanceStatus => statuses.has(status) ? stat
 const asProfileName = Schema.decodeUnknownOption(ProfileName)
 const asImageRef = Schema.decodeUnknownOption(ImageRef)
 
-const repoOf = (devices: IncusApi.Devices): Option.Option<RepoStorage> => {
+/**
+ * The disk device of a custom volume of `pool` mounted at `path`.
+ *
+ * @since 0.1.0
+ * @category devices
+ */
+export const volumeDevice = (pool: string, volume: string, path: string): IncusApi.StringMap => ({
+  type: "disk",
+  pool,
+  source: volume,
+  path
+})
+
+const repoOf = (devices: IncusApi.Devices, name: string): Option.Option<RepoStorage> => {
   const device = devices[REPO_DEVICE]
-  return device !== undefined && isHostDisk(device)
-    ? Option.some(
+  if (device !== undefined && isHostDisk(device)) {
+    return Option.some(
       new HostPath({ source: device["source"] ?? "", path: device["path"] ?? "", readOnly: isTrue(device["readonly"]) })
     )
+  }
+  // The instance's own volume (named after it): another volume is not its repo.
+  return device !== undefined && device["type"] === "disk" && device["pool"] !== undefined &&
+      device["source"] === name && (device["path"] ?? "").startsWith("/")
+    ? Option.some(new Volume({ path: device["path"] ?? "" }))
     : Option.none()
 }
 
@@ -510,7 +535,7 @@ export const toInstance = (i: IncusApi.Instance, name: ProjectName): Instance =>
     status: statusOf(i.status),
     image: Option.orElse(asImageRef(i.config[imageKey]), () => asImageRef(i.config["volatile.base_image"])),
     profiles: i.profiles.flatMap((p) => Option.toArray(asProfileName(p))),
-    repo: repoOf(i.devices),
+    repo: repoOf(i.devices, i.name),
     mounts: hostDisks.filter(([n]) => !RESERVED_DEVICES.includes(n)).map(([n, d]) => mountOf(n, d)),
     env: envOf(i.config),
     limits: limitsOf(i.config, i.devices),

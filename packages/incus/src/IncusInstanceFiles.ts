@@ -21,9 +21,10 @@ import {
   InstanceFileHeaders,
   Operation
 } from "./IncusApi.ts"
-import { classify, IncusError } from "./IncusError.ts"
+import { classify, errnoCode, IncusError, OperationFailed, unavailable } from "./IncusError.ts"
 import { instancePath } from "./IncusInstances.ts"
-import { type Call, labelOf, seg, type Transport } from "./IncusTransport.ts"
+import { type Call, labelOf, seg, target as callTarget, type Transport } from "./IncusTransport.ts"
+import { FX_NO_SUCH_FILE, SftpRefused, SftpSession, SftpStatus } from "./internal/wire/sftp.ts"
 
 /**
  * An exec session Incus has set up: its operation and the secret of each
@@ -51,6 +52,20 @@ export interface ExecStatus {
   readonly code: number
   readonly failure?: string
 }
+
+/**
+ * What {@link InstanceFilesClient.createInstanceFile} did: wrote the file,
+ * found a directory at the path (nothing written), or had the creation
+ * refused (the parent is missing or not a directory, or something was put
+ * at the path meanwhile: `detail` is the server's word).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type CreateFileOutcome =
+  | { readonly _tag: "Written" }
+  | { readonly _tag: "Directory" }
+  | { readonly _tag: "Refused"; readonly missing: boolean; readonly detail: string }
 
 /** The statuses Incus reports as failed operations, by its message. */
 const failureStatus: Readonly<Record<string, number>> = {
@@ -146,7 +161,48 @@ export interface InstanceFilesClient {
     owner: InstanceDirectoryPost
   ) => Effect.Effect<void, IncusError>
 
-  /** `GET /1.0/instances/NAME/files?path=PATH` of a symlink: its target (the body). */
+  /**
+   * Writes the regular file at `path` over the instance's SFTP endpoint,
+   * never through a symlink: what is at `path` (a file, a symlink: not a
+   * directory) is removed, the file is created anew with `O_EXCL` (so a
+   * link planted meanwhile fails it), `content` is written as it is read,
+   * then owner and mode are set on the open file. A failed write removes
+   * what it made. A failure of `content` is passed on as it was thrown.
+   */
+  readonly createInstanceFile: (
+    project: string,
+    name: string,
+    path: string,
+    content: AsyncIterable<Uint8Array>,
+    owner: InstanceDirectoryPost
+  ) => Effect.Effect<CreateFileOutcome, IncusError>
+
+  /**
+   * `DELETE /1.0/instances/NAME/files?path=PATH`: deletes a file, a symlink
+   * (not what it points to) or an empty directory; `NotFound` when nothing
+   * is there.
+   */
+  readonly deleteInstanceFile: (project: string, name: string, path: string) => Effect.Effect<void, IncusError>
+
+  /**
+   * `GET /1.0/instances/NAME/files?path=PATH` of a directory: the names in
+   * it as Incus lists them (at most `maxBytes` of listing); `None` when
+   * nothing is there; `Some(undefined)` when it is not a directory.
+   */
+  readonly listInstanceDirectory: (
+    project: string,
+    name: string,
+    path: string,
+    maxBytes: number
+  ) => Effect.Effect<Option.Option<ReadonlyArray<string> | undefined>, IncusError>
+
+  /**
+   * The target of the symlink at `path`, as it is written (a relative one
+   * stays relative), read over the instance's SFTP endpoint
+   * (`/1.0/instances/NAME/sftp`): the file API answers with the target made
+   * absolute. `NotFound` when nothing is there; `OperationFailed` when it is
+   * not a symlink or its target is not UTF-8.
+   */
   readonly readInstanceSymlink: (project: string, name: string, path: string) => Effect.Effect<string, IncusError>
 
   /**
@@ -215,6 +271,45 @@ export const make = (transport: Transport): InstanceFilesClient => {
     project,
     params: { path }
   })
+
+  /**
+   * Runs `use` on an SFTP session to the instance (closed when it ends or
+   * the effect is interrupted). A status the server answers fails with
+   * `NotFound` (no such file) or `OperationFailed`; a refused upgrade with
+   * what its answer says (a missing instance is `NotFound`).
+   */
+  const withSftp = <A>(project: string, name: string, what: string, use: (session: SftpSession) => Promise<A>) => {
+    const call: Call = { method: "GET", path: `${instancePath(name)}/sftp`, project }
+    const label = `${labelOf(call)} (${what})`
+    return Effect.tryPromise({
+      try: async (signal) => {
+        const session = await SftpSession.open({ dial: transport.dial, path: callTarget(call) })
+        const abort = () => session.close()
+        signal.addEventListener("abort", abort)
+        try {
+          return await use(session)
+        } finally {
+          signal.removeEventListener("abort", abort)
+          session.close()
+        }
+      },
+      catch: (cause) =>
+        new IncusError({
+          reason: cause instanceof SftpRefused
+            ? classify(label, cause.status, cause.body.trim() || `HTTP ${cause.status}`)
+            : cause instanceof SftpStatus
+            ? classify(label, cause.code === FX_NO_SUCH_FILE ? 404 : 500, cause.message)
+            : errnoCode(cause) !== ""
+            ? unavailable(transport.socketPath, cause)
+            : new OperationFailed({
+              request: label,
+              status: 0,
+              detail: cause instanceof Error ? cause.message : String(cause)
+            }),
+          cause
+        })
+    })
+  }
 
   return {
     execInstance: Effect.fn("IncusClient.execInstance")(function*(project, name, body) {
@@ -295,9 +390,53 @@ export const make = (transport: Transport): InstanceFilesClient => {
       })
     }),
 
-    readInstanceSymlink: Effect.fn("IncusClient.readInstanceSymlink")(function*(project, name, path) {
-      return yield* transport.readText(filesCall(project, name, path, "GET"))
+    createInstanceFile: (project, name, path, content, owner) =>
+      withSftp(project, name, `write ${path}`, async (session): Promise<CreateFileOutcome> => {
+        try {
+          const there = await session.lstat(path)
+          if (there?.type === "directory") return { _tag: "Directory" }
+          if (there !== undefined) await session.remove(path)
+          await session.createFile(path, content, owner)
+          return { _tag: "Written" }
+        } catch (cause) {
+          if (cause instanceof SftpStatus) {
+            return { _tag: "Refused", missing: cause.code === FX_NO_SUCH_FILE, detail: cause.message }
+          }
+          throw cause
+        }
+      }),
+
+    deleteInstanceFile: Effect.fn("IncusClient.deleteInstanceFile")(function*(project, name, path) {
+      yield* transport.asVoid(filesCall(project, name, path, "DELETE"))
     }),
+
+    listInstanceDirectory: Effect.fn("IncusClient.listInstanceDirectory")(function*(project, name, path, maxBytes) {
+      const call: Call = { ...filesCall(project, name, path, "GET"), maxBody: maxBytes }
+      const label = labelOf(call)
+      const answer = yield* transport.send(call)
+      if (answer.status === 404) return Option.none()
+      if (answer.status >= 400) return yield* transport.envelopeOf(label, answer).pipe(Effect.as(Option.none()))
+      // A file answers with its bytes, which are not read as a listing.
+      if (answer.headers["x-incus-type"] !== "directory") return Option.some(undefined)
+      const envelope = yield* transport.envelopeOf(label, answer)
+      return Option.some(yield* transport.decode(label, Schema.Array(Schema.String), envelope.metadata))
+    }),
+
+    readInstanceSymlink: (project, name, path) =>
+      Effect.flatMap(
+        withSftp(project, name, `readlink ${path}`, (session) => session.readlink(path)),
+        (bytes) => {
+          // Bytes that are not UTF-8 would not decode back to themselves.
+          const text = bytes.toString("utf8")
+          return Buffer.from(text, "utf8").equals(bytes)
+            ? Effect.succeed(text)
+            : Effect.fail(
+              new IncusError({
+                reason: classify(`readlink ${path}`, 500, `the target of ${path} is not UTF-8`)
+              })
+            )
+        }
+      ),
 
     startExecSession: Effect.fn("IncusClient.startExecSession")(function*(project, name, body) {
       const call: Call = {

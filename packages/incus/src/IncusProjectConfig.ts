@@ -6,7 +6,8 @@
  * - Always: `restricted=true`, unprivileged containers only
  *   (`restricted.containers.privilege=isolated`: an instance may not turn its
  *   own host id range off), no nesting, no low-level (`raw.*`) config beyond
- *   the id map, disks allowed,
+ *   the id map, disks allowed, snapshots and backups allowed (a repo volume's
+ *   checkpoints and backups are made of them),
  *   `features.images=false` (images come from the default project) and
  *   `features.profiles=true` (the project has profiles of its own).
  * - `HostUser`: disks only from `restricted.devices.disk.paths` (the allowed
@@ -52,6 +53,8 @@ export const restrictions = (idMapping: IdMapping, allowedPaths: ReadonlyArray<s
   "restricted.containers.nesting": "block",
   "restricted.containers.lowlevel": "block",
   "restricted.devices.disk": "allow",
+  "restricted.snapshots": "allow",
+  "restricted.backups": "allow",
   ...(idMapping._tag === "HostUser"
     ? {
       [DISK_PATHS]: [...new Set(allowedPaths)].join(","),
@@ -147,6 +150,15 @@ export const adminSteps = (name: string, config: IncusApi.StringMap, spec: Names
     step(
       `project ${name} does not allow disks from host paths (the repo is one)`,
       set(name, [["restricted.devices.disk", "allow"]])
+    )
+  }
+  const blocked = (["restricted.snapshots", "restricted.backups"] as const).filter((k) =>
+    (config[k] ?? "block") !== "allow"
+  )
+  if (blocked.length > 0) {
+    step(
+      `project ${name} does not allow volume snapshots and backups (a repo volume's checkpoints and backups)`,
+      set(name, blocked.map((k) => [k, "allow"]))
     )
   }
   if (config[DISK_PATHS] === undefined || config[DISK_PATHS] === "") {

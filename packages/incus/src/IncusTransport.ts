@@ -77,6 +77,8 @@ export interface Call {
   readonly headers?: Readonly<Record<string, string>>
   /** A raw body (sent as application/octet-stream) instead of JSON. */
   readonly text?: string
+  /** A raw body sent as it is read (application/octet-stream, chunked), instead of JSON. */
+  readonly upload?: AsyncIterable<Uint8Array>
   /** The largest answer body accepted (default 64 MiB). */
   readonly maxBody?: number
 }
@@ -268,13 +270,18 @@ export const make = (options: Options): Transport => {
       path: target(call),
       headers: {
         Accept: "application/json",
-        ...(body === undefined
+        ...(body === undefined && call.upload === undefined
           ? {}
-          : { "Content-Type": call.text !== undefined ? "application/octet-stream" : "application/json" }),
+          : {
+            "Content-Type": call.text !== undefined || call.upload !== undefined
+              ? "application/octet-stream"
+              : "application/json"
+          }),
         ...call.headers,
         ...(call.etag === undefined || call.etag.length === 0 ? {} : { "If-Match": call.etag })
       },
       ...(body === undefined ? {} : { body }),
+      ...(call.upload === undefined ? {} : { upload: call.upload }),
       ...(call.maxBody === undefined ? {} : { maxBody: call.maxBody })
     }
   }

@@ -131,6 +131,15 @@ export * as IncusSocket from "./IncusSocket.ts"
 export * as IncusStoragePools from "./IncusStoragePools.ts"
 
 /**
+ * The custom storage volumes of a project (`/1.0/storage-pools/POOL/volumes/custom`): create, read,
+ * change, delete, snapshots (take, list, restore, delete) and backups as tarballs (export as a stream,
+ * import from one).
+ *
+ * @since 0.1.0
+ */
+export * as IncusStorageVolumes from "./IncusStorageVolumes.ts"
+
+/**
  * The TLS {@link IncusTransport.Dial} of an HTTPS remote: our client certificate, and the server's
  * certificate checked the way the `incus` client checks it, only stricter about pins.
  *
@@ -145,3 +154,11 @@ export * as IncusTls from "./IncusTls.ts"
  * @since 0.1.0
  */
 export * as IncusTransport from "./IncusTransport.ts"
+
+/**
+ * How a repo volume (`Volume` of `@repoman/core/ContainerRuntime`) is an Incus custom storage volume:
+ * the Incus policy of repoman's repo volumes.
+ *
+ * @since 0.1.0
+ */
+export * as IncusVolumeConfig from "./IncusVolumeConfig.ts"

@@ -5,16 +5,32 @@
  * refuses in it.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { HostPath, InstanceSpec, Mount, NamespaceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
+import {
+  HostPath,
+  InstanceSpec,
+  Mount,
+  NamespaceSpec,
+  ProfileSpec,
+  SnapshotPolicy,
+  Volume
+} from "@repoman/core/ContainerRuntime"
 import type { IdMapping } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { MemorySize } from "@repoman/core/ResourceLimits"
 import * as Option from "effect/Option"
 import { Instance as IncusInstance } from "../src/IncusApi.ts"
+import { StorageVolume } from "../src/IncusApi.ts"
 import { hostUserOf, instanceSettings, rawIdmap, specProblem, toInstance } from "../src/IncusInstanceConfig.ts"
 import { managedConfig } from "../src/IncusLabels.ts"
 import { inspect, refusal } from "../src/IncusProfileDocument.ts"
 import { projectConfig, toNamespace } from "../src/IncusProjectConfig.ts"
+import {
+  adoptedConfig,
+  repoVolumeConfig,
+  toRepoVolume,
+  volumeRefusal,
+  withSnapshotPolicy
+} from "../src/IncusVolumeConfig.ts"
 import { instance } from "./fakeIncus.ts"
 
 const hostUser: IdMapping = { _tag: "HostUser", uid: 1500, gid: 1501 }
@@ -131,6 +147,8 @@ describe("IncusProjectConfig", () => {
       "restricted.containers.nesting": "block",
       "restricted.containers.lowlevel": "block",
       "restricted.devices.disk": "allow",
+      "restricted.snapshots": "allow",
+      "restricted.backups": "allow",
       "restricted.devices.disk.paths": "/r",
       "restricted.idmap.uid": "1500",
       "restricted.idmap.gid": "1501",
@@ -266,5 +284,102 @@ describe("IncusProfileDocument", () => {
     assert.deepStrictEqual(info.mounts, [new Mount({ name: "d", source: "/d", path: "/d", readOnly: false })])
     assert.deepStrictEqual(info.env, { X: "1" })
     assert.deepStrictEqual(info.labels, { "link.a": "/f -> /d/f" })
+  })
+})
+
+describe("IncusVolumeConfig", () => {
+  const volumeSpec = new InstanceSpec({
+    name,
+    image: ImageRef.make("repoman-debian"),
+    profiles: [ProfileName.make("default")],
+    repo: new Volume({ path: "/home/dev/isurus" })
+  })
+
+  it("a volume repo is the repo disk of the instance's own volume in the pool, and reads back as a Volume", () => {
+    const { config, devices } = instanceSettings(volumeSpec, 1500, undefined, "fast")
+    assert.deepStrictEqual(devices["repo"], { type: "disk", pool: "fast", source: name, path: "/home/dev/isurus" })
+    assert.isUndefined(config["raw.idmap"])
+    const back = toInstance(new IncusInstance({ ...instance(name), config, devices } as never), name)
+    assert.deepStrictEqual(back.repo, Option.some(new Volume({ path: "/home/dev/isurus" })))
+    // Another instance's volume on the repo device is not this one's repo.
+    const other = { repo: { type: "disk", pool: "fast", source: "someone", path: "/x" } }
+    assert.deepStrictEqual(
+      toInstance(new IncusInstance({ ...instance(name), devices: other } as never), name).repo,
+      Option.none()
+    )
+    assert.strictEqual(
+      specProblem(new InstanceSpec({ ...volumeSpec, gitCover: { gitDir: "/g" } })),
+      "a git cover needs a host path repo"
+    )
+  })
+
+  it("a volume is taken up only when it is repoman's, the owner's and made for that instance", () => {
+    const config = repoVolumeConfig(name, 1500)
+    assert.deepInclude(config, {
+      "initial.uid": "1000",
+      "initial.gid": "1000",
+      "initial.mode": "0755",
+      "user.repoman.instance": name,
+      "user.repoman.owner": "1500",
+      ...managedConfig
+    })
+    assert.isUndefined(volumeRefusal(config, name, 1500))
+    assert.strictEqual(volumeRefusal(config, name, 1501), "belongs to host uid 1500")
+    assert.strictEqual(volumeRefusal(config, "other", 1500), `was made for instance ${name}`)
+    assert.strictEqual(volumeRefusal({}, name, 1500), "was not made by repoman")
+    assert.strictEqual(volumeRefusal({ ...managedConfig }, name, 1500), "records no owner")
+  })
+
+  it("an imported volume becomes the owner's: the archive's owner, labels and schedule do not count", () => {
+    const imported = {
+      ...repoVolumeConfig("old", 4242),
+      "user.repoman.extra": "planted",
+      "snapshots.schedule": "* * * * *",
+      "volatile.idmap.last": "[]"
+    }
+    const adopted = adoptedConfig(imported, name, 1500)
+    assert.isUndefined(volumeRefusal(adopted, name, 1500))
+    assert.isUndefined(adopted["user.repoman.extra"])
+    assert.isUndefined(adopted["snapshots.schedule"])
+    assert.strictEqual(adopted["volatile.idmap.last"], "[]")
+  })
+
+  it("snapshot policies set and take away the schedule keys; a volume reads back with them", () => {
+    const base = repoVolumeConfig(name, 1500)
+    const set = withSnapshotPolicy(base, new SnapshotPolicy({ schedule: "@daily", expiry: "2w" }))
+    assert.deepInclude(set, { "snapshots.schedule": "@daily", "snapshots.expiry": "2w" })
+    assert.deepStrictEqual(withSnapshotPolicy(set, undefined), base)
+    const volume = toRepoVolume(
+      new StorageVolume({
+        name,
+        type: "custom",
+        description: "",
+        config: set,
+        used_by: [`/1.0/instances/${name}?project=p`, "/1.0/profiles/x?project=p"],
+        content_type: "filesystem",
+        created_at: "2026-12-01T19:23:10.93818465Z",
+        location: "none"
+      })
+    )
+    assert.isTrue(Option.isSome(volume))
+    if (Option.isSome(volume)) {
+      assert.deepStrictEqual(volume.value.usedBy, [name])
+      assert.deepStrictEqual(volume.value.owner, Option.some(1500))
+      assert.deepStrictEqual(volume.value.snapshotSchedule, Option.some("@daily"))
+    }
+    // A volume whose name cannot be an instance's is not a repo volume.
+    const odd = toRepoVolume(
+      new StorageVolume({
+        name: "Not_A_Name",
+        type: "custom",
+        description: "",
+        config: {},
+        used_by: [],
+        content_type: "filesystem",
+        created_at: "",
+        location: ""
+      })
+    )
+    assert.isTrue(Option.isNone(odd))
   })
 })

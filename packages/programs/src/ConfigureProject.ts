@@ -353,7 +353,7 @@ const protectedPaths = (instance: Instance): ReadonlyArray<string> => [
 
 /** The host paths an added mount may not reach: the repo (and its `.git`) and the seal's gitdirs. */
 const protectedSources = (instance: Instance): ReadonlyArray<string> => [
-  ...Option.match(instance.repo, { onNone: () => [], onSome: (r) => [r.source] }),
+  ...Option.toArray(instance.repo).flatMap((r) => r._tag === "HostPath" ? [r.source] : []),
   // The directory of every project's sealed gitdir, not only this one's.
   ...Option.match(instance.gitCover, {
     onNone: () => [],

@@ -870,7 +870,7 @@ export const checkSeal = Effect.fn("GitSeal.checkSeal")(function*(options: {
   )
   const instance = Option.getOrUndefined(options.instance)
   const hermetic = instance !== undefined &&
-    Option.exists(instance.repo, (r) => r.readOnly && r.path !== options.repoPath)
+    Option.exists(instance.repo, (r) => r._tag === "HostPath" && r.readOnly && r.path !== options.repoPath)
   const mode = hermetic ? "hermetic" as const : options.mode
   const hostDotGit = `${repo}/.git`
 

@@ -127,7 +127,7 @@ export const repairProject = Effect.fn("repairProject")(
     const repo = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
     const instance = yield* runtime.get(name)
     const repoInside = Option.getOrUndefined(instance.repo)
-    if (repoInside !== undefined && repoInside.readOnly) {
+    if (repoInside !== undefined && repoInside._tag === "HostPath" && repoInside.readOnly) {
       return yield* fail("its repo is mounted read-only (hermetic): the container cannot have changed it")
     }
     const path = repoInside?.path ?? repo

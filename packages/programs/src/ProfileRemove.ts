@@ -58,7 +58,7 @@ export const removeProfile = Effect.fn("ProfileRemove.removeProfile")(function*(
     runtime.inspectProfile(p, idMapping).mounts.map((m) => m.source)
   )
   const mounted = (yield* runtime.list()).flatMap((i) => [
-    ...Option.toArray(Option.map(i.repo, (r) => r.source)),
+    ...Option.toArray(i.repo).flatMap((r) => r._tag === "HostPath" ? [r.source] : []),
     ...i.mounts.map((m) => m.source)
   ])
   const document = yield* registry.load

@@ -424,7 +424,7 @@ const writableByContainers = Effect.gen(function*() {
   const sources = [
     reposRoot,
     ...instances.flatMap((i) => [
-      ...Option.toArray(i.repo).map((r) => r.source),
+      ...Option.toArray(i.repo).flatMap((r) => r._tag === "HostPath" ? [r.source] : []),
       ...i.mounts.map((m) => m.source)
     ]),
     ...profiles.flatMap((p) =>

@@ -39,7 +39,11 @@ const describe = (plan: RemovalPlan): string =>
       ],
       onSome: (c) => [
         `  - container ${plan.name} (${c.status}) in Incus project ${plan.namespace}, stopped and deleted`,
-        ...Option.toArray(c.repo).map((r) => `    with the repo ${r.source} mounted${r.readOnly ? " read-only" : ""}`),
+        ...Option.toArray(c.repo).map((r) =>
+          r._tag === "HostPath"
+            ? `    with the repo ${r.source} mounted${r.readOnly ? " read-only" : ""}`
+            : `    with the repo volume at ${r.path} (kept)`
+        ),
         ...c.mounts.map((m) => `    with mount ${m.name}: ${m.source}${m.readOnly ? " (read-only)" : ""}`),
         ...(Option.isSome(plan.project) ? [`  - the registry entry`] : [])
       ]

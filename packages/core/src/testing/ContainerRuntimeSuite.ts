@@ -28,7 +28,7 @@
  * @since 0.1.0
  * @module
  */
-import { assert, layer } from "@effect/vitest"
+import { assert, layer, type Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -43,7 +43,9 @@ import {
   InstanceSpec,
   Mount,
   NamespaceSpec,
-  ProfileSpec
+  ProfileSpec,
+  SnapshotPolicy,
+  Volume
 } from "../ContainerRuntime.ts"
 import type { ExecRequest } from "../ContainerRuntimeMemory.ts"
 import type { IdMapping } from "../IdMapping.ts"
@@ -198,6 +200,8 @@ export const ContainerRuntimeSuite = <E>(
     new ProfileSpec({ description: "repoman conformance suite", config, devices })
 
   layer(runtimeLayer, { excludeTestServices: true, timeout })(`ContainerRuntime conformance: ${name}`, (it) => {
+    repoVolumeTests(it, { image: options.image, baseProfiles: options.baseProfiles ?? ["default"], timeout })
+
     it.effect(
       "the runtime's own namespace exists; an unknown one is NotFound (Forbidden with restricted access)",
       () =>
@@ -900,4 +904,292 @@ export const ContainerRuntimeSuite = <E>(
       timeout
     )
   })
+}
+
+/**
+ * Options of {@link RepoVolumeSuite}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RepoVolumeSuiteOptions {
+  /** The image instances are created from. */
+  readonly image: string
+  /** Profiles every instance gets (root disk, network). Default `["default"]`. */
+  readonly baseProfiles?: ReadonlyArray<string>
+  /** Timeout of each test and of building the layer, in ms. Default 120 s. */
+  readonly timeout?: number
+}
+
+/**
+ * Registers only the conformance tests of repo volumes (see
+ * `ContainerRuntime` `Volume`), which {@link ContainerRuntimeSuite} runs
+ * too: for a runtime that cannot mount host paths (`hostPaths: false`), where
+ * the rest of the suite does not apply. The runtime's namespace must exist.
+ *
+ * @since 0.1.0
+ * @category suite
+ */
+export const RepoVolumeSuite = <E>(
+  name: string,
+  runtimeLayer: Layer.Layer<ContainerRuntime, E>,
+  options: RepoVolumeSuiteOptions
+): void => {
+  const timeout = options.timeout ?? 120_000
+  layer(runtimeLayer, { excludeTestServices: true, timeout })(`ContainerRuntime repo volumes: ${name}`, (it) => {
+    repoVolumeTests(it, { image: options.image, baseProfiles: options.baseProfiles ?? ["default"], timeout })
+  })
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+/** The volume tests, registered in the caller's layer. */
+const repoVolumeTests = (
+  it: Vitest.MethodsNonLive<ContainerRuntime>,
+  options: { readonly image: string; readonly baseProfiles: ReadonlyArray<string>; readonly timeout: number }
+) => {
+  const { timeout } = options
+  const repoPath = "/srv/rmsuite/repo"
+  const volumeSpec = (instance: ProjectName) =>
+    new InstanceSpec({
+      name: instance,
+      image: ImageRef.make(options.image),
+      profiles: options.baseProfiles.map((p) => ProfileName.make(p)),
+      repo: new Volume({ path: repoPath }),
+      labels: { suite: runId }
+    })
+
+  /** A name whose instance and repo volume are deleted when the test's scope closes. */
+  const scopedVolumeName = (label: string) =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntime
+      const instance = uniqueName(label)
+      yield* Effect.addFinalizer(() =>
+        Effect.ignore(runtime.remove(instance)).pipe(Effect.andThen(Effect.ignore(runtime.deleteRepoVolume(instance))))
+      )
+      return instance
+    })
+
+  const readText = (instance: ProjectName, path: string) =>
+    Effect.gen(function*() {
+      const runtime = yield* ContainerRuntime
+      return yield* runtime.readFile(instance, path, { maxBytes: 1 << 20 }).pipe(Stream.decodeText, Stream.mkString)
+    })
+
+  it.effect(
+    "a volume repo: its mount point is the container user's, a file written there stays when the instance is removed",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const instance = yield* scopedVolumeName("vol")
+        const created = yield* runtime.create(volumeSpec(instance))
+        assert.deepStrictEqual(created.repo, Option.some(new Volume({ path: repoPath })))
+        const got = yield* runtime.get(instance)
+        assert.deepStrictEqual(got.repo, Option.some(new Volume({ path: repoPath })))
+        const root = yield* runtime.fileInfo(instance, repoPath)
+        assert.deepStrictEqual(
+          root.pipe(Option.map((i) => [i.type, i.uid, i.gid])),
+          Option.some(["directory", 1000, 1000])
+        )
+        yield* runtime.writeFile(instance, `${repoPath}/README`, bytes("kept\n"), { uid: 1000, gid: 1000, mode: 0o640 })
+        const info = yield* runtime.fileInfo(instance, `${repoPath}/README`)
+        assert.deepStrictEqual(
+          info.pipe(Option.map((i) => [i.type, i.uid, i.gid, i.mode & 0o7777])),
+          Option.some(["file", 1000, 1000, 0o640])
+        )
+        const volume = yield* runtime.getRepoVolume(instance)
+        assert.deepStrictEqual([volume.name, volume.usedBy, volume.managed, volume.owner], [
+          instance,
+          [instance],
+          true,
+          Option.some(runtime.owner)
+        ])
+        // remove never deletes the repo: the volume stays, unused, and a new instance takes it up.
+        yield* runtime.remove(instance)
+        const kept = yield* runtime.getRepoVolume(instance)
+        assert.deepStrictEqual(kept.usedBy, [])
+        assert.isTrue((yield* runtime.listRepoVolumes()).some((v) => v.name === instance))
+        yield* runtime.create(volumeSpec(instance))
+        assert.strictEqual(yield* readText(instance, `${repoPath}/README`), "kept\n")
+        // Deleting it is explicit, and refused while an instance uses it.
+        assert.strictEqual(yield* outcome(runtime.deleteRepoVolume(instance)), "Conflict")
+        yield* runtime.remove(instance)
+        yield* runtime.deleteRepoVolume(instance)
+        assert.strictEqual(yield* outcome(runtime.getRepoVolume(instance)), "NotFound")
+        assert.strictEqual(yield* outcome(runtime.deleteRepoVolume(instance)), "NotFound")
+      }),
+    timeout
+  )
+
+  it.effect(
+    "writeFile makes and replaces a file, streamed or not, replaces a symlink without following it, refuses a directory",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const instance = yield* scopedVolumeName("write")
+        yield* runtime.create(volumeSpec(instance))
+        const owner = { uid: 1000, gid: 1000, mode: 0o644 }
+        yield* runtime.writeFile(instance, `${repoPath}/a`, bytes("one"), owner)
+        yield* runtime.writeFile(instance, `${repoPath}/a`, Stream.make(bytes("tw"), bytes("o")), owner)
+        assert.strictEqual(yield* readText(instance, `${repoPath}/a`), "two")
+        yield* runtime.writeFile(instance, `${repoPath}/empty`, new Uint8Array(), owner)
+        assert.strictEqual(yield* readText(instance, `${repoPath}/empty`), "")
+        // A symlink at the path is replaced by the file; what it pointed to is untouched.
+        yield* runtime.writeFile(instance, `${repoPath}/target`, bytes("target"), owner)
+        yield* runtime.makeSymlink(instance, `${repoPath}/link`, `${repoPath}/target`)
+        yield* runtime.writeFile(instance, `${repoPath}/link`, bytes("file"), owner)
+        assert.strictEqual(yield* readText(instance, `${repoPath}/target`), "target")
+        const link = yield* runtime.fileInfo(instance, `${repoPath}/link`)
+        assert.deepStrictEqual(link.pipe(Option.map((i) => i.type)), Option.some("file"))
+        assert.strictEqual(yield* readText(instance, `${repoPath}/link`), "file")
+        yield* runtime.makeDirectory(instance, `${repoPath}/dir`, { uid: 1000, gid: 1000 })
+        assert.strictEqual(
+          yield* outcome(runtime.writeFile(instance, `${repoPath}/dir`, bytes("x"), owner)),
+          "Conflict"
+        )
+        assert.strictEqual(
+          yield* outcome(runtime.writeFile(instance, `${repoPath}/no/such/parent`, bytes("x"), owner)),
+          "OperationFailed"
+        )
+        assert.strictEqual(
+          yield* outcome(runtime.writeFile(instance, "relative", bytes("x"), owner)),
+          "OperationFailed"
+        )
+        assert.strictEqual(
+          yield* outcome(runtime.writeFile(instance, `${repoPath}/suid`, bytes("x"), { ...owner, mode: 0o4755 })),
+          "OperationFailed"
+        )
+        // listDirectory: the names, sorted; a file is not a directory; nothing there fails.
+        assert.deepStrictEqual(yield* runtime.listDirectory(instance, repoPath), [
+          "a",
+          "dir",
+          "empty",
+          "link",
+          "target"
+        ])
+        assert.deepStrictEqual(yield* runtime.listDirectory(instance, `${repoPath}/dir`), [])
+        assert.strictEqual(yield* outcome(runtime.listDirectory(instance, `${repoPath}/a`)), "Conflict")
+        assert.strictEqual(yield* outcome(runtime.listDirectory(instance, `${repoPath}/none`)), "OperationFailed")
+        assert.strictEqual(yield* outcome(runtime.listDirectory(uniqueName("missing"), "/")), "NotFound")
+        // The volume is mounted only while the instance runs: its paths are refused while it is stopped.
+        yield* runtime.stop(instance, { force: true })
+        assert.strictEqual(yield* outcome(runtime.writeFile(instance, `${repoPath}/a`, bytes("x"), owner)), "Conflict")
+        assert.strictEqual(yield* outcome(runtime.listDirectory(instance, repoPath)), "Conflict")
+        assert.strictEqual(
+          yield* outcome(runtime.readFile(instance, `${repoPath}/a`, { maxBytes: 1024 }).pipe(Stream.runDrain)),
+          "Conflict"
+        )
+      }),
+    timeout
+  )
+
+  it.effect(
+    "snapshots: take, list, restore the old content (running instance), delete; names are checked",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const instance = yield* scopedVolumeName("snap")
+        yield* runtime.create(volumeSpec(instance))
+        const owner = { uid: 1000, gid: 1000, mode: 0o644 }
+        yield* runtime.writeFile(instance, `${repoPath}/f`, bytes("before"), owner)
+        const taken = yield* runtime.snapshotRepoVolume(instance, "s1")
+        assert.strictEqual(taken.name, "s1")
+        assert.strictEqual(yield* outcome(runtime.snapshotRepoVolume(instance, "s1")), "AlreadyExists")
+        assert.strictEqual(yield* outcome(runtime.snapshotRepoVolume(instance, "../x")), "OperationFailed")
+        assert.strictEqual(yield* outcome(runtime.snapshotRepoVolume(instance, "a/b")), "OperationFailed")
+        yield* runtime.writeFile(instance, `${repoPath}/f`, bytes("after"), owner)
+        yield* runtime.writeFile(instance, `${repoPath}/new`, bytes("new"), owner)
+        yield* runtime.snapshotRepoVolume(instance, "s2")
+        assert.deepStrictEqual((yield* runtime.listRepoVolumeSnapshots(instance)).map((s) => s.name), ["s1", "s2"])
+        yield* runtime.restoreRepoVolume(instance, "s1")
+        assert.strictEqual((yield* runtime.get(instance)).status, "Running")
+        assert.strictEqual(yield* readText(instance, `${repoPath}/f`), "before")
+        assert.deepStrictEqual(yield* runtime.fileInfo(instance, `${repoPath}/new`), Option.none())
+        assert.strictEqual(yield* outcome(runtime.restoreRepoVolume(instance, "none")), "NotFound")
+        yield* runtime.deleteRepoVolumeSnapshot(instance, "s2")
+        assert.strictEqual(yield* outcome(runtime.deleteRepoVolumeSnapshot(instance, "s2")), "NotFound")
+        assert.deepStrictEqual((yield* runtime.listRepoVolumeSnapshots(instance)).map((s) => s.name), ["s1"])
+        // Automatic snapshots are a setting of the volume.
+        yield* runtime.setRepoVolumeSnapshots(instance, new SnapshotPolicy({ schedule: "@daily", expiry: "2w" }))
+        const volume = yield* runtime.getRepoVolume(instance)
+        assert.deepStrictEqual([volume.snapshotSchedule, volume.snapshotExpiry], [
+          Option.some("@daily"),
+          Option.some("2w")
+        ])
+        yield* runtime.setRepoVolumeSnapshots(instance, undefined)
+        assert.deepStrictEqual((yield* runtime.getRepoVolume(instance)).snapshotSchedule, Option.none())
+        assert.strictEqual(yield* outcome(runtime.listRepoVolumeSnapshots(uniqueName("missing"))), "NotFound")
+      }),
+    timeout
+  )
+
+  it.effect(
+    "export then import into another name gives the same tree; a taken name and a cap are refused",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const source = yield* scopedVolumeName("exp")
+        const copy = yield* scopedVolumeName("imp")
+        yield* runtime.create(volumeSpec(source))
+        yield* runtime.makeDirectory(source, `${repoPath}/src`, { uid: 1000, gid: 1000, mode: 0o750 })
+        yield* runtime.writeFile(source, `${repoPath}/src/main.ts`, bytes("export {}\n"), {
+          uid: 1000,
+          gid: 1000,
+          mode: 0o755
+        })
+        yield* runtime.makeSymlink(source, `${repoPath}/link`, "src/main.ts")
+        const archive = runtime.exportRepoVolume(source, { maxBytes: 256 << 20 })
+        const imported = yield* runtime.importRepoVolume(copy, archive, { maxBytes: 256 << 20 })
+        assert.deepStrictEqual([imported.name, imported.managed, imported.owner, imported.usedBy], [
+          copy,
+          true,
+          Option.some(runtime.owner),
+          []
+        ])
+        yield* runtime.create(volumeSpec(copy))
+        assert.deepStrictEqual(yield* runtime.listDirectory(copy, repoPath), ["link", "src"])
+        assert.strictEqual(yield* readText(copy, `${repoPath}/src/main.ts`), "export {}\n")
+        const view = (i: Option.Option<{ readonly type: string; readonly uid: number; readonly mode: number }>) =>
+          Option.map(i, (x) => [x.type, x.uid, x.mode & 0o7777])
+        assert.deepStrictEqual(
+          view(yield* runtime.fileInfo(copy, `${repoPath}/src/main.ts`)),
+          Option.some(["file", 1000, 0o755])
+        )
+        assert.deepStrictEqual(
+          view(yield* runtime.fileInfo(copy, `${repoPath}/src`)),
+          Option.some(["directory", 1000, 0o750])
+        )
+        assert.deepStrictEqual(
+          (yield* runtime.fileInfo(copy, `${repoPath}/link`)).pipe(Option.map((i) => i.target)),
+          Option.some("src/main.ts")
+        )
+        // Onto a name that has a volume: refused, the volume untouched.
+        assert.strictEqual(
+          yield* outcome(runtime.importRepoVolume(copy, runtime.exportRepoVolume(source, { maxBytes: 256 << 20 }), {
+            maxBytes: 256 << 20
+          })),
+          "AlreadyExists"
+        )
+        // Past the cap, either way: refused, and no volume is left by the import.
+        assert.strictEqual(
+          yield* outcome(runtime.exportRepoVolume(source, { maxBytes: 16 }).pipe(Stream.runDrain)),
+          "OperationFailed"
+        )
+        const third = yield* scopedVolumeName("cap")
+        assert.strictEqual(
+          yield* outcome(
+            runtime.importRepoVolume(third, runtime.exportRepoVolume(source, { maxBytes: 256 << 20 }), { maxBytes: 16 })
+          ),
+          "OperationFailed"
+        )
+        assert.strictEqual(yield* outcome(runtime.getRepoVolume(third)), "NotFound")
+        // Not an archive at all.
+        assert.strictEqual(
+          yield* outcome(runtime.importRepoVolume(third, Stream.make(bytes("not an archive")), { maxBytes: 1 << 20 })),
+          "OperationFailed"
+        )
+        assert.strictEqual(yield* outcome(runtime.getRepoVolume(third)), "NotFound")
+      }),
+    timeout
+  )
 }

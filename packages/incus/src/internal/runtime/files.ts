@@ -7,9 +7,13 @@
 import {
   Conflict,
   type ContainerRuntime,
+  type ContainerRuntimeError,
+  coveredBy,
   type DirectoryOptions,
   FileInfo,
-  OperationFailed
+  isEntryName,
+  OperationFailed,
+  type WriteFileOptions
 } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
 import * as Effect from "effect/Effect"
@@ -20,6 +24,9 @@ import { getIncusInstance } from "./instances.ts"
 
 type Shape = ContainerRuntime["Service"]
 
+/** The largest directory listing read (16 MiB: some hundred thousand names). */
+const MAX_LISTING = 16 * 1024 * 1024
+
 /** `path` without `.` segments or a trailing `/`, or `None` when it is not absolute or climbs with `..`. */
 const normalize = (path: string): Option.Option<string> => {
   if (!path.startsWith("/") || path.split("/").includes("..")) return Option.none()
@@ -29,7 +36,10 @@ const normalize = (path: string): Option.Option<string> => {
 
 export const make = (
   ctx: RuntimeContext
-): Pick<Shape, "fileInfo" | "readFile" | "readTextFile" | "makeDirectory" | "makeSymlink"> => {
+): Pick<
+  Shape,
+  "fileInfo" | "readFile" | "readTextFile" | "makeDirectory" | "makeSymlink" | "writeFile" | "listDirectory"
+> => {
   const { client, project } = ctx
   const subject = (name: string, operation: string) => ({ kind: "instance" as const, name, operation })
   const conflict = (name: string, detail: string) =>
@@ -110,10 +120,121 @@ export const make = (
   const readFailed = (name: string, detail: string) =>
     runtimeError(new OperationFailed({ kind: "instance", name, operation: "read file", detail }))
 
+  const failedTo = (name: string, operation: string, detail: string) =>
+    Effect.fail(runtimeError(new OperationFailed({ kind: "instance", name, operation, detail })))
+
+  /** What is at `path`; `NotFound` (the instance) when nothing is, and the instance is missing. */
+  const statIn = (name: ProjectName, path: string, operation: string) =>
+    Effect.tap(
+      statFile(name, path),
+      (info): Effect.Effect<unknown, ContainerRuntimeError> =>
+        Option.isNone(info) ? getIncusInstance(ctx, name, operation) : Effect.void
+    )
+
+  /**
+   * Fails with `Conflict` when `path` lies on a storage volume of the
+   * instance (its repo volume) and the instance does not run: Incus mounts
+   * volumes only in a running instance, so what the file API sees there
+   * then is the root disk under the mount point.
+   */
+  const requireMounted = (name: ProjectName, path: string, operation: string) =>
+    Effect.gen(function*() {
+      const instance = yield* getIncusInstance(ctx, name, operation)
+      if (instance.status === "Running") return
+      const onVolume = Object.values(instance.devices).some((d) =>
+        d["type"] === "disk" && d["pool"] !== undefined && d["path"] !== undefined && d["path"] !== "/" &&
+        coveredBy(path, [d["path"]])
+      )
+      if (onVolume) {
+        return yield* conflict(name, `is not running: ${path} is on a volume, mounted only while it runs`)
+      }
+    })
+
   return {
+    writeFile: <E = never>(
+      name: ProjectName,
+      path: string,
+      content: Uint8Array | Stream.Stream<Uint8Array, E>,
+      options: WriteFileOptions
+    ): Effect.Effect<void, ContainerRuntimeError | E> =>
+      Effect.gen(function*() {
+        const normal = yield* absolute(name, "write file", path)
+        if ((options.mode & ~0o777) !== 0) {
+          return yield* failedTo(
+            name,
+            "write file",
+            `mode ${options.mode.toString(8)}: only the permission bits (0777) can be set`
+          )
+        }
+        yield* requireMounted(name, normal, "write file")
+        const parent = normal.slice(0, normal.lastIndexOf("/")) || "/"
+        // Only when the write fails is the parent looked at (one request less per file).
+        const noParent = Effect.gen(function*() {
+          const dir = yield* statIn(name, parent, "write file")
+          if (Option.isNone(dir) || dir.value.type !== "directory") {
+            return yield* failedTo(name, "write file", `${parent} is not a directory`)
+          }
+        })
+        // Made anew over SFTP (never through a symlink at the path: see createInstanceFile).
+        let stopped: { readonly error: E } | undefined
+        const body = content instanceof Uint8Array
+          ? Stream.make(content)
+          : content.pipe(Stream.tapError((error) =>
+            Effect.sync(() => {
+              stopped = { error }
+            })
+          ))
+        const { gid, mode, uid } = options
+        const outcome = yield* client.createInstanceFile(project, name, normal, Stream.toAsyncIterable(body), {
+          uid,
+          gid,
+          mode
+        }).pipe(
+          Effect.catch((e): Effect.Effect<never, ContainerRuntimeError | E> =>
+            stopped !== undefined
+              ? Effect.fail(stopped.error)
+              : Effect.fail(toRuntimeError(project, subject(name, "write file"))(e))
+          )
+        )
+        if (outcome._tag === "Directory") return yield* conflict(name, `${normal} is a directory`)
+        if (outcome._tag === "Refused") {
+          yield* noParent
+          return yield* conflict(
+            name,
+            `${normal} could not be made (${outcome.detail}): the instance put something there`
+          )
+        }
+      }),
+
+    listDirectory: Effect.fn("IncusContainerRuntime.listDirectory")(function*(name: ProjectName, path: string) {
+      const normal = yield* absolute(name, "list directory", path)
+      yield* requireMounted(name, normal, "list directory")
+      const info = yield* statIn(name, normal, "list directory")
+      if (Option.isNone(info)) return yield* failedTo(name, "list directory", `nothing at ${normal}`)
+      // A symlink is not followed: only a directory is listed.
+      if (info.value.type !== "directory") return yield* conflict(name, `${normal} is not a directory`)
+      const listed = yield* client.listInstanceDirectory(project, name, normal, MAX_LISTING).pipe(
+        mapErrors(ctx, subject(name, "list directory"))
+      )
+      const names = Option.getOrUndefined(listed)
+      if (names === undefined) return yield* conflict(name, `${normal} is not a directory`)
+      // Names are attacker input. Incus lists a name that is not UTF-8 with U+FFFD in place of
+      // its bytes: such a name, or two names the same, cannot be told apart, so it is refused.
+      const bad = names.find((n, i) => !isEntryName(n) || n.includes("\uFFFD") || names.indexOf(n) !== i)
+      if (bad !== undefined) {
+        return yield* failedTo(
+          name,
+          "list directory",
+          `${normal} holds an entry whose name cannot be used: ${JSON.stringify(bad)}`
+        )
+      }
+      return [...names].sort()
+    }),
+
     readFile: (name, path, { maxBytes }) =>
       Stream.unwrap(Effect.gen(function*() {
         const normal = yield* absolute(name, "read file", path)
+        yield* requireMounted(name, normal, "read file")
         // Only a regular file: Incus answers a directory with a listing.
         const info = yield* statFile(name, normal)
         if (Option.isNone(info) || info.value.type !== "file") {

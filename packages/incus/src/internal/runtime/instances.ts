@@ -10,6 +10,7 @@ import {
   AlreadyExists,
   Conflict,
   type ContainerRuntime,
+  hostPathProblem,
   type InstanceChange,
   instanceFromSpec,
   type InstanceSpec,
@@ -41,6 +42,7 @@ import {
 } from "../../IncusInstanceConfig.ts"
 import { labelConfig } from "../../IncusLabels.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
+import { dropRepoVolume, prepareRepoVolume } from "./volumes.ts"
 
 type Shape = ContainerRuntime["Service"]
 
@@ -187,7 +189,7 @@ export const make = (ctx: RuntimeContext): Pick<
       const mapped = mapErrors(ctx, subject)
       const source = imageSource(spec.image)
       if (Option.isNone(source)) return yield* runtimeError(new NotFound({ kind: "image", name: spec.image }))
-      const problem = specProblem(spec)
+      const problem = specProblem(spec) ?? hostPathProblem(spec, client.local)
       if (problem !== undefined) {
         return yield* runtimeError(
           new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail: problem })
@@ -211,7 +213,10 @@ export const make = (ctx: RuntimeContext): Pick<
         )
         rootDisk = Object.entries(value.devices).find(([, d]) => isRootDisk(d))
       }
-      const { config, devices } = instanceSettings(spec, ctx.owner, rootDisk)
+      // The repo volume: taken up, or made (and deleted again if the instance cannot be made).
+      const volume = spec.repo?._tag === "Volume" ? yield* prepareRepoVolume(ctx, spec.name) : undefined
+      const dropVolume = volume?.made === true ? dropRepoVolume(ctx, volume.pool, spec.name) : Effect.void
+      const { config, devices } = instanceSettings(spec, ctx.owner, rootDisk, volume?.pool)
       // Locked mounts: the systemd drop-in must be in place before the first
       // boot, so the instance is made stopped, given it, then started.
       const operation = yield* client.createInstance(project, {
@@ -239,6 +244,7 @@ export const make = (ctx: RuntimeContext): Pick<
             : Effect.void
         ),
         mapped,
+        Effect.tapError(() => dropVolume),
         Effect.uninterruptible
       )
       // The instance is what was asked for, and runs: no need to read it back

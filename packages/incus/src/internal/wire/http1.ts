@@ -31,6 +31,12 @@ export interface Request {
   readonly path: string
   readonly headers?: Readonly<Record<string, string>>
   readonly body?: Uint8Array
+  /**
+   * A body sent as it is read, `Transfer-Encoding: chunked` (instead of
+   * `body`): the next piece is read only once the socket took the last one.
+   * If it throws, the request fails with {@link UploadFailed}.
+   */
+  readonly upload?: AsyncIterable<Uint8Array>
   /** The largest body accepted (default {@link MAX_BODY}). */
   readonly maxBody?: number
   /** Idle time after which the request fails (default: none). */
@@ -65,6 +71,8 @@ export const MAX_BODY = 64 * 1024 * 1024
 
 const MAX_HEAD = 64 * 1024
 
+const CRLF = Buffer.from("\r\n", "latin1")
+
 /**
  * The peer broke the protocol (a malformed or oversized answer) or the
  * request timed out. Connection failures are the socket's own errors, with
@@ -79,6 +87,15 @@ export class ProtocolError extends Error {}
  */
 export class ConnectionClosed extends ProtocolError {
   readonly code = "ECONNRESET"
+}
+
+/** Reading the request's `upload` body threw: `cause` is what it threw. */
+export class UploadFailed extends ProtocolError {
+  readonly uploadCause: unknown
+  constructor(cause: unknown) {
+    super(`the request body could not be read: ${cause instanceof Error ? cause.message : String(cause)}`)
+    this.uploadCause = cause
+  }
 }
 
 /** Why a request failed: the socket's error (`code`: ENOENT, ECONNREFUSED, ...) or a {@link ProtocolError}. */
@@ -109,7 +126,8 @@ export const request = (req: Request, done: (result: Response | Upgraded | Failu
   socket.on("error", settle)
 
   const headers: Record<string, string> = { Host: "incus", Connection: "close", ...req.headers }
-  if (req.body !== undefined) headers["Content-Length"] = String(req.body.length)
+  if (req.upload !== undefined) headers["Transfer-Encoding"] = "chunked"
+  else if (req.body !== undefined) headers["Content-Length"] = String(req.body.length)
   const lines = [`${req.method} ${req.path} HTTP/1.1`]
   for (const [name, value] of Object.entries(headers)) {
     if (/[\r\n]/.test(name + value)) {
@@ -125,10 +143,36 @@ export const request = (req: Request, done: (result: Response | Upgraded | Failu
   // already on its way would be lost (issue 16: a flaky conformance test).
   const headText = `${lines.join("\r\n")}\r\n\r\n`
   socket.write(
-    req.body === undefined || req.body.length === 0
+    req.body === undefined || req.body.length === 0 || req.upload !== undefined
       ? headText
       : Buffer.concat([Buffer.from(headText, "latin1"), req.body])
   )
+  if (req.upload !== undefined) void pump(req.upload)
+
+  /** Writes the upload as chunks, waiting for the socket to drain; stops once the request settled. */
+  async function pump(upload: AsyncIterable<Uint8Array>) {
+    const drained = () =>
+      new Promise<void>((resolve) => {
+        const go = () => {
+          socket.removeListener("drain", go)
+          socket.removeListener("close", go)
+          resolve()
+        }
+        socket.once("drain", go)
+        socket.once("close", go)
+      })
+    try {
+      for await (const piece of upload) {
+        if (settled || socket.destroyed) return
+        if (piece.length === 0) continue
+        const ok = socket.write(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`, "latin1"), piece, CRLF]))
+        if (!ok) await drained()
+      }
+      if (!settled && !socket.destroyed) socket.write("0\r\n\r\n")
+    } catch (cause) {
+      settle(new UploadFailed(cause))
+    }
+  }
 
   let head: Buffer = Buffer.alloc(0)
   let status = 0
