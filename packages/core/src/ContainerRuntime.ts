@@ -48,7 +48,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import { IdMapping } from "./IdMapping.ts"
-import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
+import { ImageRef, MemberName, ProfileName, ProjectName } from "./Ids.ts"
 import type { MountEntry } from "./Mountinfo.ts"
 import { ResourceLimits } from "./ResourceLimits.ts"
 
@@ -382,8 +382,12 @@ export class GitCover extends Schema.Class<GitCover>("@repoman/core/ContainerRun
  * (see {@link GitCover}; needs a `repo`) and `lockMounts`, which keeps
  * everything in the instance, container root included, from unmounting,
  * moving or copying around the mounts it was made with (so a cover cannot be
- * lifted). `mounts`, `env`, `limits` and `labels` default to empty,
- * `lockMounts` to `false`.
+ * lifted). `target` places it on one member of a clustered engine (absent:
+ * the engine chooses; a target on an engine that is not a cluster is
+ * refused, see `ContainerRuntime.clusterMembers`); whatever the runtime
+ * makes for the instance (its repo volume) goes to the same member.
+ * `mounts`, `env`, `limits` and `labels` default to empty, `lockMounts` to
+ * `false`.
  *
  * @example
  * ```ts
@@ -413,7 +417,8 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
   idMapping: Schema.optionalKey(IdMapping),
   labels: Schema.Record(LabelKey, Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed({}))),
   gitCover: Schema.optionalKey(GitCover),
-  lockMounts: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(false)))
+  lockMounts: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(false))),
+  target: Schema.optionalKey(MemberName)
 }) {}
 
 /**
@@ -495,7 +500,8 @@ export type InstanceStatus = typeof InstanceStatus.Type
  * created from, `repo`, `idMapping` and `gitCover` when it has none;
  * `managed` says whether repoman made it and `owner` for which host uid;
  * `idRange` is its own host id range (`None` when it shares one with other
- * instances). Settings repoman cannot express (an instance made by other
+ * instances); `location` the cluster member it is on (`None` on an engine
+ * that is not a cluster). Settings repoman cannot express (an instance made by other
  * means) are left out.
  *
  * @since 0.1.0
@@ -517,6 +523,7 @@ export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRun
   managed: Schema.Boolean,
   owner: Schema.Option(Schema.Int),
   idRange: Schema.Option(IdRange),
+  location: Schema.Option(MemberName),
   createdAt: Schema.DateTimeUtc
 }) {}
 
@@ -535,6 +542,8 @@ export const instanceFromSpec = (
     readonly managed: boolean
     readonly owner: Option.Option<number>
     readonly idRange: Option.Option<IdRange>
+    /** The member it was placed on; default: the spec's `target`. */
+    readonly location?: Option.Option<MemberName>
   }
 ): Instance =>
   new Instance({
@@ -553,6 +562,7 @@ export const instanceFromSpec = (
     managed: state.managed,
     owner: state.owner,
     idRange: state.idRange,
+    location: state.location ?? Option.fromUndefinedOr(spec.target),
     createdAt: state.createdAt
   })
 
@@ -661,6 +671,20 @@ export class Profile extends Schema.Class<Profile>("@repoman/core/ContainerRunti
 export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/ContainerRuntime/StoragePool")({
   name: Schema.String,
   driver: Schema.String
+}) {}
+
+/**
+ * A member of a clustered engine: its name and its state as the engine
+ * reports it (Incus: `Online`, `Offline`, `Evacuated`, `Blocked`; `message`
+ * says more, e.g. `Fully operational`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ClusterMember extends Schema.Class<ClusterMember>("@repoman/core/ContainerRuntime/ClusterMember")({
+  name: MemberName,
+  status: Schema.String,
+  message: Schema.String
 }) {}
 
 /**
@@ -779,7 +803,15 @@ export interface ManagedObjects {
  * @since 0.1.0
  * @category errors
  */
-export const ObjectKind = Schema.Literals(["namespace", "instance", "profile", "image", "storage pool", "directory"])
+export const ObjectKind = Schema.Literals([
+  "namespace",
+  "instance",
+  "profile",
+  "image",
+  "storage pool",
+  "directory",
+  "cluster member"
+])
 /**
  * The decoded type of the `ObjectKind` schema.
  *
@@ -1056,6 +1088,13 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** Lists the storage pools of the engine (they are shared by every namespace); `Forbidden` with restricted access. */
   listStoragePools(): Effect.Effect<ReadonlyArray<StoragePool>, ContainerRuntimeError>
 
+  /**
+   * The members of the engine's cluster, by name (`None` when the engine is
+   * not a cluster: one machine, nothing to target). Members whose names
+   * repoman cannot represent are left out.
+   */
+  clusterMembers(): Effect.Effect<Option.Option<ReadonlyArray<ClusterMember>>, ContainerRuntimeError>
+
   /** Lists the instances of the namespace with their current state. */
   list(): Effect.Effect<ReadonlyArray<Instance>, ContainerRuntimeError>
 
@@ -1068,7 +1107,9 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * its own (the range itself reads back with `get`; the instance returned
    * here may leave it `None`). Fails with `AlreadyExists` if the name is taken,
    * `NotFound` for a missing profile or image, `Forbidden` when the
-   * namespace's restrictions refuse it; if the instance was made but does not
+   * namespace's restrictions refuse it; a `target` that is not a member is
+   * `NotFound` (kind `cluster member`), a target on an engine that is not a
+   * cluster `OperationFailed`, both before anything is made; if the instance was made but does not
    * start, it is deleted again before the error is returned.
    */
   create(spec: InstanceSpec): Effect.Effect<Instance, ContainerRuntimeError>

@@ -42,6 +42,7 @@ import * as Stream from "effect/Stream"
 import {
   AdminStep,
   AlreadyExists,
+  type ClusterMember,
   Conflict,
   ContainerRuntime,
   ContainerRuntimeError,
@@ -73,7 +74,7 @@ import {
   UpdateResult
 } from "./ContainerRuntime.ts"
 import type { IdMapping } from "./IdMapping.ts"
-import { ProfileName, type ProjectName } from "./Ids.ts"
+import { type MemberName, ProfileName, type ProjectName } from "./Ids.ts"
 import type { MountEntry } from "./Mountinfo.ts"
 import { mapsUser } from "./Ownership.ts"
 
@@ -158,6 +159,12 @@ export interface MemoryOptions {
   readonly refuseUpdate?: (name: ProjectName, change: InstanceChange) => string | undefined
   /** The local images instances can be made from (`checkNamespace` notes the others). Default: any. */
   readonly images?: ReadonlyArray<string>
+  /**
+   * The members of the engine's cluster. Default: none, the engine is not a
+   * cluster. An instance made without a target goes to the first `Online`
+   * one.
+   */
+  readonly cluster?: ReadonlyArray<ClusterMember>
 }
 
 /**
@@ -224,6 +231,8 @@ interface InstanceState {
   readonly managed: boolean
   owner: Option.Option<number>
   readonly idRange: Option.Option<IdRange>
+  /** The cluster member it is on (`None`: the engine is not a cluster). */
+  readonly location: Option.Option<MemberName>
   status: InstanceStatus
   /** What `fileInfo` and `makeDirectory` see, by absolute path. */
   readonly files: Map<string, FileInfo>
@@ -437,7 +446,8 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         createdAt: state.createdAt,
         managed: state.managed,
         owner: state.owner,
-        idRange: state.idRange
+        idRange: state.idRange,
+        location: state.location
       })
 
     const usersOf = (ns: NamespaceState, profile: ProfileName): ReadonlyArray<ProjectName> =>
@@ -509,6 +519,17 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           if (ns.instances.has(spec.name)) return fail(new AlreadyExists({ kind: "instance", name: spec.name }))
           const missing = spec.profiles.find((p) => !ns.profiles.has(p))
           if (missing !== undefined) return notFound("profile", missing)
+          const members = options.cluster
+          if (spec.target !== undefined && members === undefined) {
+            const detail = `the engine is not a cluster: there is no member ${spec.target} to target`
+            return fail(new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail }))
+          }
+          if (spec.target !== undefined && !members?.some((m) => m.name === spec.target)) {
+            return notFound("cluster member", spec.target)
+          }
+          const location = members === undefined
+            ? Option.none<MemberName>()
+            : Option.fromUndefinedOr(spec.target ?? members.find((m) => m.status === "Online")?.name)
           // What this runtime makes gets a host id range of its own.
           const idRange = origin === ours
             ? Option.some(new IdRange({ base: 1_000_000 + 65_536 * ++ranges, size: 65_536 }))
@@ -519,6 +540,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             managed: origin.managed,
             owner: origin.owner,
             idRange,
+            location,
             status: "Running",
             files: initialFiles(),
             contents: new Map([["/etc/passwd", new TextEncoder().encode(initialPasswd)]]),
@@ -782,6 +804,8 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         access.restricted
           ? forbidden("storage pool", "*", "a restricted client cannot list storage pools")
           : Effect.succeed(options.storagePools ?? [new StoragePool({ name: "default", driver: "dir" })]),
+
+      clusterMembers: () => Effect.succeed(Option.fromUndefinedOr(options.cluster)),
 
       list: () => inNamespace((ns) => Effect.succeed(Array.from(ns.instances.values(), toInstance))),
 

@@ -24,6 +24,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Operation, Server } from "./IncusApi.ts"
+import * as IncusCluster from "./IncusCluster.ts"
 import type { IncusError } from "./IncusError.ts"
 import * as IncusImages from "./IncusImages.ts"
 import * as IncusInstanceFiles from "./IncusInstanceFiles.ts"
@@ -48,7 +49,8 @@ export interface IncusClientShape
     IncusProjects.ProjectsClient,
     IncusProfiles.ProfilesClient,
     IncusStoragePools.StoragePoolsClient,
-    IncusImages.ImagesClient
+    IncusImages.ImagesClient,
+    IncusCluster.ClusterClient
 {
   /** The socket the client talks to. */
   readonly socketPath: string
@@ -139,7 +141,8 @@ export const make = (options: MakeOptions): IncusClientShape => {
     ...IncusProjects.make(transport),
     ...IncusProfiles.make(transport),
     ...IncusStoragePools.make(transport),
-    ...IncusImages.make(transport)
+    ...IncusImages.make(transport),
+    ...IncusCluster.make(transport)
   }
 }
 

@@ -47,6 +47,7 @@ import { homedir } from "node:os"
 import * as IncusClient from "./IncusClient.ts"
 import { readAccess } from "./internal/runtime/access.ts"
 import type { RuntimeContext } from "./internal/runtime/context.ts"
+import * as Cluster from "./internal/runtime/cluster.ts"
 import * as Exec from "./internal/runtime/exec.ts"
 import * as Files from "./internal/runtime/files.ts"
 import * as Instances from "./internal/runtime/instances.ts"
@@ -114,7 +115,8 @@ export const make = (
       ...Instances.make(ctx),
       ...Files.make(ctx),
       ...Exec.make(ctx),
-      ...Profiles.make(ctx)
+      ...Profiles.make(ctx),
+      ...Cluster.make(ctx)
     })
   })
 

@@ -30,6 +30,13 @@ export * as IncusClient from "./IncusClient.ts"
 export * as IncusContainerRuntime from "./IncusContainerRuntime.ts"
 
 /**
+ * The cluster calls repoman makes: the members of a clustered server (`/1.0/cluster/members`).
+ *
+ * @since 0.1.0
+ */
+export * as IncusCluster from "./IncusCluster.ts"
+
+/**
  * The one error of the Incus boundary, with a `reason` per kind of failure.
  *
  * @since 0.1.0

@@ -36,10 +36,12 @@ import {
   RESERVED_DEVICES,
   restartReasons,
   SEAL_SYSTEMD_DROPIN,
+  locationOf,
   specProblem,
   toInstance
 } from "../../IncusInstanceConfig.ts"
 import { labelConfig } from "../../IncusLabels.ts"
+import { requireTarget } from "./cluster.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
@@ -202,6 +204,8 @@ export const make = (ctx: RuntimeContext): Pick<
         mapped
       )
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
+      // A target is a member of the cluster, checked before anything is made.
+      yield* requireTarget(ctx, spec)
 
       // The root disk is the default profile's (profiles may not carry one): copied, to set its size.
       let rootDisk: readonly [string, IncusApi.StringMap] | undefined
@@ -222,7 +226,7 @@ export const make = (ctx: RuntimeContext): Pick<
         config,
         devices,
         start: !spec.lockMounts
-      }).pipe(
+      }, spec.target === undefined ? undefined : { target: spec.target }).pipe(
         // The instance exists from here on: a failure deletes it again.
         Effect.tap(() =>
           spec.lockMounts
@@ -249,7 +253,9 @@ export const make = (ctx: RuntimeContext): Pick<
         createdAt,
         managed: true,
         owner: Option.some(ctx.owner),
-        idRange: Option.none()
+        idRange: Option.none(),
+        // Where the cluster placed it (the operation ran there).
+        location: Option.orElse(locationOf(operation.location), () => Option.fromUndefinedOr(spec.target))
       })
     }),
 
