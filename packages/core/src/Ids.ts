@@ -128,10 +128,12 @@ export type ProfileName = typeof ProfileName.Type
  * @category models
  */
 export const MemberName = Schema.String.pipe(
-  Schema.check(Schema.makeFilter((s: string) =>
-    (/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/.test(s) && !s.includes(".."))
-    || "a cluster member name is 1-63 ASCII letters, digits, '.' and '-', starting and ending with a letter or digit"
-  )),
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      (/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/.test(s) && !s.includes(".."))
+      || "a cluster member name is 1-63 ASCII letters, digits, '.' and '-', starting and ending with a letter or digit"
+    )
+  ),
   Schema.brand("MemberName")
 )
 /**

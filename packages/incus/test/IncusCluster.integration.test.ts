@@ -96,68 +96,80 @@ const uid = (label: string) => ProjectName.make(`cl-${label}-${randomBytes(2).to
 
 const clustered = throwawayProject("incus", clusterSocket)
 layer(clustered.layer, { excludeTestServices: true, timeout })("IncusContainerRuntime on a cluster", (it) => {
-  it.effect("the member list is the daemon's, and a targeted instance is recorded on that member by Incus", () =>
-    Effect.gen(function*() {
-      const runtime = yield* ContainerRuntime
-      const client = yield* IncusClient.IncusClient
-      const members = yield* runtime.clusterMembers()
-      assert.deepStrictEqual(Option.map(members, (ms) => ms.map((m) => m.name)), Option.some([member]))
-      const name = uid("placed")
-      yield* Effect.acquireRelease(runtime.create(spec(name, member)), () => Effect.ignore(runtime.remove(name)))
-      // Incus's own record, not repoman's reading of it.
-      const { value } = yield* client.getInstance(clustered.project, name)
-      assert.strictEqual(value.location, member)
-      assert.strictEqual(value.status, "Running")
-    }).pipe(Effect.scoped), timeout)
+  it.effect(
+    "the member list is the daemon's, and a targeted instance is recorded on that member by Incus",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const client = yield* IncusClient.IncusClient
+        const members = yield* runtime.clusterMembers()
+        assert.deepStrictEqual(Option.map(members, (ms) => ms.map((m) => m.name)), Option.some([member]))
+        const name = uid("placed")
+        yield* Effect.acquireRelease(runtime.create(spec(name, member)), () => Effect.ignore(runtime.remove(name)))
+        // Incus's own record, not repoman's reading of it.
+        const { value } = yield* client.getInstance(clustered.project, name)
+        assert.strictEqual(value.location, member)
+        assert.strictEqual(value.status, "Running")
+      }).pipe(Effect.scoped),
+    timeout
+  )
 
-  it.effect("a member name with query tricks is refused by the schema, and stays one parameter on the wire", () =>
-    Effect.gen(function*() {
-      const client = yield* IncusClient.IncusClient
-      const name = uid("trick")
-      const forged = `${member}&project=default`
-      assert.throws(() => spec(name, forged as MemberName))
-      // Had one reached the client, it is one (encoded) `target`, not a second `project`.
-      const error = yield* Effect.flip(client.createInstance(clustered.project, {
-        name,
-        type: "container",
-        source: { type: "image", alias: image },
-        profiles: ["default"],
-        config: {},
-        devices: {},
-        start: false
-      }, { target: forged }))
-      assert.include(error.message, "not found")
-      assert.isFalse((yield* client.listInstances("default")).some((i) => i.name === name))
-      assert.isFalse((yield* client.listInstances(clustered.project)).some((i) => i.name === name))
-    }), timeout)
+  it.effect(
+    "a member name with query tricks is refused by the schema, and stays one parameter on the wire",
+    () =>
+      Effect.gen(function*() {
+        const client = yield* IncusClient.IncusClient
+        const name = uid("trick")
+        const forged = `${member}&project=default`
+        assert.throws(() => spec(name, forged as MemberName))
+        // Had one reached the client, it is one (encoded) `target`, not a second `project`.
+        const error = yield* Effect.flip(client.createInstance(clustered.project, {
+          name,
+          type: "container",
+          source: { type: "image", alias: image },
+          profiles: ["default"],
+          config: {},
+          devices: {},
+          start: false
+        }, { target: forged }))
+        assert.include(error.message, "not found")
+        assert.isFalse((yield* client.listInstances("default")).some((i) => i.name === name))
+        assert.isFalse((yield* client.listInstances(clustered.project)).some((i) => i.name === name))
+      }),
+    timeout
+  )
 })
 
 const standalone = throwawayProject("standalone", process.env["INCUS_SOCKET"] || "/var/lib/incus/unix.socket")
 layer(standalone.layer, { excludeTestServices: true, timeout })("IncusContainerRuntime on one machine", (it) => {
-  it.effect("is not a cluster: no members, a target is refused with nothing made, nothing has a location", () =>
-    Effect.gen(function*() {
-      const runtime = yield* ContainerRuntime
-      const client = yield* IncusClient.IncusClient
-      assert.isTrue(Option.isNone(yield* runtime.clusterMembers()))
-      const name = uid("refused")
-      const error = yield* Effect.flip(runtime.create(spec(name, member)))
-      assert.strictEqual(error.reason._tag, "OperationFailed")
-      assert.include(error.message, "not a cluster")
-      assert.isFalse((yield* client.listInstances(standalone.project)).some((i) => i.name === name))
-      // What Incus says to a target on one machine, had repoman sent it anyway.
-      const raw = yield* Effect.flip(client.createInstance(standalone.project, {
-        name,
-        type: "container",
-        source: { type: "image", alias: image },
-        profiles: ["default"],
-        config: {},
-        devices: {},
-        start: false
-      }, { target: member }))
-      assert.include(raw.message, "Target only allowed when clustered")
-      assert.isFalse((yield* client.listInstances(standalone.project)).some((i) => i.name === name))
-      const plain = uid("plain")
-      yield* Effect.acquireRelease(runtime.create(spec(plain)), () => Effect.ignore(runtime.remove(plain)))
-      assert.isTrue(Option.isNone((yield* runtime.get(plain)).location))
-    }).pipe(Effect.scoped), timeout)
+  it.effect(
+    "is not a cluster: no members, a target is refused with nothing made, nothing has a location",
+    () =>
+      Effect.gen(function*() {
+        const runtime = yield* ContainerRuntime
+        const client = yield* IncusClient.IncusClient
+        assert.isTrue(Option.isNone(yield* runtime.clusterMembers()))
+        const name = uid("refused")
+        const error = yield* Effect.flip(runtime.create(spec(name, member)))
+        assert.strictEqual(error.reason._tag, "OperationFailed")
+        assert.include(error.message, "not a cluster")
+        assert.isFalse((yield* client.listInstances(standalone.project)).some((i) => i.name === name))
+        // What Incus says to a target on one machine, had repoman sent it anyway.
+        const raw = yield* Effect.flip(client.createInstance(standalone.project, {
+          name,
+          type: "container",
+          source: { type: "image", alias: image },
+          profiles: ["default"],
+          config: {},
+          devices: {},
+          start: false
+        }, { target: member }))
+        assert.include(raw.message, "Target only allowed when clustered")
+        assert.isFalse((yield* client.listInstances(standalone.project)).some((i) => i.name === name))
+        const plain = uid("plain")
+        yield* Effect.acquireRelease(runtime.create(spec(plain)), () => Effect.ignore(runtime.remove(plain)))
+        assert.isTrue(Option.isNone((yield* runtime.get(plain)).location))
+      }).pipe(Effect.scoped),
+    timeout
+  )
 })

@@ -257,14 +257,14 @@ export const ContainerRuntimeSuite = <E>(
           assert.isFalse(yield* listed())
           // Each member takes an instance targeted at it; get and list say where it is.
           for (const member of members.value.filter((m) => m.status === "Online")) {
-            const name = uniqueName("placed")
+            const placed = uniqueName("placed")
             const created = yield* Effect.acquireRelease(
-              runtime.create(new InstanceSpec({ ...specFor(name), target: member.name })),
-              () => Effect.ignore(runtime.remove(name))
+              runtime.create(new InstanceSpec({ ...specFor(placed), target: member.name })),
+              () => Effect.ignore(runtime.remove(placed))
             )
             assert.deepStrictEqual(created.location, Option.some(member.name))
-            assert.deepStrictEqual((yield* runtime.get(name)).location, Option.some(member.name))
-            const inList = (yield* runtime.list()).find((i) => i.name === name)
+            assert.deepStrictEqual((yield* runtime.get(placed)).location, Option.some(member.name))
+            const inList = (yield* runtime.list()).find((i) => i.name === placed)
             assert.deepStrictEqual(inList?.location, Option.some(member.name))
           }
           // Without a target the engine chooses a member, and says which.

@@ -33,10 +33,10 @@ import {
   imageSource,
   instanceSettings,
   isRootDisk,
+  locationOf,
   RESERVED_DEVICES,
   restartReasons,
   SEAL_SYSTEMD_DROPIN,
-  locationOf,
   specProblem,
   toInstance
 } from "../../IncusInstanceConfig.ts"

@@ -1,0 +1,210 @@
+/**
+ * Clusters (issue 19) with the memory runtime: `new --target` refused
+ * before anything is made (no cluster, an unknown member, a member that is
+ * down, a name that is not a member name), placed where asked otherwise; the
+ * member in `new`'s output, `list` (a MEMBER column and `location` in
+ * --json) and `status`; on one machine list and status print what they
+ * always did.
+ */
+import * as NodeServices from "@effect/platform-node/NodeServices"
+import { assert, describe, it } from "@effect/vitest"
+import { ClusterMember, ContainerRuntime } from "@repoman/core/ContainerRuntime"
+import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
+import { MemberName, ProjectName } from "@repoman/core/Ids"
+import * as Effect from "effect/Effect"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { documentFrom, runCli } from "./harness.ts"
+
+const document = documentFrom({ schema: 3, defaults: { profiles: ["default"], default_image: "img" } })
+
+const member = (name: string, status = "Online", message = "Fully operational") =>
+  new ClusterMember({ name: MemberName.make(name), status, message })
+
+const cluster = [member("member1"), member("member2"), member("member3", "Offline", "No heartbeat")]
+
+/** A home with the repo `isurus`, and a memory engine (a cluster when `members` is given). */
+const world = (members?: ReadonlyArray<ClusterMember>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const home = yield* fs.makeTempDirectoryScoped({ prefix: "repoman-cluster-" })
+    yield* fs.makeDirectory(`${home}/repos/isurus`, { recursive: true })
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      ...(members === undefined ? {} : { cluster: members })
+    })
+    return { fs, home, runtime, layer: Layer.succeed(ContainerRuntime, runtime) }
+  })
+
+/** Nothing of `new`: no container, no git repo initialized in the repo, no agent state. */
+const assertNothingMade = (w: Effect.Success<ReturnType<typeof world>>) =>
+  Effect.gen(function*() {
+    assert.deepStrictEqual(yield* w.runtime.list(), [])
+    assert.isFalse(yield* w.fs.exists(`${w.home}/repos/isurus/.git`))
+    assert.isFalse(yield* w.fs.exists(`${w.home}/.local/state/repoman/projects/isurus`))
+  })
+
+const json = Schema.decodeUnknownSync(Schema.fromJsonString(Schema.Unknown))
+
+describe("new --target", () => {
+  it.effect("puts the container on the member asked for, and says so", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      const out = yield* runCli(["new", "isurus", "--target", "member2"], {
+        memory: { document },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.strictEqual(out.code, 0, out.stderr.join("\n"))
+      assert.include(out.stdout[0], "on member member2")
+      const got = yield* w.runtime.get(ProjectName.make("isurus"))
+      assert.deepStrictEqual(got.location, Option.some(MemberName.make("member2")))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("without --target the engine chooses, and new says where", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      const out = yield* runCli(["new", "isurus"], { memory: { document }, runtime: w.layer, home: w.home })
+      assert.strictEqual(out.code, 0, out.stderr.join("\n"))
+      assert.include(out.stdout[0], "on member member1")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("an unknown member is a usage error naming the members; nothing is made", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      const out = yield* runCli(["new", "isurus", "--target", "member9"], {
+        memory: { document },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.strictEqual(out.code, 2)
+      assert.deepStrictEqual(out.stdout, [])
+      assert.deepStrictEqual(out.stderr, [
+        "repoman: cannot place the container on member9: no cluster member has that name " +
+        "(members: member1 (Online), member2 (Online), member3 (Offline))"
+      ])
+      yield* assertNothingMade(w)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a member that is down is refused (exit 1), nothing made", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      const out = yield* runCli(["new", "isurus", "--target", "member3"], {
+        memory: { document },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.strictEqual(out.code, 1)
+      assert.include(out.stderr.join("\n"), "member3: the member is Offline (No heartbeat)")
+      yield* assertNothingMade(w)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("on one machine a target is a usage error, nothing made", () =>
+    Effect.gen(function*() {
+      const w = yield* world()
+      const out = yield* runCli(["new", "isurus", "--target", "member1"], {
+        memory: { document },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.strictEqual(out.code, 2)
+      assert.deepStrictEqual(out.stderr, [
+        "repoman: cannot place the container on member1: the Incus server is not a cluster (leave out --target)"
+      ])
+      yield* assertNothingMade(w)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a name that is no member name (a group, a query trick, control characters) is a usage error", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      for (const target of ["@default", "member1&project=default", "member1\u001b[2J", "../member1", ""]) {
+        const out = yield* runCli(["new", "isurus", "--target", target], {
+          memory: { document },
+          runtime: w.layer,
+          home: w.home
+        })
+        // (The CLI's own flag errors quote the value as given: escaping them is the CLI's, for every flag.)
+        assert.strictEqual(out.code, 2, JSON.stringify(target))
+      }
+      yield* assertNothingMade(w)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
+
+describe("list and status on a cluster", () => {
+  const registered = documentFrom({
+    schema: 3,
+    defaults: { profiles: ["default"], default_image: "img" },
+    project: [
+      { name: "isurus", repo: "isurus", image: "img", profiles: ["default"], created: "2026-04-28T15:00:00Z" },
+      { name: "lamna", repo: "lamna", image: "img", profiles: ["default"], created: "2026-04-29T09:00:00Z" }
+    ]
+  })
+
+  it.effect("list has a MEMBER column and --json a location; a missing container has none", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      const made = yield* runCli(["new", "isurus", "--target", "member2"], {
+        memory: { document },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.strictEqual(made.code, 0, made.stderr.join("\n"))
+      const table = yield* runCli(["list"], { memory: { document: registered }, runtime: w.layer, home: w.home })
+      assert.strictEqual(table.code, 0, table.stderr.join("\n"))
+      assert.match(table.stdout[0] ?? "", /^NAME\s+STATE\s+MEMBER\s+REPO\s+IMAGE/)
+      assert.match(table.stdout[1] ?? "", /^isurus\s+Running\s+member2\s+\//)
+      assert.match(table.stdout[2] ?? "", /^lamna\s+Missing\s+-\s+\//)
+      const listed = yield* runCli(["list", "--json"], { memory: { document: registered }, runtime: w.layer })
+      const rows = json(listed.stdout.join("\n")) as ReadonlyArray<{ name: string; location: string | null }>
+      assert.deepStrictEqual(rows.map((r) => [r.name, r.location]), [["isurus", "member2"], ["lamna", null]])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("status names the member (text and --json)", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
+      const made = yield* runCli(["new", "isurus", "--target", "member2"], {
+        memory: { document },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.strictEqual(made.code, 0, made.stderr.join("\n"))
+      const text = yield* runCli(["status", "isurus"], {
+        memory: { document: registered },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.match(text.stdout[0] ?? "", /^isurus {2}Running {2}\(Incus project repoman, on member member2, uid mode/)
+      const report = yield* runCli(["status", "isurus", "--json"], {
+        memory: { document: registered },
+        runtime: w.layer,
+        home: w.home
+      })
+      const [status] = json(report.stdout.join("\n")) as ReadonlyArray<{ location: string | null }>
+      assert.strictEqual(status?.location, "member2")
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("on one machine: no MEMBER column, no member in status, location null", () =>
+    Effect.gen(function*() {
+      const w = yield* world()
+      const made = yield* runCli(["new", "isurus"], { memory: { document }, runtime: w.layer, home: w.home })
+      assert.strictEqual(made.code, 0, made.stderr.join("\n"))
+      assert.notInclude(made.stdout[0], "member")
+      const table = yield* runCli(["list"], { memory: { document: registered }, runtime: w.layer, home: w.home })
+      assert.match(table.stdout[0] ?? "", /^NAME\s+STATE\s+REPO\s+IMAGE/)
+      const text = yield* runCli(["status", "isurus"], {
+        memory: { document: registered },
+        runtime: w.layer,
+        home: w.home
+      })
+      assert.match(text.stdout[0] ?? "", /^isurus {2}Running {2}\(Incus project repoman, uid mode/)
+      const report = yield* runCli(["status", "isurus", "--json"], {
+        memory: { document: registered },
+        runtime: w.layer,
+        home: w.home
+      })
+      const [status] = json(report.stdout.join("\n")) as ReadonlyArray<{ location: string | null }>
+      assert.isNull(status?.location)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+})
