@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { HostPath, InstanceSpec, Mount, NamespaceSpec, ProfileSpec } from "@repoman/core/ContainerRuntime"
 import type { IdMapping } from "@repoman/core/IdMapping"
-import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { ImageRef, MemberName, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { MemorySize } from "@repoman/core/ResourceLimits"
 import * as Option from "effect/Option"
 import { Instance as IncusInstance } from "../src/IncusApi.ts"
@@ -91,6 +91,15 @@ describe("IncusInstanceConfig", () => {
     assert.isTrue(Option.isNone(read.repo))
     assert.isTrue(Option.isNone(read.idMapping))
     assert.isFalse(read.managed)
+  })
+
+  it("location: the member on a cluster, none on one machine; a name no member could have reads as none", () => {
+    const at = (location: string) =>
+      toInstance(new IncusInstance({ ...instance("isurus"), location } as never), name).location
+    assert.deepStrictEqual(at("member1"), Option.some(MemberName.make("member1")))
+    for (const none of ["none", "", "member1\u001b[2J", "a b", "@group"]) {
+      assert.isTrue(Option.isNone(at(none)), JSON.stringify(none))
+    }
   })
 
   it("raw.idmap maps only the host user, and reads back", () => {
