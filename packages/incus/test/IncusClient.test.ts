@@ -246,7 +246,7 @@ describe("IncusClient: create, exec, project config", () => {
         Effect.gen(function*() {
           const body = {
             name: "c",
-            type: "container",
+            type: "container" as const,
             source: { type: "image", alias: "x" },
             profiles: [],
             config: {},
