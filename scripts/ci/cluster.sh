@@ -7,8 +7,15 @@
 # test-user,start,images}.sh (it copies the main daemon's test images).
 #
 #   scripts/ci/cluster.sh           provision (and start the second daemon)
-#   scripts/ci/cluster.sh --stop    stop the daemon this script started (`incus admin shutdown`
-#                                   on its socket, then TERM to its recorded PID only)
+#   scripts/ci/cluster.sh --stop    stop the daemons this script started (`incus admin shutdown`
+#                                   on each socket, then TERM to its recorded PID only)
+#   scripts/ci/cluster.sh --join NAME [ADDRESS]
+#                                   by hand, not in CI: one more member (a third incusd,
+#                                   INCUS_DIR=$CLUSTER_DIR-NAME, default 127.0.0.1:8445) joined
+#                                   with a token, for trying placement, a member down, evacuation
+#   scripts/ci/cluster.sh --leave NAME
+#                                   that member leaves (its instances must be gone), its daemon
+#                                   stops and its state dir is removed
 #
 # What it does:
 # - starts /usr/libexec/incus/incusd --group incus-admin with
@@ -45,41 +52,125 @@ mincus() { INCUS_SOCKET=$INCUS_SOCKET incus "$@"; }
 
 cluster_up() { [ -S "$CLUSTER_SOCKET" ] && cincus query /1.0 >/dev/null 2>&1; }
 
-# PID recorded here, if that process is still an incusd with our state dir.
-our_cluster_pid() {
+# daemon_pid DIR PIDFILE: the PID recorded there, if that process is still an incusd with state dir DIR.
+daemon_pid() {
   local pid
-  [ -f "$CLUSTER_PID" ] || return 1
-  pid=$(cat "$CLUSTER_PID" 2>/dev/null) || return 1
+  [ -f "$2" ] || return 1
+  pid=$(cat "$2" 2>/dev/null) || return 1
   [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
   [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$INCUSD" ] || return 1
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "INCUS_DIR=$CLUSTER_DIR" || return 1
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "INCUS_DIR=$1" || return 1
   echo "$pid"
 }
 
-stop_cluster() {
+# start_daemon DIR PIDFILE LOG: incusd with state dir DIR, in its own session, its PID recorded.
+start_daemon() {
   local pid
-  pid=$(our_cluster_pid) || pid=""
+  install -d -m 0711 "$1"
+  mkdir -p "$REPOMAN_CI_RUN_DIR" "$(dirname "$3")"
+  (
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    export PATH=/usr/libexec/incus:/usr/sbin:/usr/bin:/sbin:/bin
+    export INCUS_DIR=$1
+    # incusd takes INCUS_SOCKET as its own socket: one inherited from the caller would point it at
+    # the main daemon's, and it would refuse to start ("Incus is already running").
+    unset INCUS_SOCKET
+    cd /
+    exec setsid "$INCUSD" --group "$INCUS_GROUP" </dev/null >>"$3" 2>&1
+  ) &
+  pid=$!
+  echo "$pid" >"$2"
+  say "started incusd (pid $pid, INCUS_DIR=$1, log $3)"
+  if ! INCUS_DIR=$1 INCUS_SOCKET=$1/unix.socket incus admin waitready --timeout 60 >/dev/null 2>&1; then
+    tail -n 30 "$3" >&2 || true
+    die "incusd with INCUS_DIR=$1 did not become ready in 60 s (log: $3)"
+  fi
+}
+
+# stop_daemon DIR PIDFILE: `incus admin shutdown` on its socket, then TERM to the recorded PID only.
+stop_daemon() {
+  local pid
+  pid=$(daemon_pid "$1" "$2") || pid=""
   if [ -z "$pid" ]; then
-    say "no second incusd started by this script is running"
-    rm -f "$CLUSTER_PID"
+    say "no incusd with INCUS_DIR=$1 started by this script is running"
+    rm -f "$2"
     return 0
   fi
-  cincus admin shutdown --timeout 60 >/dev/null 2>&1 || true
+  INCUS_DIR=$1 INCUS_SOCKET=$1/unix.socket incus admin shutdown --timeout 60 >/dev/null 2>&1 || true
   for _ in $(seq 1 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   if [ -d "/proc/$pid" ]; then
     say "incusd (pid $pid) did not exit: sending TERM"
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   fi
-  rm -f "$CLUSTER_PID"
-  say "stopped the second incusd (pid $pid)"
+  rm -f "$2"
+  say "stopped incusd (pid $pid, INCUS_DIR=$1)"
 }
 
-if [ "${1:-}" = "--stop" ]; then
-  stop_cluster
-  exit 0
-fi
-[ $# -eq 0 ] || die "usage: $0 [--stop]"
+# Where a joined member NAME keeps its state and PID.
+member_dir() { echo "$CLUSTER_DIR-$1"; }
+member_pid() { echo "$REPOMAN_CI_RUN_DIR/incusd-cluster-$1.pid"; }
+
+# --join NAME [ADDRESS]: one more member, by hand (not in CI): another incusd joined with a token.
+join_member() {
+  local name=$1 address=${2:-127.0.0.1:8445} dir token
+  dir=$(member_dir "$name")
+  cluster_up || die "the clustered incusd is not running: run $0 first"
+  if cincus cluster show "$name" >/dev/null 2>&1; then
+    say "member $name is in the cluster already"
+    return 0
+  fi
+  [ ! -e "$dir" ] || die "$dir exists: remove it (a left-over member's state) or pick another name"
+  start_daemon "$dir" "$(member_pid "$name")" "/var/log/incus/incusd-cluster-$name.log"
+  token=$(cincus cluster add "$name" | tail -n 1 | tr -d '[:space:]')
+  INCUS_DIR=$dir INCUS_SOCKET=$dir/unix.socket incus admin init --preseed >/dev/null <<EOF
+cluster:
+  enabled: true
+  server_name: $name
+  server_address: $address
+  cluster_address: $CLUSTER_ADDRESS
+  cluster_token: $token
+  member_config:
+  - entity: storage-pool
+    name: $CLUSTER_POOL
+    key: source
+    value: ""
+EOF
+  say "member $name joined the cluster at $address: $(cincus cluster list -f csv -c ns | tr '\n' ' ')"
+}
+
+# --leave NAME: the member leaves the cluster (its instances must be gone), its daemon stops, its state goes.
+leave_member() {
+  local name=$1 dir
+  dir=$(member_dir "$name")
+  if cincus cluster show "$name" >/dev/null 2>&1; then
+    cincus cluster remove "$name" >/dev/null
+    say "member $name left the cluster"
+  fi
+  stop_daemon "$dir" "$(member_pid "$name")"
+  if [ -d "$dir" ]; then
+    ! grep -q " $dir" /proc/mounts || die "$dir still has mounts: not removed"
+    rm -rf "$dir"
+    say "removed $dir"
+  fi
+}
+
+case "${1:-}" in
+  --stop)
+    for f in "$REPOMAN_CI_RUN_DIR"/incusd-cluster-*.pid; do
+      [ -f "$f" ] || continue
+      name=${f##*/incusd-cluster-}
+      name=${name%.pid}
+      stop_daemon "$(member_dir "$name")" "$f"
+    done
+    stop_daemon "$CLUSTER_DIR" "$CLUSTER_PID"
+    exit 0
+    ;;
+  --join) [ -n "${2:-}" ] || die "usage: $0 --join NAME [ADDRESS]"; join_member "$2" "${3:-}"; exit 0 ;;
+  --leave) [ -n "${2:-}" ] || die "usage: $0 --leave NAME"; leave_member "$2"; exit 0 ;;
+  "") ;;
+  *) die "usage: $0 [--stop | --join NAME [ADDRESS] | --leave NAME]" ;;
+esac
 
 t0=$(now_ms)
 incus_up || die "the main incusd is not running: run scripts/incus/start.sh first"
@@ -92,25 +183,11 @@ fi
 # 1. The daemon.
 if cluster_up; then
   say "second incusd already running (socket $CLUSTER_SOCKET)"
-elif pid=$(our_cluster_pid); then
+elif pid=$(daemon_pid "$CLUSTER_DIR" "$CLUSTER_PID"); then
   say "second incusd (pid $pid) is starting"
+  cincus admin waitready --timeout 60 >/dev/null 2>&1 || die "the second incusd did not become ready (log: $CLUSTER_LOG)"
 else
-  install -d -m 0711 "$CLUSTER_DIR"
-  mkdir -p "$REPOMAN_CI_RUN_DIR" "$(dirname "$CLUSTER_LOG")"
-  (
-    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    export PATH=/usr/libexec/incus:/usr/sbin:/usr/bin:/sbin:/bin
-    export INCUS_DIR=$CLUSTER_DIR
-    cd /
-    exec setsid "$INCUSD" --group "$INCUS_GROUP" </dev/null >>"$CLUSTER_LOG" 2>&1
-  ) &
-  pid=$!
-  echo "$pid" >"$CLUSTER_PID"
-  say "started the second incusd (pid $pid, INCUS_DIR=$CLUSTER_DIR, log $CLUSTER_LOG)"
-fi
-if ! cincus admin waitready --timeout 60 >/dev/null 2>&1; then
-  tail -n 30 "$CLUSTER_LOG" >&2 || true
-  die "the second incusd did not become ready in 60 s (log: $CLUSTER_LOG)"
+  start_daemon "$CLUSTER_DIR" "$CLUSTER_PID" "$CLUSTER_LOG"
 fi
 
 # 2. A network address, then clustering.
