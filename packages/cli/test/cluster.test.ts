@@ -35,7 +35,11 @@ const world = (members?: ReadonlyArray<ClusterMember>) =>
       namespace: "repoman",
       ...(members === undefined ? {} : { cluster: members })
     })
-    return { fs, home, runtime, layer: Layer.succeed(ContainerRuntime, runtime) }
+    const layer = Layer.succeed(ContainerRuntime, runtime)
+    /** `repoman ARGS` against this engine and home, with the registry `registry` (default: no project). */
+    const run = (args: ReadonlyArray<string>, registry = document) =>
+      runCli(args, { memory: { document: registry }, runtime: layer, home })
+    return { fs, home, runtime, run }
   })
 
 /** Nothing of `new`: no container, no git repo initialized in the repo, no agent state. */
@@ -52,11 +56,7 @@ describe("new --target", () => {
   it.effect("puts the container on the member asked for, and says so", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const out = yield* runCli(["new", "isurus", "--target", "member2"], {
-        memory: { document },
-        runtime: w.layer,
-        home: w.home
-      })
+      const out = yield* w.run(["new", "isurus", "--target", "member2"])
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
       assert.include(out.stdout[0], "on member member2")
       const got = yield* w.runtime.get(ProjectName.make("isurus"))
@@ -66,7 +66,7 @@ describe("new --target", () => {
   it.effect("without --target the engine chooses, and new says where", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const out = yield* runCli(["new", "isurus"], { memory: { document }, runtime: w.layer, home: w.home })
+      const out = yield* w.run(["new", "isurus"])
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
       assert.include(out.stdout[0], "on member member1")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -74,11 +74,7 @@ describe("new --target", () => {
   it.effect("an unknown member is a usage error naming the members; nothing is made", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const out = yield* runCli(["new", "isurus", "--target", "member9"], {
-        memory: { document },
-        runtime: w.layer,
-        home: w.home
-      })
+      const out = yield* w.run(["new", "isurus", "--target", "member9"])
       assert.strictEqual(out.code, 2)
       assert.deepStrictEqual(out.stdout, [])
       assert.deepStrictEqual(out.stderr, [
@@ -91,11 +87,7 @@ describe("new --target", () => {
   it.effect("a member that is down is refused (exit 1), nothing made", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const out = yield* runCli(["new", "isurus", "--target", "member3"], {
-        memory: { document },
-        runtime: w.layer,
-        home: w.home
-      })
+      const out = yield* w.run(["new", "isurus", "--target", "member3"])
       assert.strictEqual(out.code, 1)
       assert.include(out.stderr.join("\n"), "member3: the member is Offline (No heartbeat)")
       yield* assertNothingMade(w)
@@ -104,11 +96,7 @@ describe("new --target", () => {
   it.effect("on one machine a target is a usage error, nothing made", () =>
     Effect.gen(function*() {
       const w = yield* world()
-      const out = yield* runCli(["new", "isurus", "--target", "member1"], {
-        memory: { document },
-        runtime: w.layer,
-        home: w.home
-      })
+      const out = yield* w.run(["new", "isurus", "--target", "member1"])
       assert.strictEqual(out.code, 2)
       assert.deepStrictEqual(out.stderr, [
         "repoman: cannot place the container on member1: the Incus server is not a cluster (leave out --target)"
@@ -120,11 +108,7 @@ describe("new --target", () => {
     Effect.gen(function*() {
       const w = yield* world(cluster)
       for (const target of ["@default", "member1&project=default", "member1\u001b[2J", "../member1", ""]) {
-        const out = yield* runCli(["new", "isurus", "--target", target], {
-          memory: { document },
-          runtime: w.layer,
-          home: w.home
-        })
+        const out = yield* w.run(["new", "isurus", "--target", target])
         // (The CLI's own flag errors quote the value as given: escaping them is the CLI's, for every flag.)
         assert.strictEqual(out.code, 2, JSON.stringify(target))
       }
@@ -145,18 +129,14 @@ describe("list and status on a cluster", () => {
   it.effect("list has a MEMBER column and --json a location; a missing container has none", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const made = yield* runCli(["new", "isurus", "--target", "member2"], {
-        memory: { document },
-        runtime: w.layer,
-        home: w.home
-      })
+      const made = yield* w.run(["new", "isurus", "--target", "member2"])
       assert.strictEqual(made.code, 0, made.stderr.join("\n"))
-      const table = yield* runCli(["list"], { memory: { document: registered }, runtime: w.layer, home: w.home })
+      const table = yield* w.run(["list"], registered)
       assert.strictEqual(table.code, 0, table.stderr.join("\n"))
       assert.match(table.stdout[0] ?? "", /^NAME\s+STATE\s+MEMBER\s+REPO\s+IMAGE/)
       assert.match(table.stdout[1] ?? "", /^isurus\s+Running\s+member2\s+\//)
       assert.match(table.stdout[2] ?? "", /^lamna\s+Missing\s+-\s+\//)
-      const listed = yield* runCli(["list", "--json"], { memory: { document: registered }, runtime: w.layer })
+      const listed = yield* w.run(["list", "--json"], registered)
       const rows = json(listed.stdout.join("\n")) as ReadonlyArray<{ name: string; location: string | null }>
       assert.deepStrictEqual(rows.map((r) => [r.name, r.location]), [["isurus", "member2"], ["lamna", null]])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -164,23 +144,11 @@ describe("list and status on a cluster", () => {
   it.effect("status names the member (text and --json)", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const made = yield* runCli(["new", "isurus", "--target", "member2"], {
-        memory: { document },
-        runtime: w.layer,
-        home: w.home
-      })
+      const made = yield* w.run(["new", "isurus", "--target", "member2"])
       assert.strictEqual(made.code, 0, made.stderr.join("\n"))
-      const text = yield* runCli(["status", "isurus"], {
-        memory: { document: registered },
-        runtime: w.layer,
-        home: w.home
-      })
+      const text = yield* w.run(["status", "isurus"], registered)
       assert.match(text.stdout[0] ?? "", /^isurus {2}Running {2}\(Incus project repoman, on member member2, uid mode/)
-      const report = yield* runCli(["status", "isurus", "--json"], {
-        memory: { document: registered },
-        runtime: w.layer,
-        home: w.home
-      })
+      const report = yield* w.run(["status", "isurus", "--json"], registered)
       const [status] = json(report.stdout.join("\n")) as ReadonlyArray<{ location: string | null }>
       assert.strictEqual(status?.location, "member2")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -188,22 +156,14 @@ describe("list and status on a cluster", () => {
   it.effect("on one machine: no MEMBER column, no member in status, location null", () =>
     Effect.gen(function*() {
       const w = yield* world()
-      const made = yield* runCli(["new", "isurus"], { memory: { document }, runtime: w.layer, home: w.home })
+      const made = yield* w.run(["new", "isurus"])
       assert.strictEqual(made.code, 0, made.stderr.join("\n"))
       assert.notInclude(made.stdout[0], "member")
-      const table = yield* runCli(["list"], { memory: { document: registered }, runtime: w.layer, home: w.home })
+      const table = yield* w.run(["list"], registered)
       assert.match(table.stdout[0] ?? "", /^NAME\s+STATE\s+REPO\s+IMAGE/)
-      const text = yield* runCli(["status", "isurus"], {
-        memory: { document: registered },
-        runtime: w.layer,
-        home: w.home
-      })
+      const text = yield* w.run(["status", "isurus"], registered)
       assert.match(text.stdout[0] ?? "", /^isurus {2}Running {2}\(Incus project repoman, uid mode/)
-      const report = yield* runCli(["status", "isurus", "--json"], {
-        memory: { document: registered },
-        runtime: w.layer,
-        home: w.home
-      })
+      const report = yield* w.run(["status", "isurus", "--json"], registered)
       const [status] = json(report.stdout.join("\n")) as ReadonlyArray<{ location: string | null }>
       assert.isNull(status?.location)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))

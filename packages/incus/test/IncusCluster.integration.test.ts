@@ -11,20 +11,15 @@
  * Each block works in its own throwaway Incus project, deleted with
  * `?force=true` afterwards.
  */
-import { afterAll, assert, layer } from "@effect/vitest"
-import { ContainerRuntime, InstanceSpec, NamespaceSpec } from "@repoman/core/ContainerRuntime"
-import type { IdMapping } from "@repoman/core/IdMapping"
+import { assert, layer } from "@effect/vitest"
+import { ContainerRuntime, InstanceSpec } from "@repoman/core/ContainerRuntime"
 import { ImageRef, MemberName, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { ContainerRuntimeSuite } from "@repoman/core/testing/ContainerRuntimeSuite"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
 import * as IncusClient from "../src/IncusClient.ts"
-import * as IncusContainerRuntime from "../src/IncusContainerRuntime.ts"
+import { hostDir, hostUser, throwawayProject as throwaway } from "./throwaway.ts"
 
 /** What scripts/ci/cluster.sh recorded; the tests cannot run without it. */
 const env = (name: string) => {
@@ -40,42 +35,18 @@ const image = process.env["REPOMAN_CI_BUSYBOX_ALIAS"] ?? "repoman-busybox"
 const pool = process.env["REPOMAN_CI_CLUSTER_POOL"] ?? "default"
 const timeout = 120_000
 
-const hostDir = (label: string) => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `repoman-cl-${label}-`)))
-const allowedRoot = hostDir("allowed")
-const extraRoot = hostDir("extra")
-afterAll(() => {
-  for (const dir of [allowedRoot, extraRoot]) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-const hostUser: IdMapping = { _tag: "HostUser", uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 }
+const allowedRoot = hostDir("repoman-cl", "allowed")
+const extraRoot = hostDir("repoman-cl", "extra")
 
 /** A fresh project `cluster-<label>-<random>` on the daemon at `socketPath`, made as `repoman setup` makes it. */
-const throwawayProject = (label: string, socketPath: string) => {
-  const project = `cluster-${label}-${randomBytes(3).toString("hex")}`
-  const lifecycle = Layer.effectDiscard(Effect.gen(function*() {
-    const runtime = yield* ContainerRuntime
-    const client = yield* IncusClient.IncusClient
-    yield* Effect.acquireRelease(
-      runtime.ensureNamespace(
-        new NamespaceSpec({
-          name: project,
-          description: "repoman cluster integration test (safe to delete)",
-          allowedPaths: [allowedRoot],
-          idMapping: hostUser,
-          rootDiskPool: pool
-        })
-      ),
-      () => Effect.ignore(client.deleteProject(project, { force: true }))
-    )
-  }))
-  return {
-    project,
-    layer: lifecycle.pipe(
-      Layer.provideMerge(IncusContainerRuntime.layer({ project })),
-      Layer.provideMerge(IncusClient.layer({ socketPath }))
-    )
-  }
-}
+const throwawayProject = (label: string, socketPath: string) =>
+  throwaway(label, {
+    prefix: "cluster",
+    allowedRoot,
+    pool,
+    socketPath,
+    description: "repoman cluster integration test (safe to delete)"
+  })
 
 ContainerRuntimeSuite("incus, clustered", throwawayProject("suite", clusterSocket).layer, {
   image,
@@ -92,6 +63,16 @@ const spec = (name: ProjectName, target?: MemberName) =>
     profiles: [ProfileName.make("default")],
     ...(target === undefined ? {} : { target })
   })
+/** A create request as Incus takes it, straight to the client (what repoman would never send). */
+const rawBody = (name: string) => ({
+  name,
+  type: "container" as const,
+  source: { type: "image", alias: image },
+  profiles: ["default"],
+  config: {},
+  devices: {},
+  start: false
+})
 const uid = (label: string) => ProjectName.make(`cl-${label}-${randomBytes(2).toString("hex")}`)
 
 const clustered = throwawayProject("incus", clusterSocket)
@@ -123,15 +104,7 @@ layer(clustered.layer, { excludeTestServices: true, timeout })("IncusContainerRu
         const forged = `${member}&project=default`
         assert.throws(() => spec(name, forged as MemberName))
         // Had one reached the client, it is one (encoded) `target`, not a second `project`.
-        const error = yield* Effect.flip(client.createInstance(clustered.project, {
-          name,
-          type: "container",
-          source: { type: "image", alias: image },
-          profiles: ["default"],
-          config: {},
-          devices: {},
-          start: false
-        }, { target: forged }))
+        const error = yield* Effect.flip(client.createInstance(clustered.project, rawBody(name), { target: forged }))
         assert.include(error.message, "not found")
         assert.isFalse((yield* client.listInstances("default")).some((i) => i.name === name))
         assert.isFalse((yield* client.listInstances(clustered.project)).some((i) => i.name === name))
@@ -155,15 +128,7 @@ layer(standalone.layer, { excludeTestServices: true, timeout })("IncusContainerR
         assert.include(error.message, "not a cluster")
         assert.isFalse((yield* client.listInstances(standalone.project)).some((i) => i.name === name))
         // What Incus says to a target on one machine, had repoman sent it anyway.
-        const raw = yield* Effect.flip(client.createInstance(standalone.project, {
-          name,
-          type: "container",
-          source: { type: "image", alias: image },
-          profiles: ["default"],
-          config: {},
-          devices: {},
-          start: false
-        }, { target: member }))
+        const raw = yield* Effect.flip(client.createInstance(standalone.project, rawBody(name), { target: member }))
         assert.include(raw.message, "Target only allowed when clustered")
         assert.isFalse((yield* client.listInstances(standalone.project)).some((i) => i.name === name))
         const plain = uid("plain")
