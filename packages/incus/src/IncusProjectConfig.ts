@@ -6,7 +6,9 @@
  * - Always: `restricted=true`, unprivileged containers only
  *   (`restricted.containers.privilege=isolated`: an instance may not turn its
  *   own host id range off), no nesting, no low-level (`raw.*`) config beyond
- *   the id map, disks allowed,
+ *   the id map, disks allowed, targeting a cluster member allowed (`new
+ *   --target`; Incus's default `block` refuses it to a restricted client
+ *   certificate, though not to the unix socket's admin),
  *   `features.images=false` (images come from the default project) and
  *   `features.profiles=true` (the project has profiles of its own).
  * - `HostUser`: disks only from `restricted.devices.disk.paths` (the allowed
@@ -52,6 +54,7 @@ export const restrictions = (idMapping: IdMapping, allowedPaths: ReadonlyArray<s
   "restricted.containers.nesting": "block",
   "restricted.containers.lowlevel": "block",
   "restricted.devices.disk": "allow",
+  "restricted.cluster.target": "allow",
   ...(idMapping._tag === "HostUser"
     ? {
       [DISK_PATHS]: [...new Set(allowedPaths)].join(","),

@@ -140,6 +140,7 @@ describe("IncusProjectConfig", () => {
       "restricted.containers.nesting": "block",
       "restricted.containers.lowlevel": "block",
       "restricted.devices.disk": "allow",
+      "restricted.cluster.target": "allow",
       "restricted.devices.disk.paths": "/r",
       "restricted.idmap.uid": "1500",
       "restricted.idmap.gid": "1501",

@@ -431,6 +431,7 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             "restricted.containers.nesting": "block",
             "restricted.containers.lowlevel": "block",
             "restricted.devices.disk": "allow",
+            "restricted.cluster.target": "allow",
             "restricted.devices.disk.paths": "/srv/repos",
             "restricted.idmap.uid": "1500",
             "restricted.idmap.gid": "1501",
