@@ -20,10 +20,15 @@ import { documentFrom, runCli } from "./harness.ts"
 
 const document = documentFrom({ schema: 3, defaults: { profiles: ["default"], default_image: "img" } })
 
-const member = (name: string, status = "Online", message = "Fully operational") =>
-  new ClusterMember({ name: MemberName.make(name), status, message })
+const member = (name: string, status = "Online", message = "Fully operational", thisHost = false) =>
+  new ClusterMember({ name: MemberName.make(name), status, message, thisHost })
 
-const cluster = [member("member1"), member("member2"), member("member3", "Offline", "No heartbeat")]
+/** member1 is this machine; member2 and member3 are others, member3 down. */
+const cluster = [
+  member("member1", "Online", "Fully operational", true),
+  member("member2"),
+  member("member3", "Offline", "No heartbeat")
+]
 
 /** A home with the repo `isurus`, and a memory engine (a cluster when `members` is given). */
 const world = (members?: ReadonlyArray<ClusterMember>) =>
@@ -56,11 +61,32 @@ describe("new --target", () => {
   it.effect("puts the container on the member asked for, and says so", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
+      const out = yield* w.run(["new", "isurus", "--target", "member1"])
+      assert.strictEqual(out.code, 0, out.stderr.join("\n"))
+      assert.include(out.stdout[0], "on member member1")
+      const got = yield* w.runtime.get(ProjectName.make("isurus"))
+      assert.deepStrictEqual(got.location, Option.some(MemberName.make("member1")))
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("another machine cannot mount the repo (a directory of this one): a usage error, nothing made", () =>
+    Effect.gen(function*() {
+      const w = yield* world(cluster)
       const out = yield* w.run(["new", "isurus", "--target", "member2"])
+      assert.strictEqual(out.code, 2)
+      assert.deepStrictEqual(out.stderr, [
+        "repoman: cannot place the container on member2: it is another machine, and the repo is a directory of " +
+        "this one (member1); leave out --target"
+      ])
+      yield* assertNothingMade(w)
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("without --target the container goes to this machine's member, wherever the scheduler would put it", () =>
+    Effect.gen(function*() {
+      // This machine is the second member: the engine's own choice (the first one up) is not taken.
+      const w = yield* world([member("member1"), member("member2", "Online", "Fully operational", true)])
+      const out = yield* w.run(["new", "isurus"])
       assert.strictEqual(out.code, 0, out.stderr.join("\n"))
       assert.include(out.stdout[0], "on member member2")
-      const got = yield* w.runtime.get(ProjectName.make("isurus"))
-      assert.deepStrictEqual(got.location, Option.some(MemberName.make("member2")))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("without --target the engine chooses, and new says where", () =>
@@ -84,12 +110,15 @@ describe("new --target", () => {
       yield* assertNothingMade(w)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
-  it.effect("a member that is down is refused (exit 1), nothing made", () =>
+  it.effect("a member that cannot take containers now (evacuated) is refused (exit 1), nothing made", () =>
     Effect.gen(function*() {
-      const w = yield* world(cluster)
-      const out = yield* w.run(["new", "isurus", "--target", "member3"])
+      const w = yield* world([
+        member("member1", "Evacuated", "Unavailable due to maintenance", true),
+        member("member2")
+      ])
+      const out = yield* w.run(["new", "isurus", "--target", "member1"])
       assert.strictEqual(out.code, 1)
-      assert.include(out.stderr.join("\n"), "member3: the member is Offline (No heartbeat)")
+      assert.include(out.stderr.join("\n"), "member1: the member is Evacuated (Unavailable due to maintenance)")
       yield* assertNothingMade(w)
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
@@ -129,28 +158,28 @@ describe("list and status on a cluster", () => {
   it.effect("list has a MEMBER column and --json a location; a missing container has none", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const made = yield* w.run(["new", "isurus", "--target", "member2"])
+      const made = yield* w.run(["new", "isurus", "--target", "member1"])
       assert.strictEqual(made.code, 0, made.stderr.join("\n"))
       const table = yield* w.run(["list"], registered)
       assert.strictEqual(table.code, 0, table.stderr.join("\n"))
       assert.match(table.stdout[0] ?? "", /^NAME\s+STATE\s+MEMBER\s+REPO\s+IMAGE/)
-      assert.match(table.stdout[1] ?? "", /^isurus\s+Running\s+member2\s+\//)
+      assert.match(table.stdout[1] ?? "", /^isurus\s+Running\s+member1\s+\//)
       assert.match(table.stdout[2] ?? "", /^lamna\s+Missing\s+-\s+\//)
       const listed = yield* w.run(["list", "--json"], registered)
       const rows = json(listed.stdout.join("\n")) as ReadonlyArray<{ name: string; location: string | null }>
-      assert.deepStrictEqual(rows.map((r) => [r.name, r.location]), [["isurus", "member2"], ["lamna", null]])
+      assert.deepStrictEqual(rows.map((r) => [r.name, r.location]), [["isurus", "member1"], ["lamna", null]])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("status names the member (text and --json)", () =>
     Effect.gen(function*() {
       const w = yield* world(cluster)
-      const made = yield* w.run(["new", "isurus", "--target", "member2"])
+      const made = yield* w.run(["new", "isurus", "--target", "member1"])
       assert.strictEqual(made.code, 0, made.stderr.join("\n"))
       const text = yield* w.run(["status", "isurus"], registered)
-      assert.match(text.stdout[0] ?? "", /^isurus {2}Running {2}\(Incus project repoman, on member member2, uid mode/)
+      assert.match(text.stdout[0] ?? "", /^isurus {2}Running {2}\(Incus project repoman, on member member1, uid mode/)
       const report = yield* w.run(["status", "isurus", "--json"], registered)
       const [status] = json(report.stdout.join("\n")) as ReadonlyArray<{ location: string | null }>
-      assert.strictEqual(status?.location, "member2")
+      assert.strictEqual(status?.location, "member1")
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("on one machine: no MEMBER column, no member in status, location null", () =>

@@ -676,7 +676,9 @@ export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/Contai
 /**
  * A member of a clustered engine: its name and its state as the engine
  * reports it (Incus: `Online`, `Offline`, `Evacuated`, `Blocked`; `message`
- * says more, e.g. `Fully operational`).
+ * says more, e.g. `Fully operational`). `thisHost`: the member is the
+ * machine the runtime runs on (reached through its local socket), the only
+ * one where this host's paths can be mounted.
  *
  * @since 0.1.0
  * @category models
@@ -684,8 +686,53 @@ export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/Contai
 export class ClusterMember extends Schema.Class<ClusterMember>("@repoman/core/ContainerRuntime/ClusterMember")({
   name: MemberName,
   status: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  thisHost: Schema.Boolean
 }) {}
+
+/**
+ * Whether an instance made from `spec` mounts paths of this host (its repo
+ * as a {@link HostPath}, or any mount): on a cluster it must then run on the
+ * member that is this host.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const mountsHostPaths = (spec: InstanceSpec): boolean => spec.repo?._tag === "HostPath" || spec.mounts.length > 0
+
+/**
+ * Where an instance made from `spec` must go among `members` (a cluster's):
+ * `spec.target`; without one, when it mounts this host's paths, the member
+ * that is this host (else `undefined`: the engine chooses). A reason to
+ * refuse instead: a target no member has, or one that is another machine
+ * while the spec mounts this host's paths.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const placement = (
+  spec: InstanceSpec,
+  members: ReadonlyArray<ClusterMember>
+): { readonly target: MemberName | undefined } | {
+  readonly refused: "unknown" | "elsewhere"
+  readonly detail: string
+} => {
+  const here = members.find((m) => m.thisHost)
+  if (spec.target !== undefined) {
+    const member = members.find((m) => m.name === spec.target)
+    if (member === undefined) return { refused: "unknown", detail: `no cluster member is named ${spec.target}` }
+    if (mountsHostPaths(spec) && !member.thisHost) {
+      return {
+        refused: "elsewhere",
+        detail: `${spec.target} is another machine: this host's paths (the repo) can be mounted ${
+          here === undefined ? "on no member" : `on ${here.name} only`
+        }`
+      }
+    }
+    return { target: spec.target }
+  }
+  return { target: mountsHostPaths(spec) ? here?.name : undefined }
+}
 
 /**
  * The outcome of a command run to completion inside an instance. A non-zero
@@ -1109,7 +1156,10 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * `NotFound` for a missing profile or image, `Forbidden` when the
    * namespace's restrictions refuse it; a `target` that is not a member is
    * `NotFound` (kind `cluster member`), a target on an engine that is not a
-   * cluster `OperationFailed`, both before anything is made; if the instance was made but does not
+   * cluster, or on another machine than this host while the spec mounts
+   * this host's paths, `OperationFailed`, all before anything is made (see
+   * {@link placement}: such a spec without a target goes to the member that
+   * is this host); if the instance was made but does not
    * start, it is deleted again before the error is returned.
    */
   create(spec: InstanceSpec): Effect.Effect<Instance, ContainerRuntimeError>

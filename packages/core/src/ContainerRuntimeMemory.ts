@@ -67,6 +67,7 @@ import {
   NotFound,
   type ObjectKind,
   OperationFailed,
+  placement,
   Profile,
   ProfileInfo,
   ProfileSpec,
@@ -524,12 +525,17 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             const detail = `the engine is not a cluster: there is no member ${spec.target} to target`
             return fail(new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail }))
           }
-          if (spec.target !== undefined && !members?.some((m) => m.name === spec.target)) {
-            return notFound("cluster member", spec.target)
+          const placed = members === undefined ? { target: undefined } : placement(spec, members)
+          if ("refused" in placed) {
+            return placed.refused === "unknown"
+              ? notFound("cluster member", spec.target ?? "")
+              : fail(
+                new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail: placed.detail })
+              )
           }
           const location = members === undefined
             ? Option.none<MemberName>()
-            : Option.fromUndefinedOr(spec.target ?? members.find((m) => m.status === "Online")?.name)
+            : Option.fromUndefinedOr(placed.target ?? members.find((m) => m.status === "Online")?.name)
           // What this runtime makes gets a host id range of its own.
           const idRange = origin === ours
             ? Option.some(new IdRange({ base: 1_000_000 + 65_536 * ++ranges, size: 65_536 }))

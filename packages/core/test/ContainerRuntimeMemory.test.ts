@@ -28,9 +28,24 @@ ContainerRuntimeSuite(
     exec: emulateSuiteCommands,
     restrictions: { allowedPaths: ["/srv/suite-allowed"], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } },
     cluster: [
-      new ClusterMember({ name: MemberName.make("member1"), status: "Online", message: "Fully operational" }),
-      new ClusterMember({ name: MemberName.make("member2"), status: "Online", message: "Fully operational" }),
-      new ClusterMember({ name: MemberName.make("member3"), status: "Offline", message: "No heartbeat" })
+      new ClusterMember({
+        name: MemberName.make("member1"),
+        status: "Online",
+        message: "Fully operational",
+        thisHost: true
+      }),
+      new ClusterMember({
+        name: MemberName.make("member2"),
+        status: "Online",
+        message: "Fully operational",
+        thisHost: false
+      }),
+      new ClusterMember({
+        name: MemberName.make("member3"),
+        status: "Offline",
+        message: "No heartbeat",
+        thisHost: false
+      })
     ]
   }),
   {

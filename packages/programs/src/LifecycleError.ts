@@ -195,7 +195,8 @@ export class AdminStepsNeeded
  * `new --target`: the container cannot be placed on that member. `why`:
  * `not-clustered` (the Incus server is one machine), `unknown` (no member has
  * that name), `unavailable` (the member is not `Online`: offline,
- * evacuated). `members` are the cluster's members with their state.
+ * evacuated), `elsewhere` (the member is another machine, and the repo is a
+ * path of this one). `members` are the cluster's members with their state.
  *
  * @since 0.1.0
  * @category errors
@@ -203,8 +204,10 @@ export class AdminStepsNeeded
 export class TargetRefused
   extends Schema.TaggedClass<TargetRefused>("@repoman/programs/LifecycleError/TargetRefused")("TargetRefused", {
     target: Schema.String,
-    why: Schema.Literals(["not-clustered", "unknown", "unavailable"]),
-    members: Schema.Array(Schema.Struct({ name: Schema.String, status: Schema.String, message: Schema.String }))
+    why: Schema.Literals(["not-clustered", "unknown", "unavailable", "elsewhere"]),
+    members: Schema.Array(
+      Schema.Struct({ name: Schema.String, status: Schema.String, message: Schema.String, thisHost: Schema.Boolean })
+    )
   })
 {
   get message(): string {
@@ -216,6 +219,9 @@ export class TargetRefused
       ? `cannot place the container on ${this.target}: no cluster member has that name (members: ${
         list === "" ? "none" : list
       })`
+      : this.why === "elsewhere"
+      ? `cannot place the container on ${this.target}: it is another machine, and the repo is a directory of this ` +
+        `one (${this.members.find((m) => m.thisHost)?.name ?? "no member"}); leave out --target`
       : `cannot place the container on ${this.target}: the member is ${member?.status ?? "not available"}${
         member === undefined || member.message === "" ? "" : ` (${member.message})`
       }; members: ${list}`

@@ -136,24 +136,32 @@ export const instanceSpec = (options: {
 
 /**
  * Fails with `TargetRefused` unless `target` is an `Online` member of the
- * engine's cluster: on one machine (no cluster) or for a name no member has
- * the user's input was wrong; an offline or evacuated member cannot take a
- * container now. Reads the members only when there is a target.
+ * engine's cluster that can mount the repo: on one machine (no cluster), for
+ * a name no member has, or for another machine than this one while the repo
+ * is a directory of this one (`hostPaths`, the default: the only kind of
+ * repo `new` makes here) the user's input was wrong; an offline or evacuated
+ * member cannot take a container now. Reads the members only when there is a
+ * target.
  *
  * @since 0.1.0
  * @category programs
  */
-export const requireTarget = Effect.fn("requireTarget")(function*(target: MemberName | undefined) {
+export const requireTarget = Effect.fn("requireTarget")(function*(
+  target: MemberName | undefined,
+  options?: { readonly hostPaths?: boolean }
+) {
   if (target === undefined) return
   const runtime = yield* ContainerRuntime
   const listed = yield* runtime.clusterMembers()
   const members = Option.getOrElse(listed, () => [])
-    .map((m) => ({ name: m.name as string, status: m.status, message: m.message }))
+    .map((m) => ({ name: m.name as string, status: m.status, message: m.message, thisHost: m.thisHost }))
   const member = members.find((m) => m.name === target)
   const why = Option.isNone(listed)
     ? "not-clustered" as const
     : member === undefined
     ? "unknown" as const
+    : (options?.hostPaths ?? true) && !member.thisHost
+    ? "elsewhere" as const
     : member.status !== "Online"
     ? "unavailable" as const
     : undefined

@@ -271,6 +271,28 @@ export const ContainerRuntimeSuite = <E>(
           const chosen = yield* scopedInstance("chosen")
           const location = (yield* runtime.get(chosen.name)).location
           assert.isTrue(Option.isSome(location) && members.value.some((m) => m.name === location.value))
+          // What mounts this host's paths runs on the member that is this host, and nowhere else.
+          const here = members.value.find((m) => m.thisHost)
+          if (here === undefined) return
+          const mounting = (instance: ProjectName, target?: MemberName) =>
+            new InstanceSpec({
+              ...specFor(instance),
+              mounts: [new Mount({ name: "data", source: options.allowedPath, path: "/mnt/data", readOnly: true })],
+              ...(target === undefined ? {} : { target })
+            })
+          const local = uniqueName("here")
+          const placedHere = yield* Effect.acquireRelease(
+            runtime.create(mounting(local)),
+            () => Effect.ignore(runtime.remove(local))
+          )
+          assert.deepStrictEqual(placedHere.location, Option.some(here.name))
+          assert.deepStrictEqual((yield* runtime.get(local)).location, Option.some(here.name))
+          for (const other of members.value.filter((m) => !m.thisHost)) {
+            const away = uniqueName("away")
+            const refusal = yield* Effect.flip(runtime.create(mounting(away, other.name)))
+            assert.deepInclude(refusal.reason, { _tag: "OperationFailed", kind: "instance", name: away })
+            assert.isFalse((yield* runtime.list()).some((i) => i.name === away))
+          }
         }),
       timeout
     )

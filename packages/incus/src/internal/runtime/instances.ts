@@ -41,7 +41,7 @@ import {
   toInstance
 } from "../../IncusInstanceConfig.ts"
 import { labelConfig } from "../../IncusLabels.ts"
-import { requireTarget } from "./cluster.ts"
+import { placeInstance } from "./cluster.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 
 type Shape = ContainerRuntime["Service"]
@@ -204,8 +204,9 @@ export const make = (ctx: RuntimeContext): Pick<
         mapped
       )
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
-      // A target is a member of the cluster, checked before anything is made.
-      yield* requireTarget(ctx, spec)
+      // On a cluster: the member asked for, or this host's when the instance mounts its paths;
+      // checked before anything is made.
+      const target = yield* placeInstance(ctx, spec)
 
       // The root disk is the default profile's (profiles may not carry one): copied, to set its size.
       let rootDisk: readonly [string, IncusApi.StringMap] | undefined
@@ -226,7 +227,7 @@ export const make = (ctx: RuntimeContext): Pick<
         config,
         devices,
         start: !spec.lockMounts
-      }, spec.target === undefined ? undefined : { target: spec.target }).pipe(
+      }, target === undefined ? undefined : { target }).pipe(
         // The instance exists from here on: a failure deletes it again.
         Effect.tap(() =>
           spec.lockMounts
