@@ -96,7 +96,8 @@ describe("repoman list", () => {
           created: "2026-04-28T15:00:00Z",
           lastSync: "2026-05-01T08:30:00Z",
           backup: true,
-          limits: { cpu: "2", memory: "4GiB", processes: null, disk: null, inotifyInstances: null }
+          limits: { cpu: "2", memory: "4GiB", processes: null, disk: null, inotifyInstances: null },
+          location: null
         },
         {
           name: "lamna",
@@ -108,7 +109,8 @@ describe("repoman list", () => {
           created: "2026-04-29T09:00:00Z",
           lastSync: null,
           backup: false,
-          limits: null
+          limits: null,
+          location: null
         },
         {
           name: "stray",
@@ -120,7 +122,8 @@ describe("repoman list", () => {
           created: null,
           lastSync: null,
           backup: null,
-          limits: { cpu: null, memory: null, processes: null, disk: null, inotifyInstances: null }
+          limits: { cpu: null, memory: null, processes: null, disk: null, inotifyInstances: null },
+          location: null
         }
       ])
     }))

@@ -48,7 +48,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import { IdMapping } from "./IdMapping.ts"
-import { ImageRef, ProfileName, ProjectName } from "./Ids.ts"
+import { ImageRef, MemberName, ProfileName, ProjectName } from "./Ids.ts"
 import type { MountEntry } from "./Mountinfo.ts"
 import { ResourceLimits } from "./ResourceLimits.ts"
 
@@ -397,8 +397,12 @@ export class GitCover extends Schema.Class<GitCover>("@repoman/core/ContainerRun
  * (see {@link GitCover}; needs a `repo`) and `lockMounts`, which keeps
  * everything in the instance, container root included, from unmounting,
  * moving or copying around the mounts it was made with (so a cover cannot be
- * lifted). `mounts`, `env`, `limits` and `labels` default to empty,
- * `lockMounts` to `false`.
+ * lifted). `target` places it on one member of a clustered engine (absent:
+ * the engine chooses; a target on an engine that is not a cluster is
+ * refused, see `ContainerRuntime.clusterMembers`); whatever the runtime
+ * makes for the instance (its repo volume) goes to the same member.
+ * `mounts`, `env`, `limits` and `labels` default to empty, `lockMounts` to
+ * `false`.
  *
  * @example
  * ```ts
@@ -428,7 +432,8 @@ export class InstanceSpec extends Schema.Class<InstanceSpec>("@repoman/core/Cont
   idMapping: Schema.optionalKey(IdMapping),
   labels: Schema.Record(LabelKey, Schema.String).pipe(Schema.withConstructorDefault(Effect.succeed({}))),
   gitCover: Schema.optionalKey(GitCover),
-  lockMounts: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(false)))
+  lockMounts: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(false))),
+  target: Schema.optionalKey(MemberName)
 }) {}
 
 /**
@@ -527,7 +532,8 @@ export type InstanceStatus = typeof InstanceStatus.Type
  * created from, `repo`, `idMapping` and `gitCover` when it has none;
  * `managed` says whether repoman made it and `owner` for which host uid;
  * `idRange` is its own host id range (`None` when it shares one with other
- * instances). Settings repoman cannot express (an instance made by other
+ * instances); `location` the cluster member it is on (`None` on an engine
+ * that is not a cluster). Settings repoman cannot express (an instance made by other
  * means) are left out.
  *
  * @since 0.1.0
@@ -549,6 +555,7 @@ export class Instance extends Schema.Class<Instance>("@repoman/core/ContainerRun
   managed: Schema.Boolean,
   owner: Schema.Option(Schema.Int),
   idRange: Schema.Option(IdRange),
+  location: Schema.Option(MemberName),
   createdAt: Schema.DateTimeUtc
 }) {}
 
@@ -567,6 +574,8 @@ export const instanceFromSpec = (
     readonly managed: boolean
     readonly owner: Option.Option<number>
     readonly idRange: Option.Option<IdRange>
+    /** The member it was placed on; default: the spec's `target`. */
+    readonly location?: Option.Option<MemberName>
   }
 ): Instance =>
   new Instance({
@@ -585,6 +594,7 @@ export const instanceFromSpec = (
     managed: state.managed,
     owner: state.owner,
     idRange: state.idRange,
+    location: state.location ?? Option.fromUndefinedOr(spec.target),
     createdAt: state.createdAt
   })
 
@@ -694,6 +704,67 @@ export class StoragePool extends Schema.Class<StoragePool>("@repoman/core/Contai
   name: Schema.String,
   driver: Schema.String
 }) {}
+
+/**
+ * A member of a clustered engine: its name and its state as the engine
+ * reports it (Incus: `Online`, `Offline`, `Evacuated`, `Blocked`; `message`
+ * says more, e.g. `Fully operational`). `thisHost`: the member is the
+ * machine the runtime runs on (reached through its local socket), the only
+ * one where this host's paths can be mounted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ClusterMember extends Schema.Class<ClusterMember>("@repoman/core/ContainerRuntime/ClusterMember")({
+  name: MemberName,
+  status: Schema.String,
+  message: Schema.String,
+  thisHost: Schema.Boolean
+}) {}
+
+/**
+ * Whether an instance made from `spec` mounts paths of this host (its repo
+ * as a {@link HostPath}, or any mount): on a cluster it must then run on the
+ * member that is this host.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const mountsHostPaths = (spec: InstanceSpec): boolean => spec.repo?._tag === "HostPath" || spec.mounts.length > 0
+
+/**
+ * Where an instance made from `spec` must go among `members` (a cluster's):
+ * `spec.target`; without one, when it mounts this host's paths, the member
+ * that is this host (else `undefined`: the engine chooses). A reason to
+ * refuse instead: a target no member has, or one that is another machine
+ * while the spec mounts this host's paths.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const placement = (
+  spec: InstanceSpec,
+  members: ReadonlyArray<ClusterMember>
+): { readonly target: MemberName | undefined } | {
+  readonly refused: "unknown" | "elsewhere"
+  readonly detail: string
+} => {
+  const here = members.find((m) => m.thisHost)
+  if (spec.target !== undefined) {
+    const member = members.find((m) => m.name === spec.target)
+    if (member === undefined) return { refused: "unknown", detail: `no cluster member is named ${spec.target}` }
+    if (mountsHostPaths(spec) && !member.thisHost) {
+      return {
+        refused: "elsewhere",
+        detail: `${spec.target} is another machine: this host's paths (the repo) can be mounted ${
+          here === undefined ? "on no member" : `on ${here.name} only`
+        }`
+      }
+    }
+    return { target: spec.target }
+  }
+  return { target: mountsHostPaths(spec) ? here?.name : undefined }
+}
 
 /**
  * The outcome of a command run to completion inside an instance. A non-zero
@@ -941,7 +1012,8 @@ export const ObjectKind = Schema.Literals([
   "storage pool",
   "directory",
   "volume",
-  "snapshot"
+  "snapshot",
+  "cluster member"
 ])
 /**
  * The decoded type of the `ObjectKind` schema.
@@ -1227,6 +1299,13 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
   /** Lists the storage pools of the engine (they are shared by every namespace); `Forbidden` with restricted access. */
   listStoragePools(): Effect.Effect<ReadonlyArray<StoragePool>, ContainerRuntimeError>
 
+  /**
+   * The members of the engine's cluster, by name (`None` when the engine is
+   * not a cluster: one machine, nothing to target). Members whose names
+   * repoman cannot represent are left out.
+   */
+  clusterMembers(): Effect.Effect<Option.Option<ReadonlyArray<ClusterMember>>, ContainerRuntimeError>
+
   /** Lists the instances of the namespace with their current state. */
   list(): Effect.Effect<ReadonlyArray<Instance>, ContainerRuntimeError>
 
@@ -1239,7 +1318,12 @@ export class ContainerRuntime extends Context.Service<ContainerRuntime, {
    * its own (the range itself reads back with `get`; the instance returned
    * here may leave it `None`). Fails with `AlreadyExists` if the name is taken,
    * `NotFound` for a missing profile or image, `Forbidden` when the
-   * namespace's restrictions refuse it; if the instance was made but does not
+   * namespace's restrictions refuse it; a `target` that is not a member is
+   * `NotFound` (kind `cluster member`), a target on an engine that is not a
+   * cluster, or on another machine than this host while the spec mounts
+   * this host's paths, `OperationFailed`, all before anything is made (see
+   * {@link placement}: such a spec without a target goes to the member that
+   * is this host); if the instance was made but does not
    * start, it is deleted again before the error is returned.
    */
   create(spec: InstanceSpec): Effect.Effect<Instance, ContainerRuntimeError>

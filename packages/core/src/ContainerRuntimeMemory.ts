@@ -43,6 +43,7 @@ import * as Stream from "effect/Stream"
 import {
   AdminStep,
   AlreadyExists,
+  type ClusterMember,
   Conflict,
   ContainerRuntime,
   ContainerRuntimeError,
@@ -69,6 +70,7 @@ import {
   NotFound,
   type ObjectKind,
   OperationFailed,
+  placement,
   Profile,
   ProfileInfo,
   ProfileSpec,
@@ -81,7 +83,7 @@ import {
   type WriteFileOptions
 } from "./ContainerRuntime.ts"
 import type { IdMapping } from "./IdMapping.ts"
-import { ProfileName, type ProjectName } from "./Ids.ts"
+import { type MemberName, ProfileName, type ProjectName } from "./Ids.ts"
 import type { MountEntry } from "./Mountinfo.ts"
 import { mapsUser } from "./Ownership.ts"
 
@@ -171,6 +173,12 @@ export interface MemoryOptions {
    * `true`; `false` behaves as a remote engine: repos live in volumes.
    */
   readonly hostPaths?: boolean
+  /**
+   * The members of the engine's cluster. Default: none, the engine is not a
+   * cluster. An instance made without a target goes to the first `Online`
+   * one.
+   */
+  readonly cluster?: ReadonlyArray<ClusterMember>
 }
 
 /**
@@ -240,6 +248,8 @@ interface InstanceState {
   readonly managed: boolean
   owner: Option.Option<number>
   readonly idRange: Option.Option<IdRange>
+  /** The cluster member it is on (`None`: the engine is not a cluster). */
+  readonly location: Option.Option<MemberName>
   status: InstanceStatus
   /** What `fileInfo` and `makeDirectory` see, by absolute path (the repo volume's under its mount point). */
   readonly files: Tree<FileInfo>
@@ -536,7 +546,8 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         createdAt: state.createdAt,
         managed: state.managed,
         owner: state.owner,
-        idRange: state.idRange
+        idRange: state.idRange,
+        location: state.location
       })
 
     const usersOf = (ns: NamespaceState, profile: ProfileName): ReadonlyArray<ProjectName> =>
@@ -610,6 +621,22 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
           if (missing !== undefined) return notFound("profile", missing)
           const problem = hostPathProblem(spec, hostPaths)
           if (problem !== undefined) return failed("create", spec.name, problem)
+          const members = options.cluster
+          if (spec.target !== undefined && members === undefined) {
+            const detail = `the engine is not a cluster: there is no member ${spec.target} to target`
+            return fail(new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail }))
+          }
+          const placed = members === undefined ? { target: undefined } : placement(spec, members)
+          if ("refused" in placed) {
+            return placed.refused === "unknown"
+              ? notFound("cluster member", spec.target ?? "")
+              : fail(
+                new OperationFailed({ kind: "instance", name: spec.name, operation: "create", detail: placed.detail })
+              )
+          }
+          const location = members === undefined
+            ? Option.none<MemberName>()
+            : Option.fromUndefinedOr(placed.target ?? members.find((m) => m.status === "Online")?.name)
           const repo = spec.repo
           let volume = ns.volumes.get(spec.name)
           if (repo?._tag === "Volume" && volume !== undefined) {
@@ -630,6 +657,7 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
             managed: origin.managed,
             owner: origin.owner,
             idRange,
+            location,
             status: "Running",
             files: new Tree(initialFiles(), () => mounted(repo, volume?.files)),
             contents: new Tree(
@@ -983,6 +1011,8 @@ export const make = (options: MemoryOptions = {}): Effect.Effect<MemoryContainer
         access.restricted
           ? forbidden("storage pool", "*", "a restricted client cannot list storage pools")
           : Effect.succeed(options.storagePools ?? [new StoragePool({ name: "default", driver: "dir" })]),
+
+      clusterMembers: () => Effect.succeed(Option.fromUndefinedOr(options.cluster)),
 
       list: () => inNamespace((ns) => Effect.succeed(Array.from(ns.instances.values(), toInstance))),
 

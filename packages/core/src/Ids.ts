@@ -110,3 +110,36 @@ export const ProfileName = Schema.String.pipe(
  * @category models
  */
 export type ProfileName = typeof ProfileName.Type
+
+/**
+ * The name of a member of a container-engine cluster (Incus: the
+ * `server_name` a member joined with), as `new --target` takes it: 1-63
+ * ASCII letters, digits, dots and hyphens, starting and ending with a letter
+ * or digit (a host name, as Incus requires of members). Incus's `@group`
+ * targets are not taken.
+ *
+ * @example
+ * ```ts
+ * import { MemberName } from "@repoman/core/Ids"
+ * const member = MemberName.make("member1")
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const MemberName = Schema.String.pipe(
+  Schema.check(
+    Schema.makeFilter((s: string) =>
+      (/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/.test(s) && !s.includes(".."))
+      || "a cluster member name is 1-63 ASCII letters, digits, '.' and '-', starting and ending with a letter or digit"
+    )
+  ),
+  Schema.brand("MemberName")
+)
+/**
+ * The decoded type of the `MemberName` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type MemberName = typeof MemberName.Type

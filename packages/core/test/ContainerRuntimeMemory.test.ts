@@ -2,9 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/testing/TestClock"
-import { ExecResult, HostPath, InstanceSpec, Mount, NamespaceSpec, Volume } from "../src/ContainerRuntime.ts"
+import { ClusterMember, ExecResult, HostPath, InstanceSpec, Mount, NamespaceSpec, Volume } from "../src/ContainerRuntime.ts"
 import * as ContainerRuntimeMemory from "../src/ContainerRuntimeMemory.ts"
-import { ImageRef, ProfileName, ProjectName } from "../src/Ids.ts"
+import { ImageRef, MemberName, ProfileName, ProjectName } from "../src/Ids.ts"
 import { ContainerRuntimeSuite, emulateSuiteCommands, RepoVolumeSuite } from "../src/testing/ContainerRuntimeSuite.ts"
 
 ContainerRuntimeSuite(
@@ -24,6 +24,41 @@ ContainerRuntimeSuite(
 RepoVolumeSuite("memory without host paths", ContainerRuntimeMemory.layer({ hostPaths: false }), {
   image: "images:debian/12"
 })
+
+// The same, on a clustered engine (two members, one of them down).
+ContainerRuntimeSuite(
+  "memory, clustered",
+  ContainerRuntimeMemory.layer({
+    exec: emulateSuiteCommands,
+    restrictions: { allowedPaths: ["/srv/suite-allowed"], idMapping: { _tag: "HostUser", uid: 1000, gid: 1000 } },
+    cluster: [
+      new ClusterMember({
+        name: MemberName.make("member1"),
+        status: "Online",
+        message: "Fully operational",
+        thisHost: true
+      }),
+      new ClusterMember({
+        name: MemberName.make("member2"),
+        status: "Online",
+        message: "Fully operational",
+        thisHost: false
+      }),
+      new ClusterMember({
+        name: MemberName.make("member3"),
+        status: "Offline",
+        message: "No heartbeat",
+        thisHost: false
+      })
+    ]
+  }),
+  {
+    image: "images:debian/12",
+    allowedPath: "/srv/suite-allowed",
+    extraPath: "/srv/suite-extra",
+    sealPaths: { repo: "/srv/suite-allowed/repo", gitDir: "/srv/suite-allowed/gitdir" }
+  }
+)
 
 const spec = (name: string, profiles: ReadonlyArray<string> = ["default"]) =>
   new InstanceSpec({

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { expandHome } from "../src/ConfigPaths.ts"
-import { ImageRef, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
+import { ImageRef, MemberName, ProfileName, ProjectName, RepoDir } from "../src/Ids.ts"
 
 const valid = <S extends Schema.Top>(schema: S) => Schema.is(schema)
 
@@ -46,6 +46,21 @@ describe("ImageRef and ProfileName", () => {
     Effect.sync(() => {
       for (const n of ["default", "claude-share", "gitconfig-ro", "a.b_c"]) assert.isTrue(valid(ProfileName)(n), n)
       for (const n of ["", "-x", "a/b", "a b", "x".repeat(64)]) assert.isFalse(valid(ProfileName)(n), n)
+    }))
+})
+
+describe("MemberName (a host name, as Incus requires of cluster members)", () => {
+  it.effect("accepts", () =>
+    Effect.sync(() => {
+      for (const n of ["member1", "m", "node-2.lab", "1abc", "x".repeat(63)]) assert.isTrue(valid(MemberName)(n), n)
+    }))
+  it.effect("rejects what could be mistaken for a URL part, a group or a path", () =>
+    Effect.sync(() => {
+      for (
+        const n of ["", "@default", "-m", "m-", ".m", "m.", "a..b", "a/b", "a b", "m&x=1", "m?", "ä", "x".repeat(64)]
+      ) {
+        assert.isFalse(valid(MemberName)(n), n)
+      }
     }))
 })
 

@@ -207,6 +207,7 @@ export class Instance extends Schema.Class<Instance>("@repoman/incus/IncusApi/In
   stateful: Schema.optionalKey(Schema.Boolean),
   created_at: Schema.String,
   last_used_at: text(),
+  /** The cluster member it is on; `none` (or empty) on a server that is not clustered. */
   location: text(),
   project: text(),
   state: Schema.optionalKey(Schema.NullOr(InstanceState))
@@ -597,6 +598,28 @@ export const ProfilePut = Schema.Struct({
  * @category models
  */
 export type ProfilePut = typeof ProfilePut.Type
+
+// ---------------------------------------------------------------------------
+// Cluster
+// ---------------------------------------------------------------------------
+
+/**
+ * A cluster member (`GET /1.0/cluster/members?recursion=1`). `status` is
+ * `Online`, `Offline`, `Evacuated`, `Blocked`, ...; `message` says more.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ClusterMember extends Schema.Class<ClusterMember>("@repoman/incus/IncusApi/ClusterMember")({
+  server_name: Schema.String,
+  url: text(),
+  status: text(),
+  message: text(),
+  roles: strings(),
+  failure_domain: text(),
+  groups: strings(),
+  architecture: text()
+}) {}
 
 // ---------------------------------------------------------------------------
 // Storage pools

@@ -24,6 +24,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Operation, Server } from "./IncusApi.ts"
+import * as IncusCluster from "./IncusCluster.ts"
 import { type IncusError, RemoteFailed } from "./IncusError.ts"
 import * as IncusImages from "./IncusImages.ts"
 import * as IncusInstanceFiles from "./IncusInstanceFiles.ts"
@@ -50,7 +51,8 @@ export interface IncusClientShape
     IncusProfiles.ProfilesClient,
     IncusStoragePools.StoragePoolsClient,
     IncusStorageVolumes.StorageVolumesClient,
-    IncusImages.ImagesClient
+    IncusImages.ImagesClient,
+    IncusCluster.ClusterClient
 {
   /** The socket the client talks to. */
   readonly socketPath: string
@@ -156,7 +158,8 @@ export const make = (options: MakeOptions): IncusClientShape => {
     ...IncusProfiles.make(transport),
     ...IncusStoragePools.make(transport),
     ...IncusStorageVolumes.make(transport),
-    ...IncusImages.make(transport)
+    ...IncusImages.make(transport),
+    ...IncusCluster.make(transport)
   }
 }
 

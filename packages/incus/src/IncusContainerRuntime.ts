@@ -46,6 +46,7 @@ import * as Layer from "effect/Layer"
 import { homedir } from "node:os"
 import * as IncusClient from "./IncusClient.ts"
 import { readAccess } from "./internal/runtime/access.ts"
+import * as Cluster from "./internal/runtime/cluster.ts"
 import type { RuntimeContext } from "./internal/runtime/context.ts"
 import * as Exec from "./internal/runtime/exec.ts"
 import * as Files from "./internal/runtime/files.ts"
@@ -117,7 +118,8 @@ export const make = (
       ...Files.make(ctx),
       ...Exec.make(ctx),
       ...Profiles.make(ctx),
-      ...Volumes.make(ctx)
+      ...Volumes.make(ctx),
+      ...Cluster.make(ctx)
     })
   })
 

@@ -41,7 +41,7 @@ import {
   Volume
 } from "@repoman/core/ContainerRuntime"
 import { CONTAINER_ID, type IdMapping } from "@repoman/core/IdMapping"
-import { ImageRef, ProfileName, type ProjectName } from "@repoman/core/Ids"
+import { ImageRef, MemberName, ProfileName, type ProjectName } from "@repoman/core/Ids"
 import { DiskSize, MemorySize, PositiveInt, type ResourceLimits } from "@repoman/core/ResourceLimits"
 import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
@@ -455,6 +455,17 @@ const statuses: ReadonlySet<string> = new Set(["Running", "Stopped", "Starting",
 const statusOf = (status: string): InstanceStatus => statuses.has(status) ? status as InstanceStatus : "Unknown"
 
 const asProfileName = Schema.decodeUnknownOption(ProfileName)
+
+/**
+ * The cluster member an instance (or an operation) is on: Incus's
+ * `location`, which a server that is not clustered reports as `none` (or
+ * leaves empty).
+ *
+ * @since 0.1.0
+ * @category instances
+ */
+export const locationOf = (location: string): Option.Option<MemberName> =>
+  location === "none" ? Option.none() : Schema.decodeUnknownOption(MemberName)(location)
 const asImageRef = Schema.decodeUnknownOption(ImageRef)
 
 /**
@@ -546,6 +557,7 @@ export const toInstance = (i: IncusApi.Instance, name: ProjectName): Instance =>
     managed: isManaged(i.config),
     owner: ownerOf(i.config),
     idRange: idRangeOf(i.config),
+    location: locationOf(i.location),
     createdAt: Option.getOrElse(DateTime.make(i.created_at), () => DateTime.makeUnsafe(0))
   })
 }

@@ -38,8 +38,16 @@ export interface InstancesClient {
   readonly getInstance: (project: string, name: string) => Effect.Effect<Versioned<Instance>, IncusError>
   /** `GET /1.0/instances/NAME/state`: the live state of one instance. */
   readonly getInstanceState: (project: string, name: string) => Effect.Effect<InstanceState, IncusError>
-  /** Creates (and with `start: true` starts) an instance, exactly as `body` says; waits for the operation. */
-  readonly createInstance: (project: string, body: InstancesPost) => Effect.Effect<Operation, IncusError>
+  /**
+   * Creates (and with `start: true` starts) an instance, exactly as `body`
+   * says, on cluster member `options.target` when given (`?target=`);
+   * waits for the operation.
+   */
+  readonly createInstance: (
+    project: string,
+    body: InstancesPost,
+    options?: { readonly target?: string }
+  ) => Effect.Effect<Operation, IncusError>
   /** Replaces the instance's own settings; waits for the operation. */
   readonly updateInstance: (
     project: string,
@@ -89,8 +97,15 @@ export const make = (transport: Transport): InstancesClient => ({
     return (yield* transport.getSync(call, InstanceState)).value
   }),
 
-  createInstance: Effect.fn("IncusClient.createInstance")(function*(project, body) {
-    return yield* transport.asOperation({ method: "POST", path: "/1.0/instances", project, body })
+  createInstance: Effect.fn("IncusClient.createInstance")(function*(project, body, options) {
+    const target = options?.target
+    return yield* transport.asOperation({
+      method: "POST",
+      path: "/1.0/instances",
+      project,
+      body,
+      ...(target === undefined ? {} : { params: { target } })
+    })
   }),
 
   updateInstance: Effect.fn("IncusClient.updateInstance")(function*(project, name, body, etag) {

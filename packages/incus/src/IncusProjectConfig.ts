@@ -7,7 +7,9 @@
  *   (`restricted.containers.privilege=isolated`: an instance may not turn its
  *   own host id range off), no nesting, no low-level (`raw.*`) config beyond
  *   the id map, disks allowed, snapshots and backups allowed (a repo volume's
- *   checkpoints and backups are made of them),
+ *   checkpoints and backups are made of them), targeting a cluster member
+ *   allowed (`new --target`; Incus's default `block` refuses it to a
+ *   restricted client certificate, though not to the unix socket's admin),
  *   `features.images=false` (images come from the default project) and
  *   `features.profiles=true` (the project has profiles of its own).
  * - `HostUser`: disks only from `restricted.devices.disk.paths` (the allowed
@@ -55,6 +57,7 @@ export const restrictions = (idMapping: IdMapping, allowedPaths: ReadonlyArray<s
   "restricted.devices.disk": "allow",
   "restricted.snapshots": "allow",
   "restricted.backups": "allow",
+  "restricted.cluster.target": "allow",
   ...(idMapping._tag === "HostUser"
     ? {
       [DISK_PATHS]: [...new Set(allowedPaths)].join(","),

@@ -22,6 +22,14 @@ export * as IncusApi from "./IncusApi.ts"
 export * as IncusClient from "./IncusClient.ts"
 
 /**
+ * The cluster resource of the Incus REST API (`/1.0/cluster/members`): the members of a clustered
+ * server.
+ *
+ * @since 0.1.0
+ */
+export * as IncusCluster from "./IncusCluster.ts"
+
+/**
  * The {@link ContainerRuntime} backed by Incus: the namespace is an Incus project, instances are
  * containers in it, runtime profiles are the project's profiles.
  *

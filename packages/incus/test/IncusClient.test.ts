@@ -229,6 +229,45 @@ describe("IncusClient: create, exec, project config", () => {
         })
     ))
 
+  it.live("a create on a cluster member sends ?target= (one encoded parameter), and lists the members", () =>
+    withFake(
+      route({
+        "POST /1.0/instances": () => started("op-t"),
+        "GET /1.0/operations/op-t/wait": () => succeeded("op-t"),
+        "GET /1.0/cluster/members": () =>
+          sync([{
+            server_name: "member1",
+            url: "https://127.0.0.1:8444",
+            status: "Online",
+            message: "Fully operational"
+          }])
+      }),
+      (client, fake) =>
+        Effect.gen(function*() {
+          const body = {
+            name: "c",
+            type: "container" as const,
+            source: { type: "image", alias: "x" },
+            profiles: [],
+            config: {},
+            devices: {}
+          }
+          yield* client.createInstance("p", body, { target: "member1" })
+          yield* client.createInstance("p", body, { target: "m&project=default" })
+          yield* client.createInstance("p", body)
+          const posts = (yield* fake.requests).filter((r) => r.method === "POST")
+          assert.deepStrictEqual(posts.map((r) => [r.query.get("project"), r.query.get("target")]), [
+            ["p", "member1"],
+            ["p", "m&project=default"],
+            ["p", null]
+          ])
+          const members = yield* client.listClusterMembers()
+          assert.deepStrictEqual(members.map((m) => [m.server_name, m.status]), [["member1", "Online"]])
+          const list = (yield* fake.requests).find((r) => r.path === "/1.0/cluster/members")
+          assert.strictEqual(list?.query.get("recursion"), "1")
+        })
+    ))
+
   it.live("exec records output, reads both logs with ?project=, then deletes them", () => {
     const deleted: Array<string> = []
     const log = "/1.0/instances/c/logs/exec-output/exec_op-x"

@@ -15,7 +15,7 @@ import {
   Volume
 } from "@repoman/core/ContainerRuntime"
 import type { IdMapping } from "@repoman/core/IdMapping"
-import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
+import { ImageRef, MemberName, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { MemorySize } from "@repoman/core/ResourceLimits"
 import * as Option from "effect/Option"
 import { Instance as IncusInstance } from "../src/IncusApi.ts"
@@ -109,6 +109,15 @@ describe("IncusInstanceConfig", () => {
     assert.isFalse(read.managed)
   })
 
+  it("location: the member on a cluster, none on one machine; a name no member could have reads as none", () => {
+    const at = (location: string) =>
+      toInstance(new IncusInstance({ ...instance("isurus"), location } as never), name).location
+    assert.deepStrictEqual(at("member1"), Option.some(MemberName.make("member1")))
+    for (const none of ["none", "", "member1\u001b[2J", "a b", "@group"]) {
+      assert.isTrue(Option.isNone(at(none)), JSON.stringify(none))
+    }
+  })
+
   it("raw.idmap maps only the host user, and reads back", () => {
     assert.strictEqual(rawIdmap(1000, 1000), "both 1000 1000")
     assert.deepStrictEqual(hostUserOf(rawIdmap(1500, 1501)), Option.some(hostUser))
@@ -149,6 +158,7 @@ describe("IncusProjectConfig", () => {
       "restricted.devices.disk": "allow",
       "restricted.snapshots": "allow",
       "restricted.backups": "allow",
+      "restricted.cluster.target": "allow",
       "restricted.devices.disk.paths": "/r",
       "restricted.idmap.uid": "1500",
       "restricted.idmap.gid": "1501",

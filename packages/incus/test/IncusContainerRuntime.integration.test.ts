@@ -8,7 +8,7 @@
  * Image: `repoman-busybox` (REPOMAN_CI_BUSYBOX_ALIAS), pool `default`
  * (REPOMAN_CI_POOL), socket as the `incus` client finds it (INCUS_SOCKET).
  */
-import { afterAll, assert, layer } from "@effect/vitest"
+import { assert, layer } from "@effect/vitest"
 import {
   ContainerRuntime,
   HostPath,
@@ -17,7 +17,6 @@ import {
   Mount,
   NamespaceSpec
 } from "@repoman/core/ContainerRuntime"
-import type { IdMapping } from "@repoman/core/IdMapping"
 import { ImageRef, ProfileName, ProjectName } from "@repoman/core/Ids"
 import { ContainerRuntimeSuite } from "@repoman/core/testing/ContainerRuntimeSuite"
 import * as Effect from "effect/Effect"
@@ -25,54 +24,27 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as IncusClient from "../src/IncusClient.ts"
 import * as IncusContainerRuntime from "../src/IncusContainerRuntime.ts"
 import { managedConfig } from "../src/IncusLabels.ts"
 import { restrictions } from "../src/IncusProjectConfig.ts"
+import { hostDir, hostUser, throwawayProject as throwaway } from "./throwaway.ts"
 
 const image = process.env["REPOMAN_CI_BUSYBOX_ALIAS"] ?? "repoman-busybox"
 const pool = process.env["REPOMAN_CI_POOL"] ?? "default"
 const timeout = 120_000
 
 /** Host directories: one the test projects allow disks from, one outside (removed after the file's tests). */
-const hostDir = (label: string) => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `repoman-it-${label}-`)))
-const allowedRoot = hostDir("allowed")
-const extraRoot = hostDir("extra")
-afterAll(() => {
-  for (const dir of [allowedRoot, extraRoot]) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-/** The host user, as `repoman setup` maps it (the test user's ids are delegated to incusd). */
-const hostUser: IdMapping = { _tag: "HostUser", uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 }
+const allowedRoot = hostDir("repoman-it", "allowed")
+const extraRoot = hostDir("repoman-it", "extra")
 
 /** What `repoman setup` asks for (uid mode idmap): disks only from `allowedRoot`, idmaps only for the host user. */
 const namespaceSpec = (name: string, description = "repoman integration test (safe to delete)") =>
   new NamespaceSpec({ name, description, allowedPaths: [allowedRoot], idMapping: hostUser, rootDiskPool: pool })
 
-/**
- * The runtime for a fresh project `rmit-<random>`: created through
- * `ensureNamespace` when the layer is built, force-deleted when it is released.
- */
-const throwawayProject = (label: string) => {
-  const project = `rmit-${label}-${randomBytes(3).toString("hex")}`
-  const lifecycle = Layer.effectDiscard(Effect.gen(function*() {
-    const runtime = yield* ContainerRuntime
-    const client = yield* IncusClient.IncusClient
-    yield* Effect.acquireRelease(
-      runtime.ensureNamespace(namespaceSpec(project)),
-      () => Effect.ignore(client.deleteProject(project, { force: true }))
-    )
-  }))
-  return {
-    project,
-    layer: lifecycle.pipe(
-      Layer.provideMerge(IncusContainerRuntime.layer({ project })),
-      Layer.provideMerge(IncusClient.layer())
-    )
-  }
-}
+/** The runtime for a fresh project `rmit-<label>-<random>` (see `throwaway.ts`). */
+const throwawayProject = (label: string) => throwaway(label, { prefix: "rmit", allowedRoot, pool })
 
 const sealRepo = path.join(allowedRoot, "seal-repo")
 const sealGitDir = path.join(allowedRoot, "seal-gitdir")

@@ -460,6 +460,7 @@ describe("IncusContainerRuntime: namespace and profiles", () => {
             "restricted.devices.disk": "allow",
             "restricted.snapshots": "allow",
             "restricted.backups": "allow",
+            "restricted.cluster.target": "allow",
             "restricted.devices.disk.paths": "/srv/repos",
             "restricted.idmap.uid": "1500",
             "restricted.idmap.gid": "1501",

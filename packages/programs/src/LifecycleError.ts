@@ -192,6 +192,43 @@ export class AdminStepsNeeded
 }
 
 /**
+ * `new --target`: the container cannot be placed on that member. `why`:
+ * `not-clustered` (the Incus server is one machine), `unknown` (no member has
+ * that name), `unavailable` (the member is not `Online`: offline,
+ * evacuated), `elsewhere` (the member is another machine, and the repo is a
+ * path of this one). `members` are the cluster's members with their state.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TargetRefused
+  extends Schema.TaggedClass<TargetRefused>("@repoman/programs/LifecycleError/TargetRefused")("TargetRefused", {
+    target: Schema.String,
+    why: Schema.Literals(["not-clustered", "unknown", "unavailable", "elsewhere"]),
+    members: Schema.Array(
+      Schema.Struct({ name: Schema.String, status: Schema.String, message: Schema.String, thisHost: Schema.Boolean })
+    )
+  })
+{
+  get message(): string {
+    const list = this.members.map((m) => `${m.name} (${m.status})`).join(", ")
+    const member = this.members.find((m) => m.name === this.target)
+    return this.why === "not-clustered"
+      ? `cannot place the container on ${this.target}: the Incus server is not a cluster (leave out --target)`
+      : this.why === "unknown"
+      ? `cannot place the container on ${this.target}: no cluster member has that name (members: ${
+        list === "" ? "none" : list
+      })`
+      : this.why === "elsewhere"
+      ? `cannot place the container on ${this.target}: it is another machine, and the repo is a directory of this ` +
+        `one (${this.members.find((m) => m.thisHost)?.name ?? "no member"}); leave out --target`
+      : `cannot place the container on ${this.target}: the member is ${member?.status ?? "not available"}${
+        member === undefined || member.message === "" ? "" : ` (${member.message})`
+      }; members: ${list}`
+  }
+}
+
+/**
  * Why a lifecycle program refused.
  *
  * @since 0.1.0
@@ -206,7 +243,8 @@ export const LifecycleErrorReason = Schema.Union([
   ContainerMissing,
   LeftBehind,
   NotYours,
-  AdminStepsNeeded
+  AdminStepsNeeded,
+  TargetRefused
 ])
 /**
  * The decoded type of the `LifecycleErrorReason` schema.
@@ -234,6 +272,7 @@ export class LifecycleError
 
   /** Whether the user's input was at fault (the CLI exits 2) rather than the operation (exit 1). */
   get usage(): boolean {
-    return this.reason._tag === "RepoOutsideRoot"
+    return this.reason._tag === "RepoOutsideRoot" ||
+      (this.reason._tag === "TargetRefused" && this.reason.why !== "unavailable")
   }
 }

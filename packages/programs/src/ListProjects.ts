@@ -12,6 +12,7 @@ import { isUsable, mapsUser, ownership } from "@repoman/core/Ownership"
 import { Registry } from "@repoman/core/Registry"
 import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 
 /**
  * One line of `repoman list`.
@@ -40,6 +41,11 @@ export interface ProjectRow {
   readonly backup: boolean | null
   /** The container's resource limits; `null` when there is no container. */
   readonly limits: LimitsView | null
+  /**
+   * The cluster member the container is on; `null` when there is no
+   * container or the Incus server is not a cluster.
+   */
+  readonly location: string | null
 }
 
 /**
@@ -85,7 +91,8 @@ export const listProjects = Effect.gen(function*() {
       created: p.created,
       lastSync: p.lastSync ?? null,
       backup: p.backup,
-      limits: instance === undefined ? null : limitsView(instance.limits)
+      limits: instance === undefined ? null : limitsView(instance.limits),
+      location: instance === undefined ? null : Option.getOrNull(instance.location)
     }
   })
   const registered = new Set<string>(document.projects.map((p) => p.name))
@@ -101,7 +108,8 @@ export const listProjects = Effect.gen(function*() {
       created: null,
       lastSync: null,
       backup: null,
-      limits: limitsView(i.limits)
+      limits: limitsView(i.limits),
+      location: Option.getOrNull(i.location)
     })
   }
   const { orphans } = yield* registry.overrides

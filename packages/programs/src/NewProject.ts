@@ -22,7 +22,7 @@ import { ContainerRuntime, type GitCover, HostPath, InstanceSpec, Mount } from "
 import { fileLinks } from "@repoman/core/FileLink"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID, idMappingFor } from "@repoman/core/IdMapping"
-import type { ImageRef, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
+import type { ImageRef, MemberName, ProfileName, ProjectName, RepoDir } from "@repoman/core/Ids"
 import { type GitMode, type Project, timestampFromDate } from "@repoman/core/Project"
 import { ProjectExists, Registry, RegistryError } from "@repoman/core/Registry"
 import type { ProjectOverride, RegistryDocument } from "@repoman/core/RegistryDocument"
@@ -40,7 +40,7 @@ import { recordContainerUser } from "./ContainerUser.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { ownMountParents } from "./HomeParents.ts"
-import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
+import { InvalidPath, LeftBehind, LifecycleError, TargetRefused } from "./LifecycleError.ts"
 import { requireOwnNamespace } from "./Owners.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
 import { type RepoPath, resolveRepo } from "./RepoPath.ts"
@@ -68,6 +68,12 @@ export interface NewProjectInput {
   readonly gitMode?: GitMode
   /** Seal a repo with submodules all the same (see `GitSeal.prepareSeal`). */
   readonly acceptSubmoduleRisk?: boolean
+  /**
+   * The cluster member to put the container on (`--target`); refused
+   * before anything is made unless it is an `Online` member of the Incus
+   * server's cluster (see {@link requireTarget}). Default: Incus chooses.
+   */
+  readonly target?: MemberName
 }
 
 /**
@@ -94,6 +100,8 @@ export const instanceSpec = (options: {
   readonly gitCover?: GitCover
   /** The agents' per-project state dirs (see `AgentState`). */
   readonly agentMounts?: ReadonlyArray<Mount>
+  /** The cluster member to put the container on. */
+  readonly target?: MemberName
 }): InstanceSpec => {
   const hermetic = options.hermetic === undefined
     ? undefined
@@ -121,9 +129,44 @@ export const instanceSpec = (options: {
     labels: { project: options.name, repo: options.repo.path },
     ...(options.gitCover === undefined || hermetic !== undefined
       ? {}
-      : { gitCover: options.gitCover, lockMounts: true })
+      : { gitCover: options.gitCover, lockMounts: true }),
+    ...(options.target === undefined ? {} : { target: options.target })
   })
 }
+
+/**
+ * Fails with `TargetRefused` unless `target` is an `Online` member of the
+ * engine's cluster that can mount the repo: on one machine (no cluster), for
+ * a name no member has, or for another machine than this one while the repo
+ * is a directory of this one (`hostPaths`, the default: the only kind of
+ * repo `new` makes here) the user's input was wrong; an offline or evacuated
+ * member cannot take a container now. Reads the members only when there is a
+ * target.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const requireTarget = Effect.fn("requireTarget")(function*(
+  target: MemberName | undefined,
+  options?: { readonly hostPaths?: boolean }
+) {
+  if (target === undefined) return
+  const runtime = yield* ContainerRuntime
+  const listed = yield* runtime.clusterMembers()
+  const members = Option.getOrElse(listed, () => [])
+    .map((m) => ({ name: m.name as string, status: m.status, message: m.message, thisHost: m.thisHost }))
+  const member = members.find((m) => m.name === target)
+  const why = Option.isNone(listed)
+    ? "not-clustered" as const
+    : member === undefined
+    ? "unknown" as const
+    : (options?.hostPaths ?? true) && !member.thisHost
+    ? "elsewhere" as const
+    : member.status !== "Online"
+    ? "unavailable" as const
+    : undefined
+  if (why !== undefined) return yield* new LifecycleError({ reason: new TargetRefused({ target, why, members }) })
+})
 
 const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
 
@@ -241,6 +284,8 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
   }
   // Never a container in a namespace another user's repoman (or no repoman) made.
   yield* requireOwnNamespace(runtime.namespace)
+  // A target the cluster cannot take is refused before anything is made.
+  yield* requireTarget(input.target)
   const override = yield* registry.getOverride(input.name)
   const reposRoot = expandHome(document.defaults.reposRoot, home)
   const repo = yield* resolveRepo(reposRoot, input.repo ?? (input.name as string as RepoDir))
@@ -297,6 +342,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       mounts,
       host,
       ...(input.limits === undefined ? {} : { limits: input.limits }),
+      ...(input.target === undefined ? {} : { target: input.target }),
       ...patches,
       agentMounts,
       ...(seal === undefined

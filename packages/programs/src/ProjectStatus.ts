@@ -147,6 +147,11 @@ export interface ProjectStatus {
    * shares one with other containers, `null` when the container is missing.
    */
   readonly idRange: string | null
+  /**
+   * The cluster member the container is on; `null` when the container is
+   * missing or the Incus server is not a cluster.
+   */
+  readonly location: string | null
   /** The repo's checkpoints: how many, and the newest. */
   readonly checkpoints: CheckpointReport
   /** The generations of the backup; `null` when the project has `backup = false`. */
@@ -331,6 +336,7 @@ const statusOf = (
         state: "Missing",
         limits: null,
         idRange: null,
+        location: null,
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -352,6 +358,7 @@ const statusOf = (
         state: i.status,
         limits: null,
         idRange: null,
+        location: Option.getOrNull(i.location),
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -370,6 +377,7 @@ const statusOf = (
         state: i.status,
         limits: limitsView(i.limits),
         idRange,
+        location: Option.getOrNull(i.location),
         mountPresent: null,
         userProbe: null,
         rootProbe: null,
@@ -418,6 +426,7 @@ const statusOf = (
       state: i.status,
       limits: limitsView(i.limits),
       idRange,
+      location: Option.getOrNull(i.location),
       mountPresent,
       userProbe,
       rootProbe,

@@ -16,11 +16,12 @@
  * @since 0.1.0
  * @module
  */
-import { ImageRef, ProfileName, type ProjectName, RepoDir } from "@repoman/core/Ids"
+import { ImageRef, MemberName, ProfileName, type ProjectName, RepoDir } from "@repoman/core/Ids"
+import { escape } from "@repoman/core/TerminalText"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { ORIGIN } from "@repoman/programs/Hermetic"
-import { newProject } from "@repoman/programs/NewProject"
+import { newProject, requireTarget } from "@repoman/programs/NewProject"
 import { hostAlias, renewSshAccess } from "@repoman/programs/SshAccess"
 import { Stack, type StackReport, suggestForNew } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
@@ -120,6 +121,11 @@ const flags = {
     Flag.withDescription("Seal a repo with submodules anyway (a host git status enters them)"),
     Flag.withDefault(false)
   ),
+  target: Flag.String("target").pipe(
+    Flag.withSchema(MemberName),
+    Flag.withDescription("The Incus cluster member to put the container on (default: Incus chooses)"),
+    Flag.optional
+  ),
   yes: Flag.Boolean("yes").pipe(
     Flag.withAlias("y"),
     Flag.withDescription("Do not ask (--git-mode shared; the stack's profiles are then only suggested)"),
@@ -162,6 +168,8 @@ export const newCommand = Command.make("new", flags).pipe(
         if (!(yield* Prompt.Confirm({ message: `Share this repo's .git with ${f.name}?`, initial: false }))) return
       }
     }
+    // A target the cluster cannot take is refused before the clone and the questions.
+    yield* requireTarget(Option.getOrUndefined(f.target))
     if (Option.isSome(f.git)) {
       const cloned = yield* cloneForProject(f.name, repoDir, f.git.value)
       yield* Console.log(`cloned ${f.git.value} into ${cloned} (hooks disabled)`)
@@ -191,10 +199,15 @@ export const newCommand = Command.make("new", flags).pipe(
       acceptSubmoduleRisk: f.acceptSubmoduleRisk,
       ...Option.match(f.repo, { onNone: () => ({}), onSome: (repo) => ({ repo }) }),
       ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) }),
+      ...Option.match(f.target, { onNone: () => ({}), onSome: (target) => ({ target }) }),
       limits: limitsFrom(f)
     })
     const { project } = created
-    yield* Console.log(`created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}`)
+    yield* Console.log(
+      `created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}${
+        Option.match(created.instance.location, { onNone: () => "", onSome: (m) => `, on member ${escape(m)}` })
+      }`
+    )
     yield* Console.log(
       f.hermetic
         ? `repo ${created.repo.path} is mounted read-only at ${ORIGIN}; the container works on its own clone at ` +

@@ -88,7 +88,9 @@ const generationsLine = (g: GenerationsReport): string =>
 
 const render = (s: ProjectStatus): string =>
   [
-    `${s.name}  ${s.state}  (Incus project ${s.namespace}, uid mode ${s.uidMode}, git ${s.git})`,
+    `${s.name}  ${s.state}  (Incus project ${s.namespace}${
+      s.location === null ? "" : `, on member ${escape(s.location)}`
+    }, uid mode ${s.uidMode}, git ${s.git})`,
     `  repo mount   ${mark(s.mountPresent)}  ${s.repoPath}`,
     ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${escape(s.userProbe.detail)}`]),
     ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${escape(s.rootProbe.detail)}`]),

@@ -4,17 +4,25 @@
  * and the fast path of `bin.ts` (no CLI framework here).
  */
 import { formatLimits } from "@repoman/core/ResourceLimits"
+import { escape } from "@repoman/core/TerminalText"
 import { listProjects, type ProjectRow } from "@repoman/programs/ListProjects"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { table } from "./table.ts"
 
-const render = (rows: ReadonlyArray<ProjectRow>) =>
-  table(
-    ["NAME", "STATE", "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP", "LIMITS"],
+/**
+ * The table. On a cluster (some container has a member) a MEMBER column
+ * says where each runs; on one machine the table is as it always was.
+ */
+const render = (rows: ReadonlyArray<ProjectRow>) => {
+  const clustered = rows.some((r) => r.location !== null)
+  const member = (r: ProjectRow) => clustered ? [r.location === null ? "-" : escape(r.location)] : []
+  return table(
+    ["NAME", "STATE", ...(clustered ? ["MEMBER"] : []), "REPO", "IMAGE", "CREATED", "LAST SYNC", "BACKUP", "LIMITS"],
     rows.map((r) => [
       r.name,
       r.kind === "managed" || r.kind === "missing" ? r.state : `${r.state} (${r.kind})`,
+      ...member(r),
       r.repoPath ?? "-",
       r.image ?? "-",
       r.created ?? "-",
@@ -23,6 +31,7 @@ const render = (rows: ReadonlyArray<ProjectRow>) =>
       r.limits === null ? "-" : formatLimits(r.limits)
     ])
   )
+}
 
 /** Lists the projects: a table, or JSON when `asJson`. */
 export const printProjects = Effect.fnUntraced(function*(asJson: boolean) {

@@ -49,7 +49,7 @@ import {
 } from "../ContainerRuntime.ts"
 import type { ExecRequest } from "../ContainerRuntimeMemory.ts"
 import type { IdMapping } from "../IdMapping.ts"
-import { ImageRef, ProfileName, ProjectName } from "../Ids.ts"
+import { ImageRef, MemberName, ProfileName, ProjectName } from "../Ids.ts"
 import { DiskSize, MemorySize } from "../ResourceLimits.ts"
 
 /**
@@ -234,6 +234,72 @@ export const ContainerRuntimeSuite = <E>(
         const listed = (yield* runtime.list()).find((i) => i.name === created.name)
         assert.strictEqual(listed?.status, "Running")
       }), timeout)
+
+    it.effect(
+      "placement: a target must be a member of the engine's cluster, and the instance lands there",
+      () =>
+        Effect.gen(function*() {
+          const runtime = yield* ContainerRuntime
+          const members = yield* runtime.clusterMembers()
+          const refused = uniqueName("target")
+          const nobody = MemberName.make(`rmsuite-${runId}-nobody`)
+          const listed = () => runtime.list().pipe(Effect.map((is) => is.some((i) => i.name === refused)))
+          if (Option.isNone(members)) {
+            // One machine: a target is refused before anything is made, and nothing has a location.
+            const error = yield* Effect.flip(runtime.create(new InstanceSpec({ ...specFor(refused), target: nobody })))
+            assert.deepInclude(error.reason, { _tag: "OperationFailed", kind: "instance", name: refused })
+            assert.isFalse(yield* listed())
+            const created = yield* scopedInstance("placed")
+            assert.isTrue(Option.isNone(created.location))
+            assert.isTrue(Option.isNone((yield* runtime.get(created.name)).location))
+            return
+          }
+          assert.isAbove(members.value.length, 0)
+          // An unknown member is NotFound, nothing made.
+          const error = yield* Effect.flip(runtime.create(new InstanceSpec({ ...specFor(refused), target: nobody })))
+          assert.deepInclude(error.reason, { _tag: "NotFound", kind: "cluster member", name: nobody })
+          assert.isFalse(yield* listed())
+          // Each member takes an instance targeted at it; get and list say where it is.
+          for (const member of members.value.filter((m) => m.status === "Online")) {
+            const placed = uniqueName("placed")
+            const created = yield* Effect.acquireRelease(
+              runtime.create(new InstanceSpec({ ...specFor(placed), target: member.name })),
+              () => Effect.ignore(runtime.remove(placed))
+            )
+            assert.deepStrictEqual(created.location, Option.some(member.name))
+            assert.deepStrictEqual((yield* runtime.get(placed)).location, Option.some(member.name))
+            const inList = (yield* runtime.list()).find((i) => i.name === placed)
+            assert.deepStrictEqual(inList?.location, Option.some(member.name))
+          }
+          // Without a target the engine chooses a member, and says which.
+          const chosen = yield* scopedInstance("chosen")
+          const location = (yield* runtime.get(chosen.name)).location
+          assert.isTrue(Option.isSome(location) && members.value.some((m) => m.name === location.value))
+          // What mounts this host's paths runs on the member that is this host, and nowhere else.
+          const here = members.value.find((m) => m.thisHost)
+          if (here === undefined) return
+          const mounting = (instance: ProjectName, target?: MemberName) =>
+            new InstanceSpec({
+              ...specFor(instance),
+              mounts: [new Mount({ name: "data", source: options.allowedPath, path: "/mnt/data", readOnly: true })],
+              ...(target === undefined ? {} : { target })
+            })
+          const local = uniqueName("here")
+          const placedHere = yield* Effect.acquireRelease(
+            runtime.create(mounting(local)),
+            () => Effect.ignore(runtime.remove(local))
+          )
+          assert.deepStrictEqual(placedHere.location, Option.some(here.name))
+          assert.deepStrictEqual((yield* runtime.get(local)).location, Option.some(here.name))
+          for (const other of members.value.filter((m) => !m.thisHost)) {
+            const away = uniqueName("away")
+            const refusal = yield* Effect.flip(runtime.create(mounting(away, other.name)))
+            assert.deepInclude(refusal.reason, { _tag: "OperationFailed", kind: "instance", name: away })
+            assert.isFalse((yield* runtime.list()).some((i) => i.name === away))
+          }
+        }),
+      timeout
+    )
 
     it.effect("create of an existing name fails with AlreadyExists", () =>
       Effect.gen(function*() {

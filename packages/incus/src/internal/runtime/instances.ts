@@ -34,6 +34,7 @@ import {
   imageSource,
   instanceSettings,
   isRootDisk,
+  locationOf,
   RESERVED_DEVICES,
   restartReasons,
   SEAL_SYSTEMD_DROPIN,
@@ -41,6 +42,7 @@ import {
   toInstance
 } from "../../IncusInstanceConfig.ts"
 import { labelConfig } from "../../IncusLabels.ts"
+import { placeInstance } from "./cluster.ts"
 import { mapErrors, type RuntimeContext, runtimeError, type Subject } from "./context.ts"
 import { dropRepoVolume, prepareRepoVolume } from "./volumes.ts"
 
@@ -204,6 +206,9 @@ export const make = (ctx: RuntimeContext): Pick<
         mapped
       )
       if (Option.isSome(before)) return yield* runtimeError(new AlreadyExists({ kind: "instance", name: spec.name }))
+      // On a cluster: the member asked for, or this host's when the instance mounts its paths;
+      // checked before anything is made.
+      const target = yield* placeInstance(ctx, spec)
 
       // The root disk is the default profile's (profiles may not carry one): copied, to set its size.
       let rootDisk: readonly [string, IncusApi.StringMap] | undefined
@@ -227,7 +232,7 @@ export const make = (ctx: RuntimeContext): Pick<
         config,
         devices,
         start: !spec.lockMounts
-      }).pipe(
+      }, target === undefined ? undefined : { target }).pipe(
         // The instance exists from here on: a failure deletes it again.
         Effect.tap(() =>
           spec.lockMounts
@@ -255,7 +260,9 @@ export const make = (ctx: RuntimeContext): Pick<
         createdAt,
         managed: true,
         owner: Option.some(ctx.owner),
-        idRange: Option.none()
+        idRange: Option.none(),
+        // Where the cluster placed it (the operation ran there).
+        location: Option.orElse(locationOf(operation.location), () => Option.fromUndefinedOr(spec.target))
       })
     }),
 
