@@ -40,11 +40,12 @@ export interface StorageVolumesClient {
     pool: string,
     name: string
   ) => Effect.Effect<Versioned<StorageVolume>, IncusError>
-  /** `POST .../volumes/custom`: makes an empty filesystem volume. */
+  /** `POST .../volumes/custom`: makes an empty filesystem volume (on cluster member `options.target` when given). */
   readonly createStorageVolume: (
     project: string,
     pool: string,
-    body: StorageVolumesPost
+    body: StorageVolumesPost,
+    options?: { readonly target?: string }
   ) => Effect.Effect<void, IncusError>
   /** `PUT .../volumes/custom/NAME`: replaces the volume's settings (with `If-Match` when `etag` is given). */
   readonly updateStorageVolume: (
@@ -153,8 +154,15 @@ export const make = (transport: Transport): StorageVolumesClient => {
       return yield* transport.getSync({ method: "GET", path: volume(pool, name), project }, StorageVolume)
     }),
 
-    createStorageVolume: Effect.fn("IncusClient.createStorageVolume")(function*(project, pool, body) {
-      yield* transport.asVoid({ method: "POST", path: volumes(pool), project, body })
+    createStorageVolume: Effect.fn("IncusClient.createStorageVolume")(function*(project, pool, body, options) {
+      const target = options?.target
+      yield* transport.asVoid({
+        method: "POST",
+        path: volumes(pool),
+        project,
+        body,
+        ...(target === undefined ? {} : { params: { target } })
+      })
     }),
 
     updateStorageVolume: Effect.fn("IncusClient.updateStorageVolume")(function*(project, pool, name, body, etag) {

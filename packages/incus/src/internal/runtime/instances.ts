@@ -219,7 +219,9 @@ export const make = (ctx: RuntimeContext): Pick<
         rootDisk = Object.entries(value.devices).find(([, d]) => isRootDisk(d))
       }
       // The repo volume: taken up, or made (and deleted again if the instance cannot be made).
-      const volume = spec.repo?._tag === "Volume" ? yield* prepareRepoVolume(ctx, spec.name) : undefined
+      const volume = spec.repo?._tag === "Volume" ? yield* prepareRepoVolume(ctx, spec.name, target) : undefined
+      // The instance goes where its repo volume is (the target, or where the volume landed).
+      const instanceTarget = target ?? Option.getOrUndefined(volume?.location ?? Option.none())
       const dropVolume = volume?.made === true ? dropRepoVolume(ctx, volume.pool, spec.name) : Effect.void
       const { config, devices } = instanceSettings(spec, ctx.owner, rootDisk, volume?.pool)
       // Locked mounts: the systemd drop-in must be in place before the first
@@ -232,7 +234,7 @@ export const make = (ctx: RuntimeContext): Pick<
         config,
         devices,
         start: !spec.lockMounts
-      }, target === undefined ? undefined : { target }).pipe(
+      }, instanceTarget === undefined ? undefined : { target: instanceTarget }).pipe(
         // The instance exists from here on: a failure deletes it again.
         Effect.tap(() =>
           spec.lockMounts

@@ -18,7 +18,7 @@ import {
   SnapshotName,
   VolumeSnapshot
 } from "@repoman/core/ContainerRuntime"
-import type { ProjectName } from "@repoman/core/Ids"
+import type { MemberName, ProjectName } from "@repoman/core/Ids"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -26,7 +26,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { randomBytes } from "node:crypto"
 import { nameFromUrl } from "../../IncusApi.ts"
-import { isRootDisk } from "../../IncusInstanceConfig.ts"
+import { isRootDisk, locationOf } from "../../IncusInstanceConfig.ts"
 import {
   adoptedConfig,
   repoVolumeConfig,
@@ -67,26 +67,37 @@ const findVolume = (ctx: RuntimeContext, pool: string, name: string, operation: 
 
 /**
  * The repo volume of instance `name` for `create`: the one there if this
- * runtime's owner made it for that instance (`Conflict` for any other), or
- * a new one. Says which pool, and whether it made it (a failed create
- * deletes what it made).
+ * runtime's owner made it for that instance (`Conflict` for any other, and
+ * for one on another cluster member than `target`), or a new one (on
+ * `target` when given). Says which pool, whether it made it (a failed
+ * create deletes what it made), and the cluster member it is on (`None`
+ * on one machine): the instance must go there too, since a volume of a
+ * member's local pool is reachable from that member only (Incus's
+ * scheduler does not follow it).
  */
-export const prepareRepoVolume = (ctx: RuntimeContext, name: ProjectName) =>
+export const prepareRepoVolume = (ctx: RuntimeContext, name: ProjectName, target?: MemberName) =>
   Effect.gen(function*() {
     const pool = yield* repoPool(ctx, name, "create")
     const existing = yield* findVolume(ctx, pool, name, "create")
     if (Option.isSome(existing)) {
       const refused = volumeRefusal(existing.value.value.config, name, ctx.owner)
       if (refused !== undefined) return yield* runtimeError(new Conflict({ kind: "volume", name, detail: refused }))
-      return { pool, made: false }
+      const location = locationOf(existing.value.value.location)
+      if (target !== undefined && Option.isSome(location) && location.value !== target) {
+        const detail = `the repo volume is on cluster member ${location.value}, not ${target}`
+        return yield* runtimeError(new Conflict({ kind: "volume", name, detail }))
+      }
+      return { pool, made: false, location }
     }
     yield* ctx.client.createStorageVolume(ctx.project, pool, {
       name,
       description: `repo of ${name} (repoman)`,
       config: repoVolumeConfig(name, ctx.owner),
       content_type: "filesystem"
-    }).pipe(mapErrors(ctx, subject(name, "create")))
-    return { pool, made: true }
+    }, target === undefined ? undefined : { target }).pipe(mapErrors(ctx, subject(name, "create")))
+    // Without a target it landed on the member that took the request: read where.
+    const made = yield* findVolume(ctx, pool, name, "create")
+    return { pool, made: true, location: Option.flatMap(made, (v) => locationOf(v.value.location)) }
   })
 
 /** Deletes a volume a failed create made (what cannot be deleted stays). */
