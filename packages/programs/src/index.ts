@@ -116,6 +116,15 @@ export * as ListProjects from "./ListProjects.ts"
 export * as NewProject from "./NewProject.ts"
 
 /**
+ * `new` against a remote engine: the repo lives in a storage volume there (`ContainerRuntime.Volume`),
+ * attached at the same absolute path inside as it would have on this host (`<repos_root>/<repo>`), so
+ * the paths agents key their state by agree with a local project's.
+ *
+ * @since 0.1.0
+ */
+export * as NewVolumeProject from "./NewVolumeProject.ts"
+
+/**
  * `shell`: an interactive shell (or a given command) in a project's container, as the uid-1000 user,
  * in the repo directory (the same absolute path as on the host) or the one asked for.
  *
@@ -221,6 +230,15 @@ export * as RemoveProject from "./RemoveProject.ts"
 export * as RepoPath from "./RepoPath.ts"
 
 /**
+ * Moving a tree between a host directory and a project's repo when the repo lives in a storage volume
+ * of a remote engine (`new --from DIR`, `repoman push NAME DIR`, `repoman pull NAME DIR`), through the
+ * runtime's file API: modes and symlinks are kept, every file is owned by the container user inside.
+ *
+ * @since 0.1.0
+ */
+export * as RepoTransfer from "./RepoTransfer.ts"
+
+/**
  * `restore`: brings back a project's repo as a backup generation or a checkpoint held it.
  *
  * @since 0.1.0
@@ -294,3 +312,11 @@ export * as SyncProjects from "./SyncProjects.ts"
  * @since 0.1.0
  */
 export * as Uninstall from "./Uninstall.ts"
+
+/**
+ * Checkpoints of a project whose repo lives in a storage volume of a remote engine: snapshots of that
+ * volume, taken by the engine (nothing of the tree comes to the host).
+ *
+ * @since 0.1.0
+ */
+export * as VolumeCheckpoints from "./VolumeCheckpoints.ts"
