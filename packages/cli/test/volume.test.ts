@@ -77,6 +77,12 @@ describe("volume projects (a remote engine)", () => {
       assert.deepStrictEqual(text, Option.some("export const a = 1\n"))
       const project = (yield* registry.load).projects.find((p) => p.name === "remo")
       assert.strictEqual(project?.storage, "volume")
+      // The engine snapshots the volume on its own, daily, each kept two weeks (the defaults).
+      const volume = yield* runtime.getRepoVolume(name)
+      assert.deepStrictEqual([volume.snapshotSchedule, volume.snapshotExpiry], [
+        Option.some("@daily"),
+        Option.some("2w")
+      ])
       // Nothing was made on the host under the repos root.
       assert.isFalse(fs.existsSync(repo))
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
@@ -97,6 +103,25 @@ describe("volume projects (a remote engine)", () => {
       assert.deepStrictEqual(yield* remote.runtime.list(), [])
       assert.deepStrictEqual(yield* remote.runtime.listRepoVolumes(), [])
       assert.deepStrictEqual((yield* remote.registry.load).projects, [])
+    }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
+
+  it.effect("a malformed volume snapshot expiry in the registry is refused before anything is made", () =>
+    Effect.gen(function*() {
+      const { layers, runtime } = yield* world()
+      const bad = documentFrom({
+        schema: 3,
+        defaults: { default_image: "img" },
+        checkpoints: { volume_expiry: "soon" }
+      })
+      const out = yield* runCli(["new", "remo"], {
+        runtime: layers.runtime,
+        home: layers.home,
+        memory: { document: bad }
+      })
+      assert.strictEqual(out.code, 1)
+      assert.include(out.stderr.join("\n"), "volume_schedule/volume_expiry")
+      assert.deepStrictEqual(yield* runtime.list(), [])
+      assert.deepStrictEqual(yield* runtime.listRepoVolumes(), [])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("hermetic mode needs a local engine: exit 2, nothing made", () =>

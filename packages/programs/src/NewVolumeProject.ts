@@ -23,7 +23,7 @@
  * @module
  */
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import { ContainerRuntime, InstanceSpec, Volume } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, InstanceSpec, SnapshotPolicy, Volume } from "@repoman/core/ContainerRuntime"
 import { HostFiles } from "@repoman/core/HostFiles"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"
@@ -37,10 +37,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import { recordContainerUser } from "./ContainerUser.ts"
 import { cloneArgv, CloneFailed, cloneFailure, type GitUrl } from "./GitClone.ts"
 import { prepareHome } from "./HomeParents.ts"
-import { LeftBehind, LifecycleError, NeedsLocalEngine } from "./LifecycleError.ts"
+import { InvalidPath, LeftBehind, LifecycleError, NeedsLocalEngine } from "./LifecycleError.ts"
 import { requireOwnNamespace } from "./Owners.ts"
 import { requireProfiles } from "./ProfileStatuses.ts"
 import { pushTree, TransferError, type TransferResult } from "./RepoTransfer.ts"
@@ -137,6 +138,19 @@ export const newVolumeProject = Effect.fn("newVolumeProject")(function*(input: V
     }
   }
 
+  // The engine's own scheduled snapshots of the volume ([checkpoints] volume_schedule, volume_expiry).
+  const { volumeExpiry, volumeSchedule } = document.checkpoints
+  const policy = volumeSchedule.length === 0 ? undefined : yield* Schema.decodeUnknownEffect(SnapshotPolicy)({
+    schedule: volumeSchedule,
+    ...(volumeExpiry.length === 0 ? {} : { expiry: volumeExpiry })
+  }).pipe(
+    Effect.mapError((e) =>
+      new LifecycleError({
+        reason: new InvalidPath({ path: "[checkpoints] volume_schedule/volume_expiry", detail: e.message })
+      })
+    )
+  )
+
   const spec = new InstanceSpec({
     name: input.name,
     image,
@@ -181,6 +195,7 @@ export const newVolumeProject = Effect.fn("newVolumeProject")(function*(input: V
       runtime.create(spec).pipe(Effect.tapError((e) => e.reason._tag === "AlreadyExists" ? Effect.void : removeAgain)),
       (_, exit) => Exit.isFailure(exit) ? removeAgain : Effect.void
     )
+    yield* runtime.setRepoVolumeSnapshots(input.name, policy)
     yield* prepareHome(input.name, host.home)
     let transfer: Option.Option<TransferResult> = Option.none()
     if (input.from !== undefined) {

@@ -314,6 +314,13 @@ export * as SyncProjects from "./SyncProjects.ts"
 export * as Uninstall from "./Uninstall.ts"
 
 /**
+ * Backups of projects whose repo lives in a storage volume of a remote engine.
+ *
+ * @since 0.1.0
+ */
+export * as VolumeBackups from "./VolumeBackups.ts"
+
+/**
  * Checkpoints of a project whose repo lives in a storage volume of a remote engine: snapshots of that
  * volume, taken by the engine (nothing of the tree comes to the host).
  *
