@@ -6,7 +6,7 @@
  */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { assert, describe, it } from "@effect/vitest"
-import { ContainerRuntime, Volume } from "@repoman/core/ContainerRuntime"
+import { ContainerRuntime, ExecResult, Volume } from "@repoman/core/ContainerRuntime"
 import * as RuntimeMemory from "@repoman/core/ContainerRuntimeMemory"
 import { ProjectName } from "@repoman/core/Ids"
 import { Registry } from "@repoman/core/Registry"
@@ -28,7 +28,20 @@ const world = (hostPaths = false) =>
   Effect.gen(function*() {
     const files = yield* FileSystem.FileSystem
     const home = yield* files.makeTempDirectoryScoped({ prefix: "repoman-vol-" })
-    const runtime = yield* RuntimeMemory.make({ namespace: "repoman", hostPaths })
+    // `touch FILE` (status's write probe) makes the file, owned by who ran it.
+    let self: RuntimeMemory.MemoryContainerRuntime | undefined
+    const done = new ExecResult({ exitCode: 0, stdout: "", stderr: "" })
+    const runtime = yield* RuntimeMemory.make({
+      namespace: "repoman",
+      hostPaths,
+      exec: ({ argv, name: on, options }) =>
+        argv[0] === "touch" && self !== undefined && argv[1] !== undefined
+          ? self.writeFile(on, argv[1], "", { uid: options.user ?? 0, gid: options.group ?? 0, mode: 0o644 }).pipe(
+            Effect.as(done)
+          )
+          : Effect.succeed(done)
+    })
+    self = runtime
     const registry = yield* RegistryMemory.make({ document })
     const layers = {
       runtime: Layer.succeed(ContainerRuntime, runtime),
@@ -85,6 +98,12 @@ describe("volume projects (a remote engine)", () => {
       ])
       // Nothing was made on the host under the repos root.
       assert.isFalse(fs.existsSync(repo))
+      // status: healthy, its repo a volume, no host seal to check and no host tree walked.
+      const status = yield* run(["status", "remo", "--json"])
+      assert.strictEqual(status.code, 0, status.stdout.join("\n"))
+      const [report] = JSON.parse(status.stdout.join("\n"))
+      assert.deepInclude(report, { storage: "volume", healthy: true, ownership: null, rootProbe: null, warnings: [] })
+      assert.deepStrictEqual([report.seal.mode, report.userProbe.ok], ["volume", true])
     }).pipe(Effect.scoped, Effect.provide(NodeServices.layer)))
 
   it.effect("--from on a local engine, and a missing --from dir, are usage errors with nothing made", () =>
