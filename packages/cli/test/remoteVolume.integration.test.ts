@@ -11,11 +11,43 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import { isTrusted, trustRestricted } from "../../incus/test/remoteTrust.ts"
 import { debian, IntegrationLayer, sandbox } from "./integration.ts"
 
 const noSocket = "/nonexistent/repoman-remote-volume/unix.socket"
+
+/** `incus ARGS` as the admin (the test user is in incus-admin), through the unix socket. */
+const admin = (args: ReadonlyArray<string>): string =>
+  execFileSync("incus", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+
+/**
+ * An image of the Debian test image with a git repo at /srv/seed.git (one
+ * commit), published under `alias` (in the default project, where the
+ * restricted project takes its images from).
+ */
+const publishSeeded = (project: string, alias: string) => {
+  const maker = "seedmaker"
+  admin(["launch", debian, maker, "--project", project])
+  try {
+    admin([
+      "exec",
+      maker,
+      "--project",
+      project,
+      "--",
+      "sh",
+      "-c",
+      "git init -q -b main /tmp/w && cd /tmp/w && echo seed > f && git add f && " +
+        "git -c user.name=t -c user.email=t@e commit -qm 'seeded inside' && git clone -q --bare /tmp/w /srv/seed.git"
+    ])
+    admin(["stop", maker, "--project", project])
+    admin(["publish", maker, "--project", project, "--alias", alias, "--compression", "none"])
+  } finally {
+    admin(["delete", maker, "--project", project, "--force"])
+  }
+}
 const backupMount = process.env["REPOMAN_CI_BACKUP_MOUNT"] ?? ""
 
 describe("a project on a remote Incus: the repo in a volume there", () => {
@@ -112,6 +144,20 @@ describe("a project on a remote Incus: the repo in a volume there", () => {
         const [report] = JSON.parse(st.stdout) as ReadonlyArray<Record<string, unknown>>
         assert.deepInclude(report, { storage: "volume", healthy: true })
 
+        // ssh for editors, through the remote: the ProxyCommand carries the remote and the client config dir,
+        // so ssh works from an environment that names neither (and has no unix socket either).
+        const printed = yield* remote(["ssh-config", "vol"])
+        assert.strictEqual(printed.code, 0, printed.stderr)
+        assert.include(printed.stdout, `--remote ${trust.name}`)
+        fs.writeFileSync(`${dir}/ssh_config`, printed.stdout)
+        const ssh = execFileSync("ssh", ["-F", `${dir}/ssh_config`, "-o", "BatchMode=yes", "repoman-vol", "--", "pwd; cat notes.txt"], {
+          encoding: "utf8",
+          env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/", INCUS_SOCKET: noSocket },
+          stdio: ["ignore", "pipe", "pipe"],
+          timeout: 120_000
+        })
+        assert.strictEqual(ssh, `${repo}\nv1\n`)
+
         // sync: the engine's export lands on the backup mount; restore makes it another project's volume.
         const synced = yield* remote(["sync", "vol"])
         assert.strictEqual(synced.code, 0, synced.stdout + synced.stderr)
@@ -121,6 +167,25 @@ describe("a project on a remote Incus: the repo in a volume there", () => {
         assert.strictEqual(second.code, 0, second.stdout + second.stderr)
         const back = yield* remote(["exec", "vol2", "--", "cat", `${repo}/notes.txt`, `${repo}/made-inside.txt`])
         assert.strictEqual(back.stdout, "v1\nagent\n", back.stderr)
+
+        // new --git clones inside, with the container's own git: the image carries a seed repo (published here).
+        const seeded = `rmit-seeded-${project.slice(5)}`
+        yield* Effect.acquireRelease(
+          Effect.sync(() => publishSeeded(project, seeded)),
+          () => Effect.sync(() => admin(["image", "delete", seeded]))
+        )
+        const cloned = yield* remote(["new", "gitvol", "--image", seeded, "--git", "file:///srv/seed.git"])
+        assert.strictEqual(cloned.code, 0, cloned.stdout + cloned.stderr)
+        assert.include(cloned.stdout, "cloned file:///srv/seed.git inside")
+        const log = yield* remote(["exec", "gitvol", "--", "git", "-C", `${reposRoot}/gitvol`, "log", "--format=%s"])
+        assert.strictEqual(log.stdout, "seeded inside\n", log.stderr)
+        // A clone that fails: git's reason, exit 1, and no container, no volume, no registry entry left.
+        const failed = yield* remote(["new", "badgit", "--image", seeded, "--git", "file:///srv/none.git"])
+        assert.strictEqual(failed.code, 1, failed.stdout + failed.stderr)
+        assert.include(failed.stderr, "does not appear to be a git repository")
+        const listed2 = admin(["query", `/1.0/storage-pools/default/volumes/custom?project=${project}`])
+        assert.notInclude(listed2, "badgit")
+        assert.notInclude(admin(["list", "--project", project, "-c", "n", "-f", "csv"]), "badgit")
 
         // remove keeps the volume (remove never deletes a repo): new takes it up again.
         const removed = yield* remote(["remove", "vol", "--yes"])
