@@ -40,7 +40,7 @@ const publishSeeded = (project: string, alias: string) => {
       "sh",
       "-c",
       "git init -q -b main /tmp/w && cd /tmp/w && echo seed > f && git add f && " +
-        "git -c user.name=t -c user.email=t@e commit -qm 'seeded inside' && git clone -q --bare /tmp/w /srv/seed.git"
+      "git -c user.name=t -c user.email=t@e commit -qm 'seeded inside' && git clone -q --bare /tmp/w /srv/seed.git && chown -R 1000:1000 /srv/seed.git"
     ])
     admin(["stop", maker, "--project", project])
     admin(["publish", maker, "--project", project, "--alias", alias, "--compression", "none"])
@@ -70,7 +70,8 @@ describe("a project on a remote Incus: the repo in a volume there", () => {
           }))
         // From here on: HTTPS only.
         const remote = repomanIn({ INCUS_SOCKET: noSocket, INCUS_CONF: trust.conf, REPOMAN_REMOTE: trust.name })
-        const inside = (script: string) => remote(["exec", "vol", "--", "sh", "-c", script])
+        const inside = (script: string) =>
+          remote(["exec", "vol", "--", "sh", "-c", script])
 
         // A host tree: a script, a private file, a nested file, a symlink, the user's own .git.
         const src = `${dir}/src`
@@ -132,7 +133,9 @@ describe("a project on a remote Incus: the repo in a volume there", () => {
         const listed = yield* remote(["checkpoints", "vol", "--json"])
         assert.strictEqual(listed.code, 0, listed.stderr)
         const kinds = (JSON.parse(listed.stdout) as { snapshots: ReadonlyArray<{ kind: string }> }).snapshots
-          .map((x) => x.kind)
+          .map((x) =>
+            x.kind
+          )
         assert.includeMembers(kinds, ["session", "push"])
         const undone = yield* remote(["undo", "vol", snapshot])
         assert.strictEqual(undone.code, 0, undone.stderr)
@@ -150,9 +153,21 @@ describe("a project on a remote Incus: the repo in a volume there", () => {
         assert.strictEqual(printed.code, 0, printed.stderr)
         assert.include(printed.stdout, `--remote ${trust.name}`)
         fs.writeFileSync(`${dir}/ssh_config`, printed.stdout)
-        const ssh = execFileSync("ssh", ["-F", `${dir}/ssh_config`, "-o", "BatchMode=yes", "repoman-vol", "--", "pwd; cat notes.txt"], {
+        const ssh = execFileSync("ssh", [
+          "-F",
+          `${dir}/ssh_config`,
+          "-o",
+          "BatchMode=yes",
+          "repoman-vol",
+          "--",
+          "pwd; cat notes.txt"
+        ], {
           encoding: "utf8",
-          env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/", INCUS_SOCKET: noSocket },
+          env: {
+            PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+            HOME: process.env["HOME"] ?? "/",
+            INCUS_SOCKET: noSocket
+          },
           stdio: ["ignore", "pipe", "pipe"],
           timeout: 120_000
         })
