@@ -28,6 +28,7 @@ import { shell } from "./commands/shell.ts"
 import { sshConfig } from "./commands/sshConfig.ts"
 import { status } from "./commands/status.ts"
 import { sync } from "./commands/sync.ts"
+import { pull, push } from "./commands/transfer.ts"
 import { undo } from "./commands/undo.ts"
 import { uninstall } from "./commands/uninstall.ts"
 import { ExitCode } from "./ExitCode.ts"
@@ -64,7 +65,9 @@ export const command = Command.make("repoman").pipe(
     restore,
     uninstall,
     patches,
-    sshConfig
+    sshConfig,
+    pull,
+    push
   ]),
   Command.withGlobalFlags([RemoteFlag])
 )

@@ -273,6 +273,8 @@ const withDefault = <S extends Schema.Top & { readonly "~type.make.in": unknown 
  * max_new_mb = 8192     # a checkpoint that would copy more fails
  * max_entries = 2000000 # a tree with more entries fails
  * # dir = "~/repos/.repoman/checkpoints"  # default: <repos_root>/.repoman/checkpoints
+ * volume_schedule = "@daily"  # a volume repo (remote Incus): the engine's own snapshots ("" for none)
+ * volume_expiry = "2w"        # ... each kept this long ("" for until deleted)
  * ```
  *
  * The directory must be on the repos root's filesystem for reflinks and
@@ -296,12 +298,16 @@ export const CheckpointSettings = Schema.Struct({
   keepDays: positive.pipe(withDefault(14)),
   maxFileMb: positive.pipe(withDefault(1024)),
   maxNewMb: positive.pipe(withDefault(8192)),
-  maxEntries: positiveInt.pipe(withDefault(2_000_000))
+  maxEntries: positiveInt.pipe(withDefault(2_000_000)),
+  volumeSchedule: Schema.String.pipe(withDefault("@daily")),
+  volumeExpiry: Schema.String.pipe(withDefault("2w"))
 }).pipe(Schema.encodeKeys({
   keepDays: "keep_days",
   maxFileMb: "max_file_mb",
   maxNewMb: "max_new_mb",
-  maxEntries: "max_entries"
+  maxEntries: "max_entries",
+  volumeSchedule: "volume_schedule",
+  volumeExpiry: "volume_expiry"
 }))
 /**
  * The decoded type of the `CheckpointSettings` schema.

@@ -84,7 +84,25 @@ export const ProjectMount = Schema.Struct({
 export type ProjectMount = typeof ProjectMount.Type
 
 /**
- * A managed project. `profiles` is the full list the container has (as
+ * Where a project's repo lives: `host` (a directory of this host, mounted
+ * into the container: what a local engine does) or `volume` (a storage
+ * volume of a remote engine; see `ContainerRuntime.Volume`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RepoLocation = Schema.Literals(["host", "volume"])
+/**
+ * The decoded type of the `RepoLocation` schema.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RepoLocation = typeof RepoLocation.Type
+
+/**
+ * A managed project. `storage` says where its repo lives (absent: `host`,
+ * see {@link storageOf}). `profiles` is the full list the container has (as
  * created, or as `repoman config` last changed it); `lastSync` is absent
  * until the first successful backup; `git` is its {@link GitMode}, absent
  * in an entry written before the seal existed (such a project is `shared`:
@@ -108,7 +126,8 @@ export const Project = Schema.Struct({
   git: Schema.optionalKey(GitMode),
   mounts: Schema.optionalKey(Schema.Array(ProjectMount)),
   env: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
-  limits: Schema.optionalKey(ResourceLimits)
+  limits: Schema.optionalKey(ResourceLimits),
+  storage: Schema.optionalKey(RepoLocation)
 }).pipe(Schema.encodeKeys({ lastSync: "last_sync" }))
 /**
  * The decoded type of the `Project` schema.
@@ -127,3 +146,12 @@ export type Project = typeof Project.Type
  * @category models
  */
 export const gitModeOf = (project: Project): GitMode => project.git ?? "shared"
+
+/**
+ * Where a project's repo lives: what its entry says, `host` when it says
+ * nothing (every entry written before remote engines).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const storageOf = (project: Project): RepoLocation => project.storage ?? "host"

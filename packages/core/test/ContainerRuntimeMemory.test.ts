@@ -2,7 +2,15 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/testing/TestClock"
-import { ClusterMember, ExecResult, HostPath, InstanceSpec, Mount, NamespaceSpec, Volume } from "../src/ContainerRuntime.ts"
+import {
+  ClusterMember,
+  ExecResult,
+  HostPath,
+  InstanceSpec,
+  Mount,
+  NamespaceSpec,
+  Volume
+} from "../src/ContainerRuntime.ts"
 import * as ContainerRuntimeMemory from "../src/ContainerRuntimeMemory.ts"
 import { ImageRef, MemberName, ProfileName, ProjectName } from "../src/Ids.ts"
 import { ContainerRuntimeSuite, emulateSuiteCommands, RepoVolumeSuite } from "../src/testing/ContainerRuntimeSuite.ts"

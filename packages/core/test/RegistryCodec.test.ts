@@ -48,6 +48,8 @@ const project = fc.record({
   created: timestamp,
   lastSync: fc.option(timestamp, { nil: undefined }),
   backup: fc.boolean(),
+  // Where the repo lives (absent: a host directory).
+  storage: fc.option(fc.constantFrom("host" as const, "volume" as const), { nil: undefined }),
   // What `repoman config` records.
   config: fc.option(
     fc.record({
@@ -60,9 +62,10 @@ const project = fc.record({
     }),
     { nil: undefined }
   )
-}).map(({ config, lastSync, ...p }) => ({
+}).map(({ config, lastSync, storage, ...p }) => ({
   ...p,
   ...(lastSync === undefined ? {} : { lastSync }),
+  ...(storage === undefined ? {} : { storage }),
   ...(config === undefined ? {} : config)
 }))
 
@@ -99,7 +102,9 @@ const document: fc.Arbitrary<RegistryDocument> = fc.record({
     keepDays: fc.integer({ min: 1, max: 365 }),
     maxFileMb: fc.integer({ min: 1, max: 4096 }),
     maxNewMb: fc.integer({ min: 1, max: 65536 }),
-    maxEntries: fc.integer({ min: 1, max: 10_000_000 })
+    maxEntries: fc.integer({ min: 1, max: 10_000_000 }),
+    volumeSchedule: fc.constantFrom("@daily", "", "0 */6 * * *"),
+    volumeExpiry: fc.constantFrom("2w", "", "1d 12H")
   }).map(({ dir, ...c }) => dir === undefined ? c : { ...c, dir }),
   plugins: fc.record({
     profiles: fc.array(fc.constantFrom("@acme/repoman-profiles", "./plugin.ts"), { maxLength: 2 })

@@ -67,7 +67,8 @@ layer(live, { excludeTestServices: true, timeout: 300_000 })("repo volumes on a 
       for (let i = 0; i < 2; i++) {
         const name = ProjectName.make(`u${i}-${randomBytes(2).toString("hex")}`)
         yield* runtime.create(spec(name))
-        assert.isTrue(members.some((m) => m.name === (yield* check(name))))
+        const at = yield* check(name)
+        assert.isTrue(members.some((m) => m.name === at), `${name} runs on ${at}, which is no member`)
       }
       for (const m of members) {
         const name = ProjectName.make(`t-${m.name}-${randomBytes(2).toString("hex")}`)

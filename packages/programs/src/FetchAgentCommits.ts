@@ -27,7 +27,7 @@ import * as GitBundle from "@repoman/core/GitBundle"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
-import { gitModeOf } from "@repoman/core/Project"
+import { gitModeOf, storageOf } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import * as TerminalText from "@repoman/core/TerminalText"
 import * as Duration from "effect/Duration"
@@ -120,6 +120,12 @@ export const fetchAgentCommits = Effect.fn("fetchAgentCommits")(function*(name: 
   const document = yield* registry.load
   const project = yield* registry.getProject(name)
   const repo = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
+  if (storageOf(project) === "volume") {
+    return yield* fail(
+      `its repo and .git live in a volume of the remote Incus, not on this host: 'repoman pull ${name} DIR' ` +
+        "brings the tree (never a container's .git)"
+    )
+  }
   if (gitModeOf(project) !== "sealed") {
     return yield* fail(
       "its container shares the host's .git (git mode shared): its commits are in your repo already"

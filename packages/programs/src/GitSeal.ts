@@ -708,7 +708,8 @@ export interface SealCheck {
  */
 export interface SealReport {
   readonly state: "sealed" | "shared" | "broken"
-  readonly mode: GitMode | "hermetic"
+  /** `volume`: the repo and its `.git` live in a volume of a remote engine, never on this host. */
+  readonly mode: GitMode | "hermetic" | "volume"
   readonly checks: ReadonlyArray<SealCheck>
   readonly warnings: ReadonlyArray<string>
 }

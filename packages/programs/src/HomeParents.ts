@@ -25,6 +25,7 @@ import type { ProjectName } from "@repoman/core/Ids"
 import type { MountEntry } from "@repoman/core/Mountinfo"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { InvalidPath, LifecycleError } from "./LifecycleError.ts"
 
 const inside = (path: string, dir: string) => path.startsWith(dir === "/" ? "/" : `${dir}/`)
 
@@ -125,3 +126,24 @@ export const ownInstanceMountParents = Effect.fn("ownInstanceMountParents")(
     ])
   }
 )
+
+/**
+ * Gives the container user a home at the host user's home path, owned by
+ * uid/gid 1000, so that `~/...` means the same place on both sides: profiles
+ * mount `~/.claude` and friends there, and agents that key state by path agree.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const prepareHome = (name: ProjectName, home: string) =>
+  Effect.gen(function*() {
+    const runtime = yield* ContainerRuntime
+    yield* runtime.makeDirectory(name, home, { uid: CONTAINER_ID, gid: CONTAINER_ID }).pipe(
+      Effect.catchTag("ContainerRuntimeError", (e) =>
+        Effect.fail(
+          new LifecycleError({
+            reason: new InvalidPath({ path: home, detail: `cannot prepare the home directory: ${e.message}` })
+          })
+        ))
+    )
+  })

@@ -107,6 +107,25 @@ export class InvalidPath
 }
 
 /**
+ * What the user asked for needs the engine to reach this host's files
+ * (`what`: a host mount, a profile sharing host state, hermetic mode), and
+ * the engine is remote: the repo lives in a storage volume there.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class NeedsLocalEngine
+  extends Schema.TaggedClass<NeedsLocalEngine>("@repoman/programs/LifecycleError/NeedsLocalEngine")(
+    "NeedsLocalEngine",
+    { what: Schema.String }
+  )
+{
+  get message(): string {
+    return `${this.what} needs a local Incus (this one is remote, so the repo lives in a storage volume there)`
+  }
+}
+
+/**
  * The project is registered but its container does not exist.
  *
  * @since 0.1.0
@@ -244,7 +263,8 @@ export const LifecycleErrorReason = Schema.Union([
   LeftBehind,
   NotYours,
   AdminStepsNeeded,
-  TargetRefused
+  TargetRefused,
+  NeedsLocalEngine
 ])
 /**
  * The decoded type of the `LifecycleErrorReason` schema.
@@ -272,7 +292,7 @@ export class LifecycleError
 
   /** Whether the user's input was at fault (the CLI exits 2) rather than the operation (exit 1). */
   get usage(): boolean {
-    return this.reason._tag === "RepoOutsideRoot" ||
+    return this.reason._tag === "RepoOutsideRoot" || this.reason._tag === "NeedsLocalEngine" ||
       (this.reason._tag === "TargetRefused" && this.reason.why !== "unavailable")
   }
 }

@@ -36,14 +36,18 @@ import * as Path from "effect/Path"
 import * as Ref from "effect/Ref"
 import * as Result from "effect/Result"
 import { agentTools, makeProjectState } from "./AgentState.ts"
+import { requireTarget } from "./ClusterTarget.ts"
 import { recordContainerUser } from "./ContainerUser.ts"
+import type { GitUrl } from "./GitClone.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
-import { ownMountParents } from "./HomeParents.ts"
-import { InvalidPath, LeftBehind, LifecycleError, TargetRefused } from "./LifecycleError.ts"
+import { ownMountParents, prepareHome } from "./HomeParents.ts"
+import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
+import { newVolumeProject } from "./NewVolumeProject.ts"
 import { requireOwnNamespace } from "./Owners.ts"
 import { type RequiredProfile, requireProfiles } from "./ProfileStatuses.ts"
 import { type RepoPath, resolveRepo } from "./RepoPath.ts"
+import { TransferError } from "./RepoTransfer.ts"
 import { linkInContainer } from "./SharedFiles.ts"
 
 /**
@@ -74,6 +78,10 @@ export interface NewProjectInput {
    * server's cluster (see {@link requireTarget}). Default: Incus chooses.
    */
   readonly target?: MemberName
+  /** Remote engine only (see `NewVolumeProject`): a host directory to send into the repo volume. */
+  readonly from?: string
+  /** Remote engine only: a URL the container's git clones into the repo volume (locally, clone first: `GitClone`). */
+  readonly git?: GitUrl
 }
 
 /**
@@ -134,59 +142,7 @@ export const instanceSpec = (options: {
   })
 }
 
-/**
- * Fails with `TargetRefused` unless `target` is an `Online` member of the
- * engine's cluster that can mount the repo: on one machine (no cluster), for
- * a name no member has, or for another machine than this one while the repo
- * is a directory of this one (`hostPaths`, the default: the only kind of
- * repo `new` makes here) the user's input was wrong; an offline or evacuated
- * member cannot take a container now. Reads the members only when there is a
- * target.
- *
- * @since 0.1.0
- * @category programs
- */
-export const requireTarget = Effect.fn("requireTarget")(function*(
-  target: MemberName | undefined,
-  options?: { readonly hostPaths?: boolean }
-) {
-  if (target === undefined) return
-  const runtime = yield* ContainerRuntime
-  const listed = yield* runtime.clusterMembers()
-  const members = Option.getOrElse(listed, () => [])
-    .map((m) => ({ name: m.name as string, status: m.status, message: m.message, thisHost: m.thisHost }))
-  const member = members.find((m) => m.name === target)
-  const why = Option.isNone(listed)
-    ? "not-clustered" as const
-    : member === undefined
-    ? "unknown" as const
-    : (options?.hostPaths ?? true) && !member.thisHost
-    ? "elsewhere" as const
-    : member.status !== "Online"
-    ? "unavailable" as const
-    : undefined
-  if (why !== undefined) return yield* new LifecycleError({ reason: new TargetRefused({ target, why, members }) })
-})
-
 const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
-
-/**
- * Gives the container user a home at the host user's home path, owned by
- * uid/gid 1000, so that `~/...` means the same place on both sides: profiles
- * mount `~/.claude` and friends there, and agents that key state by path agree.
- */
-const prepareHome = (name: ProjectName, home: string) =>
-  Effect.gen(function*() {
-    const runtime = yield* ContainerRuntime
-    yield* runtime.makeDirectory(name, home, { uid: CONTAINER_ID, gid: CONTAINER_ID }).pipe(
-      Effect.catchTag("ContainerRuntimeError", (e) =>
-        Effect.fail(
-          new LifecycleError({
-            reason: new InvalidPath({ path: home, detail: `cannot prepare the home directory: ${e.message}` })
-          })
-        ))
-    )
-  })
 
 /** Gives the container user the directories Incus made above the mounts under the home (see `HomeParents`). */
 const prepareMountParents = (name: ProjectName, home: string, mountPaths: ReadonlyArray<string>) =>
@@ -273,6 +229,18 @@ export const linkSharedFiles = (name: ProjectName, profiles: ReadonlyArray<Requi
 export const newProject = Effect.fn("newProject")(function*(input: NewProjectInput) {
   const registry = yield* Registry
   const runtime = yield* ContainerRuntime
+  // The engine decides where the repo lives: a remote one cannot mount this host's paths.
+  if (!runtime.hostPaths) {
+    return { storage: "volume" as const, ...(yield* newVolumeProject(input)) }
+  }
+  if (input.from !== undefined || input.git !== undefined) {
+    return yield* new TransferError({
+      project: input.name,
+      detail: "--from is for a remote Incus (the repo then lives in a volume there); " +
+        "locally the repo directory is mounted as it is",
+      usage: true
+    })
+  }
   const host = yield* HostInfo
   const { home } = yield* ConfigPaths
   const fs = yield* FileSystem.FileSystem
@@ -415,7 +383,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       }
     }
     yield* registry.addProject(project)
-    return { project, instance, repo, agentState, seal: Option.fromUndefinedOr(seal) }
+    return { storage: "host" as const, project, instance, repo, agentState, seal: Option.fromUndefinedOr(seal) }
   })).pipe(
     Effect.tapError(() =>
       seal === undefined ? Effect.void : Effect.gen(function*() {

@@ -27,7 +27,7 @@ import { ContainerRuntime, type Instance } from "@repoman/core/ContainerRuntime"
 import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
-import type { Project } from "@repoman/core/Project"
+import { type Project, storageOf } from "@repoman/core/Project"
 import { ProjectNotFound, Registry, RegistryError } from "@repoman/core/Registry"
 import type { RegistryDocument } from "@repoman/core/RegistryDocument"
 import * as Effect from "effect/Effect"
@@ -37,6 +37,7 @@ import { clearMountTargets, clearStores, refreshCopies } from "./AgentState.ts"
 import { localesOf, loginShellOf } from "./ContainerUser.ts"
 import { requireOwnInstance } from "./Owners.ts"
 import { sessionEnv } from "./SessionEnvironment.ts"
+import { takeVolumeCheckpoint } from "./VolumeCheckpoints.ts"
 
 /**
  * Options of {@link openShell}.
@@ -94,10 +95,17 @@ export const readySession = Effect.fn("readySession")(
     // Never into a container another user's repoman (or no repoman) made.
     const instance = yield* requireOwnInstance(known ?? (yield* runtime.get(project.name)))
     if (options.checkpoint ?? document.checkpoints.enabled) {
-      const checkpoints = yield* Checkpoints
-      yield* checkpoints.take({ project: project.name, path: repoPath }, "session", options.label).pipe(
-        Effect.mapError((cause) => new NoCheckpoint({ project: project.name, cause }))
-      )
+      if (storageOf(project) === "volume") {
+        // The repo is a volume of the remote engine: its snapshot is the checkpoint.
+        yield* takeVolumeCheckpoint(project.name, "session").pipe(
+          Effect.mapError((cause) => new NoCheckpoint({ project: project.name, cause }))
+        )
+      } else {
+        const checkpoints = yield* Checkpoints
+        yield* checkpoints.take({ project: project.name, path: repoPath }, "session", options.label).pipe(
+          Effect.mapError((cause) => new NoCheckpoint({ project: project.name, cause }))
+        )
+      }
     }
     if (instance.status !== "Running") {
       // Names where mounts nest inside an agent's state dir must not be symlinks (planted while it ran).

@@ -24,6 +24,7 @@ import {
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
 import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type { ProjectName } from "@repoman/core/Ids"
+import { storageOf } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -45,6 +46,18 @@ export const projectRoot = Effect.fn("projectRoot")(function*(name: ProjectName)
     project: name,
     path: `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
   } satisfies CheckpointRoot
+})
+
+/**
+ * Where the project's repo lives (see `Project.storageOf`): checkpoints of
+ * a `volume` repo are the engine's snapshots (`VolumeCheckpoints`).
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const repoStorage = Effect.fn("repoStorage")(function*(name: ProjectName) {
+  const registry = yield* Registry
+  return storageOf(yield* registry.getProject(name))
 })
 
 /**

@@ -27,10 +27,11 @@ import { HostInfo } from "@repoman/core/HostInfo"
 import { CONTAINER_ID, type UidMode } from "@repoman/core/IdMapping"
 import type { ProjectName } from "@repoman/core/Ids"
 import { mapsUser, ownership, refusalOf } from "@repoman/core/Ownership"
-import { type GitMode, gitModeOf, type Project } from "@repoman/core/Project"
+import { type GitMode, gitModeOf, type Project, type RepoLocation, storageOf } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import { type LimitsView, limitsView } from "@repoman/core/ResourceLimits"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
@@ -39,6 +40,8 @@ import { checkSeal, type SealReport } from "./GitSeal.ts"
 import { LifecycleError, NotYours } from "./LifecycleError.ts"
 import { ownershipProblem, scanRepo, STATUS_SCAN_LIMIT } from "./Ownership.ts"
 import { SHIFT_WARNING } from "./Setup.ts"
+import { volumeSource } from "./VolumeBackups.ts"
+import { kindOf, listVolumeCheckpoints } from "./VolumeCheckpoints.ts"
 
 /**
  * The outcome of one write probe.
@@ -124,6 +127,8 @@ export interface GenerationsReport {
 export interface ProjectStatus {
   readonly name: string
   readonly namespace: string
+  /** Where the repo lives: a host directory, or a volume of a remote engine. */
+  readonly storage: RepoLocation
   readonly state: InstanceStatus | "Missing"
   readonly repoPath: string
   readonly mountPresent: boolean | null
@@ -218,10 +223,36 @@ const checkpointReport = (project: Project, now: number) =>
     )
   })
 
+/** A volume repo's checkpoints: the engine's snapshots of its volume. */
+const snapshotReport = (project: Project, now: number) =>
+  listVolumeCheckpoints(project.name).pipe(
+    Effect.map((all): CheckpointReport => {
+      const last = all.at(-1)
+      if (last === undefined) return { count: 0, last: null, error: null }
+      const created = DateTime.formatIso(last.createdAt)
+      return {
+        count: all.length,
+        last: {
+          id: last.name,
+          created,
+          kind: kindOf(last.name),
+          label: "volume snapshot",
+          ageSeconds: Math.max(0, Math.round((now - Date.parse(created)) / 1000))
+        },
+        error: null
+      }
+    }),
+    Effect.catchTag("ContainerRuntimeError", (e) =>
+      Effect.succeed<CheckpointReport>({ count: 0, last: null, error: e.message }))
+  )
+
 const generationsReport = (project: Project, repoPath: string) =>
   Effect.gen(function*() {
     const target = yield* BackupTarget
-    return yield* target.listGenerations(new MirrorSource({ project: project.name, path: repoPath })).pipe(
+    const source = storageOf(project) === "volume"
+      ? yield* volumeSource(project)
+      : new MirrorSource({ project: project.name, path: repoPath })
+    return yield* target.listGenerations(source).pipe(
       Effect.map((all): GenerationsReport => ({
         count: all.filter((g) => g.kind === "generation").length,
         latest: all.find((g) => g.latest)?.name ?? null,
@@ -286,29 +317,36 @@ const statusOf = (
       Effect.map(Option.some),
       Effect.catchReason("ContainerRuntimeError", "NotFound", () => Effect.succeedNone)
     )
+    // A volume repo is not on this host: no seal to check, no tree to walk here.
+    const inVolume = storageOf(project) === "volume"
     const real = yield* fs.realPath(repoPath).pipe(Effect.orElseSucceed(() => repoPath))
-    const seal = yield* checkSeal({
-      name: project.name,
-      mode: gitModeOf(project),
-      legacy: project.git === undefined,
-      repo: real,
-      repoPath,
-      instance
-    })
-    const scan = Option.getOrNull(yield* scanRepo(real, { maxEntries: STATUS_SCAN_LIMIT }).pipe(Effect.option))
+    const seal: SealReport = inVolume
+      ? { state: "sealed", mode: "volume", checks: [], warnings: [] }
+      : yield* checkSeal({
+        name: project.name,
+        mode: gitModeOf(project),
+        legacy: project.git === undefined,
+        repo: real,
+        repoPath,
+        instance
+      })
+    const scan = inVolume
+      ? null
+      : Option.getOrNull(yield* scanRepo(real, { maxEntries: STATUS_SCAN_LIMIT }).pipe(Effect.option))
     const owned = scan === null ? Option.none<string>() : ownershipProblem(project.name, scan)
     const base = {
       name: project.name,
       namespace: runtime.namespace,
+      storage: storageOf(project),
       repoPath,
       lastSync: project.lastSync ?? null,
       lastSyncAgeSeconds,
       backup: project.backup ? backup : null,
       uidMode,
-      git: gitModeOf(project),
+      git: inVolume ? "sealed" as const : gitModeOf(project),
       seal,
       ownership: scan,
-      checkpoints: yield* checkpointReport(project, now),
+      checkpoints: inVolume ? yield* snapshotReport(project, now) : yield* checkpointReport(project, now),
       generations: project.backup && backup !== null && backup.ok ? yield* generationsReport(project, repoPath) : null
     }
     // One truth: every line the report marks FAIL makes the project unhealthy.
@@ -387,6 +425,41 @@ const statusOf = (
     }
 
     const mountPresent = yield* repoMounted(project.name, repoPath)
+    if (inVolume) {
+      // The volume is the engine's: uid 1000 must write it, as seen inside (container root is no host root there).
+      const file = path.join(repoPath, probeName("user"))
+      const wrote = yield* runtime.exec(project.name, ["touch", file], {
+        user: CONTAINER_ID,
+        group: CONTAINER_ID,
+        cwd: "/"
+      })
+      const info = yield* runtime.fileInfo(project.name, file).pipe(Effect.orElseSucceed(() => Option.none()))
+      yield* Effect.ignore(
+        runtime.exec(project.name, ["rm", "-f", "--", file], { user: CONTAINER_ID, group: CONTAINER_ID, cwd: "/" })
+      )
+      const ok = wrote.exitCode === 0 && Option.isSome(info) && info.value.uid === CONTAINER_ID
+      return {
+        ...base,
+        state: i.status,
+        limits: limitsView(i.limits),
+        idRange,
+        location: Option.getOrNull(i.location),
+        mountPresent,
+        userProbe: {
+          ok,
+          wrote: wrote.exitCode === 0,
+          hostUid: null,
+          detail: ok
+            ? `uid ${CONTAINER_ID} writes the repo volume`
+            : `uid ${CONTAINER_ID} cannot write the repo volume${
+              wrote.stderr.trim() === "" ? "" : `: ${wrote.stderr.trim()}`
+            }`
+        },
+        rootProbe: null,
+        warnings: [...modeWarnings, ...isolation],
+        healthy: sealed && isolation.length === 0 && mountPresent && ok
+      } satisfies ProjectStatus
+    }
     const probe = (uid: number) =>
       Effect.gen(function*() {
         const file = path.join(repoPath, probeName(uid === 0 ? "root" : "user"))

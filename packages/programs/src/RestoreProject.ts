@@ -17,14 +17,17 @@
 import { type BackupError, BackupTarget, type Generation, MirrorSource } from "@repoman/core/BackupTarget"
 import { type CheckpointId, type CheckpointInfo, Checkpoints, type UndoResult } from "@repoman/core/Checkpoints"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
-import type { ProjectName } from "@repoman/core/Ids"
+import { type ProjectName, ProjectName as ProjectNameSchema } from "@repoman/core/Ids"
+import { storageOf } from "@repoman/core/Project"
 import { Registry } from "@repoman/core/Registry"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
+import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Schema from "effect/Schema"
 import { whileFrozen } from "./ProjectCheckpoints.ts"
+import { restoreVolumeBackup, volumeSource } from "./VolumeBackups.ts"
 
 /**
  * Nothing matches `at`.
@@ -176,6 +179,10 @@ export const restorable = Effect.fn("restorable")(function*(name: ProjectName, f
   const document = yield* registry.load
   const project = yield* registry.getProject(name)
   const repo = `${expandHome(document.defaults.reposRoot, home)}/${project.repo}`
+  if (storageOf(project) === "volume" && from === "backup") {
+    const generations = yield* (yield* BackupTarget).listGenerations(yield* volumeSource(project))
+    return generations.map((g) => ({ name: g.name, created: g.created as string, detail: `${g.kind}, volume archive` }))
+  }
   if (from === "checkpoint") {
     const checkpoints = yield* (yield* Checkpoints).list(name)
     return checkpoints.map((c) => ({ name: c.id as string, created: c.created as string, detail: c.label }))
@@ -292,4 +299,36 @@ export const restoreProject = Effect.fn("restoreProject")(function*(name: Projec
       yield* whileFrozen(name, checkpoints.applyTree(root, staging, "restore", `before restore of backup ${chosen}`))
     )
   }).pipe(Effect.ensuring(Effect.ignore(fs.remove(staging, { recursive: true }))))
+})
+
+/**
+ * Restores a backup generation of a project whose repo is a volume of a
+ * remote engine (see `VolumeBackups`): its archive becomes the repo volume
+ * of project `as` (default `<name>-restored`), which must be neither
+ * registered nor have a volume; `repoman new AS` then takes it up. The
+ * project's own volume is never touched.
+ *
+ * @since 0.1.0
+ * @category programs
+ */
+export const restoreVolumeProject = Effect.fn("restoreVolumeProject")(function*(
+  name: ProjectName,
+  input: { readonly at?: string | undefined; readonly as?: string | undefined }
+) {
+  const registry = yield* Registry
+  const document = yield* registry.load
+  const project = yield* registry.getProject(name)
+  const asText = input.as ?? `${name}-restored`
+  const as = Schema.decodeUnknownOption(ProjectNameSchema)(asText)
+  if (Option.isNone(as)) {
+    return yield* fail(new BadTarget({ path: asText, detail: "not a valid project name for the restored volume" }))
+  }
+  if (document.projects.some((p) => p.name === as.value)) {
+    return yield* fail(new BadTarget({ path: as.value, detail: "a project of that name exists" }))
+  }
+  const all = yield* (yield* BackupTarget).listGenerations(yield* volumeSource(project))
+  const found = pick(all, input.at, (g) => g.name, (g) => g.created)
+  if (found === undefined) return yield* fail(new NothingAt({ project: name, from: "backup", at: input.at ?? "" }))
+  const volume = yield* restoreVolumeBackup(project, found.name, as.value)
+  return { source: found.name, as: as.value, volume }
 })

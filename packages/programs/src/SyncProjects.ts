@@ -33,10 +33,11 @@ import {
   SourceOutsideRoot
 } from "@repoman/core/BackupTarget"
 import { ConfigPaths, expandHome } from "@repoman/core/ConfigPaths"
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import type { HostFiles } from "@repoman/core/HostFiles"
 import type { HostInfo } from "@repoman/core/HostInfo"
 import { ProjectName } from "@repoman/core/Ids"
-import { timestampFromDate } from "@repoman/core/Project"
+import { storageOf, timestampFromDate } from "@repoman/core/Project"
 import { Registry, type RegistryError } from "@repoman/core/Registry"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -44,9 +45,11 @@ import * as Effect from "effect/Effect"
 import * as FileSystem from "effect/FileSystem"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ownershipProblem, scanRepo } from "./Ownership.ts"
+import { stageVolumeExport } from "./VolumeBackups.ts"
 
 /**
  * The run is about to start: what will be mirrored, and where to.
@@ -176,7 +179,7 @@ export const syncProjects = (
     const reposRoot = expandHome(document.defaults.reposRoot, home)
     const backupRoot = expandHome(document.defaults.backupRoot, home)
     const included = projects.filter((p) => p.backup)
-    const skipped = projects.filter((p) => !p.backup).map((p) =>
+    const skipped: Array<ProjectSkipped> = projects.filter((p) => !p.backup).map((p) =>
       new ProjectSkipped({ project: p.name, reason: "backup = false" })
     )
     // Where each repo resolves now (it may have become a symlink since `new`):
@@ -200,6 +203,25 @@ export const syncProjects = (
         })
       )
     for (const p of included) {
+      if (storageOf(p) === "volume") {
+        // The engine exports the volume into a staging dir, mirrored like a repo (see VolumeBackups).
+        if (options.dryRun) {
+          skipped.push(new ProjectSkipped({ project: p.name, reason: "its volume is exported by a real sync only" }))
+          continue
+        }
+        // The runtime is needed only here: a stack without one (a backup-only script) says so.
+        const runtime = yield* Effect.serviceOption(ContainerRuntime)
+        const staged = Option.isNone(runtime)
+          ? Result.fail({ message: "no container runtime in this stack to export it with" })
+          : yield* stageVolumeExport(p).pipe(Effect.provideService(ContainerRuntime, runtime.value), Effect.result)
+        if (Result.isFailure(staged)) {
+          refuse(p.name, {
+            _tag: "Failure",
+            reason: new Failed({ detail: `the volume was not exported: ${staged.failure.message}` })
+          })
+        } else sources.push(new MirrorSource({ project: p.name, path: staged.success }))
+        continue
+      }
       const logical = path.join(reposRoot, p.repo)
       const real = yield* fs.realPath(logical).pipe(Effect.orElseSucceed(() => undefined))
       if (real !== undefined && !real.startsWith(`${realRoot}/`)) {

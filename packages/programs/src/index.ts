@@ -27,6 +27,14 @@ export * as AgentInstall from "./AgentInstall.ts"
 export * as AgentState from "./AgentState.ts"
 
 /**
+ * Where on an Incus cluster a new container may go (`new --target MEMBER`): checked before anything is
+ * made.
+ *
+ * @since 0.1.0
+ */
+export * as ClusterTarget from "./ClusterTarget.ts"
+
+/**
  * `config`: change an existing project's profiles, mounts, environment and limits without re-creating
  * its container, all or nothing.
  *
@@ -114,6 +122,15 @@ export * as ListProjects from "./ListProjects.ts"
  * @since 0.1.0
  */
 export * as NewProject from "./NewProject.ts"
+
+/**
+ * `new` against a remote engine: the repo lives in a storage volume there (`ContainerRuntime.Volume`),
+ * attached at the same absolute path inside as it would have on this host (`<repos_root>/<repo>`), so
+ * the paths agents key their state by agree with a local project's.
+ *
+ * @since 0.1.0
+ */
+export * as NewVolumeProject from "./NewVolumeProject.ts"
 
 /**
  * `shell`: an interactive shell (or a given command) in a project's container, as the uid-1000 user,
@@ -221,6 +238,15 @@ export * as RemoveProject from "./RemoveProject.ts"
 export * as RepoPath from "./RepoPath.ts"
 
 /**
+ * Moving a tree between a host directory and a project's repo when the repo lives in a storage volume
+ * of a remote engine (`new --from DIR`, `repoman push NAME DIR`, `repoman pull NAME DIR`), through the
+ * runtime's file API: modes and symlinks are kept, every file is owned by the container user inside.
+ *
+ * @since 0.1.0
+ */
+export * as RepoTransfer from "./RepoTransfer.ts"
+
+/**
  * `restore`: brings back a project's repo as a backup generation or a checkpoint held it.
  *
  * @since 0.1.0
@@ -294,3 +320,18 @@ export * as SyncProjects from "./SyncProjects.ts"
  * @since 0.1.0
  */
 export * as Uninstall from "./Uninstall.ts"
+
+/**
+ * Backups of projects whose repo lives in a storage volume of a remote engine.
+ *
+ * @since 0.1.0
+ */
+export * as VolumeBackups from "./VolumeBackups.ts"
+
+/**
+ * Checkpoints of a project whose repo lives in a storage volume of a remote engine: snapshots of that
+ * volume, taken by the engine (nothing of the tree comes to the host).
+ *
+ * @since 0.1.0
+ */
+export * as VolumeCheckpoints from "./VolumeCheckpoints.ts"

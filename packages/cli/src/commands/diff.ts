@@ -6,11 +6,12 @@
  *
  * @since 0.1.0
  */
-import { diffProject } from "@repoman/programs/ProjectCheckpoints"
+import { diffProject, repoStorage } from "@repoman/programs/ProjectCheckpoints"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import { ExitCode } from "../ExitCode.ts"
 import { changeJson, changeLine, changeSummary } from "../render/changes.ts"
 import { checkpointFlagOf, jsonFlag, projectName } from "./args.ts"
 
@@ -29,6 +30,13 @@ const flags = {
 export const diff = Command.make("diff", flags).pipe(
   Command.withDescription("Show what changed in a project's repo since a checkpoint (the last session, by default)"),
   Command.withHandler(Effect.fnUntraced(function*({ json, name, since, until }) {
+    if ((yield* repoStorage(name)) === "volume") {
+      yield* Console.error(
+        `repoman: ${name}'s repo is a volume of the remote Incus: diff compares trees on this host ` +
+          `('repoman pull ${name} DIR' brings it here; 'repoman checkpoints ${name}' lists its snapshots)`
+      )
+      return yield* new ExitCode({ code: 2 })
+    }
     const result = yield* diffProject(name, {
       since: Option.getOrUndefined(since),
       until: Option.getOrUndefined(until)

@@ -16,12 +16,15 @@
  * @since 0.1.0
  * @module
  */
+import { ContainerRuntime } from "@repoman/core/ContainerRuntime"
 import { ImageRef, MemberName, ProfileName, type ProjectName, RepoDir } from "@repoman/core/Ids"
+import type { ResourceLimits } from "@repoman/core/ResourceLimits"
 import { escape } from "@repoman/core/TerminalText"
+import { requireTarget } from "@repoman/programs/ClusterTarget"
 import { cloneForProject, GitUrl } from "@repoman/programs/GitClone"
 import { type PreparedSeal, SHARED_WARNING } from "@repoman/programs/GitSeal"
 import { ORIGIN } from "@repoman/programs/Hermetic"
-import { newProject, requireTarget } from "@repoman/programs/NewProject"
+import { newProject } from "@repoman/programs/NewProject"
 import { hostAlias, renewSshAccess } from "@repoman/programs/SshAccess"
 import { Stack, type StackReport, suggestForNew } from "@repoman/programs/StackDetection"
 import * as Command from "effect/cli/Command"
@@ -30,6 +33,7 @@ import * as Prompt from "effect/cli/Prompt"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Path from "effect/Path"
 import * as Stdio from "effect/Stdio"
 import { ExitCode } from "../ExitCode.ts"
 import { selfArgv } from "../host/self.ts"
@@ -103,6 +107,10 @@ const flags = {
     Flag.withDescription("Clone this repo into the repo directory first (hooks disabled; refuses if it exists)"),
     Flag.optional
   ),
+  from: Flag.String("from").pipe(
+    Flag.withDescription("Remote Incus: send this directory into the repo volume (modes and symlinks kept)"),
+    Flag.optional
+  ),
   hermetic: Flag.Boolean("hermetic").pipe(
     Flag.withDescription("Mount the repo read-only; work on a clone inside; patches out through /patches"),
     Flag.withDefault(false)
@@ -147,6 +155,55 @@ const renewSsh = (name: ProjectName) =>
     Effect.catch((e) => Console.error(`repoman: warning: ${e.message}; run 'repoman ssh-config ${name}'`))
   )
 
+/** `new` against a remote engine: the repo is a volume there (see `NewVolumeProject`). */
+const newInVolume = Effect.fnUntraced(function*(f: {
+  readonly name: ProjectName
+  readonly repo: Option.Option<RepoDir>
+  readonly image: Option.Option<ImageRef>
+  readonly profile: ReadonlyArray<ProfileName>
+  readonly from: Option.Option<string>
+  readonly git: Option.Option<GitUrl>
+  readonly hermetic: boolean
+  readonly noBackup: boolean
+  readonly target: Option.Option<MemberName>
+  readonly limits: ResourceLimits
+}) {
+  const path = yield* Path.Path
+  const created = yield* newProject({
+    name: f.name,
+    profiles: f.profile,
+    backup: !f.noBackup,
+    hermetic: f.hermetic,
+    ...Option.match(f.repo, { onNone: () => ({}), onSome: (repo) => ({ repo }) }),
+    ...Option.match(f.image, { onNone: () => ({}), onSome: (image) => ({ image }) }),
+    ...Option.match(f.from, { onNone: () => ({}), onSome: (from) => ({ from: path.resolve(from) }) }),
+    ...Option.match(f.git, { onNone: () => ({}), onSome: (git) => ({ git }) }),
+    ...Option.match(f.target, { onNone: () => ({}), onSome: (target) => ({ target }) }),
+    limits: f.limits
+  })
+  if (created.storage !== "volume") return
+  const { instance, project, repoPath, transfer } = created
+  yield* Console.log(
+    `created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}${
+      Option.match(instance.location, { onNone: () => "", onSome: (m) => `, on member ${escape(m)}` })
+    }`
+  )
+  yield* Console.log(
+    `repo ${repoPath} is a storage volume of the remote Incus, at the same path inside; ` +
+      `enter with 'repoman shell ${project.name}'`
+  )
+  if (Option.isSome(transfer)) {
+    const t = transfer.value
+    yield* Console.log(
+      `sent ${Option.getOrElse(f.from, () => "")}: ${t.files} files, ${t.directories} directories, ` +
+        `${t.symlinks} symlinks, ${t.bytes} bytes`
+    )
+    for (const s of t.skipped) yield* Console.log(`skipped ${s.path}: ${s.reason}`)
+  }
+  if (Option.isSome(f.git)) yield* Console.log(`cloned ${f.git.value} inside (hooks disabled)`)
+  yield* Console.log(`bring the tree back with 'repoman pull ${project.name} DIR'`)
+})
+
 /**
  * The `repoman new` command.
  *
@@ -167,6 +224,16 @@ export const newCommand = Command.make("new", flags).pipe(
       if (!f.yes && (yield* (yield* Stdio.Stdio).stdinIsTerminal)) {
         if (!(yield* Prompt.Confirm({ message: `Share this repo's .git with ${f.name}?`, initial: false }))) return
       }
+    }
+    // A remote engine keeps the repo in a volume there: the clone is made inside.
+    const local = (yield* ContainerRuntime).hostPaths
+    if (!local) return yield* newInVolume({ ...f, limits: limitsFrom(f) })
+    if (Option.isSome(f.from)) {
+      yield* Console.error(
+        "repoman: --from is for a remote Incus (the repo then lives in a volume there); " +
+          "locally the repo directory under the repos root is mounted as it is"
+      )
+      return yield* new ExitCode({ code: 2 })
     }
     // A target the cluster cannot take is refused before the clone and the questions.
     yield* requireTarget(Option.getOrUndefined(f.target))
@@ -202,6 +269,7 @@ export const newCommand = Command.make("new", flags).pipe(
       ...Option.match(f.target, { onNone: () => ({}), onSome: (target) => ({ target }) }),
       limits: limitsFrom(f)
     })
+    if (created.storage === "volume") return
     const { project } = created
     yield* Console.log(
       `created ${project.name}: ${project.image}, profiles ${project.profiles.join(", ")}${

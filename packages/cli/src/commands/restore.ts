@@ -12,7 +12,8 @@
  * @since 0.1.0
  */
 import { escape } from "@repoman/core/TerminalText"
-import { restorable, restoreProject } from "@repoman/programs/RestoreProject"
+import { repoStorage } from "@repoman/programs/ProjectCheckpoints"
+import { restorable, restoreProject, restoreVolumeProject } from "@repoman/programs/RestoreProject"
 import * as Command from "effect/cli/Command"
 import * as Flag from "effect/cli/Flag"
 import * as Prompt from "effect/cli/Prompt"
@@ -21,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Path from "effect/Path"
 import * as Stdio from "effect/Stdio"
+import { ExitCode } from "../ExitCode.ts"
 import { table } from "../render/table.ts"
 import { jsonFlag, projectName } from "./args.ts"
 
@@ -35,7 +37,10 @@ const flags = {
     Flag.optional
   ),
   to: Flag.String("to").pipe(
-    Flag.withDescription("Where to (a new directory; the repo itself needs a yes). Default: beside the repo"),
+    Flag.withDescription(
+      "Where to (a new directory; the repo itself needs a yes). Default: beside the repo. " +
+        "A volume repo: the project name its volume is restored for (default NAME-restored)"
+    ),
     Flag.optional
   ),
   list: Flag.Boolean("list").pipe(Flag.withDescription("List what there is to restore"), Flag.withDefault(false)),
@@ -69,6 +74,27 @@ export const restore = Command.make("restore", flags).pipe(
       }
       return yield* Console.log(
         table(["NAME", "CREATED", "DETAIL"], items.map((i) => [i.name, i.created, escape(i.detail)]))
+      )
+    }
+    if ((yield* repoStorage(name)) === "volume") {
+      if (from === "checkpoint") {
+        yield* Console.error(
+          `repoman: ${name}'s checkpoints are snapshots of its volume: 'repoman undo ${name} SNAPSHOT' goes back to one`
+        )
+        return yield* new ExitCode({ code: 2 })
+      }
+      const restored = yield* restoreVolumeProject(name, {
+        at: Option.getOrUndefined(at),
+        as: Option.getOrUndefined(to)
+      })
+      if (json) {
+        return yield* Console.log(JSON.stringify({ project: name, from, source: restored.source, as: restored.as }))
+      }
+      yield* Console.log(
+        `restored backup generation ${restored.source} of ${name} as the repo volume of ${restored.as}`
+      )
+      return yield* Console.log(
+        `'repoman new ${restored.as}' makes a container with it (${name}'s own volume is untouched)`
       )
     }
     const path = yield* Path.Path

@@ -51,6 +51,8 @@ const sealLines = (seal: SealReport): ReadonlyArray<string> => {
     ? "WARN  shared: the container can write this repo's .git (see warnings)"
     : seal.mode === "hermetic"
     ? "ok  hermetic: the repo is read-only inside"
+    : seal.mode === "volume"
+    ? "ok  volume: the repo and its .git live in the remote Incus's volume, never on this host"
     : "ok  sealed: the host .git is out of the container's reach"
   return [
     `  git seal     ${head}`,
@@ -91,7 +93,7 @@ const render = (s: ProjectStatus): string =>
     `${s.name}  ${s.state}  (Incus project ${s.namespace}${
       s.location === null ? "" : `, on member ${escape(s.location)}`
     }, uid mode ${s.uidMode}, git ${s.git})`,
-    `  repo mount   ${mark(s.mountPresent)}  ${s.repoPath}`,
+    `  repo ${s.storage === "volume" ? "volume " : "mount  "} ${mark(s.mountPresent)}  ${s.repoPath}`,
     ...(s.userProbe === null ? [] : [`  uid 1000     ${mark(s.userProbe.ok)}  ${escape(s.userProbe.detail)}`]),
     ...(s.rootProbe === null ? [] : [`  root         ${mark(s.rootProbe.ok)}  ${escape(s.rootProbe.detail)}`]),
     ...sealLines(s.seal),

@@ -7,20 +7,24 @@
  * @since 0.1.0
  */
 import { CheckpointId } from "@repoman/core/Checkpoints"
-import { displayBytes } from "@repoman/core/TerminalText"
-import { undoProject } from "@repoman/programs/ProjectCheckpoints"
+import { displayBytes, escape } from "@repoman/core/TerminalText"
+import { repoStorage, undoProject } from "@repoman/programs/ProjectCheckpoints"
+import { undoVolume } from "@repoman/programs/VolumeCheckpoints"
 import * as Argument from "effect/cli/Argument"
 import * as Command from "effect/cli/Command"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { ExitCode } from "../ExitCode.ts"
 import { jsonFlag, projectName } from "./args.ts"
 
 const flags = {
   name: projectName,
   checkpoint: Argument.String("checkpoint").pipe(
-    Argument.withDescription("The checkpoint to go back to (default: the newest taken before a session)"),
-    Argument.withSchema(CheckpointId),
+    Argument.withDescription(
+      "The checkpoint to go back to (default: the newest taken before a session); a snapshot name for a volume repo"
+    ),
     Argument.optional
   ),
   json: jsonFlag
@@ -47,7 +51,23 @@ const containerLine = (container: string, name: string): string => {
 export const undo = Command.make("undo", flags).pipe(
   Command.withDescription("Put a project's repo back as a checkpoint holds it (the last session's, by default)"),
   Command.withHandler(Effect.fnUntraced(function*({ checkpoint, json, name }) {
-    const { quiesced, result } = yield* undoProject(name, Option.getOrUndefined(checkpoint))
+    if ((yield* repoStorage(name)) === "volume") {
+      const { before, target } = yield* undoVolume(name, Option.getOrUndefined(checkpoint))
+      if (json) return yield* Console.log(JSON.stringify({ project: name, target, before, storage: "volume" }))
+      yield* Console.log(`put ${name}'s repo volume back as snapshot ${target}`)
+      return yield* Console.log(
+        `the state before is snapshot ${before}: 'repoman undo ${name} ${before}' undoes this`
+      )
+    }
+    const id = Option.isNone(checkpoint) ? undefined : Schema.decodeUnknownOption(CheckpointId)(checkpoint.value)
+    if (id !== undefined && Option.isNone(id)) {
+      yield* Console.error(
+        `repoman: ${escape(String(Option.getOrUndefined(checkpoint)))} is not a checkpoint id ` +
+          `(they look like 20260501T101502.123Z-k3v9: see 'repoman checkpoints ${name}')`
+      )
+      return yield* new ExitCode({ code: 2 })
+    }
+    const { quiesced, result } = yield* undoProject(name, id === undefined ? undefined : id.value)
     const { applied } = result
     if (json) {
       return yield* Console.log(JSON.stringify({
