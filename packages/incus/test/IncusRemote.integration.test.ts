@@ -36,10 +36,6 @@ const timeout = 120_000
 const hostDir = (label: string) => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `repoman-remote-${label}-`)))
 const allowedRoot = hostDir("allowed")
 const extraRoot = hostDir("extra")
-const sealRepo = path.join(allowedRoot, "seal-repo")
-const sealGitDir = path.join(allowedRoot, "seal-gitdir")
-fs.mkdirSync(path.join(sealRepo, ".git"), { recursive: true })
-fs.mkdirSync(sealGitDir)
 const hostUser: IdMapping = { _tag: "HostUser", uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 }
 
 // The admin step, through the unix socket: the project (restricted as repoman makes its own), then the trust token.
@@ -84,13 +80,14 @@ const overHttps = (inProject: string, conf = trust.conf) =>
     Layer.provideMerge(IncusClient.layer({ remote: trust.name, incusConfigDir: conf }))
   )
 
+// A remote engine cannot mount this host's paths (hostPaths false): no host-path repo, no seal test.
 ContainerRuntimeSuite("incus over https, restricted certificate", overHttps(project), {
   image,
   timeout,
   allowedPath: allowedRoot,
   extraPath: extraRoot,
   idMapping: hostUser,
-  sealPaths: { repo: sealRepo, gitDir: sealGitDir }
+  hostPaths: false
 })
 
 const closedPort = () =>
