@@ -169,8 +169,13 @@ export const setup = Effect.fn("setup")(function*(
     : host.lanIp
 
   // 1. The host side: delegation (the user's ids, root's range for containers) and the repos root.
+  // A remote engine maps no id of this host and mounts none of its paths: this host's
+  // /etc/subuid is not its business, and its project allows no host path.
+  const remote = !runtime.hostPaths
   const delegation = yield* checkDelegation(host, idFiles).pipe(Effect.provideService(FileSystem.FileSystem, fs))
-  const missing = defaults.uidMode === "idmap"
+  const missing = remote
+    ? []
+    : defaults.uidMode === "idmap"
     ? delegation.missing
     : delegation.missing.filter((m) => !m.line.endsWith(":1"))
   if (missing.length > 0 && !access.restricted) {
@@ -220,7 +225,7 @@ export const setup = Effect.fn("setup")(function*(
     new NamespaceSpec({
       name: defaults.incusProject,
       description: "repoman: one container per project",
-      allowedPaths: [...new Set(allowedPaths)],
+      allowedPaths: remote ? [] : [...new Set(allowedPaths)],
       idMapping: idMappingFor(defaults.uidMode, host),
       rootDiskPool: pool
     })
@@ -256,7 +261,7 @@ export const setup = Effect.fn("setup")(function*(
       : []
     notes = (yield* runtime.checkNamespace(wanted, defaults.defaultImage)).notes
   }
-  const roomWarning = delegation.room > 0 && delegation.room < 100
+  const roomWarning = !remote && delegation.room > 0 && delegation.room < 100
     ? [
       `root's id range in /etc/subuid holds only ${delegation.room} containers with host ids of their own; ` +
       `Incus's packages use root:1000000:1000000000`

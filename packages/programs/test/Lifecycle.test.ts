@@ -333,6 +333,22 @@ describe("setup", () => {
     }).pipe(Effect.provide(NodeServices.layer)))
 })
 
+describe("setup against a remote engine (no host paths)", () => {
+  it.effect("does not ask this host's /etc/subuid, and its project allows no host path", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const { home, layer, runtime } = yield* world({ runtime: { namespaceExists: false, hostPaths: false } })
+      // No delegation at all on this host: a local engine would refuse (IdmapNotDelegated).
+      yield* fs.writeFileString(`${home}/subuid`, "")
+      yield* fs.writeFileString(`${home}/subgid`, "")
+      const registry = Layer.succeed(Registry, yield* RegistryMemory.make())
+      const report = yield* setup({ incusProject: "repoman" }, { subuid: `${home}/subuid`, subgid: `${home}/subgid` })
+        .pipe(Effect.provide(Layer.merge(layer, registry)))
+      assert.strictEqual(report.namespace, "repoman")
+      assert.deepStrictEqual((yield* runtime.getNamespace("repoman")).allowedPaths, [])
+    }).pipe(Effect.provide(NodeServices.layer)))
+})
+
 describe("setup with restricted access (incus-user)", () => {
   it.effect("works in the project an admin granted, or lists the admin's steps and changes nothing", () =>
     Effect.gen(function*() {
