@@ -42,6 +42,7 @@ import type { GitUrl } from "./GitClone.ts"
 import { discardSeal, prepareSeal, writeSealRecord } from "./GitSeal.ts"
 import { hermeticStorage, makeWorkingCopy, preparePatchesDir } from "./Hermetic.ts"
 import { ownMountParents, prepareHome } from "./HomeParents.ts"
+import { imageAndProfiles } from "./internal/projectSettings.ts"
 import { InvalidPath, LeftBehind, LifecycleError } from "./LifecycleError.ts"
 import { newVolumeProject } from "./NewVolumeProject.ts"
 import { requireOwnNamespace } from "./Owners.ts"
@@ -141,8 +142,6 @@ export const instanceSpec = (options: {
     ...(options.target === undefined ? {} : { target: options.target })
   })
 }
-
-const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
 
 /** Gives the container user the directories Incus made above the mounts under the home (see `HomeParents`). */
 const prepareMountParents = (name: ProjectName, home: string, mountPaths: ReadonlyArray<string>) =>
@@ -279,13 +278,7 @@ export const newProject = Effect.fn("newProject")(function*(input: NewProjectInp
       return { source: real, path: path.isAbsolute(m.path) ? m.path : path.join(repo.path, m.path) }
     }))
 
-  const overrideImage = Option.flatMap(override, (o) => Option.fromNullishOr(o.container.image))
-  const image = input.image ?? Option.getOrElse(overrideImage, () => document.defaults.defaultImage)
-  const profiles = unique([
-    ...document.defaults.profiles,
-    ...Option.match(override, { onNone: () => [], onSome: (o) => o.container.profiles }),
-    ...(input.profiles ?? [])
-  ])
+  const { image, profiles } = imageAndProfiles(document, override, input)
   // Every profile must be installed, and a library profile must match the library.
   const required = yield* requireProfiles(profiles, document)
   const gitMode: GitMode = input.gitMode ?? "sealed"

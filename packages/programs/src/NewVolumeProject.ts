@@ -42,6 +42,7 @@ import { requireTarget } from "./ClusterTarget.ts"
 import { recordContainerUser } from "./ContainerUser.ts"
 import { cloneArgv, CloneFailed, cloneFailure, type GitUrl } from "./GitClone.ts"
 import { prepareHome } from "./HomeParents.ts"
+import { imageAndProfiles } from "./internal/projectSettings.ts"
 import { InvalidPath, LeftBehind, LifecycleError, NeedsLocalEngine } from "./LifecycleError.ts"
 import { requireOwnNamespace } from "./Owners.ts"
 import { requireProfiles } from "./ProfileStatuses.ts"
@@ -81,8 +82,6 @@ export interface VolumeProjectInput extends VolumeSeed {
 
 const needsLocal = (what: string) => new LifecycleError({ reason: new NeedsLocalEngine({ what }) })
 
-const unique = <A>(xs: ReadonlyArray<A>): ReadonlyArray<A> => [...new Set(xs)]
-
 /**
  * How long the container's `git clone` may take.
  */
@@ -118,13 +117,7 @@ export const newVolumeProject = Effect.fn("newVolumeProject")(function*(input: V
   const repoDir = input.repo ?? (input.name as string as RepoDir)
   const repoPath = `${expandHome(document.defaults.reposRoot, home)}/${repoDir}`
 
-  const overrideImage = Option.flatMap(override, (o) => Option.fromNullishOr(o.container.image))
-  const image = input.image ?? Option.getOrElse(overrideImage, () => document.defaults.defaultImage)
-  const profiles = unique([
-    ...document.defaults.profiles,
-    ...Option.match(override, { onNone: () => [], onSome: (o) => o.container.profiles }),
-    ...(input.profiles ?? [])
-  ])
+  const { image, profiles } = imageAndProfiles(document, override, input)
   const required = yield* requireProfiles(profiles, document)
   const sharing = required.filter((p) => p.info.mounts.length > 0)
   if (sharing.length > 0) {
