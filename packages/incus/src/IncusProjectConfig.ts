@@ -132,12 +132,24 @@ const set = (project: string, pairs: ReadonlyArray<readonly [string, string]>) =
 /**
  * What an admin must set in project `name` (its `config`) before repoman
  * can work in it for `spec` without being able to change it itself (an
- * `incus-user` client), as commands. Empty when nothing is missing.
+ * `incus-user` client, or a client certificate restricted to it), as
+ * commands. Empty when nothing is missing. `hostPaths` (default true): the
+ * client is local, its repos are host directories (disks from host paths,
+ * the user's ids mapped); false: a remote one, its repos are volumes
+ * (snapshots and backups allowed).
  *
  * @since 0.1.0
  * @category restrictions
  */
-export const adminSteps = (name: string, config: IncusApi.StringMap, spec: NamespaceSpec): ReadonlyArray<AdminStep> => {
+export const adminSteps = (
+  name: string,
+  config: IncusApi.StringMap,
+  spec: NamespaceSpec,
+  options: { readonly hostPaths?: boolean } = {}
+): ReadonlyArray<AdminStep> => {
+  // A local client mounts host paths and maps the user's ids; a remote one keeps repos in volumes,
+  // whose checkpoints and backups are snapshots and exports.
+  const hostPaths = options.hostPaths ?? true
   const steps: Array<AdminStep> = []
   const step = (problem: string, ...commands: ReadonlyArray<string>) => steps.push(new AdminStep({ problem, commands }))
   if (config["restricted"] !== "true") {
@@ -149,7 +161,7 @@ export const adminSteps = (name: string, config: IncusApi.StringMap, spec: Names
       set(name, [["restricted.containers.privilege", "isolated"]])
     )
   }
-  if ((config["restricted.devices.disk"] ?? "managed") !== "allow") {
+  if (hostPaths && (config["restricted.devices.disk"] ?? "managed") !== "allow") {
     step(
       `project ${name} does not allow disks from host paths (the repo is one)`,
       set(name, [["restricted.devices.disk", "allow"]])
@@ -158,13 +170,15 @@ export const adminSteps = (name: string, config: IncusApi.StringMap, spec: Names
   const blocked = (["restricted.snapshots", "restricted.backups"] as const).filter((k) =>
     (config[k] ?? "block") !== "allow"
   )
-  if (blocked.length > 0) {
+  if (!hostPaths && blocked.length > 0) {
     step(
       `project ${name} does not allow volume snapshots and backups (a repo volume's checkpoints and backups)`,
       set(name, blocked.map((k) => [k, "allow"]))
     )
   }
-  if (config[DISK_PATHS] === undefined || config[DISK_PATHS] === "") {
+  if (!hostPaths) {
+    // Nothing of this host is mounted or mapped.
+  } else if (config[DISK_PATHS] === undefined || config[DISK_PATHS] === "") {
     step(
       `project ${name} does not restrict which host paths disks may come from`,
       set(name, [[DISK_PATHS, [...new Set(spec.allowedPaths)].join(",")]])
@@ -179,7 +193,9 @@ export const adminSteps = (name: string, config: IncusApi.StringMap, spec: Names
       )
     }
   }
-  if (spec.idMapping._tag === "Shift") {
+  if (!hostPaths) {
+    // No id of this host is mapped.
+  } else if (spec.idMapping._tag === "Shift") {
     step(
       `uid mode shift needs shift=true mounts, which a project restricting host paths refuses: use --uid-mode idmap`
     )

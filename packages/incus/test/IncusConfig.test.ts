@@ -23,7 +23,7 @@ import { StorageVolume } from "../src/IncusApi.ts"
 import { hostUserOf, instanceSettings, rawIdmap, specProblem, toInstance } from "../src/IncusInstanceConfig.ts"
 import { managedConfig } from "../src/IncusLabels.ts"
 import { inspect, refusal } from "../src/IncusProfileDocument.ts"
-import { projectConfig, toNamespace } from "../src/IncusProjectConfig.ts"
+import { adminSteps, projectConfig, toNamespace } from "../src/IncusProjectConfig.ts"
 import {
   adoptedConfig,
   repoVolumeConfig,
@@ -391,5 +391,31 @@ describe("IncusVolumeConfig", () => {
       })
     )
     assert.isTrue(Option.isNone(odd))
+  })
+})
+
+describe("what an admin must set for a restricted client", () => {
+  const wanted = new NamespaceSpec({
+    name: "repoman",
+    description: "",
+    allowedPaths: ["/home/ada/repos"],
+    idMapping: { _tag: "HostUser", uid: 1500, gid: 1500 },
+    rootDiskPool: "default"
+  })
+  const bare = { "restricted": "true", "features.profiles": "true" }
+  const commands = (hostPaths: boolean) => adminSteps("repoman", bare, wanted, { hostPaths }).flatMap((s) => s.commands)
+
+  it("a local client (incus-user): disks from the repos root and the user's ids; no volume snapshots needed", () => {
+    const local = commands(true)
+    assert.include(local, "incus project set repoman restricted.devices.disk=allow")
+    assert.include(local, "incus project set repoman restricted.devices.disk.paths=/home/ada/repos")
+    assert.include(local, "incus project set repoman restricted.idmap.uid=1500 restricted.idmap.gid=1500")
+    assert.isFalse(local.some((c) => c.includes("restricted.snapshots")))
+  })
+
+  it("a remote client: snapshots and backups of its repo volumes; no host disk or id of this machine", () => {
+    assert.deepStrictEqual(commands(false), [
+      "incus project set repoman restricted.snapshots=allow restricted.backups=allow"
+    ])
   })
 })

@@ -161,7 +161,7 @@ export const make = (ctx: RuntimeContext): Pick<
     if (!access.restricted) return new NamespaceCheck({ name: spec.name, adminSteps: [], unchecked: [], notes })
     return new NamespaceCheck({
       name: spec.name,
-      adminSteps: adminSteps(spec.name, config, spec),
+      adminSteps: adminSteps(spec.name, config, spec, { hostPaths: ctx.client.local }),
       unchecked: [
         `storage pools: incus-user may not list them; containers get the root disk of project ${spec.name}'s default profile`
       ],
