@@ -168,6 +168,8 @@ want=(
   "restricted.devices.disk.paths=$CI2_HOME"
   "restricted.idmap.uid=$CI2_UID"
   "restricted.idmap.gid=$CI2_UID"
+  restricted.snapshots=allow   # the runtime suite's repo volume tests (snapshots, export/import)
+  restricted.backups=allow
   "user.repoman.owner=$CI2_UID"
 )
 if incus project show "$CI2_PROJECT" >/dev/null 2>&1; then
